@@ -1,0 +1,73 @@
+/**
+ * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve.
+ */
+import { startServe } from '../serve.js';
+import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
+
+const USAGE = `Usage: conclave <command> [flags]
+
+Commands:
+  serve   run the hub, an embedded cluster and the dashboard headless
+
+Run "conclave <command> --help" for its flags.`;
+
+export function describeListenError(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `port ${port} on ${host} is already in use: pick another with --port (0 picks a free one)`;
+  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine`;
+  if (code === 'EACCES') return `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`;
+  if (code === 'ENOTFOUND') return `cannot resolve host "${host}"`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs `serve`; `notice` is printed first when given (the launcher's reason for not opening a window). */
+export async function serveCommand(argv: readonly string[], notice?: string): Promise<void> {
+  const options = parseServeArgs(argv, process.env);
+  if (options === 'help') {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  let served;
+  try {
+    served = await startServe(options);
+  } catch (error) {
+    throw new Error(describeListenError(error, options.host, options.port));
+  }
+  if (notice) console.log(notice);
+  console.log(
+    `Conclave: ${options.nodes}-node ${options.algorithm} cluster (seed ${options.seed}), dashboard at ${served.dashboardUrl}`,
+  );
+  console.log('Press Ctrl+C to stop.');
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    served.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await serveCommand(rest);
+        return 0;
+      case undefined:
+      case '--help':
+      case 'help':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (error) {
+    console.error(`conclave: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}

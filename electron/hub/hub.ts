@@ -1,0 +1,188 @@
+/**
+ * The hub: one HTTP server on one port that serves the dashboard and carries Socket.IO.
+ * Namespace `/control` is the public contract (docs/protocol.md): snapshots and events out,
+ * validated commands in. Every inbound payload is checked; a bad one gets an error ack and
+ * changes nothing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server, type Socket } from 'socket.io';
+import { parseCommand } from '../../shared/protocol/commands.js';
+import {
+  CONTROL_NAMESPACE,
+  type ClientToServerEvents,
+  type ClusterEvent,
+  type ClusterSnapshot,
+  type Command,
+  type CommandAck,
+  type ServerToClientEvents,
+} from '../../shared/protocol/types.js';
+import { ValidationError } from '../../shared/protocol/validate.js';
+import type { ClusterListener } from '../runtime/cluster.js';
+import { sendText, serveDashboard } from './static.js';
+
+/** What the hub steers: the embedded cluster today, other targets (LAN agents, etcd) later. */
+export interface ControlTarget {
+  snapshot(): ClusterSnapshot;
+  history(limit?: number): ClusterEvent[];
+  execute(command: Command): CommandAck;
+  subscribe(listener: ClusterListener): () => void;
+}
+
+export interface HubOptions {
+  target: ControlTarget;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** When set, `/control` clients must present it as `auth.token`. */
+  token: string | null;
+  /** The built dashboard, or null when it is not built. */
+  dashboardDir: string | null;
+  /** Browser origins besides the hub's own that may connect (the dev server, say). */
+  extraOrigins?: readonly string[];
+  snapshotIntervalMs?: number;
+  historyOnConnect?: number;
+}
+
+export interface Hub {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export const SNAPSHOT_INTERVAL_MS = 50;
+export const HISTORY_ON_CONNECT = 5_000;
+/** Socket.IO frames above this are refused by the transport itself. */
+export const MAX_FRAME_BYTES = 1_000_000;
+
+type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function tokensEqual(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** Browsers send Origin; a page from another site must not steer the cluster (cross-site WebSocket hijacking). */
+function originAllowed(request: IncomingMessage, extraOrigins: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (extraOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const { target, token } = options;
+  if (!isLoopbackHost(options.host) && !token) {
+    throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
+  }
+  const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
+  const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
+
+  const http: HttpServer = createServer((request, response) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      sendText(response, 405, 'Method not allowed');
+      return;
+    }
+    if (!serveDashboard(request, response, options.dashboardDir)) sendText(response, 404, 'Not found');
+  });
+
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
+    serveClient: false,
+    maxHttpBufferSize: MAX_FRAME_BYTES,
+    allowRequest: (request, callback) => {
+      const allowed = originAllowed(request, options.extraOrigins ?? []);
+      callback(allowed ? null : 'origin not allowed', allowed);
+    },
+  });
+  io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));
+
+  const control = io.of(CONTROL_NAMESPACE);
+  control.use((socket, next) => {
+    if (token && !tokensEqual(token, (socket.handshake.auth as { token?: unknown } | undefined)?.token)) {
+      const given = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      next(new Error(given === undefined ? 'this hub requires a token: send { token } in the handshake auth' : 'invalid token'));
+      return;
+    }
+    next();
+  });
+
+  let snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  let lastSnapshotAt = -Infinity;
+  const emitSnapshot = (): void => {
+    snapshotTimer = null;
+    lastSnapshotAt = performance.now();
+    control.emit('snapshot', target.snapshot());
+  };
+  const scheduleSnapshot = (): void => {
+    if (snapshotTimer !== null) return;
+    const waitMs = Math.max(0, lastSnapshotAt + snapshotIntervalMs - performance.now());
+    snapshotTimer = setTimeout(emitSnapshot, waitMs);
+  };
+  const unsubscribe = target.subscribe({
+    onEvent: (event) => control.emit('event', event),
+    onChange: scheduleSnapshot,
+  });
+
+  control.on('connection', (socket: ControlSocket) => {
+    socket.emit('history', target.history(historyOnConnect));
+    socket.emit('snapshot', target.snapshot());
+    socket.on('command', (...args: unknown[]) => {
+      const ack = args[args.length - 1];
+      if (typeof ack !== 'function') return; // Without an acknowledgement nobody would hear the answer.
+      const respond = ack as (result: CommandAck) => void;
+      if (args.length !== 2) {
+        respond({ ok: false, error: 'command takes exactly one payload and an acknowledgement callback' });
+        return;
+      }
+      respond(runCommand(target, args[0]));
+    });
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event === 'command') return;
+      const ack = args[args.length - 1];
+      if (typeof ack === 'function') (ack as (result: CommandAck) => void)({ ok: false, error: `unknown event "${event.slice(0, 40)}"` });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${urlHost}:${port}/`,
+    port,
+    close: async () => {
+      unsubscribe();
+      if (snapshotTimer !== null) clearTimeout(snapshotTimer);
+      const closed = new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+      http.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+export function runCommand(target: ControlTarget, payload: unknown): CommandAck {
+  try {
+    return target.execute(parseCommand(payload));
+  } catch (error) {
+    if (error instanceof ValidationError) return { ok: false, error: error.message };
+    return { ok: false, error: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}

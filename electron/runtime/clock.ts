@@ -1,0 +1,203 @@
+/**
+ * Time for the runtime. Agents, the fabric and the cluster only see a Clock, so the same
+ * code runs on real timers in the app (with slow motion and freeze) and on a virtual clock
+ * in the simulator, where a seed fixes every timestamp.
+ */
+export interface TimerHandle {
+  readonly at: number;
+  cancelled: boolean;
+}
+
+export interface Clock {
+  /** Cluster time in milliseconds since the clock started. Monotonic. */
+  now(): number;
+  /** Wall-clock epoch milliseconds for display (deterministic on the virtual clock). */
+  wallNow(): number;
+  setTimer(at: number, callback: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+interface TimerEntry extends TimerHandle {
+  readonly seq: number;
+  readonly callback: () => void;
+}
+
+/** A binary min-heap of timers ordered by (time, insertion order): ties fire in FIFO order. */
+export class TimerQueue {
+  private readonly heap: TimerEntry[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(at: number, callback: () => void): TimerEntry {
+    const entry: TimerEntry = { at, seq: this.seq++, callback, cancelled: false };
+    this.heap.push(entry);
+    this.siftUp(this.heap.length - 1);
+    return entry;
+  }
+
+  /** The earliest live timer, dropping cancelled ones on the way. */
+  peek(): TimerEntry | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  pop(): TimerEntry | undefined {
+    const top = this.heap[0];
+    const last = this.heap.pop();
+    if (top !== undefined && last !== undefined && this.heap.length > 0) {
+      this.heap[0] = last;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  clear(): void {
+    for (const entry of this.heap) entry.cancelled = true;
+    this.heap.length = 0;
+  }
+
+  private less(a: TimerEntry, b: TimerEntry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private siftUp(index: number): void {
+    const heap = this.heap;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!this.less(heap[index]!, heap[parent]!)) return;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  private siftDown(index: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const left = index * 2 + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < heap.length && this.less(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && this.less(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === index) return;
+      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+      index = smallest;
+    }
+  }
+}
+
+/** Deterministic time: nothing happens until `runUntil` advances it. */
+export class VirtualClock implements Clock {
+  private current = 0;
+  private readonly queue = new TimerQueue();
+
+  constructor(private readonly epochMs = Date.UTC(2026, 0, 1)) {}
+
+  now(): number {
+    return this.current;
+  }
+
+  wallNow(): number {
+    return this.epochMs + this.current;
+  }
+
+  setTimer(at: number, callback: () => void): TimerHandle {
+    return this.queue.push(Math.max(at, this.current), callback);
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    handle.cancelled = true;
+  }
+
+  /**
+   * Fires every timer due at or before `until`, in order, then sets the time to `until`.
+   * At most `maxTimers` fire: a runaway (a timer that re-arms itself for "now") throws
+   * instead of hanging.
+   */
+  runUntil(until: number, maxTimers = Number.MAX_SAFE_INTEGER): number {
+    let fired = 0;
+    for (let entry = this.queue.peek(); entry !== undefined && entry.at <= until; entry = this.queue.peek()) {
+      if (fired++ >= maxTimers) throw new Error(`more than ${maxTimers} timers fired before t=${until} ms (stuck at t=${this.current} ms)`);
+      this.queue.pop();
+      this.current = entry.at;
+      entry.callback();
+    }
+    this.current = Math.max(this.current, until);
+    return fired;
+  }
+}
+
+/**
+ * Real time, scaled: cluster time runs at `speed` times wall time (0 freezes it), so slow
+ * motion stretches every timeout and delay alike. One Node timer is armed for the earliest
+ * cluster timer at any moment.
+ */
+export class RealClock implements Clock {
+  private readonly queue = new TimerQueue();
+  private anchorClockMs = 0;
+  private anchorWallMs = performance.now();
+  private currentSpeed = 1;
+  private armed: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  get speed(): number {
+    return this.currentSpeed;
+  }
+
+  now(): number {
+    return this.anchorClockMs + (performance.now() - this.anchorWallMs) * this.currentSpeed;
+  }
+
+  wallNow(): number {
+    return Date.now();
+  }
+
+  setTimer(at: number, callback: () => void): TimerHandle {
+    const entry = this.queue.push(at, callback);
+    if (this.queue.peek() === entry) this.arm();
+    return entry;
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    handle.cancelled = true;
+  }
+
+  /** Changes the speed without a jump in cluster time; 0 freezes the cluster. */
+  setSpeed(speed: number): void {
+    this.anchorClockMs = this.now();
+    this.anchorWallMs = performance.now();
+    this.currentSpeed = speed;
+    this.arm();
+  }
+
+  /** Cancels every timer; the clock never fires again. */
+  stop(): void {
+    this.stopped = true;
+    this.queue.clear();
+    if (this.armed !== null) clearTimeout(this.armed);
+    this.armed = null;
+  }
+
+  private arm(): void {
+    if (this.armed !== null) clearTimeout(this.armed);
+    this.armed = null;
+    const head = this.queue.peek();
+    if (this.stopped || head === undefined || this.currentSpeed === 0) return;
+    const delayMs = Math.max(0, (head.at - this.now()) / this.currentSpeed);
+    this.armed = setTimeout(() => this.fire(), delayMs);
+  }
+
+  private fire(): void {
+    this.armed = null;
+    const now = this.now();
+    // Bounded: timers a callback schedules for "now" run in the next turn, not in this loop.
+    const due: TimerEntry[] = [];
+    for (let entry = this.queue.peek(); entry !== undefined && entry.at <= now; entry = this.queue.peek()) {
+      due.push(this.queue.pop()!);
+    }
+    for (const entry of due) if (!entry.cancelled) entry.callback();
+    this.arm();
+  }
+}

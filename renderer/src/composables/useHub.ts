@@ -1,0 +1,71 @@
+/**
+ * The one owner of the Socket.IO connection to the hub. Components never open sockets: they
+ * read the cluster store, which this composable feeds, and send commands through it.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { CONTROL_NAMESPACE, type ClientToServerEvents, type Command, type CommandAck, type ServerToClientEvents } from '../../../shared/protocol/types.js';
+import { useClusterStore } from '../stores/cluster.js';
+
+export const COMMAND_TIMEOUT_MS = 4_000;
+const TOKEN_STORAGE_KEY = 'conclave.token';
+
+type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+let socket: HubSocket | null = null;
+
+/** The token from `?token=` (then removed from the address bar) or from this tab's storage. */
+function initialToken(): string | null {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_STORAGE_KEY, fromUrl);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_STORAGE_KEY);
+}
+
+export function useHub() {
+  const store = useClusterStore();
+
+  function connect(token: string | null = initialToken()): void {
+    socket?.disconnect();
+    store.setConnection('connecting');
+    const next: HubSocket = io(CONTROL_NAMESPACE, { auth: token ? { token } : {} });
+    socket = next;
+    next.on('connect', () => store.setConnection('connected'));
+    next.on('history', (events) => store.applyHistory(events));
+    next.on('snapshot', (snapshot) => store.applySnapshot(snapshot, performance.now()));
+    next.on('event', (event) => store.applyEvent(event));
+    next.on('disconnect', (reason) => {
+      if (reason === 'io client disconnect') return;
+      store.setConnection('disconnected', `lost the connection to the hub (${reason}); reconnecting...`);
+    });
+    next.on('connect_error', (error) => {
+      if (next.active) {
+        store.setConnection('disconnected', `cannot reach the hub at ${window.location.host} (${error.message}); retrying...`);
+      } else if (/token/i.test(error.message)) {
+        store.setConnection('unauthorized', error.message);
+      } else {
+        store.setConnection('disconnected', `the hub refused the connection: ${error.message}`);
+      }
+    });
+  }
+
+  function submitToken(token: string): void {
+    sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
+    connect(token);
+  }
+
+  async function sendCommand(command: Command): Promise<CommandAck> {
+    if (socket === null || !socket.connected) return { ok: false, error: 'not connected to the hub' };
+    try {
+      return await socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck('command', command);
+    } catch {
+      return { ok: false, error: `the hub did not answer within ${COMMAND_TIMEOUT_MS / 1000} s` };
+    }
+  }
+
+  return { connect, submitToken, sendCommand };
+}

@@ -1,0 +1,39 @@
+/** Presentation helpers shared by the dashboard's components. */
+import type { Role } from '../../shared/core/election.js';
+import type { NodeRunState } from '../../shared/protocol/types.js';
+
+/** A stable colour per term, so "this node is behind" shows at a glance (golden-angle hues). */
+export function termColor(term: number): string {
+  return `hsl(${Math.round((term * 137.508) % 360)} 70% 58%)`;
+}
+
+export const ROLE_LABELS: Record<Role, string> = {
+  leader: 'leader',
+  candidate: 'candidate',
+  precandidate: 'pre-candidate',
+  follower: 'follower',
+};
+
+/** The one word shown for a node's state: its role while it runs, else why it does not. */
+export function stateLabel(status: NodeRunState, role: Role | null): string {
+  if (status === 'down') return 'down';
+  if (status === 'paused') return 'paused';
+  return role === null ? 'unknown' : ROLE_LABELS[role];
+}
+
+/** "850 ms", "12.4 s", "3 min 05 s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.floor((ms % 60_000) / 1_000);
+  return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
+}
+
+/** Wall-clock time of day with milliseconds: 14:03:27.512. */
+export function formatClock(epochMs: number): string {
+  const date = new Date(epochMs);
+  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The one interface every election algorithm implements (see docs/architecture.md).
+ *
+ * A node is a pure state machine: the runtime feeds it time (`tick`) and messages (`step`),
+ * then drains `ready()` and must persist `ready.persist` before sending `ready.messages`.
+ * Nothing in an implementation may touch timers, sockets, Date.now() or Math.random().
+ */
+import type { Random } from './random.js';
+
+export const ALGORITHMS = ['raft'] as const;
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+
+export const ROLES = ['leader', 'candidate', 'precandidate', 'follower'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Every wire message carries these; `kind` is the algorithm's own message type. */
+export interface Message {
+  kind: string;
+  from: string;
+  to: string;
+  /** The sender's term (election number for Bully, ballot for Paxos). */
+  term: number;
+}
+
+/** What the node must keep across a crash. Opaque to the runtime; JSON-serializable. */
+export type DurableState = Record<string, string | number | null>;
+
+/** What everyone can observe of a node. */
+export interface NodeStatus {
+  role: Role;
+  term: number;
+  /** Whom this node voted for (or promised) in `term`; null if nobody. */
+  votedFor: string | null;
+  /** The leader this node follows in `term`; itself when leading; null if unknown. */
+  leaderId: string | null;
+}
+
+export interface Ready {
+  /** Set when durable state changed: persist it before any of `messages` leaves. */
+  persist: DurableState | null;
+  messages: Message[];
+  /** The latest time at which `tick` must be called next (Infinity: no timer pending). */
+  wakeAt: number;
+}
+
+export interface ElectionConfig {
+  heartbeatMs: number;
+  electionTimeoutMinMs: number;
+  electionTimeoutMaxMs: number;
+  /** Raft: a node that cannot win does not bump terms (pre-vote). */
+  preVote: boolean;
+  /** Raft: a leader that hears from no majority within an election timeout steps down. */
+  checkQuorum: boolean;
+}
+
+export const DEFAULT_ELECTION_CONFIG: ElectionConfig = {
+  heartbeatMs: 50,
+  electionTimeoutMinMs: 150,
+  electionTimeoutMaxMs: 300,
+  preVote: true,
+  checkQuorum: true,
+};
+
+export interface NodeOptions {
+  id: string;
+  /** Every member of the cluster, this node included, in rank order (n1, n2, ...). */
+  members: readonly string[];
+  config: ElectionConfig;
+  random: Random;
+  /** Durable state from before a crash, or null on first boot. */
+  durable: DurableState | null;
+  now: number;
+}
+
+/** A view of a node's internals for the node-detail panel; values must be JSON-serializable. */
+export type NodeInspection = Record<string, unknown>;
+
+export interface ElectionNode {
+  readonly id: string;
+  tick(now: number): void;
+  /** Messages of another algorithm or with malformed fields are ignored. */
+  step(message: Message, now: number): void;
+  ready(): Ready;
+  status(): NodeStatus;
+  inspect(now: number): NodeInspection;
+}
+
+export function quorum(memberCount: number): number {
+  return Math.floor(memberCount / 2) + 1;
+}

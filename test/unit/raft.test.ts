@@ -1,0 +1,257 @@
+/**
+ * Raft leader election, rule by rule (Ongaro & Ousterhout, "In Search of an Understandable
+ * Consensus Algorithm", figure 2 and section 5.2), in the shape of etcd's raft_paper_test.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ELECTION_CONFIG, type ElectionConfig, type Message } from '../../shared/core/election.js';
+import { createRandom } from '../../shared/core/random.js';
+import { RaftNode, type RaftMessage } from '../../shared/raft/raft.js';
+
+const MEMBERS = ['n1', 'n2', 'n3', 'n4', 'n5'];
+const CONFIG: ElectionConfig = { ...DEFAULT_ELECTION_CONFIG, preVote: false, checkQuorum: false };
+
+function raft(id = 'n1', options: { durable?: { term: number; votedFor: string | null }; members?: string[]; seed?: number } = {}) {
+  const node = new RaftNode({
+    id,
+    members: options.members ?? MEMBERS,
+    config: CONFIG,
+    random: createRandom(options.seed ?? 7),
+    durable: options.durable ?? null,
+    now: 0,
+  });
+  node.ready();
+  return node;
+}
+
+/** Ticks far enough past any election timeout for the node to campaign. */
+function timeOut(node: RaftNode, now = CONFIG.electionTimeoutMaxMs + 1) {
+  node.tick(now);
+  return node.ready();
+}
+
+function msg(message: RaftMessage): Message {
+  return message;
+}
+
+function electLeader(node: RaftNode): number {
+  const ready = timeOut(node);
+  const term = node.status().term;
+  for (const peer of ready.messages.map((m) => m.to).slice(0, 2)) {
+    node.step(msg({ kind: 'RequestVoteResp', from: peer, to: node.id, term, granted: true }), 400);
+  }
+  expect(node.status().role).toBe('leader');
+  node.ready();
+  return term;
+}
+
+describe('Raft §5.1: terms', () => {
+  it('a node starts as a follower in the term it persisted, with its persisted vote', () => {
+    const node = raft('n1', { durable: { term: 4, votedFor: 'n3' } });
+    expect(node.status()).toEqual({ role: 'follower', term: 4, votedFor: 'n3', leaderId: null });
+  });
+
+  it.each([
+    ['RequestVote', { kind: 'RequestVote' }],
+    ['Heartbeat', { kind: 'Heartbeat' }],
+    ['RequestVoteResp', { kind: 'RequestVoteResp', granted: false }],
+    ['HeartbeatResp', { kind: 'HeartbeatResp' }],
+  ] as const)('a leader that sees a higher term in a %s steps down and adopts it', (_name, shape) => {
+    const node = raft();
+    const term = electLeader(node);
+    node.step({ ...shape, from: 'n2', to: 'n1', term: term + 3 } as Message, 500);
+    const status = node.status();
+    expect(status.role).toBe('follower');
+    expect(status.term).toBe(term + 3);
+    expect(status.votedFor).toBe(shape.kind === 'RequestVote' ? 'n2' : null);
+    expect(node.ready().persist).toEqual({ term: term + 3, votedFor: shape.kind === 'RequestVote' ? 'n2' : null });
+  });
+
+  it('a heartbeat from a higher term names the new leader', () => {
+    const node = raft();
+    node.step(msg({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 9 }), 10);
+    expect(node.status()).toMatchObject({ role: 'follower', term: 9, leaderId: 'n4' });
+  });
+
+  it.each([
+    ['RequestVote', 'RequestVoteResp'],
+    ['Heartbeat', 'HeartbeatResp'],
+  ] as const)('a stale %s is refused with the current term so its sender can catch up', (kind, replyKind) => {
+    const node = raft('n1', { durable: { term: 6, votedFor: null } });
+    node.step(msg({ kind, from: 'n2', to: 'n1', term: 5 }), 10);
+    const reply = node.ready().messages;
+    expect(reply).toHaveLength(1);
+    expect(reply[0]).toMatchObject({ kind: replyKind, to: 'n2', term: 6 });
+    if (kind === 'RequestVote') expect(reply[0]).toMatchObject({ granted: false });
+    expect(node.status()).toMatchObject({ term: 6, votedFor: null, leaderId: null });
+  });
+});
+
+describe('Raft §5.2: leader election', () => {
+  it('a follower that hears nothing for its election timeout becomes a candidate of the next term and votes for itself', () => {
+    const node = raft('n1', { durable: { term: 2, votedFor: null } });
+    const ready = timeOut(node);
+    expect(node.status()).toEqual({ role: 'candidate', term: 3, votedFor: 'n1', leaderId: null });
+    expect(ready.persist).toEqual({ term: 3, votedFor: 'n1' });
+    expect(ready.messages.map((m) => `${m.kind}->${m.to}@${m.term}`).sort()).toEqual(
+      ['n2', 'n3', 'n4', 'n5'].map((peer) => `RequestVote->${peer}@3`),
+    );
+  });
+
+  it('the vote is handed out for persisting in the same ready as the messages that depend on it', () => {
+    const node = raft('n2');
+    node.step(msg({ kind: 'RequestVote', from: 'n1', to: 'n2', term: 1 }), 10);
+    const ready = node.ready();
+    expect(ready.persist).toEqual({ term: 1, votedFor: 'n1' });
+    expect(ready.messages).toEqual([{ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term: 1, granted: true }]);
+    expect(node.ready().persist).toBeNull();
+  });
+
+  it('does not campaign before the election timeout elapses', () => {
+    const node = raft();
+    node.tick(CONFIG.electionTimeoutMinMs - 1);
+    expect(node.status().role).toBe('follower');
+    expect(node.ready().messages).toEqual([]);
+  });
+
+  it.each([
+    [1, 1],
+    [2, 2],
+    [3, 2],
+    [4, 3],
+    [5, 3],
+    [7, 4],
+  ])('in a %i-node cluster a candidate needs %i votes (its own included)', (size, needed) => {
+    const members = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    const node = raft('n1', { members });
+    timeOut(node);
+    const term = node.status().term;
+    for (let granted = 1; granted < needed; granted++) {
+      expect(node.status().role).toBe('candidate');
+      node.step(msg({ kind: 'RequestVoteResp', from: `n${granted + 1}`, to: 'n1', term, granted: true }), 400);
+    }
+    expect(node.status().role).toBe('leader');
+  });
+
+  it('rejections and duplicate votes from the same peer do not add up to a majority', () => {
+    const node = raft();
+    timeOut(node);
+    const term = node.status().term;
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term, granted: true }), 400);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term, granted: true }), 401);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n3', to: 'n1', term, granted: false }), 402);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n4', to: 'n1', term, granted: false }), 403);
+    expect(node.status().role).toBe('candidate');
+  });
+
+  it('votes from an earlier term do not count', () => {
+    const node = raft('n1', { durable: { term: 3, votedFor: null } });
+    timeOut(node);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term: 3, granted: true }), 400);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n3', to: 'n1', term: 3, granted: true }), 400);
+    expect(node.status().role).toBe('candidate');
+  });
+
+  it('a new leader asserts itself at once with heartbeats to every peer, then every heartbeat interval', () => {
+    const node = raft();
+    timeOut(node);
+    const term = node.status().term;
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term, granted: true }), 400);
+    node.step(msg({ kind: 'RequestVoteResp', from: 'n3', to: 'n1', term, granted: true }), 400);
+    const ready = node.ready();
+    expect(ready.messages.filter((m) => m.kind === 'Heartbeat').map((m) => m.to).sort()).toEqual(['n2', 'n3', 'n4', 'n5']);
+    expect(ready.wakeAt).toBe(400 + CONFIG.heartbeatMs);
+    node.tick(400 + CONFIG.heartbeatMs - 1);
+    expect(node.ready().messages).toEqual([]);
+    node.tick(400 + CONFIG.heartbeatMs);
+    expect(node.ready().messages.filter((m) => m.kind === 'Heartbeat')).toHaveLength(4);
+  });
+
+  it('a candidate that hears a heartbeat of its own term accepts that leader', () => {
+    const node = raft();
+    timeOut(node);
+    const term = node.status().term;
+    node.step(msg({ kind: 'Heartbeat', from: 'n3', to: 'n1', term }), 400);
+    expect(node.status()).toMatchObject({ role: 'follower', term, leaderId: 'n3', votedFor: 'n1' });
+  });
+
+  it('a candidate that neither wins nor loses starts a new election in a higher term after another timeout', () => {
+    const node = raft();
+    timeOut(node, 301);
+    expect(node.status().term).toBe(1);
+    node.tick(301 + CONFIG.electionTimeoutMaxMs);
+    expect(node.status()).toMatchObject({ role: 'candidate', term: 2, votedFor: 'n1' });
+  });
+
+  it('heartbeats keep a follower from campaigning', () => {
+    const node = raft();
+    for (let now = 50; now <= 5_000; now += 50) {
+      node.step(msg({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1 }), now);
+      node.tick(now);
+    }
+    expect(node.status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n2' });
+  });
+
+  it('election timeouts are drawn from [min, max] and differ between seeds', () => {
+    const timeouts = new Set<number>();
+    for (let seed = 0; seed < 200; seed++) {
+      const node = raft('n1', { seed });
+      const wakeAt = node.ready().wakeAt;
+      expect(wakeAt).toBeGreaterThanOrEqual(CONFIG.electionTimeoutMinMs);
+      expect(wakeAt).toBeLessThanOrEqual(CONFIG.electionTimeoutMaxMs);
+      timeouts.add(wakeAt);
+    }
+    expect(timeouts.size).toBeGreaterThan(50);
+  });
+
+  it('a single-node cluster elects itself', () => {
+    const node = raft('n1', { members: ['n1'] });
+    const ready = timeOut(node);
+    expect(node.status()).toMatchObject({ role: 'leader', term: 1, leaderId: 'n1' });
+    expect(ready.messages).toEqual([]);
+    expect(ready.persist).toEqual({ term: 1, votedFor: 'n1' });
+  });
+});
+
+describe('Raft §5.2: one vote per term', () => {
+  it.each([
+    ['grants the first request of a term', null, 'n2', true],
+    ['grants a repeated request from the candidate it voted for', 'n2', 'n2', true],
+    ['refuses a second candidate in the same term', 'n2', 'n3', false],
+    ['refuses another candidate after voting for itself', 'n1', 'n3', false],
+  ] as const)('%s', (_rule, votedFor, candidate, granted) => {
+    const node = raft('n1', { durable: { term: 5, votedFor } });
+    node.step(msg({ kind: 'RequestVote', from: candidate, to: 'n1', term: 5 }), 10);
+    expect(node.ready().messages).toEqual([{ kind: 'RequestVoteResp', from: 'n1', to: candidate, term: 5, granted }]);
+    expect(node.status().votedFor).toBe(granted ? candidate : votedFor);
+  });
+
+  it('a vote persisted before a crash is honoured after the restart', () => {
+    const voter = raft('n1');
+    voter.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1 }), 10);
+    const durable = voter.ready().persist as { term: number; votedFor: string };
+    const restarted = raft('n1', { durable });
+    restarted.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n1', term: 1 }), 20);
+    expect(restarted.ready().messages).toEqual([{ kind: 'RequestVoteResp', from: 'n1', to: 'n3', term: 1, granted: false }]);
+  });
+
+  it('granting a vote resets the election timer', () => {
+    const node = raft();
+    node.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1 }), 250);
+    expect(node.ready().wakeAt).toBeGreaterThanOrEqual(250 + CONFIG.electionTimeoutMinMs);
+  });
+});
+
+describe('Raft: hygiene', () => {
+  it.each([
+    ['from itself', { kind: 'Heartbeat', from: 'n1', to: 'n1', term: 9 }],
+    ['for another node', { kind: 'Heartbeat', from: 'n2', to: 'n3', term: 9 }],
+    ['from a non-member', { kind: 'Heartbeat', from: 'x9', to: 'n1', term: 9 }],
+    ['of an unknown kind', { kind: 'Coordinator', from: 'n2', to: 'n1', term: 9 }],
+    ['of a malformed vote reply', { kind: 'RequestVoteResp', from: 'n2', to: 'n1', term: 9 }],
+  ])('ignores a message %s', (_what, message) => {
+    const node = raft();
+    node.step(message as Message, 10);
+    expect(node.status()).toEqual({ role: 'follower', term: 0, votedFor: null, leaderId: null });
+    expect(node.ready()).toMatchObject({ persist: null, messages: [] });
+  });
+});
