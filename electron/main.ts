@@ -3,7 +3,7 @@
  * as `conclave serve` and opens a locked-down window on the dashboard; everything testable
  * lives outside it.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, shell } from 'electron';
 import { SERVE_USAGE, parseServeArgs } from './cli/flags.js';
@@ -12,9 +12,11 @@ import { startServe, type Served } from './serve.js';
 
 const preloadPath = join(fileURLToPath(new URL('.', import.meta.url)), '../preload/preload.cjs');
 
+/** Conclave's own flags: what follows the app path (Chromium switches such as --inspect come before it). */
 function userArgs(): string[] {
-  // argv is [electron, appPath, ...flags]; packaged builds drop the appPath.
-  return process.argv.slice(app.isPackaged ? 1 : 2).filter((arg) => !arg.startsWith('--inspect') && arg !== '.');
+  const appPath = app.getAppPath();
+  const index = process.argv.findIndex((arg, position) => position > 0 && resolve(arg) === appPath);
+  return process.argv.slice(index === -1 ? 1 : index + 1);
 }
 
 function createWindow(url: string): BrowserWindow {

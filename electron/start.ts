@@ -4,37 +4,15 @@
  * dashboard for a browser instead.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveCommand } from './cli/cli.js';
-import { UsageError } from './cli/flags.js';
+import { main } from './cli/cli.js';
+import { electronPackageDir, installedElectron, missingDisplay } from './cli/electron-binary.js';
 
 const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 const DOWNLOAD_NOTICE_AFTER_MS = 2_000;
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function electronPackageDir(): string | null {
-  try {
-    return dirname(createRequire(join(appRoot, 'package.json')).resolve('electron/package.json'));
-  } catch {
-    return null;
-  }
-}
-
-/** The Electron executable if it is installed, without triggering electron's own download. */
-export function installedElectron(packageDir: string): string | null {
-  try {
-    const relative = readFileSync(join(packageDir, 'path.txt'), 'utf8');
-    const base = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(packageDir, 'dist');
-    const binary = join(base, relative);
-    return existsSync(binary) ? binary : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Runs electron's lazy download once; quiet unless it takes long enough to need a word. */
 function downloadElectron(packageDir: string): Promise<boolean> {
@@ -53,27 +31,19 @@ function downloadElectron(packageDir: string): Promise<boolean> {
 }
 
 async function electronOrReason(): Promise<{ binary: string } | { reason: string }> {
-  const packageDir = electronPackageDir();
+  const packageDir = electronPackageDir(appRoot);
   if (packageDir === null) return { reason: 'the electron package is not installed' };
   let binary = installedElectron(packageDir);
   if (binary === null && (await downloadElectron(packageDir))) binary = installedElectron(packageDir);
   if (binary === null) return { reason: 'its binary is not installed and could not be downloaded' };
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    return { reason: 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)' };
-  }
-  return { binary };
+  const noDisplay = missingDisplay();
+  return noDisplay === null ? { binary } : { reason: noDisplay };
 }
 
 async function start(argv: string[]): Promise<number> {
   const found = await electronOrReason();
   if ('reason' in found) {
-    try {
-      await serveCommand(argv, `Electron cannot run here: ${found.reason}. Serving the dashboard for your browser instead.`);
-      return 0;
-    } catch (error) {
-      console.error(`conclave: ${error instanceof Error ? error.message : String(error)}`);
-      return error instanceof UsageError ? 2 : 1;
-    }
+    return main(['serve', ...argv], `Electron cannot run here: ${found.reason}. Serving the dashboard for your browser instead.`);
   }
   const child = spawn(found.binary, [appRoot, ...argv], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));

@@ -31,7 +31,7 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
   try {
     served = await startServe(options);
   } catch (error) {
-    throw new Error(describeListenError(error, options.host, options.port));
+    throw new Error(describeListenError(error, options.host, options.port), { cause: error });
   }
   if (notice) console.log(notice);
   console.log(
@@ -51,12 +51,13 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
   process.once('SIGTERM', shutdown);
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs a command; `notice` is printed before `serve` starts (the launcher's fallback reason). */
+export async function main(argv: readonly string[], notice?: string): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'serve':
-        await serveCommand(rest);
+        await serveCommand(rest, notice);
         return 0;
       case undefined:
       case '--help':

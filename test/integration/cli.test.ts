@@ -1,0 +1,87 @@
+/**
+ * The built entry points as users run them: `conclave serve` (npm run serve) and the
+ * `npm start` launcher on a machine without the Electron binary.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { electronPackageDir, installedElectron } from '../../electron/cli/electron-binary.js';
+import { APP_ROOT as root, BUILT_CLI as cli, BUILT_LAUNCHER as launcher, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
+
+let running: RunningServer | null = null;
+afterEach(async () => {
+  if (running) await stopProcess(running.process);
+  running = null;
+});
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+}
+
+describe('conclave serve', () => {
+  it('serves the dashboard and the control namespace, and stops cleanly on SIGTERM', async () => {
+    running = await startBuilt(cli, ['serve', '--port', '0', '--nodes', '3', '--seed', '1']);
+    expect(running.output()).toMatch(/^Conclave: 3-node raft cluster \(seed 1\), dashboard at http:\/\/127\.0\.0\.1:\d+\/$/m);
+    const page = await fetch(running.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    const exited = new Promise<number | null>((resolve) => running!.process.once('exit', (code) => resolve(code)));
+    running.process.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it.each([
+    [['serve', '--port', '70000'], '--port must be between 0 and 65535 (got 70000)'],
+    [['serve', '--nodes', 'five'], '--nodes must be a whole number (got "five")'],
+    [['serve', '--nodes', '0'], '--nodes must be between 1 and 25 (got 0)'],
+    [['serve', '--algorithm', 'zab'], '--algorithm must be one of'],
+    [['serve', '--port'], '--port needs a value'],
+    [['serve', '--colour', 'blue'], 'unknown flag --colour'],
+    [['serve', '--token', 'short'], 'the token must be at least 8 characters long'],
+    [['serve', 'extra'], 'unexpected argument "extra"'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+  ])('refuses %j with a clear message and exit code 2', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`conclave: ${message}`);
+  });
+
+  it('refuses to listen beyond loopback without a token (exit code 1)', () => {
+    const result = runCli(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('refusing to listen on 0.0.0.0 without a token');
+  });
+
+  it('explains a port that is taken', async () => {
+    running = await startBuilt(cli, ['serve', '--port', '0']);
+    const port = new URL(running.url).port;
+    const result = runCli(['serve', '--port', port]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+  });
+
+  it('prints its flags with --help', () => {
+    const result = runCli(['serve', '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 25');
+  });
+});
+
+const electronDir = electronPackageDir(root);
+const electronBinary = electronDir === null ? null : installedElectron(electronDir);
+if (electronBinary !== null) {
+  console.log(`skipping the no-Electron launcher test: an Electron binary is installed here (${electronBinary})`);
+}
+
+describe.skipIf(electronBinary !== null)('npm start without the Electron binary', () => {
+  it('says so in one line and serves the same dashboard for a browser', async () => {
+    running = await startBuilt(launcher, ['--port', '0']);
+    const lines = running.output().trim().split('\n');
+    expect(lines[0]).toBe(
+      'Electron cannot run here: its binary is not installed and could not be downloaded. Serving the dashboard for your browser instead.',
+    );
+    expect(lines[1]).toMatch(/dashboard at http:\/\/127\.0\.0\.1:\d+\//);
+    const page = await fetch(running.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Conclave</title>');
+  });
+});

@@ -1,0 +1,81 @@
+/** A real hub on 127.0.0.1 and an ephemeral port, with real socket.io clients. */
+import { io, type Socket } from 'socket.io-client';
+import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
+import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
+import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
+import { RealClock } from '../../electron/runtime/clock.js';
+import { Cluster } from '../../electron/runtime/cluster.js';
+
+export type ControlClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestHub {
+  hub: Hub;
+  cluster: Cluster;
+  clock: RealClock;
+  stop(): Promise<void>;
+}
+
+export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
+  const clock = new RealClock();
+  const cluster = new Cluster({ algorithm: 'raft', nodeCount: options.nodes ?? 5, config: DEFAULT_ELECTION_CONFIG, seed: 5, clock });
+  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...options, target: cluster });
+  cluster.start();
+  return {
+    hub,
+    cluster,
+    clock,
+    stop: async () => {
+      cluster.stop();
+      clock.stop();
+      await hub.close();
+    },
+  };
+}
+
+/** A client of `/control` that records what it receives. */
+export function connectControl(url: string, options: { token?: string; origin?: string } = {}) {
+  const socket: ControlClient = io(new URL('/control', url).toString(), {
+    auth: options.token === undefined ? {} : { token: options.token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+  });
+  const received = { snapshots: [] as ClusterSnapshot[], events: [] as ClusterEvent[], history: null as ClusterEvent[] | null, order: [] as string[] };
+  socket.on('history', (events) => {
+    received.history = events;
+    received.order.push('history');
+  });
+  socket.on('snapshot', (snapshot) => {
+    received.snapshots.push(snapshot);
+    received.order.push('snapshot');
+  });
+  socket.on('event', (event) => received.events.push(event));
+  return { socket, received, latest: () => received.snapshots[received.snapshots.length - 1] ?? null };
+}
+
+export function connected(socket: ControlClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve();
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+}
+
+export function refused(socket: ControlClient): Promise<Error> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected, but the hub should have refused')));
+    socket.once('connect_error', resolve);
+  });
+}
+
+/** Polls until `probe` returns a value, failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

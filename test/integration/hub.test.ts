@@ -1,0 +1,231 @@
+/**
+ * The `/control` contract of docs/protocol.md, exercised by real socket.io clients against a
+ * real hub on an ephemeral port.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
+import { startHub } from '../../electron/hub/hub.js';
+import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
+
+let running: TestHub | null = null;
+const clients: ControlClient[] = [];
+
+async function hub(options: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
+  running = await startTestHub(options);
+  return running;
+}
+
+function client(url: string, options: Parameters<typeof connectControl>[1] = {}) {
+  const created = connectControl(url, options);
+  clients.push(created.socket);
+  return created;
+}
+
+afterEach(async () => {
+  for (const socket of clients.splice(0)) socket.disconnect();
+  await running?.stop();
+  running = null;
+});
+
+describe('/control: snapshots and events', () => {
+  it('sends the history, then a snapshot, on connect', async () => {
+    const { hub: h } = await hub();
+    const { socket, received } = client(h.url);
+    await connected(socket);
+    await waitFor('first snapshot', () => received.snapshots[0]);
+    expect(received.order.slice(0, 2)).toEqual(['history', 'snapshot']);
+    const snapshot = received.snapshots[0]!;
+    expect(snapshot.algorithm).toBe('raft');
+    expect(snapshot.config).toMatchObject({ heartbeatMs: 50, electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300 });
+    expect(snapshot.nodes.map((node) => node.id)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    for (const node of snapshot.nodes) {
+      expect(Object.keys(node).sort()).toEqual(['id', 'leaderId', 'role', 'status', 'term', 'votedFor']);
+    }
+  });
+
+  it('streams a leader election as events and coalesced snapshots', async () => {
+    const { hub: h } = await hub();
+    const { received, latest } = client(h.url);
+    const leader = await waitFor('a leader', () => latest()?.leader);
+    expect(received.events.some((event) => event.type === 'leader' && event.nodeId === leader.id)).toBe(true);
+    const followers = await waitFor('everyone following', () => {
+      const nodes = latest()?.nodes ?? [];
+      return nodes.length === 5 && nodes.every((node) => node.leaderId === leader.id) && nodes;
+    });
+    expect(followers.filter((node) => node.role === 'leader').map((node) => node.id)).toEqual([leader.id]);
+    for (let i = 1; i < received.events.length; i++) expect(received.events[i]!.seq).toBe(received.events[i - 1]!.seq + 1);
+  });
+
+  it('sends at most one snapshot per 50 ms however busy the cluster is', async () => {
+    const { hub: h, cluster } = await hub();
+    const { socket, received } = client(h.url);
+    await connected(socket);
+    await waitFor('a leader', () => received.snapshots.at(-1)?.leader);
+    const start = received.snapshots.length;
+    const startedAt = performance.now();
+    // Reboot every node over and over: far more changes than snapshots.
+    for (let round = 0; round < 20; round++) {
+      for (const id of cluster.members) cluster.execute({ type: 'restart', nodeId: id });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const elapsed = performance.now() - startedAt;
+    const sent = received.snapshots.length - start;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+  });
+});
+
+describe('/control: commands', () => {
+  it('kill of the leader is acknowledged, and another node leads in a higher term', async () => {
+    const { hub: h } = await hub();
+    const { socket, received, latest } = client(h.url);
+    const old = await waitFor('a leader', () => latest()?.leader);
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'kill', nodeId: old.id })).toEqual({ ok: true });
+    const next = await waitFor('a new leader', () => {
+      const leader = latest()?.leader;
+      return leader && leader.id !== old.id && leader;
+    });
+    expect(next.term).toBeGreaterThan(old.term);
+    expect(latest()!.nodes.find((node) => node.id === old.id)).toMatchObject({ status: 'down', role: null });
+    expect(received.events.some((event) => event.type === 'kill' && event.nodeId === old.id)).toBe(true);
+  });
+
+  it('restart brings a killed node back as a follower of the leader', async () => {
+    const { hub: h } = await hub();
+    const { socket, latest } = client(h.url);
+    await waitFor('a leader', () => latest()?.leader);
+    const victim = latest()!.nodes.find((node) => node.role === 'follower')!.id;
+    expect(await socket.emitWithAck('command', { type: 'kill', nodeId: victim })).toEqual({ ok: true });
+    await waitFor('victim down', () => latest()!.nodes.find((node) => node.id === victim)!.status === 'down');
+    expect(await socket.emitWithAck('command', { type: 'restart', nodeId: victim })).toEqual({ ok: true });
+    const back = await waitFor('victim following', () => {
+      const node = latest()!.nodes.find((n) => n.id === victim)!;
+      return node.status === 'up' && node.role === 'follower' && node.leaderId === latest()!.leader?.id && node;
+    });
+    expect(back.term).toBe(latest()!.leader!.term);
+  });
+
+  it.each([
+    ['not an object', 'kill n1', 'command must be an object'],
+    ['an unknown type', { type: 'explode', nodeId: 'n1' }, 'command.type must be one of'],
+    ['a missing node', { type: 'kill' }, 'kill command.nodeId must be a string'],
+    ['an unknown node', { type: 'kill', nodeId: 'n42' }, 'unknown node "n42"'],
+    ['an extra field', { type: 'restart', nodeId: 'n1', now: true }, 'unknown field "now"'],
+    ['an oversized payload', { type: 'kill', nodeId: 'n1', pad: 'x'.repeat(MAX_COMMAND_JSON_CHARS) }, 'command is too large'],
+  ])('refuses %s with a clear error and changes nothing', async (_what, payload, error) => {
+    const { hub: h, cluster } = await hub();
+    const { socket } = client(h.url);
+    await connected(socket);
+    const before = cluster.snapshot().nodes.map((node) => node.status);
+    const events = cluster.history().length;
+    const ack = await socket.timeout(2_000).emitWithAck('command', payload as never);
+    expect(ack.ok).toBe(false);
+    expect(ack.ok === false && ack.error).toContain(error);
+    expect(cluster.snapshot().nodes.map((node) => node.status)).toEqual(before);
+    expect(cluster.history().filter((event) => event.type === 'kill' || event.type === 'restart')).toHaveLength(0);
+    expect(cluster.history().length).toBeGreaterThanOrEqual(events);
+    expect(socket.connected).toBe(true);
+  });
+
+  it('answers unknown events that expect an acknowledgement, and survives commands without one', async () => {
+    const { hub: h, cluster } = await hub();
+    const { socket } = client(h.url);
+    await connected(socket);
+    const untyped = socket as unknown as { emit(event: string, ...args: unknown[]): void; emitWithAck(event: string, ...args: unknown[]): Promise<unknown> };
+    untyped.emit('command', { type: 'kill', nodeId: 'n1' });
+    const ack = await untyped.emitWithAck('frobnicate', {});
+    expect(ack).toEqual({ ok: false, error: 'unknown event "frobnicate"' });
+    expect(cluster.snapshot().nodes.find((node) => node.id === 'n1')!.status).toBe('up');
+    expect(await socket.emitWithAck('command', { type: 'kill', nodeId: 'n1' })).toEqual({ ok: true });
+  });
+});
+
+describe('/control: access', () => {
+  const TOKEN = 'correct horse battery';
+
+  it('refuses a client without the token, saying why', async () => {
+    const { hub: h } = await hub({ token: TOKEN });
+    const error = await refused(client(h.url).socket);
+    expect(error.message).toBe('this hub requires a token: send { token } in the handshake auth');
+  });
+
+  it('refuses a wrong token', async () => {
+    const { hub: h } = await hub({ token: TOKEN });
+    expect((await refused(client(h.url, { token: 'wrong token!' }).socket)).message).toBe('invalid token');
+  });
+
+  it('admits the right token', async () => {
+    const { hub: h } = await hub({ token: TOKEN });
+    const { socket, received } = client(h.url, { token: TOKEN });
+    await connected(socket);
+    await waitFor('a snapshot', () => received.snapshots[0]);
+  });
+
+  it('refuses a browser page from another origin', async () => {
+    const { hub: h } = await hub();
+    await refused(client(h.url, { origin: 'http://evil.example' }).socket);
+    const { socket } = client(h.url, { origin: `http://127.0.0.1:${h.port}` });
+    await connected(socket);
+  });
+
+  it('will not listen beyond loopback without a token', async () => {
+    const { cluster } = await hub();
+    await expect(
+      startHub({ target: cluster, host: '0.0.0.0', port: 0, token: null, dashboardDir: null }),
+    ).rejects.toThrow('refusing to listen on 0.0.0.0 without a token');
+  });
+});
+
+describe('HTTP', () => {
+  it('explains when the dashboard is not built, and 404s elsewhere', async () => {
+    const { hub: h } = await hub();
+    const root = await fetch(h.url);
+    expect(root.status).toBe(503);
+    expect(await root.text()).toContain('npm run build');
+    expect((await fetch(new URL('/nope', h.url))).status).toBe(404);
+    expect((await fetch(h.url, { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('HTTP: the built dashboard', () => {
+  function rawGet(port: number, path: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('serves index.html and hashed assets, and nothing outside the dashboard folder', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'conclave-dash-'));
+    try {
+      const dashboard = join(root, 'dashboard');
+      mkdirSync(join(dashboard, 'assets'), { recursive: true });
+      writeFileSync(join(dashboard, 'index.html'), '<!doctype html><title>Conclave</title>');
+      writeFileSync(join(dashboard, 'assets', 'index-abc.js'), 'console.log(1)');
+      writeFileSync(join(root, 'secret.txt'), 'secret');
+      const { hub: h } = await hub({ dashboardDir: dashboard });
+      const index = await fetch(h.url);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await index.text()).toContain('<title>Conclave</title>');
+      const asset = await fetch(new URL('/assets/index-abc.js', h.url));
+      expect(asset.headers.get('cache-control')).toContain('immutable');
+      expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await rawGet(h.port, '/../secret.txt')).toBe(404);
+      expect(await rawGet(h.port, '/%2e%2e/secret.txt')).toBe(404);
+      expect(await rawGet(h.port, '/assets/%00')).toBe(400);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

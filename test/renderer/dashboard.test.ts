@@ -1,0 +1,173 @@
+/**
+ * The dashboard against a fake hub: what the user sees for a snapshot, that every control
+ * has an accessible name, that commands go out, and that refusals show beside the control.
+ */
+import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClusterEvent } from '../../shared/protocol/types.js';
+import { FakeSocket, node, snapshot } from './fake-hub.js';
+
+const sockets: FakeSocket[] = [];
+const connections: Array<{ url: string; auth: unknown }> = [];
+vi.mock('socket.io-client', () => ({
+  io: (url: string, options: { auth: unknown }) => {
+    const socket = new FakeSocket();
+    sockets.push(socket);
+    connections.push({ url, auth: options.auth });
+    return socket;
+  },
+}));
+
+const { default: App } = await import('../../renderer/src/App.vue');
+
+const FIVE = [
+  node('n1', { role: 'leader', leaderId: 'n1' }),
+  node('n2'),
+  node('n3', { status: 'down', role: null, leaderId: null, term: 2 }),
+  node('n4', { role: 'candidate', term: 4, votedFor: 'n4', leaderId: null }),
+  node('n5'),
+];
+
+async function mountDashboard() {
+  const wrapper = mount(App, { attachTo: document.body });
+  await flushPromises();
+  const socket = sockets.at(-1)!;
+  socket.serverEmit('connect');
+  return { wrapper, socket };
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  sockets.length = 0;
+  connections.length = 0;
+  sessionStorage.clear();
+  window.history.replaceState(null, '', '/');
+  document.body.innerHTML = '';
+});
+
+describe('dashboard', () => {
+  it('connects to /control and shows the leader, its term and every node', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    expect(connections[0]!.url).toBe('/control');
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    expect(wrapper.get('[data-testid="leader-id"]').text()).toBe('n1');
+    expect(wrapper.get('[data-testid="leader-term"]').text()).toBe('3');
+    expect(wrapper.get('[data-testid="connection"]').text()).toBe('live');
+    const cards = wrapper.findAll('article.node-card');
+    expect(cards.map((card) => card.attributes('aria-label'))).toEqual([
+      'n1, leader, term 3',
+      'n2, follower, term 3',
+      'n3, down, term 2',
+      'n4, candidate, term 4',
+      'n5, follower, term 3',
+    ]);
+    expect(wrapper.get('[data-testid="node-n1"]').attributes('data-state')).toBe('leader');
+    expect(wrapper.get('[data-testid="node-n4"] [data-testid="voted-for"]').text()).toBe('n4');
+    expect(wrapper.get('[data-testid="node-n2"] [data-testid="leader-id"]').text()).toBe('n1');
+    expect(wrapper.text()).toContain('n3 down');
+  });
+
+  it('says plainly when there is no leader', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.serverEmit('snapshot', snapshot(FIVE.map((n) => ({ ...n, role: n.role === 'leader' ? 'candidate' : n.role }))));
+    await flushPromises();
+    expect(wrapper.get('[data-testid="no-leader"]').text()).toContain('No leader');
+  });
+
+  it('names every control after its node, and disables Kill on a down node with the reason', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    const names = wrapper.findAll('button').map((button) => button.attributes('aria-label'));
+    for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) expect(names).toEqual(expect.arrayContaining([`Kill ${id}`, `Restart ${id}`]));
+    const killDown = wrapper.get('button[aria-label="Kill n3"]');
+    expect(killDown.attributes('disabled')).toBeDefined();
+    expect(killDown.attributes('title')).toBe('n3 is already down');
+    expect(wrapper.get('button[aria-label="Restart n3"]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('sends kill and restart commands', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    await wrapper.get('button[aria-label="Kill n1"]').trigger('click');
+    await wrapper.get('button[aria-label="Restart n3"]').trigger('click');
+    await flushPromises();
+    expect(socket.commands).toEqual([
+      { type: 'kill', nodeId: 'n1' },
+      { type: 'restart', nodeId: 'n3' },
+    ]);
+  });
+
+  it('shows a refused command beside the control that sent it', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.answer = () => ({ ok: false, error: 'n2 is already down' });
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    await wrapper.get('button[aria-label="Kill n2"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.get('[data-testid="node-n2"] [role="alert"]').text()).toBe('n2 is already down');
+    expect(wrapper.find('[data-testid="node-n1"] [role="alert"]').exists()).toBe(false);
+  });
+
+  it('shows a timeout when the hub does not answer', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.answer = () => 'silence';
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    await wrapper.get('button[aria-label="Restart n5"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.get('[data-testid="node-n5"] [role="alert"]').text()).toBe('the hub did not answer within 4 s');
+  });
+
+  it('lists leader changes, newest first, with how each ended', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    const at = (t: number) => Date.UTC(2026, 10, 26, 9, 0, 0) + t;
+    const history: ClusterEvent[] = [
+      { type: 'leader', nodeId: 'n2', term: 1, seq: 1, t: 200, at: at(200) },
+      { type: 'kill', nodeId: 'n2', seq: 2, t: 1_400, at: at(1_400) },
+      { type: 'leader', nodeId: 'n4', term: 2, seq: 3, t: 1_700, at: at(1_700) },
+    ];
+    socket.serverEmit('history', history);
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    const rows = wrapper.findAll('[data-testid="leader-changes"] li').map((row) => row.text());
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/term 2\s*n4/);
+    expect(rows[0]).toContain('leading for');
+    expect(rows[1]).toMatch(/term 1\s*n2/);
+    expect(rows[1]).toContain('led 1.2 s, killed');
+    socket.serverEmit('event', { type: 'leader', nodeId: 'n5', term: 3, seq: 4, t: 2_000, at: at(2_000) });
+    socket.serverEmit('event', { type: 'leader', nodeId: 'n5', term: 3, seq: 4, t: 2_000, at: at(2_000) });
+    await flushPromises();
+    expect(wrapper.findAll('[data-testid="leader-changes"] li')).toHaveLength(3);
+  });
+
+  it('asks for a token when the hub requires one, and reconnects with it', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.active = false;
+    socket.serverEmit('connect_error', new Error('this hub requires a token: send { token } in the handshake auth'));
+    await flushPromises();
+    const input = wrapper.get('input#hub-token');
+    await input.setValue('s3cret-token');
+    await wrapper.get('form').trigger('submit');
+    expect(connections.at(-1)!.auth).toEqual({ token: 's3cret-token' });
+  });
+
+  it('takes the token from the address, then removes it from the address bar', async () => {
+    window.history.replaceState(null, '', '/?token=from-url-123');
+    await mountDashboard();
+    expect(connections[0]!.auth).toEqual({ token: 'from-url-123' });
+    expect(window.location.search).toBe('');
+  });
+
+  it('shows when the hub is unreachable', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.serverEmit('connect_error', new Error('websocket error'));
+    await flushPromises();
+    expect(wrapper.get('[data-testid="connection-error"]').text()).toContain('cannot reach the hub');
+    expect(wrapper.get('[data-testid="connection"]').text()).toBe('offline');
+  });
+});
