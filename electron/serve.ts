@@ -8,12 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_ELECTION_CONFIG } from '../shared/core/election.js';
 import type { ServeOptions } from './cli/flags.js';
 import { startHub, type Hub } from './hub/hub.js';
-import { RealClock } from './runtime/clock.js';
-import { Cluster } from './runtime/cluster.js';
+import { EmbeddedRuntime } from './runtime/embedded.js';
 
 export interface Served {
   hub: Hub;
-  cluster: Cluster;
+  runtime: EmbeddedRuntime;
   /** The dashboard URL, with the token when one is required. */
   dashboardUrl: string;
   stop(): Promise<void>;
@@ -35,18 +34,16 @@ export function findDashboardDir(from = dirname(fileURLToPath(import.meta.url)))
 }
 
 export async function startServe(options: ServeOptions, extraOrigins: readonly string[] = []): Promise<Served> {
-  const clock = new RealClock();
-  const cluster = new Cluster({
+  const runtime = new EmbeddedRuntime({
     algorithm: options.algorithm,
-    nodeCount: options.nodes,
+    nodes: options.nodes,
     config: DEFAULT_ELECTION_CONFIG,
     seed: options.seed,
-    clock,
   });
   let hub: Hub;
   try {
     hub = await startHub({
-      target: cluster,
+      target: runtime,
       host: options.host,
       port: options.port,
       token: options.token,
@@ -54,18 +51,17 @@ export async function startServe(options: ServeOptions, extraOrigins: readonly s
       extraOrigins,
     });
   } catch (error) {
-    clock.stop();
+    runtime.stop();
     throw error;
   }
-  cluster.start();
+  runtime.start();
   const dashboardUrl = options.token ? `${hub.url}?token=${encodeURIComponent(options.token)}` : hub.url;
   return {
     hub,
-    cluster,
+    runtime,
     dashboardUrl,
     stop: async () => {
-      cluster.stop();
-      clock.stop();
+      runtime.stop();
       await hub.close();
     },
   };

@@ -1,10 +1,72 @@
-/** The registry of election algorithms: the only place that maps a name to an implementation. */
+/**
+ * The registry of election algorithms: the only place that maps a name to an implementation,
+ * and what the runtime, the checkers and the dashboard may know about each one.
+ */
 import type { AlgorithmName, ElectionNode, NodeOptions } from './core/election.js';
+import { BULLY_TRANSFER_REFUSAL, BullyNode } from './bully/bully.js';
+import { PaxosNode } from './paxos/paxos.js';
 import { RaftNode } from './raft/raft.js';
+
+export interface AlgorithmInfo {
+  name: AlgorithmName;
+  label: string;
+  /** What its "term" is called on screen. */
+  termLabel: string;
+  /** What "voted for" means, or null when the algorithm has no votes. */
+  voteLabel: string | null;
+  /** At most one leader per term is a property of the algorithm (false: split brain is possible). */
+  singleLeaderPerTerm: boolean;
+  /** Whether leadership can be handed to a chosen node; otherwise why not. */
+  transfer: true | string;
+  /** Which of the config switches apply. */
+  usesPreVote: boolean;
+  usesCheckQuorum: boolean;
+  summary: string;
+}
+
+export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
+  raft: {
+    name: 'raft',
+    label: 'Raft',
+    termLabel: 'term',
+    voteLabel: 'voted for',
+    singleLeaderPerTerm: true,
+    transfer: true,
+    usesPreVote: true,
+    usesCheckQuorum: true,
+    summary: 'Terms, one vote per term, randomized timeouts; pre-vote, check-quorum and leader stickiness as in etcd.',
+  },
+  bully: {
+    name: 'bully',
+    label: 'Bully',
+    termLabel: 'election',
+    voteLabel: null,
+    singleLeaderPerTerm: false,
+    transfer: BULLY_TRANSFER_REFUSAL,
+    usesPreVote: false,
+    usesCheckQuorum: false,
+    summary: 'The highest-ranked running node becomes coordinator; no quorum, so a partition yields a coordinator per side.',
+  },
+  paxos: {
+    name: 'paxos',
+    label: 'Paxos (ballot election)',
+    termLabel: 'ballot',
+    voteLabel: 'promised',
+    singleLeaderPerTerm: true,
+    transfer: true,
+    usesPreVote: false,
+    usesCheckQuorum: true,
+    summary: 'Phase 1 of Paxos: the proposer of a ballot promised by a majority leads; with check-quorum it holds a lease.',
+  },
+};
 
 export function createElectionNode(algorithm: AlgorithmName, options: NodeOptions): ElectionNode {
   switch (algorithm) {
     case 'raft':
       return new RaftNode(options);
+    case 'bully':
+      return new BullyNode(options);
+    case 'paxos':
+      return new PaxosNode(options);
   }
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
@@ -8,6 +9,8 @@ export default defineConfig({
   root,
   plugins: [vue()],
   test: {
+    // The simulation files are CPU-bound: use every core (vitest's default leaves one idle).
+    maxWorkers: availableParallelism(),
     projects: [
       {
         extends: true,

@@ -2,12 +2,14 @@
  * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve.
  */
 import { startServe } from '../serve.js';
+import { simCommand } from '../sim/cli.js';
 import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
 
 const USAGE = `Usage: conclave <command> [flags]
 
 Commands:
   serve   run the hub, an embedded cluster and the dashboard headless
+  sim     run the deterministic fault simulator (seeds, replay, failover latency)
 
 Run "conclave <command> --help" for its flags.`;
 
@@ -59,6 +61,8 @@ export async function main(argv: readonly string[], notice?: string): Promise<nu
       case 'serve':
         await serveCommand(rest, notice);
         return 0;
+      case 'sim':
+        return simCommand(rest);
       case undefined:
       case '--help':
       case 'help':

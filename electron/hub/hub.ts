@@ -19,7 +19,7 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import type { ClusterListener } from '../runtime/cluster.js';
+import type { RuntimeListener } from '../runtime/embedded.js';
 import { sendText, serveDashboard } from './static.js';
 
 /** What the hub steers: the embedded cluster today, other targets (LAN agents, etcd) later. */
@@ -27,7 +27,7 @@ export interface ControlTarget {
   snapshot(): ClusterSnapshot;
   history(limit?: number): ClusterEvent[];
   execute(command: Command): CommandAck;
-  subscribe(listener: ClusterListener): () => void;
+  subscribe(listener: RuntimeListener): () => void;
 }
 
 export interface HubOptions {
@@ -131,6 +131,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const unsubscribe = target.subscribe({
     onEvent: (event) => control.emit('event', event),
     onChange: scheduleSnapshot,
+    // A new run: every dashboard starts over from its (empty) history and first snapshot.
+    onReset: () => {
+      control.emit('history', target.history(historyOnConnect));
+      emitSnapshot();
+    },
   });
 
   control.on('connection', (socket: ControlSocket) => {

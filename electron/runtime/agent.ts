@@ -5,7 +5,7 @@
  * state in memory (a crash keeps it, as a disk would); LAN agents write it to a file.
  */
 import { createElectionNode } from '../../shared/algorithms.js';
-import type { AlgorithmName, DurableState, ElectionConfig, ElectionNode, Message, NodeStatus } from '../../shared/core/election.js';
+import type { ActionResult, AlgorithmName, DurableState, ElectionConfig, ElectionNode, Message, NodeStatus } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -25,7 +25,13 @@ export class MemoryStorage implements DurableStorage {
   }
 }
 
-export type AgentState = 'up' | 'down';
+export type AgentState = 'up' | 'paused' | 'down';
+
+/**
+ * A paused node's inbox: messages wait here, as in a stopped process's socket buffers, and
+ * are delivered on resume. Past this many, the oldest are dropped (the buffer overflowed).
+ */
+export const PAUSED_INBOX_LIMIT = 10_000;
 
 export interface AgentOptions {
   id: string;
@@ -49,6 +55,8 @@ export class Agent {
   private machine: ElectionNode | null = null;
   private wakeTimer: TimerHandle | null = null;
   private boots = 0;
+  private paused = false;
+  private inbox: Message[] = [];
 
   constructor(options: AgentOptions) {
     this.id = options.id;
@@ -56,7 +64,13 @@ export class Agent {
   }
 
   get state(): AgentState {
-    return this.machine === null ? 'down' : 'up';
+    if (this.machine === null) return 'down';
+    return this.paused ? 'paused' : 'up';
+  }
+
+  /** Messages waiting for a paused node. */
+  get inboxSize(): number {
+    return this.inbox.length;
   }
 
   /** The live status, or null while down. */
@@ -92,12 +106,46 @@ export class Agent {
   crash(): void {
     if (this.machine === null) return;
     this.machine = null;
+    this.paused = false;
+    this.inbox = [];
     this.cancelWake();
+  }
+
+  /** Freeze (SIGSTOP): no ticks, no processing; messages wait in the inbox. */
+  pause(): void {
+    if (this.machine === null || this.paused) return;
+    this.paused = true;
+    this.cancelWake();
+  }
+
+  /** Thaw (SIGCONT): the waiting messages are processed in order, then overdue timers fire. */
+  resume(): void {
+    if (this.machine === null || !this.paused) return;
+    this.paused = false;
+    const waiting = this.inbox;
+    this.inbox = [];
+    for (const message of waiting) this.receive(message);
+    this.tick();
+  }
+
+  /** Asks the machine to hand leadership to `target`. */
+  transferLeadership(target: string): ActionResult {
+    const machine = this.machine;
+    if (machine === null) return { ok: false, error: `${this.id} is down` };
+    const previous = machine.status();
+    const result = machine.transferLeadership(target, this.options.clock.now());
+    this.flush(previous);
+    return result;
   }
 
   receive(message: Message): void {
     const machine = this.machine;
     if (machine === null) return;
+    if (this.paused) {
+      this.inbox.push(message);
+      if (this.inbox.length > PAUSED_INBOX_LIMIT) this.inbox.shift();
+      return;
+    }
     const previous = machine.status();
     machine.step(message, this.options.clock.now());
     this.flush(previous);
@@ -105,7 +153,7 @@ export class Agent {
 
   private tick(): void {
     const machine = this.machine;
-    if (machine === null) return;
+    if (machine === null || this.paused) return;
     this.wakeTimer = null;
     const previous = machine.status();
     machine.tick(this.options.clock.now());

@@ -11,6 +11,10 @@ export interface TimerHandle {
 export interface Clock {
   /** Cluster time in milliseconds since the clock started. Monotonic. */
   now(): number;
+  /** Cluster time per wall time: 1 normal, below 1 slow motion, 0 frozen. */
+  readonly speed: number;
+  /** Changes the speed, where the clock can (a virtual clock has no wall time to scale). */
+  setSpeed?(speed: number): void;
   /** Wall-clock epoch milliseconds for display (deterministic on the virtual clock). */
   wallNow(): number;
   setTimer(at: number, callback: () => void): TimerHandle;
@@ -92,6 +96,8 @@ export class TimerQueue {
 export class VirtualClock implements Clock {
   private current = 0;
   private readonly queue = new TimerQueue();
+
+  readonly speed = 1;
 
   constructor(private readonly epochMs = Date.UTC(2026, 0, 1)) {}
 

@@ -1,20 +1,31 @@
 /**
  * The supervisor of an embedded cluster: it owns the agents and the fabric between them,
- * carries out commands (kill, restart, ...), records every observable change as an event,
- * and answers snapshots. It only sees a Clock, so the app and the simulator share it.
+ * carries out commands (kill, restart, pause, partition, link faults, transfer...), records
+ * every observable change as an event, and answers snapshots. It only sees a Clock, so the app
+ * and the simulator share it.
  */
 import type { AlgorithmName, ElectionConfig, Message, NodeStatus } from '../../shared/core/election.js';
-import { createRandom } from '../../shared/core/random.js';
+import { createRandom, type Random } from '../../shared/core/random.js';
+import {
+  HEALTHY_LINK,
+  PARTITION_PRESET_LABELS,
+  describeLinkFault,
+  isHealthy,
+  linkKey,
+  type LinkFault,
+  type PartitionPreset,
+} from '../../shared/protocol/faults.js';
 import type {
+  ActiveFault,
   ClusterEvent,
   ClusterEventBody,
+  ClusterCommand,
   ClusterSnapshot,
-  Command,
   CommandAck,
   LeaderInfo,
   NodeView,
 } from '../../shared/protocol/types.js';
-import { Agent, MemoryStorage, type DurableStorage } from './agent.js';
+import { Agent, MemoryStorage, type AgentState, type DurableStorage } from './agent.js';
 import type { Clock } from './clock.js';
 import { Fabric, type LinkSettings, type Transit } from './fabric.js';
 
@@ -44,8 +55,20 @@ export interface ClusterListener {
   onTransit?: (transit: Transit) => void;
 }
 
+interface Partition {
+  label: string;
+  groups: string[][] | null;
+  blocked: Set<string>;
+}
+
+type Refusal = { ok: false; error: string };
+
 export function memberIds(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `n${index + 1}`);
+}
+
+function refuse(error: string): Refusal {
+  return { ok: false, error };
 }
 
 export class Cluster {
@@ -56,10 +79,14 @@ export class Cluster {
   private readonly clock: Clock;
   private readonly agents = new Map<string, Agent>();
   private readonly fabric: Fabric;
+  /** Randomness of the fault presets (random halves, ring order), seeded like everything else. */
+  private readonly nemesis: Random;
   private readonly listeners = new Set<ClusterListener>();
   /** Last status of each node while it ran; what a down node shows (its term and vote are persisted). */
   private readonly lastStatus = new Map<string, NodeStatus>();
   private readonly leaderSince = new Map<string, { t: number; at: number }>();
+  private readonly faultSince = new Map<string, { t: number; at: number }>();
+  private partition: Partition | null = null;
   private readonly events: ClusterEvent[] = [];
   private nextSeq = 1;
   private stopped = false;
@@ -74,6 +101,7 @@ export class Cluster {
     this.clock = options.clock;
     this.members = memberIds(options.nodeCount);
     const random = createRandom(options.seed);
+    this.nemesis = random.fork('nemesis');
     this.fabric = new Fabric({
       clock: this.clock,
       random: random.fork('fabric'),
@@ -99,6 +127,10 @@ export class Cluster {
     }
   }
 
+  get link(): LinkSettings {
+    return this.fabric.base;
+  }
+
   start(): void {
     for (const agent of this.agents.values()) agent.start();
   }
@@ -119,28 +151,30 @@ export class Cluster {
     return this.clock.now();
   }
 
+  /** Each node's run state and live status (null while down): a cheap view for checkers. */
+  states(): Array<{ id: string; state: AgentState; status: NodeStatus | null }> {
+    return this.members.map((id) => {
+      const agent = this.agents.get(id)!;
+      return { id, state: agent.state, status: agent.status() };
+    });
+  }
+
+  /** Whether any link currently has loss, extra delay or duplication (as opposed to cuts). */
+  linksDegraded(): boolean {
+    return this.fabric.linkFaults().some(([, , fault]) => !fault.cut);
+  }
+
+  /** What a node knows, for the detail view; null when it is down or unknown. */
+  inspect(nodeId: string): Record<string, unknown> | null {
+    return this.agents.get(nodeId)?.inspect() ?? null;
+  }
+
   /** Carries out a validated command; refusals explain themselves and change nothing. */
-  execute(command: Command): CommandAck {
-    if (this.stopped) return { ok: false, error: 'the cluster is stopped' };
-    const agent = this.agents.get(command.nodeId);
-    if (agent === undefined) {
-      return { ok: false, error: `unknown node "${command.nodeId}" (nodes are ${this.describeMembers()})` };
-    }
-    switch (command.type) {
-      case 'kill':
-        if (agent.state === 'down') return { ok: false, error: `${agent.id} is already down` };
-        this.crash(agent);
-        this.record({ type: 'kill', nodeId: agent.id });
-        break;
-      case 'restart':
-        // Restarting a running node reboots it: a crash followed by a start.
-        if (agent.state !== 'down') this.crash(agent);
-        this.record({ type: 'restart', nodeId: agent.id });
-        agent.start();
-        break;
-    }
-    this.changed();
-    return { ok: true };
+  execute(command: ClusterCommand): CommandAck {
+    if (this.stopped) return refuse('the cluster is stopped');
+    const result = this.apply(command);
+    if (result.ok) this.changed();
+    return result;
   }
 
   snapshot(): ClusterSnapshot {
@@ -149,7 +183,14 @@ export class Cluster {
       algorithm: this.algorithm,
       config: this.config,
       nodes,
+      faults: this.activeFaults(nodes),
+      network: {
+        partition: this.partition === null ? null : { label: this.partition.label, groups: this.partition.groups },
+        blocked: this.partition === null ? [] : [...this.partition.blocked],
+        links: this.fabric.linkFaults().map(([from, to, fault]) => ({ from, to, fault })),
+      },
       leader: this.currentLeader(nodes),
+      clockSpeed: this.clock.speed,
       t: this.clock.now(),
       at: this.clock.wallNow(),
       lastEventSeq: this.nextSeq - 1,
@@ -161,10 +202,276 @@ export class Cluster {
     return this.events.slice(-Math.min(limit, MAX_EVENTS_KEPT));
   }
 
+  /** Whether a message from one node would get through to another right now (ignoring loss). */
+  linkOpen(from: string, to: string): boolean {
+    return !this.fabric.isBlocked(from, to) && !(this.fabric.faultOf(from, to)?.cut ?? false);
+  }
+
+  /** The fault in force on a directed link, if any. */
+  linkFault(from: string, to: string): LinkFault | undefined {
+    return this.fabric.faultOf(from, to);
+  }
+
+  private apply(command: ClusterCommand): CommandAck {
+    switch (command.type) {
+      case 'kill':
+      case 'restart':
+      case 'pause':
+      case 'resume':
+      case 'transfer': {
+        const agent = this.agents.get(command.nodeId);
+        if (agent === undefined) return refuse(this.unknownNode(command.nodeId));
+        return this.applyToNode(command.type, agent);
+      }
+      case 'partition':
+        return 'preset' in command ? this.partitionPreset(command.preset) : this.partitionGroups(command.groups);
+      case 'heal':
+        return command.faultId === undefined ? this.healAll() : this.healOne(command.faultId);
+      case 'link':
+        return this.setLink(command);
+      case 'clock':
+        if (this.clock.setSpeed === undefined) return refuse('this cluster runs on a virtual clock, which has no speed');
+        if (command.speed === this.clock.speed) return { ok: true };
+        this.clock.setSpeed(command.speed);
+        this.record({ type: 'clock', speed: command.speed });
+        return { ok: true };
+    }
+  }
+
+  private applyToNode(type: 'kill' | 'restart' | 'pause' | 'resume' | 'transfer', agent: Agent): CommandAck {
+    const id = agent.id;
+    switch (type) {
+      case 'kill':
+        if (agent.state === 'down') return refuse(`${id} is already down`);
+        this.crash(agent);
+        this.record({ type: 'kill', nodeId: id });
+        this.faultStarted(`down:${id}`);
+        return { ok: true };
+      case 'restart':
+        // Restarting a running node reboots it: a crash followed by a start.
+        if (agent.state !== 'down') this.crash(agent);
+        this.record({ type: 'restart', nodeId: id });
+        this.faultEnded(`down:${id}`);
+        this.faultEnded(`paused:${id}`);
+        agent.start();
+        return { ok: true };
+      case 'pause':
+        if (agent.state === 'down') return refuse(`${id} is down; only a running node can be paused`);
+        if (agent.state === 'paused') return refuse(`${id} is already paused`);
+        agent.pause();
+        this.record({ type: 'pause', nodeId: id });
+        this.faultStarted(`paused:${id}`);
+        return { ok: true };
+      case 'resume':
+        if (agent.state !== 'paused') return refuse(`${id} is not paused (it is ${agent.state})`);
+        this.record({ type: 'resume', nodeId: id });
+        this.faultEnded(`paused:${id}`);
+        agent.resume();
+        return { ok: true };
+      case 'transfer':
+        return this.transferTo(agent);
+    }
+  }
+
+  private transferTo(target: Agent): CommandAck {
+    const leader = this.snapshot().leader;
+    if (leader === null) return refuse('there is no leader to hand leadership over from');
+    if (leader.id === target.id) return refuse(`${target.id} already leads`);
+    if (target.state !== 'up') return refuse(`${target.id} is ${target.state}; leadership can only go to a running node`);
+    const result = this.agents.get(leader.id)!.transferLeadership(target.id);
+    if (result.ok) this.record({ type: 'transfer', from: leader.id, to: target.id });
+    return result;
+  }
+
+  private partitionGroups(groups: string[][]): CommandAck {
+    const seen = new Map<string, number>();
+    for (const [index, group] of groups.entries()) {
+      if (group.length === 0) return refuse(`group ${index + 1} of the partition is empty`);
+      for (const id of group) {
+        if (!this.agents.has(id)) return refuse(this.unknownNode(id));
+        const other = seen.get(id);
+        if (other !== undefined) return refuse(`${id} is in two groups (${other + 1} and ${index + 1}); a node belongs to one side`);
+        seen.set(id, index);
+      }
+    }
+    // Nodes left out form one more group together: { groups: [["n1"]] } isolates n1.
+    const rest = this.members.filter((id) => !seen.has(id));
+    const all = rest.length > 0 ? [...groups.map((group) => [...group]), rest] : groups.map((group) => [...group]);
+    if (all.length < 2) return refuse('a partition needs at least two groups');
+    const label = all.map((group) => `{${group.join(', ')}}`).join(' | ');
+    this.applyPartition({ label, groups: all, blocked: this.blockBetween(all) });
+    return { ok: true };
+  }
+
+  private partitionPreset(preset: PartitionPreset): CommandAck {
+    if (this.members.length < 2) return refuse('a single-node cluster cannot be partitioned');
+    const shuffled = [...this.members];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = this.nemesis.int(0, i);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const name = PARTITION_PRESET_LABELS[preset];
+    switch (preset) {
+      case 'isolate-leader': {
+        const leader = this.snapshot().leader;
+        if (leader === null) return refuse('there is no leader to isolate');
+        const groups = [[leader.id], this.members.filter((id) => id !== leader.id)];
+        this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: this.blockBetween(groups) });
+        return { ok: true };
+      }
+      case 'halves': {
+        const half = Math.floor(shuffled.length / 2);
+        const groups = [shuffled.slice(0, half).sort(byRank), shuffled.slice(half).sort(byRank)];
+        this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: this.blockBetween(groups) });
+        return { ok: true };
+      }
+      case 'bridge': {
+        if (this.members.length < 3) return refuse('a bridge needs at least three nodes');
+        const half = Math.floor((shuffled.length - 1) / 2);
+        const left = shuffled.slice(0, half).sort(byRank);
+        const bridge = shuffled[half]!;
+        const right = shuffled.slice(half + 1).sort(byRank);
+        this.applyPartition({
+          label: `${name} via ${bridge}: {${left.join(', ')}} | {${right.join(', ')}}`,
+          groups: null,
+          blocked: this.blockBetween([left, right]),
+        });
+        return { ok: true };
+      }
+      case 'majorities-ring': {
+        if (this.members.length < 3) return refuse('a majorities ring needs at least three nodes');
+        // Each node hears only from the nodes in a window of majority size around it on a shuffled
+        // ring: every node sees a majority, no two see the same one (Jepsen's majorities-ring).
+        const size = shuffled.length;
+        const window = Math.floor(size / 2) + 1;
+        const back = Math.floor((window - 1) / 2);
+        const blocked = new Set<string>();
+        for (let position = 0; position < size; position++) {
+          const visible = new Set(Array.from({ length: window }, (_, k) => shuffled[(position - back + k + size) % size]!));
+          for (const from of this.members) if (!visible.has(from)) blocked.add(linkKey(from, shuffled[position]!));
+        }
+        this.applyPartition({ label: `${name} (${shuffled.join(' → ')})`, groups: null, blocked });
+        return { ok: true };
+      }
+    }
+  }
+
+  private applyPartition(partition: Partition): void {
+    if (this.partition !== null) this.faultEnded('partition');
+    this.partition = partition;
+    this.fabric.setBlocked(partition.blocked);
+    this.record({ type: 'partition', label: partition.label, groups: partition.groups });
+    this.faultStarted('partition');
+  }
+
+  private setLink(command: Extract<ClusterCommand, { type: 'link' }>): CommandAck {
+    for (const id of [command.from, command.to]) if (id !== undefined && !this.agents.has(id)) return refuse(this.unknownNode(id));
+    if (command.from !== undefined && command.from === command.to) return refuse('a link joins two different nodes');
+    const fault: LinkFault = {
+      cut: command.cut ?? HEALTHY_LINK.cut,
+      dropProbability: command.dropProbability ?? HEALTHY_LINK.dropProbability,
+      latencyMs: command.latencyMs ?? HEALTHY_LINK.latencyMs,
+      jitterMs: command.jitterMs ?? HEALTHY_LINK.jitterMs,
+      duplicateProbability: command.duplicateProbability ?? HEALTHY_LINK.duplicateProbability,
+    };
+    const healthy = isHealthy(fault);
+    const pairs: Array<[string | null, string | null]> = [];
+    if (command.from === undefined && command.to === undefined) pairs.push([null, null]);
+    else {
+      for (const from of command.from === undefined ? this.members : [command.from]) {
+        for (const to of command.to === undefined ? this.members : [command.to]) if (from !== to) pairs.push([from, to]);
+      }
+    }
+    for (const [from, to] of pairs) {
+      this.fabric.setLinkFault(from, to, healthy ? null : fault);
+      const id = linkFaultId(from, to);
+      if (healthy) this.faultEnded(id);
+      else this.faultStarted(id);
+    }
+    this.record({ type: 'link', from: command.from ?? null, to: command.to ?? null, fault: healthy ? null : fault });
+    return { ok: true };
+  }
+
+  private healAll(): CommandAck {
+    const faults = this.activeFaults(this.members.map((id) => this.nodeView(id)));
+    if (faults.length === 0) return { ok: true };
+    for (const fault of faults) this.healOne(fault.id, false);
+    this.record({ type: 'heal', faultId: null, label: 'every fault' });
+    return { ok: true };
+  }
+
+  private healOne(faultId: string, announce = true): CommandAck {
+    const fault = this.activeFaults(this.members.map((id) => this.nodeView(id))).find((f) => f.id === faultId);
+    if (fault === undefined) return refuse(`no active fault "${faultId.slice(0, 80)}"`);
+    switch (fault.kind) {
+      case 'down':
+        this.applyToNode('restart', this.agents.get(fault.nodes[0]!)!);
+        break;
+      case 'paused':
+        this.applyToNode('resume', this.agents.get(fault.nodes[0]!)!);
+        break;
+      case 'partition':
+        this.partition = null;
+        this.fabric.setBlocked(new Set());
+        this.faultEnded('partition');
+        break;
+      case 'link': {
+        const [from, to] = fault.nodes.length === 2 ? [fault.nodes[0]!, fault.nodes[1]!] : [null, null];
+        this.fabric.setLinkFault(from, to, null);
+        this.faultEnded(fault.id);
+        break;
+      }
+    }
+    if (announce) this.record({ type: 'heal', faultId, label: fault.label });
+    return { ok: true };
+  }
+
+  private activeFaults(nodes: NodeView[]): ActiveFault[] {
+    const faults: ActiveFault[] = [];
+    const since = (id: string): { sinceT: number; sinceAt: number } => {
+      const at = this.faultSince.get(id);
+      return { sinceT: at?.t ?? 0, sinceAt: at?.at ?? this.clock.wallNow() };
+    };
+    for (const node of nodes) {
+      if (node.status === 'up') continue;
+      const id = `${node.status}:${node.id}`;
+      faults.push({ id, kind: node.status, label: `${node.id} ${node.status}`, nodes: [node.id], ...since(id) });
+    }
+    if (this.partition !== null) {
+      const nodesCut = new Set([...this.partition.blocked].flatMap((key) => key.split('->')));
+      faults.push({ id: 'partition', kind: 'partition', label: `partition ${this.partition.label}`, nodes: [...nodesCut].sort(byRank), ...since('partition') });
+    }
+    for (const [from, to, fault] of this.fabric.linkFaults()) {
+      const id = linkFaultId(from, to);
+      const where = from === null ? 'all links' : `${from} → ${to}`;
+      faults.push({ id, kind: 'link', label: `${where}: ${describeLinkFault(fault)}`, nodes: from === null ? [] : [from, to!], ...since(id) });
+    }
+    return faults;
+  }
+
+  private faultStarted(id: string): void {
+    this.faultSince.set(id, { t: this.clock.now(), at: this.clock.wallNow() });
+  }
+
+  private faultEnded(id: string): void {
+    this.faultSince.delete(id);
+  }
+
+  private blockBetween(groups: string[][]): Set<string> {
+    const blocked = new Set<string>();
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const from of a) for (const to of b) blocked.add(linkKey(from, to));
+      }
+    }
+    return blocked;
+  }
+
   private nodeView(id: string): NodeView {
     const agent = this.agents.get(id)!;
     const live = agent.status();
-    if (live !== null) return { id, status: 'up', ...live };
+    if (live !== null) return { id, status: agent.state, ...live };
     const last = this.lastStatus.get(id);
     return { id, status: 'down', role: null, term: last?.term ?? 0, votedFor: last?.votedFor ?? null, leaderId: null };
   }
@@ -229,9 +536,18 @@ export class Cluster {
     for (const listener of this.listeners) call(listener);
   }
 
-  private describeMembers(): string {
+  private unknownNode(id: string): string {
     const first = this.members[0];
     const last = this.members[this.members.length - 1];
-    return this.members.length > 3 ? `${first} to ${last}` : this.members.join(', ');
+    const members = this.members.length > 3 ? `${first} to ${last}` : this.members.join(', ');
+    return `unknown node "${id.slice(0, 64)}" (nodes are ${members})`;
   }
+}
+
+function linkFaultId(from: string | null, to: string | null): string {
+  return from === null || to === null ? 'link:*' : `link:${linkKey(from, to)}`;
+}
+
+function byRank(a: string, b: string): number {
+  return Number(a.slice(1)) - Number(b.slice(1));
 }

@@ -2,23 +2,30 @@
  * The deterministic simulator: the app's own Cluster (agents, fabric, state machines) on a
  * virtual clock, with faults drawn from the seed and checkers watching every event. The same
  * options and seed give the same trace, byte for byte.
+ *
+ * Checkers:
+ * - safety (Raft, Paxos): at most one leader per term; no node votes twice in a term or votes
+ *   in a term below an earlier vote, even across crashes;
+ * - liveness (Raft, Paxos): whenever, with clean links, a majority of running nodes that can
+ *   all reach each other exists and nothing has changed for `livenessBoundMs`, some leader is
+ *   followed by a majority it reaches both ways; the worst time it took is reported;
+ * - convergence (Bully): with every running node connected to every other and clean links, the
+ *   highest-ranked running node is coordinator everywhere within the bound;
+ * - split brain: time with two or more nodes leading at once is measured and reported; for
+ *   Bully under a partition that is the algorithm's expected behaviour, never a pass of safety.
  */
-import { quorum, type AlgorithmName, type DurableState, type ElectionConfig } from '../../shared/core/election.js';
-import { createRandom, hashString, type Random } from '../../shared/core/random.js';
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { SafetyMonitor } from '../../shared/analysis/safety.js';
-import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
+import { quorum, type AlgorithmName, type DurableState, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
+import { createRandom, hashString } from '../../shared/core/random.js';
+import type { ClusterEvent } from '../../shared/protocol/types.js';
 import type { DurableStorage } from '../runtime/agent.js';
 import { VirtualClock } from '../runtime/clock.js';
 import { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../runtime/fabric.js';
+import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
+import { Nemesis, type FaultProfile } from './faults.js';
 import { formatEvent } from './trace.js';
-
-export interface FaultProfile {
-  /** Mean time between faults (exponentially distributed). */
-  meanIntervalMs: number;
-  /** Probability that a kill targets the current leader rather than any running node. */
-  leaderBias: number;
-}
 
 export interface SimulationOptions {
   algorithm: AlgorithmName;
@@ -28,7 +35,7 @@ export interface SimulationOptions {
   config: ElectionConfig;
   link: LinkSettings;
   faults: FaultProfile | null;
-  /** How long a stable majority may go without a leader they all follow; default 10 election timeouts. */
+  /** How long a stable, connected majority may go without a leader; default 10 election timeouts. */
   livenessBoundMs?: number;
   checkIntervalMs?: number;
   /** Keep every trace line (for replay comparisons); otherwise only the recent ones. */
@@ -40,14 +47,7 @@ export interface SimulationOptions {
 /** `forget-vote`: a node's disk loses what it wrote, so a restarted node forgets its term and vote. */
 export type BrokenVariant = 'forget-vote';
 
-class ForgetfulStorage implements DurableStorage {
-  load(): DurableState | null {
-    return null;
-  }
-  save(): void {}
-}
-
-export type SimulationViolationKind = 'two-leaders' | 'double-vote' | 'no-leader';
+export type SimulationViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | 'no-leader' | 'no-coordinator';
 
 export interface SimulationViolation {
   kind: SimulationViolationKind;
@@ -60,12 +60,17 @@ export interface SimulationResult {
   algorithm: AlgorithmName;
   durationMs: number;
   violation: SimulationViolation | null;
-  /** Leaders elected, faults injected, messages sent. */
   elections: number;
+  /** Fault events (kill, restart, pause, resume, partition, link, heal). */
   faults: number;
   messages: number;
-  /** Worst time from the last fault to a leader followed by every running node (ms). */
+  /** Recoveries timed by the liveness checker, and the worst (ms from the last change to a leader). */
+  recoveries: number;
   worstRecoveryMs: number;
+  /** Time during which the liveness (or convergence) requirement applied. */
+  checkedMs: number;
+  /** Time with two or more nodes leading at once (split brain for Bully; stale leaders otherwise). */
+  concurrentLeadersMs: number;
   /** Hash of the whole trace: equal hashes mean an identical run. */
   traceHash: string;
   /** The trace (every line with keepTrace, else the last TRACE_TAIL lines). */
@@ -73,67 +78,25 @@ export interface SimulationResult {
 }
 
 export const TRACE_TAIL = 60;
-export const DEFAULT_CHECK_INTERVAL_MS = 25;
+export const DEFAULT_CHECK_INTERVAL_MS = 50;
 /** A guard against a runaway state machine: no run fires more timers per simulated second. */
 const MAX_TIMERS_PER_SIMULATED_SECOND = 200_000;
+const FAULT_EVENTS = new Set<ClusterEvent['type']>(['kill', 'restart', 'pause', 'resume', 'partition', 'link', 'heal']);
 
-/** Every running node follows one running leader of their own term. */
-export function settledLeader(snapshot: ClusterSnapshot): string | null {
-  const running = snapshot.nodes.filter((node) => node.status === 'up');
-  const leader = running.find((node) => node.role === 'leader');
-  if (leader === undefined) return null;
-  return running.every((node) => node.leaderId === leader.id && node.term === leader.term) ? leader.id : null;
+class ForgetfulStorage implements DurableStorage {
+  load(): DurableState | null {
+    return null;
+  }
+  save(): void {}
 }
 
-class FaultInjector {
-  private readonly random: Random;
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly clock: VirtualClock,
-    private readonly profile: FaultProfile,
-    random: Random,
-    private readonly onFault: () => void,
-  ) {
-    this.random = random;
-  }
-
-  start(): void {
-    this.scheduleNext();
-  }
-
-  private scheduleNext(): void {
-    const waitMs = -Math.log(1 - this.random.next()) * this.profile.meanIntervalMs;
-    this.clock.setTimer(this.clock.now() + Math.max(1, waitMs), () => {
-      this.inject();
-      this.scheduleNext();
-    });
-  }
-
-  private inject(): void {
-    const snapshot = this.cluster.snapshot();
-    const up = snapshot.nodes.filter((node) => node.status === 'up').map((node) => node.id);
-    const down = snapshot.nodes.filter((node) => node.status === 'down').map((node) => node.id);
-    const majority = quorum(snapshot.nodes.length);
-    // Mostly keep a majority running, so that liveness gets checked; sometimes lose it.
-    const restart = down.length > 0 && (up.length < majority || this.random.chance(0.5));
-    if (restart) {
-      this.cluster.execute({ type: 'restart', nodeId: this.pick(down) });
-    } else if (up.length > 0) {
-      const leader = snapshot.leader?.id;
-      const target = leader !== undefined && this.random.chance(this.profile.leaderBias) ? leader : this.pick(up);
-      this.cluster.execute({ type: 'kill', nodeId: target });
-    } else {
-      return;
-    }
-    this.onFault();
-  }
-
-  private pick(ids: string[]): string {
-    return ids[this.random.int(0, ids.length - 1)]!;
-  }
+interface Running {
+  id: string;
+  status: NodeStatus;
 }
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
+  const info = ALGORITHM_INFO[options.algorithm];
   const clock = new VirtualClock();
   const random = createRandom(options.seed);
   const cluster = new Cluster({
@@ -147,16 +110,22 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   });
   const livenessBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
-  const safety = new SafetyMonitor();
+  const majority = quorum(options.nodes);
+  const safety = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
   const trace: string[] = [];
   let traceHash = hashString(`${options.algorithm}/${options.nodes}/${options.seed}`);
   let violation: SimulationViolation | null = null;
   let elections = 0;
   let faults = 0;
   let messages = 0;
-  let lastDisturbanceT = 0;
-  let settledSinceDisturbance = false;
+  let recoveries = 0;
   let worstRecoveryMs = 0;
+  let checkedMs = 0;
+  let concurrentLeadersMs = 0;
+  /** When the fault state last changed (or leadership was lost without one). */
+  let stableSince = 0;
+  let settled = false;
+  let graph: Graph | null = null;
 
   const remember = (line: string): void => {
     traceHash = hashString(`${traceHash}:${line}`);
@@ -168,6 +137,12 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     onEvent: (event: ClusterEvent) => {
       remember(formatEvent(event));
       if (event.type === 'leader') elections += 1;
+      if (FAULT_EVENTS.has(event.type)) {
+        faults += 1;
+        stableSince = event.t;
+        settled = false;
+        graph = null;
+      }
       const found = safety.observe(event);
       if (found !== null && violation === null) violation = { kind: found.kind, t: found.t, message: found.message };
     },
@@ -176,40 +151,69 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     },
   });
 
-  const majority = quorum(options.nodes);
+  /** Whether the requirement applies now, and whether it is met. */
+  const assess = (running: Running[]): { applies: boolean; met: boolean } => {
+    if (cluster.linksDegraded()) return { applies: false, met: false };
+    graph ??= buildGraph(
+      running.map((node) => node.id),
+      (from, to) => cluster.linkOpen(from, to),
+    );
+    if (!info.singleLeaderPerTerm) {
+      // Bully: with full connectivity the highest-ranked running node coordinates everyone.
+      if (running.length === 0 || !fullyConnected(graph)) return { applies: false, met: false };
+      const top = running[running.length - 1]!;
+      return { applies: true, met: top.status.role === 'leader' && running.every((node) => node.status.leaderId === top.id) };
+    }
+    if (largestClique(graph, graph.keys()) < majority) return { applies: false, met: false };
+    // Met when a leader reaches a majority directly (itself included) and they follow it: a
+    // star suffices, followers need not reach each other.
+    for (const leader of running) {
+      if (leader.status.role !== 'leader') continue;
+      const reachable = graph.get(leader.id)!;
+      let followers = 1;
+      for (const node of running) {
+        if (reachable.has(node.id) && node.status.leaderId === leader.id && node.status.term === leader.status.term) followers += 1;
+      }
+      if (followers >= majority) return { applies: true, met: true };
+    }
+    return { applies: true, met: false };
+  };
+
   const check = (): void => {
-    const snapshot = cluster.snapshot();
-    const running = snapshot.nodes.filter((node) => node.status === 'up').length;
     const now = clock.now();
-    if (running < majority) {
-      lastDisturbanceT = now;
-      settledSinceDisturbance = false;
-    } else if (settledLeader(snapshot) !== null) {
-      if (!settledSinceDisturbance) worstRecoveryMs = Math.max(worstRecoveryMs, now - lastDisturbanceT);
-      settledSinceDisturbance = true;
-    } else if (settledSinceDisturbance) {
-      // The leader was lost without a fault: time the recovery from here.
-      settledSinceDisturbance = false;
-      lastDisturbanceT = now;
-    } else if (now - lastDisturbanceT > livenessBoundMs && violation === null) {
-      violation = {
-        kind: 'no-leader',
-        t: now,
-        message: `${running} of ${options.nodes} nodes ran undisturbed for ${livenessBoundMs} ms without a leader they all follow`,
-      };
+    const running: Running[] = [];
+    for (const node of cluster.states()) if (node.state === 'up' && node.status !== null) running.push({ id: node.id, status: node.status });
+    const leaders = running.filter((node) => node.status.role === 'leader').length;
+    if (leaders > 1) concurrentLeadersMs += checkIntervalMs;
+    const { applies, met } = assess(running);
+    if (!applies) {
+      settled = false;
+    } else if (met) {
+      if (!settled) {
+        recoveries += 1;
+        worstRecoveryMs = Math.max(worstRecoveryMs, now - stableSince);
+      }
+      settled = true;
+      checkedMs += checkIntervalMs;
+    } else {
+      checkedMs += checkIntervalMs;
+      if (settled) {
+        // Leadership was lost with nothing changed: time the recovery from here.
+        settled = false;
+        stableSince = now;
+      } else if (now - stableSince > livenessBoundMs && violation === null) {
+        const what = info.singleLeaderPerTerm
+          ? `a connected majority ran undisturbed for ${livenessBoundMs} ms without a leader they all follow`
+          : `all running nodes were connected for ${livenessBoundMs} ms, but the highest-ranked is not coordinator everywhere`;
+        violation = { kind: info.singleLeaderPerTerm ? 'no-leader' : 'no-coordinator', t: now, message: what };
+      }
     }
     clock.setTimer(now + checkIntervalMs, check);
   };
 
   cluster.start();
   clock.setTimer(checkIntervalMs, check);
-  if (options.faults !== null) {
-    new FaultInjector(cluster, clock, options.faults, random.fork('faults'), () => {
-      faults += 1;
-      lastDisturbanceT = clock.now();
-      settledSinceDisturbance = false;
-    }).start();
-  }
+  if (options.faults !== null) new Nemesis(cluster, clock, options.faults, random.fork('faults')).start();
 
   const stepMs = 100;
   const timerBudget = (MAX_TIMERS_PER_SIMULATED_SECOND * stepMs) / 1_000;
@@ -229,7 +233,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     elections,
     faults,
     messages,
+    recoveries,
     worstRecoveryMs,
+    checkedMs,
+    concurrentLeadersMs,
     traceHash: traceHash.toString(16).padStart(8, '0'),
     trace: options.keepTrace ? trace : trace.slice(-TRACE_TAIL),
   };

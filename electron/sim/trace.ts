@@ -1,4 +1,5 @@
 /** One line per event, stable across runs of the same seed (the byte-for-byte replay check). */
+import { describeLinkFault } from '../../shared/protocol/faults.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 
 export function formatEvent(event: ClusterEvent): string {
@@ -11,8 +12,19 @@ export function formatEvent(event: ClusterEvent): string {
     case 'vote':
       return `${time} ${event.nodeId} voted for ${event.votedFor} in term ${event.term}`;
     case 'kill':
-      return `${time} fault: kill ${event.nodeId}`;
     case 'restart':
-      return `${time} fault: restart ${event.nodeId}`;
+    case 'pause':
+    case 'resume':
+      return `${time} fault: ${event.type} ${event.nodeId}`;
+    case 'partition':
+      return `${time} fault: partition ${event.label}`;
+    case 'link':
+      return `${time} fault: link ${event.from ?? 'all'} -> ${event.to ?? 'all'}: ${event.fault === null ? 'healthy' : describeLinkFault(event.fault)}`;
+    case 'heal':
+      return `${time} fault: heal ${event.label}`;
+    case 'transfer':
+      return `${time} transfer leadership ${event.from} -> ${event.to}`;
+    case 'clock':
+      return `${time} clock speed ${event.speed}`;
   }
 }

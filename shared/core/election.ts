@@ -7,7 +7,7 @@
  */
 import type { Random } from './random.js';
 
-export const ALGORITHMS = ['raft'] as const;
+export const ALGORITHMS = ['raft', 'bully', 'paxos'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 
 export const ROLES = ['leader', 'candidate', 'precandidate', 'follower'] as const;
@@ -75,6 +75,8 @@ export interface NodeOptions {
 /** A view of a node's internals for the node-detail panel; values must be JSON-serializable. */
 export type NodeInspection = Record<string, unknown>;
 
+export type ActionResult = { ok: true } | { ok: false; error: string };
+
 export interface ElectionNode {
   readonly id: string;
   tick(now: number): void;
@@ -83,6 +85,8 @@ export interface ElectionNode {
   ready(): Ready;
   status(): NodeStatus;
   inspect(now: number): NodeInspection;
+  /** Hand leadership to `target` (etcd's move-leader); the error says why when it cannot. */
+  transferLeadership(target: string, now: number): ActionResult;
 }
 
 export function quorum(memberCount: number): number {

@@ -1,13 +1,47 @@
 /** Runtime validation of `/control` commands: a malformed command is refused with a reason. */
+import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../core/election.js';
+import { TIMING_LIMIT_MS } from '../core/config.js';
+import { PARTITION_PRESETS } from './faults.js';
 import type { Command, CommandType } from './types.js';
-import { ValidationError, exceedsJsonSize, expectObject, expectOneOf, expectString, isPlainObject } from './validate.js';
+import {
+  ValidationError,
+  exceedsJsonSize,
+  expectArray,
+  expectBoolean,
+  expectInteger,
+  expectNumber,
+  expectObject,
+  expectOneOf,
+  expectString,
+  isPlainObject,
+} from './validate.js';
 
-export const COMMAND_TYPES: readonly CommandType[] = ['kill', 'restart'];
+export const COMMAND_TYPES: readonly CommandType[] = [
+  'kill',
+  'restart',
+  'pause',
+  'resume',
+  'transfer',
+  'partition',
+  'heal',
+  'link',
+  'clock',
+  'configure',
+];
 export const MAX_COMMAND_JSON_CHARS = 16_384;
 export const MAX_NODE_ID_LENGTH = 64;
+/** Bounds on a command's shape (not on the cluster: unknown nodes are refused by the cluster). */
+export const MAX_GROUPS = 64;
+export const MAX_LATENCY_MS = 10_000;
+export const MIN_CLOCK_SPEED = 0.05;
+export const MAX_CLOCK_SPEED = 1;
 
 export function parseNodeId(value: unknown, path: string): string {
   return expectString(value, path, MAX_NODE_ID_LENGTH);
+}
+
+function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
 }
 
 export function parseCommand(payload: unknown): Command {
@@ -16,11 +50,86 @@ export function parseCommand(payload: unknown): Command {
   }
   if (!isPlainObject(payload)) throw new ValidationError('command must be an object like { "type": "kill", "nodeId": "n1" }');
   const type = expectOneOf(payload.type, 'command.type', COMMAND_TYPES);
+  const where = `${type} command`;
   switch (type) {
     case 'kill':
-    case 'restart': {
-      const input = expectObject(payload, `${type} command`, ['type', 'nodeId']);
-      return { type, nodeId: parseNodeId(input.nodeId, `${type} command.nodeId`) };
+    case 'restart':
+    case 'pause':
+    case 'resume':
+    case 'transfer': {
+      const input = expectObject(payload, where, ['type', 'nodeId']);
+      return { type, nodeId: parseNodeId(input.nodeId, `${where}.nodeId`) };
+    }
+    case 'partition': {
+      const input = expectObject(payload, where, ['type', 'groups', 'preset']);
+      if ((input.groups === undefined) === (input.preset === undefined)) {
+        throw new ValidationError(`${where} takes either "groups" (like [["n1", "n2"], ["n3"]]) or "preset" (${PARTITION_PRESETS.join(', ')})`);
+      }
+      if (input.preset !== undefined) return { type, preset: expectOneOf(input.preset, `${where}.preset`, PARTITION_PRESETS) };
+      const groups = expectArray(input.groups, `${where}.groups`, MAX_GROUPS).map((group, index) =>
+        expectArray(group, `${where}.groups[${index}]`, MAX_GROUPS).map((id, position) =>
+          parseNodeId(id, `${where}.groups[${index}][${position}]`),
+        ),
+      );
+      if (groups.length === 0) throw new ValidationError(`${where}.groups must name at least one group`);
+      return { type, groups };
+    }
+    case 'heal': {
+      const input = expectObject(payload, where, ['type', 'faultId']);
+      const faultId = optional(input.faultId, (value) => expectString(value, `${where}.faultId`, 200));
+      return faultId === undefined ? { type } : { type, faultId };
+    }
+    case 'link': {
+      const input = expectObject(payload, where, ['type', 'from', 'to', 'cut', 'dropProbability', 'latencyMs', 'jitterMs', 'duplicateProbability']);
+      const command: Extract<Command, { type: 'link' }> = { type };
+      const from = optional(input.from, (value) => parseNodeId(value, `${where}.from`));
+      const to = optional(input.to, (value) => parseNodeId(value, `${where}.to`));
+      if (from !== undefined) command.from = from;
+      if (to !== undefined) command.to = to;
+      const cut = optional(input.cut, (value) => expectBoolean(value, `${where}.cut`));
+      const dropProbability = optional(input.dropProbability, (value) => expectNumber(value, `${where}.dropProbability`, 0, 1));
+      const latencyMs = optional(input.latencyMs, (value) => expectNumber(value, `${where}.latencyMs`, 0, MAX_LATENCY_MS));
+      const jitterMs = optional(input.jitterMs, (value) => expectNumber(value, `${where}.jitterMs`, 0, MAX_LATENCY_MS));
+      const duplicateProbability = optional(input.duplicateProbability, (value) =>
+        expectNumber(value, `${where}.duplicateProbability`, 0, 1),
+      );
+      if (cut !== undefined) command.cut = cut;
+      if (dropProbability !== undefined) command.dropProbability = dropProbability;
+      if (latencyMs !== undefined) command.latencyMs = latencyMs;
+      if (jitterMs !== undefined) command.jitterMs = jitterMs;
+      if (duplicateProbability !== undefined) command.duplicateProbability = duplicateProbability;
+      return command;
+    }
+    case 'clock': {
+      const input = expectObject(payload, where, ['type', 'speed']);
+      const speed = expectNumber(input.speed, `${where}.speed`, 0, MAX_CLOCK_SPEED);
+      if (speed !== 0 && speed < MIN_CLOCK_SPEED) {
+        throw new ValidationError(`${where}.speed must be 0 (frozen) or between ${MIN_CLOCK_SPEED} and ${MAX_CLOCK_SPEED} (got ${speed})`);
+      }
+      return { type, speed };
+    }
+    case 'configure': {
+      const input = expectObject(payload, where, ['type', 'algorithm', 'nodes', 'config']);
+      const command: Extract<Command, { type: 'configure' }> = { type };
+      const algorithm = optional(input.algorithm, (value) => expectOneOf(value, `${where}.algorithm`, ALGORITHMS));
+      const nodes = optional(input.nodes, (value) => expectInteger(value, `${where}.nodes`, 1, 1_000));
+      if (algorithm !== undefined) command.algorithm = algorithm;
+      if (nodes !== undefined) command.nodes = nodes;
+      if (input.config !== undefined) command.config = parsePartialConfig(input.config, `${where}.config`);
+      return command;
     }
   }
+}
+
+/** Shape-checks a partial election config; whether it is consistent is checked once merged. */
+function parsePartialConfig(value: unknown, path: string): Partial<ElectionConfig> {
+  const input = expectObject(value, path, Object.keys(DEFAULT_ELECTION_CONFIG));
+  const config: Partial<ElectionConfig> = {};
+  for (const key of ['heartbeatMs', 'electionTimeoutMinMs', 'electionTimeoutMaxMs'] as const) {
+    if (input[key] !== undefined) config[key] = expectInteger(input[key], `${path}.${key}`, 1, TIMING_LIMIT_MS);
+  }
+  for (const key of ['preVote', 'checkQuorum'] as const) {
+    if (input[key] !== undefined) config[key] = expectBoolean(input[key], `${path}.${key}`);
+  }
+  return config;
 }

@@ -3,6 +3,7 @@
  * shared by the hub, the dashboard and any other client.
  */
 import type { AlgorithmName, ElectionConfig, Role } from '../core/election.js';
+import type { LinkFault, PartitionPreset } from './faults.js';
 
 export const CONTROL_NAMESPACE = '/control';
 export const PROTOCOL_VERSION = 1;
@@ -29,12 +30,38 @@ export interface LeaderInfo {
   sinceAt: number;
 }
 
+export type ActiveFaultKind = 'down' | 'paused' | 'partition' | 'link';
+
+/** A fault in force, as listed in the dashboard; `heal` with its `id` undoes it. */
+export interface ActiveFault {
+  id: string;
+  kind: ActiveFaultKind;
+  label: string;
+  /** The nodes it concerns (for a link fault: its endpoints; empty for all links). */
+  nodes: string[];
+  sinceT: number;
+  sinceAt: number;
+}
+
+export interface NetworkView {
+  /** The partition in force, if any: its description and, when it is a split into groups, the groups. */
+  partition: { label: string; groups: string[][] | null } | null;
+  /** Directed links the partition blocks, as "from->to". */
+  blocked: string[];
+  /** Link faults set explicitly; from/to null means every link. */
+  links: Array<{ from: string | null; to: string | null; fault: LinkFault }>;
+}
+
 export interface ClusterSnapshot {
   algorithm: AlgorithmName;
   config: ElectionConfig;
   nodes: NodeView[];
+  faults: ActiveFault[];
+  network: NetworkView;
   /** The leader with the highest term among running nodes, or null when there is none. */
   leader: LeaderInfo | null;
+  /** How fast cluster time runs against wall time: 1 normal, below 1 slow motion, 0 frozen. */
+  clockSpeed: number;
   /** Cluster time (ms since the cluster started) and wall-clock epoch ms of this snapshot. */
   t: number;
   at: number;
@@ -47,14 +74,35 @@ export type ClusterEventBody =
   | { type: 'leader'; nodeId: string; term: number }
   | { type: 'vote'; nodeId: string; term: number; votedFor: string }
   | { type: 'kill'; nodeId: string }
-  | { type: 'restart'; nodeId: string };
+  | { type: 'restart'; nodeId: string }
+  | { type: 'pause'; nodeId: string }
+  | { type: 'resume'; nodeId: string }
+  | { type: 'partition'; label: string; groups: string[][] | null }
+  | { type: 'link'; from: string | null; to: string | null; fault: LinkFault | null }
+  | { type: 'heal'; faultId: string | null; label: string }
+  | { type: 'transfer'; from: string; to: string }
+  | { type: 'clock'; speed: number };
 
 export type ClusterEventType = ClusterEventBody['type'];
 
 /** An event as recorded: `seq` increases by one per event; `t` is cluster ms, `at` epoch ms. */
 export type ClusterEvent = ClusterEventBody & { seq: number; t: number; at: number };
 
-export type Command = { type: 'kill'; nodeId: string } | { type: 'restart'; nodeId: string };
+export type NodeCommandType = 'kill' | 'restart' | 'pause' | 'resume' | 'transfer';
+
+/** Commands the cluster supervisor carries out. */
+export type ClusterCommand =
+  | { type: NodeCommandType; nodeId: string }
+  | { type: 'partition'; groups: string[][] }
+  | { type: 'partition'; preset: PartitionPreset }
+  | { type: 'heal'; faultId?: string }
+  | ({ type: 'link'; from?: string; to?: string } & Partial<LinkFault>)
+  | { type: 'clock'; speed: number };
+
+/** Replacing the cluster with one of other settings: the runtime around the cluster does it. */
+export type RuntimeCommand = { type: 'configure'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> };
+
+export type Command = ClusterCommand | RuntimeCommand;
 
 export type CommandType = Command['type'];
 

@@ -1,14 +1,27 @@
 /**
  * Raft leader election as a pure state machine (Ongaro & Ousterhout, "In Search of an
- * Understandable Consensus Algorithm", section 5.2), shaped like etcd's raft: the role
- * decides how a message is stepped and what a tick does; durable state (term, vote) is
- * handed out through `ready()` to be persisted before the messages that depend on it.
+ * Understandable Consensus Algorithm", section 5.2; Ongaro's thesis, sections 3.10 and 9.6),
+ * shaped like etcd's raft: the role decides how a message is stepped and what a tick does;
+ * durable state (term, vote) is handed out through `ready()` to be persisted before the
+ * messages that depend on it.
  *
- * There is no replicated log: heartbeats are empty AppendEntries, so any up-to-date node
- * may win. Time comes only from the `now` arguments; randomness only from `random`.
+ * Beyond the paper, as etcd and hashicorp/raft do it:
+ * - pre-vote: a node whose election timer fires first asks whether it could win (without
+ *   bumping its term); only with a majority of yeses does it start a real election, so a node
+ *   rejoining from a partition does not inflate terms and depose a healthy leader;
+ * - check-quorum: a leader that has not heard from a majority within an election timeout steps
+ *   down, so a leader cut off in a minority stops believing it leads;
+ * - leader stickiness (with check-quorum, as in etcd): a node that heard from a live leader
+ *   within the minimum election timeout ignores vote requests of higher terms;
+ * - leadership transfer: the leader tells the target to campaign at once (TimeoutNow), and the
+ *   target's vote request overrides stickiness.
+ *
+ * There is no replicated log: heartbeats are empty AppendEntries, so any node may win.
+ * Time comes only from the `now` arguments; randomness only from `random`.
  */
 import {
   quorum,
+  type ActionResult,
   type DurableState,
   type ElectionConfig,
   type ElectionNode,
@@ -21,21 +34,43 @@ import {
 } from '../core/election.js';
 import type { Random } from '../core/random.js';
 
-export type RaftMessage =
-  | { kind: 'RequestVote'; from: string; to: string; term: number }
-  | { kind: 'RequestVoteResp'; from: string; to: string; term: number; granted: boolean }
-  | { kind: 'Heartbeat'; from: string; to: string; term: number }
-  | { kind: 'HeartbeatResp'; from: string; to: string; term: number };
+interface Envelope {
+  from: string;
+  to: string;
+  term: number;
+}
 
-export const RAFT_MESSAGE_KINDS = ['RequestVote', 'RequestVoteResp', 'Heartbeat', 'HeartbeatResp'] as const;
+export type RaftMessage =
+  | (Envelope & { kind: 'PreVote' })
+  | (Envelope & { kind: 'PreVoteResp'; granted: boolean })
+  | (Envelope & { kind: 'RequestVote'; transfer: boolean })
+  | (Envelope & { kind: 'RequestVoteResp'; granted: boolean })
+  | (Envelope & { kind: 'Heartbeat' })
+  | (Envelope & { kind: 'HeartbeatResp' })
+  | (Envelope & { kind: 'TimeoutNow' });
+
+export const RAFT_MESSAGE_KINDS = [
+  'PreVote',
+  'PreVoteResp',
+  'RequestVote',
+  'RequestVoteResp',
+  'Heartbeat',
+  'HeartbeatResp',
+  'TimeoutNow',
+] as const;
 
 export function isRaftMessage(message: Message): message is RaftMessage {
+  const fields = message as unknown as Record<string, unknown>;
   switch (message.kind) {
+    case 'PreVoteResp':
     case 'RequestVoteResp':
-      return typeof (message as { granted?: unknown }).granted === 'boolean';
+      return typeof fields.granted === 'boolean';
     case 'RequestVote':
+      return typeof fields.transfer === 'boolean';
+    case 'PreVote':
     case 'Heartbeat':
     case 'HeartbeatResp':
+    case 'TimeoutNow':
       return true;
     default:
       return false;
@@ -67,11 +102,19 @@ export class RaftNode implements ElectionNode {
   private votesGranted = new Set<string>();
   private votesRejected = new Set<string>();
 
-  /** Followers and candidates: when to start an election. Leaders: unused. */
+  /** Followers and (pre-)candidates: when to start an election. */
   private electionDeadline: number;
   private electionTimeoutMs: number;
   /** Leaders: when the next heartbeat is due. */
   private heartbeatDeadline = Infinity;
+  /** Leaders with check-quorum: when to check that a majority was heard from. */
+  private quorumCheckDeadline = Infinity;
+  /** Leaders: peers heard from since the last quorum check. */
+  private recentlyActive = new Set<string>();
+  /** Last time the current leader was known to be alive (heard from it, or, as leader, a quorum check passed). */
+  private leaderContactAt = -Infinity;
+  /** Leaders: an ongoing leadership transfer. */
+  private transfer: { target: string; deadline: number } | null = null;
   /** Last time each peer was heard from (any message); for the detail view. */
   private readonly lastContact = new Map<string, number>();
 
@@ -107,16 +150,24 @@ export class RaftNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
-    const wakeAt = this.role === 'leader' ? this.heartbeatDeadline : this.electionDeadline;
+    const wakeAt =
+      this.role === 'leader'
+        ? Math.min(this.heartbeatDeadline, this.quorumCheckDeadline, this.transfer?.deadline ?? Infinity)
+        : this.electionDeadline;
     return { persist, messages, wakeAt };
   }
 
   tick(now: number): void {
-    if (this.role === 'leader') {
-      if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
-    } else if (now >= this.electionDeadline) {
-      this.campaign(now);
+    if (this.role !== 'leader') {
+      if (now >= this.electionDeadline) {
+        if (this.config.preVote) this.startPreVote(now);
+        else this.campaign(now, false);
+      }
+      return;
     }
+    if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
+    if (now >= this.quorumCheckDeadline && !this.checkQuorum(now)) return;
+    if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
   }
 
   step(input: Message, now: number): void {
@@ -126,41 +177,87 @@ export class RaftNode implements ElectionNode {
     this.lastContact.set(message.from, now);
 
     if (message.term > this.term) {
-      // Rule for all servers: a higher term always wins; a heartbeat also names the leader.
-      const leader = message.kind === 'Heartbeat' ? message.from : null;
-      this.becomeFollower(message.term, leader, now);
+      const asksForVote = message.kind === 'RequestVote' || message.kind === 'PreVote';
+      if (asksForVote && this.inLease(now) && !(message.kind === 'RequestVote' && message.transfer)) {
+        // Stickiness: a live leader exists, so this candidate is disruptive (etcd: "lease is not expired").
+        return;
+      }
+      // A pre-vote proposes a term without claiming it, and a granted pre-vote echoes that
+      // proposal: neither moves anyone to a new term. Every other higher term wins.
+      const proposesOnly = message.kind === 'PreVote' || (message.kind === 'PreVoteResp' && message.granted);
+      if (!proposesOnly) this.becomeFollower(message.term, message.kind === 'Heartbeat' ? message.from : null, now);
+    } else if (message.term < this.term) {
+      // Stale sender: tell it the current term so that it steps down or catches up.
+      if (message.kind === 'Heartbeat') this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
+      if (message.kind === 'RequestVote') this.send({ kind: 'RequestVoteResp', from: this.id, to: message.from, term: this.term, granted: false });
+      if (message.kind === 'PreVote') this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: this.term, granted: false });
+      return;
     }
 
     switch (message.kind) {
+      case 'PreVote':
+        this.handlePreVote(message);
+        return;
       case 'RequestVote':
         this.handleRequestVote(message, now);
         return;
       case 'Heartbeat':
         this.handleHeartbeat(message, now);
         return;
-      case 'RequestVoteResp':
-        if (this.role === 'candidate' && message.term === this.term) this.handleVote(message.from, message.granted, now);
-        return;
       case 'HeartbeatResp':
+        if (this.role === 'leader') this.recentlyActive.add(message.from);
+        return;
+      case 'PreVoteResp':
+        if (this.role === 'precandidate' && message.term === this.term + 1) this.countVote(message.from, message.granted, now);
+        return;
+      case 'RequestVoteResp':
+        if (this.role === 'candidate' && message.term === this.term) this.countVote(message.from, message.granted, now);
+        return;
+      case 'TimeoutNow':
+        // Only the leader of this very term may hand over leadership.
+        if (message.term === this.term && this.leaderId === message.from && this.role === 'follower') this.campaign(now, true);
         return;
     }
   }
 
+  transferLeadership(target: string, now: number): ActionResult {
+    if (this.role !== 'leader') return { ok: false, error: `${this.id} is not the leader` };
+    if (target === this.id) return { ok: false, error: `${this.id} already leads` };
+    if (!this.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+    this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
+    this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term });
+    return { ok: true };
+  }
+
   inspect(now: number): NodeInspection {
+    const leading = this.role === 'leader';
     return {
+      preVote: this.config.preVote,
+      checkQuorum: this.config.checkQuorum,
       electionTimeoutMs: this.electionTimeoutMs,
-      electionDueInMs: this.role === 'leader' ? null : Math.max(0, this.electionDeadline - now),
-      heartbeatDueInMs: this.role === 'leader' ? Math.max(0, this.heartbeatDeadline - now) : null,
+      electionDueInMs: leading ? null : Math.max(0, this.electionDeadline - now),
+      heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
+      quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.quorumCheckDeadline - now) : null,
+      leaseActive: this.inLease(now),
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
+      transferTo: this.transfer?.target ?? null,
       lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
       persisted: { term: this.persistedTerm, votedFor: this.persistedVote },
     };
   }
 
+  private handlePreVote(message: Extract<RaftMessage, { kind: 'PreVote' }>): void {
+    // etcd's canVote: a pre-vote for a later term is granted; for this term only as a vote would be.
+    const granted =
+      message.term > this.term || this.votedFor === message.from || (this.votedFor === null && this.leaderId === null);
+    this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: granted ? message.term : this.term, granted });
+  }
+
   private handleRequestVote(message: Extract<RaftMessage, { kind: 'RequestVote' }>, now: number): void {
-    // Without a log every candidate is "up to date"; the only rule left is one vote per term.
-    const granted = message.term === this.term && (this.votedFor === null || this.votedFor === message.from);
+    // Without a log every candidate is "up to date"; what is left is one vote per term, and no
+    // vote for a rival of a leader this node already follows in this term.
+    const granted = this.votedFor === message.from || (this.votedFor === null && this.leaderId === null);
     if (granted) {
       this.votedFor = message.from;
       this.resetElectionTimer(now);
@@ -169,22 +266,33 @@ export class RaftNode implements ElectionNode {
   }
 
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
-    if (message.term < this.term) {
-      // A stale leader learns the current term from the reply and steps down.
-      this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
-      return;
-    }
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
+    this.leaderContactAt = now;
     this.resetElectionTimer(now);
     this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
   }
 
-  private handleVote(from: string, granted: boolean, now: number): void {
+  private countVote(from: string, granted: boolean, now: number): void {
     (granted ? this.votesGranted : this.votesRejected).add(from);
-    if (this.votesGranted.size >= quorum(this.members.length)) this.becomeLeader(now);
+    if (this.votesGranted.size < quorum(this.members.length)) return;
+    if (this.role === 'precandidate') this.campaign(now, false);
+    else this.becomeLeader(now);
   }
 
-  private campaign(now: number): void {
+  private startPreVote(now: number): void {
+    this.role = 'precandidate';
+    this.leaderId = null;
+    this.votesGranted = new Set([this.id]);
+    this.votesRejected = new Set();
+    this.resetElectionTimer(now);
+    if (this.votesGranted.size >= quorum(this.members.length)) {
+      this.campaign(now, false);
+      return;
+    }
+    for (const peer of this.peers) this.send({ kind: 'PreVote', from: this.id, to: peer, term: this.term + 1 });
+  }
+
+  private campaign(now: number, transfer: boolean): void {
     this.role = 'candidate';
     this.term += 1;
     this.votedFor = this.id;
@@ -196,13 +304,29 @@ export class RaftNode implements ElectionNode {
       this.becomeLeader(now);
       return;
     }
-    for (const peer of this.peers) this.send({ kind: 'RequestVote', from: this.id, to: peer, term: this.term });
+    for (const peer of this.peers) this.send({ kind: 'RequestVote', from: this.id, to: peer, term: this.term, transfer });
   }
 
   private becomeLeader(now: number): void {
     this.role = 'leader';
     this.leaderId = this.id;
+    this.transfer = null;
+    this.leaderContactAt = now;
+    this.recentlyActive = new Set();
+    this.quorumCheckDeadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
     this.broadcastHeartbeat(now);
+  }
+
+  /** Check-quorum: keep leading only if a majority answered since the last check. */
+  private checkQuorum(now: number): boolean {
+    if (this.recentlyActive.size + 1 < quorum(this.members.length)) {
+      this.becomeFollower(this.term, null, now);
+      return false;
+    }
+    this.recentlyActive = new Set();
+    this.leaderContactAt = now;
+    this.quorumCheckDeadline = now + this.config.electionTimeoutMinMs;
+    return true;
   }
 
   private becomeFollower(term: number, leaderId: string | null, now: number): void {
@@ -212,12 +336,23 @@ export class RaftNode implements ElectionNode {
     }
     this.role = 'follower';
     this.leaderId = leaderId;
+    if (leaderId !== null) this.leaderContactAt = now;
     this.heartbeatDeadline = Infinity;
+    this.quorumCheckDeadline = Infinity;
+    this.transfer = null;
     this.resetElectionTimer(now);
+  }
+
+  /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */
+  private inLease(now: number): boolean {
+    return this.config.checkQuorum && this.leaderId !== null && now - this.leaderContactAt < this.config.electionTimeoutMinMs;
   }
 
   private broadcastHeartbeat(now: number): void {
     for (const peer of this.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term });
+    // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
+    // case the first TimeoutNow was lost or reached the target before it followed this leader.
+    if (this.transfer !== null) this.send({ kind: 'TimeoutNow', from: this.id, to: this.transfer.target, term: this.term });
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }
 

@@ -66,6 +66,59 @@ describe('conclave serve', () => {
   });
 });
 
+describe('conclave sim', () => {
+  it('replays a seed exactly, printing its trace and hash', () => {
+    const args = ['sim', '--algorithm', 'paxos', '--seed', '12', '--duration-s', '20', '--trace'];
+    const first = runCli(args);
+    const second = runCli(args);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^paxos seed 12: passed; \d+ elections, \d+ fault events, \d+ messages; trace hash [0-9a-f]{8}$/m);
+    expect(first.stdout).toMatch(/^t=\d+\.\d{3} n\d became leader of term \d+$/m);
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('prints a summary table for every algorithm', () => {
+    const result = runCli(['sim', '--seeds', '3', '--duration-s', '10']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('3 seeds from 1, 5 nodes, 10 simulated s each');
+    for (const algorithm of ['raft', 'bully', 'paxos']) expect(result.stdout).toMatch(new RegExp(`^${algorithm}\\s+3\\s+3\\s+0\\s`, 'm'));
+    expect(result.stdout).toContain('split brain');
+  });
+
+  it('measures failover and reports percentiles as JSON for tools', () => {
+    const result = runCli(['sim', 'failover', '--algorithm', 'raft', '--nodes', '5', '--timeout-ms', '150-300', '--heartbeat-ms', '75', '--latency-ms', '7', '--trials', '100', '--json']);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as { failed: number; failoverMs: Record<string, number>; options: { config: { heartbeatMs: number } } };
+    expect(report.failed).toBe(0);
+    expect(report.options.config.heartbeatMs).toBe(75);
+    const { min, p50, p90, p99, max } = report.failoverMs;
+    expect(min).toBeLessThanOrEqual(p50!);
+    expect(p50).toBeLessThanOrEqual(p90!);
+    expect(p90).toBeLessThanOrEqual(p99!);
+    expect(p99).toBeLessThanOrEqual(max!);
+  });
+
+  it('prints the failover table', () => {
+    const result = runCli(['sim', 'failover', '--trials', '20']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^failover ms(\s+[\d.]+){6}$/m);
+    expect(result.stdout).toMatch(/^messages(\s+[\d.]+){6}$/m);
+  });
+
+  it.each([
+    [['sim', '--algorithm', 'zab'], '--algorithm must be one of raft, bully, paxos, all'],
+    [['sim', '--timeout-ms', '300-150'], 'must not be below the minimum'],
+    [['sim', '--heartbeat-ms', '400'], 'must be greater than the heartbeat interval'],
+    [['sim', '--faults', 'meteor'], '--faults takes a comma-separated list'],
+    [['sim', 'failover', '--seeds', '3'], 'unknown flag --seeds'],
+    [['sim', '--pre-vote', 'maybe'], '--pre-vote must be true or false'],
+  ])('refuses %j', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});
+
 const electronDir = electronPackageDir(root);
 const electronBinary = electronDir === null ? null : installedElectron(electronDir);
 if (electronBinary !== null) {

@@ -3,30 +3,25 @@ import { io, type Socket } from 'socket.io-client';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
 import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
-import { RealClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
 
 export type ControlClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface TestHub {
   hub: Hub;
-  cluster: Cluster;
-  clock: RealClock;
+  runtime: EmbeddedRuntime;
   stop(): Promise<void>;
 }
 
 export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
-  const clock = new RealClock();
-  const cluster = new Cluster({ algorithm: 'raft', nodeCount: options.nodes ?? 5, config: DEFAULT_ELECTION_CONFIG, seed: 5, clock });
-  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...options, target: cluster });
-  cluster.start();
+  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: options.nodes ?? 5, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
+  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...options, target: runtime });
+  runtime.start();
   return {
     hub,
-    cluster,
-    clock,
+    runtime,
     stop: async () => {
-      cluster.stop();
-      clock.stop();
+      runtime.stop();
       await hub.close();
     },
   };

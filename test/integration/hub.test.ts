@@ -61,7 +61,7 @@ describe('/control: snapshots and events', () => {
   });
 
   it('sends at most one snapshot per 50 ms however busy the cluster is', async () => {
-    const { hub: h, cluster } = await hub();
+    const { hub: h, runtime: cluster } = await hub();
     const { socket, received } = client(h.url);
     await connected(socket);
     await waitFor('a leader', () => received.snapshots.at(-1)?.leader);
@@ -69,7 +69,7 @@ describe('/control: snapshots and events', () => {
     const startedAt = performance.now();
     // Reboot every node over and over: far more changes than snapshots.
     for (let round = 0; round < 20; round++) {
-      for (const id of cluster.members) cluster.execute({ type: 'restart', nodeId: id });
+      for (const id of cluster.cluster.members) cluster.execute({ type: 'restart', nodeId: id });
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -118,7 +118,7 @@ describe('/control: commands', () => {
     ['an extra field', { type: 'restart', nodeId: 'n1', now: true }, 'unknown field "now"'],
     ['an oversized payload', { type: 'kill', nodeId: 'n1', pad: 'x'.repeat(MAX_COMMAND_JSON_CHARS) }, 'command is too large'],
   ])('refuses %s with a clear error and changes nothing', async (_what, payload, error) => {
-    const { hub: h, cluster } = await hub();
+    const { hub: h, runtime: cluster } = await hub();
     const { socket } = client(h.url);
     await connected(socket);
     const before = cluster.snapshot().nodes.map((node) => node.status);
@@ -133,7 +133,7 @@ describe('/control: commands', () => {
   });
 
   it('answers unknown events that expect an acknowledgement, and survives commands without one', async () => {
-    const { hub: h, cluster } = await hub();
+    const { hub: h, runtime: cluster } = await hub();
     const { socket } = client(h.url);
     await connected(socket);
     const untyped = socket as unknown as { emit(event: string, ...args: unknown[]): void; emitWithAck(event: string, ...args: unknown[]): Promise<unknown> };
@@ -174,9 +174,9 @@ describe('/control: access', () => {
   });
 
   it('will not listen beyond loopback without a token', async () => {
-    const { cluster } = await hub();
+    const { runtime } = await hub();
     await expect(
-      startHub({ target: cluster, host: '0.0.0.0', port: 0, token: null, dashboardDir: null }),
+      startHub({ target: runtime, host: '0.0.0.0', port: 0, token: null, dashboardDir: null }),
     ).rejects.toThrow('refusing to listen on 0.0.0.0 without a token');
   });
 });

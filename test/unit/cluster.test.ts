@@ -62,7 +62,7 @@ describe('embedded cluster', () => {
     clock.runUntil(2_000);
     const follower = c.snapshot().nodes.find((node) => node.role === 'follower')!;
     expect(c.execute({ type: 'restart', nodeId: follower.id })).toEqual({ ok: true });
-    const last = events.filter((event) => event.nodeId === follower.id).slice(-2);
+    const last = events.filter((event) => 'nodeId' in event && event.nodeId === follower.id).slice(-2);
     expect(last.map((event) => event.type)).toEqual(['restart', 'role']);
     expect(last[1]).toMatchObject({ from: null, to: 'follower' });
   });

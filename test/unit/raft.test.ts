@@ -51,7 +51,7 @@ describe('Raft §5.1: terms', () => {
   });
 
   it.each([
-    ['RequestVote', { kind: 'RequestVote' }],
+    ['RequestVote', { kind: 'RequestVote', transfer: false }],
     ['Heartbeat', { kind: 'Heartbeat' }],
     ['RequestVoteResp', { kind: 'RequestVoteResp', granted: false }],
     ['HeartbeatResp', { kind: 'HeartbeatResp' }],
@@ -77,7 +77,7 @@ describe('Raft §5.1: terms', () => {
     ['Heartbeat', 'HeartbeatResp'],
   ] as const)('a stale %s is refused with the current term so its sender can catch up', (kind, replyKind) => {
     const node = raft('n1', { durable: { term: 6, votedFor: null } });
-    node.step(msg({ kind, from: 'n2', to: 'n1', term: 5 }), 10);
+    node.step({ kind, from: 'n2', to: 'n1', term: 5, transfer: false } as Message, 10);
     const reply = node.ready().messages;
     expect(reply).toHaveLength(1);
     expect(reply[0]).toMatchObject({ kind: replyKind, to: 'n2', term: 6 });
@@ -99,7 +99,7 @@ describe('Raft §5.2: leader election', () => {
 
   it('the vote is handed out for persisting in the same ready as the messages that depend on it', () => {
     const node = raft('n2');
-    node.step(msg({ kind: 'RequestVote', from: 'n1', to: 'n2', term: 1 }), 10);
+    node.step(msg({ kind: 'RequestVote', from: 'n1', to: 'n2', term: 1, transfer: false }), 10);
     const ready = node.ready();
     expect(ready.persist).toEqual({ term: 1, votedFor: 'n1' });
     expect(ready.messages).toEqual([{ kind: 'RequestVoteResp', from: 'n2', to: 'n1', term: 1, granted: true }]);
@@ -220,23 +220,23 @@ describe('Raft §5.2: one vote per term', () => {
     ['refuses another candidate after voting for itself', 'n1', 'n3', false],
   ] as const)('%s', (_rule, votedFor, candidate, granted) => {
     const node = raft('n1', { durable: { term: 5, votedFor } });
-    node.step(msg({ kind: 'RequestVote', from: candidate, to: 'n1', term: 5 }), 10);
+    node.step(msg({ kind: 'RequestVote', from: candidate, to: 'n1', term: 5, transfer: false }), 10);
     expect(node.ready().messages).toEqual([{ kind: 'RequestVoteResp', from: 'n1', to: candidate, term: 5, granted }]);
     expect(node.status().votedFor).toBe(granted ? candidate : votedFor);
   });
 
   it('a vote persisted before a crash is honoured after the restart', () => {
     const voter = raft('n1');
-    voter.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1 }), 10);
+    voter.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1, transfer: false }), 10);
     const durable = voter.ready().persist as { term: number; votedFor: string };
     const restarted = raft('n1', { durable });
-    restarted.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n1', term: 1 }), 20);
+    restarted.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n1', term: 1, transfer: false }), 20);
     expect(restarted.ready().messages).toEqual([{ kind: 'RequestVoteResp', from: 'n1', to: 'n3', term: 1, granted: false }]);
   });
 
   it('granting a vote resets the election timer', () => {
     const node = raft();
-    node.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1 }), 250);
+    node.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1, transfer: false }), 250);
     expect(node.ready().wakeAt).toBeGreaterThanOrEqual(250 + CONFIG.electionTimeoutMinMs);
   });
 });
@@ -253,5 +253,162 @@ describe('Raft: hygiene', () => {
     node.step(message as Message, 10);
     expect(node.status()).toEqual({ role: 'follower', term: 0, votedFor: null, leaderId: null });
     expect(node.ready()).toMatchObject({ persist: null, messages: [] });
+  });
+});
+
+function withConfig(overrides: Partial<ElectionConfig>, id = 'n1', durable: { term: number; votedFor: string | null } | null = null) {
+  const node = new RaftNode({ id, members: MEMBERS, config: { ...CONFIG, ...overrides }, random: createRandom(7), durable, now: 0 });
+  node.ready();
+  return node;
+}
+
+describe('Raft thesis §9.6: pre-vote', () => {
+  it('a timed-out node first asks for pre-votes for term+1 without changing its term or vote', () => {
+    const node = withConfig({ preVote: true }, 'n1', { term: 4, votedFor: 'n2' });
+    const ready = timeOut(node);
+    expect(node.status()).toEqual({ role: 'precandidate', term: 4, votedFor: 'n2', leaderId: null });
+    expect(ready.persist).toBeNull();
+    expect(ready.messages.map((m) => `${m.kind}@${m.term}`)).toEqual(Array(4).fill('PreVote@5'));
+  });
+
+  it('with a majority of pre-votes it starts the real election', () => {
+    const node = withConfig({ preVote: true }, 'n1', { term: 4, votedFor: null });
+    timeOut(node);
+    node.step(msg({ kind: 'PreVoteResp', from: 'n2', to: 'n1', term: 5, granted: true }), 400);
+    expect(node.status().role).toBe('precandidate');
+    node.step(msg({ kind: 'PreVoteResp', from: 'n3', to: 'n1', term: 5, granted: true }), 400);
+    expect(node.status()).toMatchObject({ role: 'candidate', term: 5, votedFor: 'n1' });
+    expect(node.ready().messages.filter((m) => m.kind === 'RequestVote')).toHaveLength(4);
+  });
+
+  it('a node that cannot win keeps asking without inflating its term', () => {
+    const node = withConfig({ preVote: true }, 'n1', { term: 4, votedFor: null });
+    for (let round = 1; round <= 20; round++) node.tick(round * 1_000);
+    expect(node.status()).toMatchObject({ role: 'precandidate', term: 4 });
+  });
+
+  it('granting a pre-vote changes nothing on the voter', () => {
+    const node = withConfig({ preVote: true }, 'n2', { term: 4, votedFor: 'n3' });
+    node.step(msg({ kind: 'PreVote', from: 'n1', to: 'n2', term: 5 }), 10);
+    const ready = node.ready();
+    expect(ready.messages).toEqual([{ kind: 'PreVoteResp', from: 'n2', to: 'n1', term: 5, granted: true }]);
+    expect(ready.persist).toBeNull();
+    expect(node.status()).toEqual({ role: 'follower', term: 4, votedFor: 'n3', leaderId: null });
+  });
+
+  it('a pre-vote rejection from a higher term brings the pre-candidate up to date', () => {
+    const node = withConfig({ preVote: true }, 'n1', { term: 4, votedFor: null });
+    timeOut(node);
+    node.step(msg({ kind: 'PreVoteResp', from: 'n2', to: 'n1', term: 9, granted: false }), 400);
+    expect(node.status()).toMatchObject({ role: 'follower', term: 9 });
+  });
+});
+
+describe('Raft thesis §6.2: check-quorum', () => {
+  it('a leader that hears from no majority within an election timeout steps down', () => {
+    const node = withConfig({ checkQuorum: true });
+    const term = electLeader(node);
+    node.step(msg({ kind: 'HeartbeatResp', from: 'n2', to: 'n1', term }), 420);
+    node.tick(400 + CONFIG.electionTimeoutMinMs);
+    expect(node.status()).toMatchObject({ role: 'follower', term, leaderId: null });
+  });
+
+  it('a leader that hears from a majority keeps leading, check after check', () => {
+    const node = withConfig({ checkQuorum: true });
+    const term = electLeader(node);
+    for (let now = 450; now <= 3_000; now += 50) {
+      node.step(msg({ kind: 'HeartbeatResp', from: 'n2', to: 'n1', term }), now);
+      node.step(msg({ kind: 'HeartbeatResp', from: 'n3', to: 'n1', term }), now);
+      node.tick(now);
+    }
+    expect(node.status().role).toBe('leader');
+  });
+
+  it('without check-quorum an isolated leader leads on', () => {
+    const node = withConfig({ checkQuorum: false });
+    electLeader(node);
+    for (let now = 450; now <= 5_000; now += 50) node.tick(now);
+    expect(node.status().role).toBe('leader');
+  });
+});
+
+describe('Raft thesis §4.2.3: leader stickiness', () => {
+  it.each(['RequestVote', 'PreVote'] as const)('a follower that heard from its leader recently ignores a %s of a higher term', (kind) => {
+    const node = withConfig({ checkQuorum: true, preVote: true }, 'n2');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.ready();
+    node.step({ kind, from: 'n3', to: 'n2', term: 4, transfer: false } as Message, 100 + CONFIG.electionTimeoutMinMs - 1);
+    expect(node.ready()).toMatchObject({ persist: null, messages: [] });
+    expect(node.status()).toMatchObject({ term: 3, leaderId: 'n1' });
+  });
+
+  it('once the leader has been silent for the minimum election timeout, votes are granted again', () => {
+    const node = withConfig({ checkQuorum: true }, 'n2');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 100 + CONFIG.electionTimeoutMinMs);
+    expect(node.status()).toMatchObject({ term: 4, votedFor: 'n3' });
+  });
+
+  it('without check-quorum there is no stickiness', () => {
+    const node = withConfig({ checkQuorum: false }, 'n2');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 110);
+    expect(node.status()).toMatchObject({ term: 4, votedFor: 'n3' });
+  });
+});
+
+describe('Raft thesis §3.10: leadership transfer', () => {
+  it('the leader sends TimeoutNow to the target, and repeats it with heartbeats until it completes', () => {
+    const node = withConfig({ checkQuorum: true });
+    const term = electLeader(node);
+    expect(node.transferLeadership('n4', 420)).toEqual({ ok: true });
+    expect(node.ready().messages).toEqual([{ kind: 'TimeoutNow', from: 'n1', to: 'n4', term }]);
+    node.tick(400 + CONFIG.heartbeatMs);
+    expect(node.ready().messages.filter((m) => m.kind === 'TimeoutNow').map((m) => m.to)).toEqual(['n4']);
+    node.step(msg({ kind: 'RequestVote', from: 'n4', to: 'n1', term: term + 1, transfer: true }), 460);
+    expect(node.status()).toMatchObject({ role: 'follower', term: term + 1, votedFor: 'n4' });
+  });
+
+  it('the target campaigns at once, skipping pre-vote, and its request overrides stickiness', () => {
+    const target = withConfig({ checkQuorum: true, preVote: true }, 'n4');
+    target.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    target.ready();
+    target.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3 }), 110);
+    expect(target.status()).toMatchObject({ role: 'candidate', term: 4, votedFor: 'n4' });
+    const requests = target.ready().messages;
+    expect(requests.every((m) => m.kind === 'RequestVote' && (m as unknown as { transfer: boolean }).transfer)).toBe(true);
+
+    const voter = withConfig({ checkQuorum: true, preVote: true }, 'n2');
+    voter.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    voter.step(requests.find((m) => m.to === 'n2')!, 111);
+    expect(voter.status()).toMatchObject({ term: 4, votedFor: 'n4' });
+  });
+
+  it('TimeoutNow from anyone but the current leader is ignored', () => {
+    const node = withConfig({}, 'n4');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    node.step(msg({ kind: 'TimeoutNow', from: 'n2', to: 'n4', term: 3 }), 110);
+    expect(node.status()).toMatchObject({ role: 'follower', term: 3 });
+  });
+
+  it.each([
+    ['a follower', 'n2', false, 'n1 is not the leader'],
+    ['itself', 'n1', true, 'n1 already leads'],
+    ['a non-member', 'n9', true, 'n9 is not a member of this cluster'],
+  ])('refuses a transfer by or to %s', (_what, target, lead, error) => {
+    const node = withConfig({});
+    if (lead) electLeader(node);
+    expect(node.transferLeadership(target, 500)).toEqual({ ok: false, error });
+  });
+
+  it('an unanswered transfer lapses after an election timeout and the leader leads on', () => {
+    const node = withConfig({ checkQuorum: false });
+    electLeader(node);
+    node.transferLeadership('n3', 420);
+    node.tick(420 + CONFIG.electionTimeoutMaxMs);
+    node.ready();
+    node.tick(420 + CONFIG.electionTimeoutMaxMs + CONFIG.heartbeatMs);
+    expect(node.ready().messages.some((m) => m.kind === 'TimeoutNow')).toBe(false);
+    expect(node.status().role).toBe('leader');
   });
 });

@@ -1,0 +1,124 @@
+/**
+ * Failover latency on the simulator: elect a leader, crash it at a random moment within its
+ * heartbeat interval, and measure simulated time until a new leader is followed by a majority,
+ * with the messages and elections it took. Each trial is its own seeded cluster.
+ */
+import { quorum, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
+import { createRandom } from '../../shared/core/random.js';
+import { summarize, type Summary } from '../../shared/analysis/stats.js';
+import { VirtualClock } from '../runtime/clock.js';
+import { Cluster } from '../runtime/cluster.js';
+import type { LinkSettings } from '../runtime/fabric.js';
+
+export interface FailoverOptions {
+  algorithm: AlgorithmName;
+  nodes: number;
+  config: ElectionConfig;
+  link: LinkSettings;
+  trials: number;
+  seed: number;
+}
+
+export interface FailoverTrial {
+  seed: number;
+  /** Crash of the leader to a new leader followed by a majority, in simulated ms. */
+  failoverMs: number;
+  messages: number;
+  elections: number;
+}
+
+export interface FailoverReport {
+  options: FailoverOptions;
+  trials: FailoverTrial[];
+  /** Trials where no leader emerged in time (before or after the crash). */
+  failed: number;
+  failoverMs: Summary;
+  messages: Summary;
+  elections: Summary;
+}
+
+/** Simulated time each phase of a trial may take before the trial counts as failed. */
+const PHASE_LIMIT_MS = 60_000;
+const SETTLE_MS = 1_000;
+
+/** The node leading a majority (itself included) in its own term, other than `except`. */
+function majorityLeader(cluster: Cluster, except: string | null): string | null {
+  const states = cluster.states();
+  const majority = quorum(cluster.members.length);
+  for (const candidate of states) {
+    const status = candidate.status;
+    if (candidate.state !== 'up' || status?.role !== 'leader' || candidate.id === except) continue;
+    const followers = states.filter(
+      (node) => node.state === 'up' && node.status?.leaderId === candidate.id && node.status.term === status.term,
+    ).length;
+    if (followers >= majority) return candidate.id;
+  }
+  return null;
+}
+
+export function runFailoverTrial(options: FailoverOptions, seed: number): FailoverTrial | null {
+  const clock = new VirtualClock();
+  const random = createRandom(seed);
+  const cluster = new Cluster({
+    algorithm: options.algorithm,
+    nodeCount: options.nodes,
+    config: options.config,
+    seed: random.fork('cluster').seed,
+    clock,
+    link: options.link,
+  });
+  let messages = 0;
+  let elections = 0;
+  let recovered: FailoverTrial | null = null;
+  let oldLeader: string | null = null;
+  let crashedAt = 0;
+  cluster.subscribe({
+    onTransit: () => (messages += 1),
+    onEvent: (event) => {
+      if (event.type === 'leader') elections += 1;
+    },
+    onChange: () => {
+      if (oldLeader === null || recovered !== null || majorityLeader(cluster, oldLeader) === null) return;
+      recovered = { seed, failoverMs: clock.now() - crashedAt, messages, elections };
+    },
+  });
+  cluster.start();
+  let elected: string | null = null;
+  for (let t = 10; t <= PHASE_LIMIT_MS && elected === null; t += 10) {
+    clock.runUntil(t);
+    elected = majorityLeader(cluster, null);
+  }
+  if (elected !== null) {
+    // Let the cluster settle, then crash the leader at a uniformly random point of its heartbeat cycle.
+    clock.runUntil(clock.now() + SETTLE_MS + random.between(0, options.config.heartbeatMs));
+    const leader = majorityLeader(cluster, null);
+    if (leader !== null) {
+      messages = 0;
+      elections = 0;
+      crashedAt = clock.now();
+      oldLeader = leader;
+      cluster.execute({ type: 'kill', nodeId: leader });
+      for (let t = crashedAt + 10; t <= crashedAt + PHASE_LIMIT_MS && recovered === null; t += 10) clock.runUntil(t);
+    }
+  }
+  cluster.stop();
+  return recovered;
+}
+
+export function runFailover(options: FailoverOptions): FailoverReport {
+  const trials: FailoverTrial[] = [];
+  let failed = 0;
+  for (let trial = 0; trial < options.trials; trial++) {
+    const result = runFailoverTrial(options, (options.seed + trial) >>> 0);
+    if (result === null) failed += 1;
+    else trials.push(result);
+  }
+  return {
+    options,
+    trials,
+    failed,
+    failoverMs: summarize(trials.map((trial) => trial.failoverMs)),
+    messages: summarize(trials.map((trial) => trial.messages)),
+    elections: summarize(trials.map((trial) => trial.elections)),
+  };
+}

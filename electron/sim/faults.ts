@@ -1,0 +1,158 @@
+/**
+ * The nemesis: fault episodes drawn from the seed (crash, pause, partitions of every preset,
+ * one-way cuts, loss, delay with jitter, duplication), each undone after its duration. Faults
+ * go through Cluster.execute, the very path the dashboard's commands take.
+ */
+import type { Random } from '../../shared/core/random.js';
+import type { ClusterCommand } from '../../shared/protocol/types.js';
+import type { VirtualClock } from '../runtime/clock.js';
+import type { Cluster } from '../runtime/cluster.js';
+
+export const FAULT_KINDS = ['crash', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface FaultProfile {
+  kinds: readonly FaultKind[];
+  /** Mean time between episode starts (exponentially distributed). */
+  meanIntervalMs: number;
+  /** Each episode lasts a uniform time in [min, max]. */
+  durationMs: readonly [number, number];
+  /** Probability that a node-targeted fault picks the current leader. */
+  leaderBias: number;
+  /** Episodes in force at once, at most. */
+  maxConcurrent: number;
+}
+
+export const DEFAULT_FAULTS: FaultProfile = {
+  kinds: FAULT_KINDS,
+  meanIntervalMs: 2_500,
+  durationMs: [300, 6_000],
+  leaderBias: 0.5,
+  maxConcurrent: 2,
+};
+
+const PARTITION_VARIANTS = ['isolate-one', 'isolate-leader', 'halves', 'majorities-ring', 'bridge'] as const;
+
+export class Nemesis {
+  private active = 0;
+  private partitioned = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly clock: VirtualClock,
+    private readonly profile: FaultProfile,
+    private readonly random: Random,
+  ) {}
+
+  start(): void {
+    this.scheduleNext();
+  }
+
+  private scheduleNext(): void {
+    const waitMs = -Math.log(1 - this.random.next()) * this.profile.meanIntervalMs;
+    this.clock.setTimer(this.clock.now() + Math.max(1, waitMs), () => {
+      if (this.active < this.profile.maxConcurrent) this.startEpisode();
+      this.scheduleNext();
+    });
+  }
+
+  private startEpisode(): void {
+    const kinds = this.profile.kinds.filter((kind) => kind !== 'partition' || !this.partitioned);
+    if (kinds.length === 0) return;
+    const kind = kinds[this.random.int(0, kinds.length - 1)]!;
+    const undo = this.inject(kind);
+    if (undo === null) return;
+    this.active += 1;
+    const [min, max] = this.profile.durationMs;
+    this.clock.setTimer(this.clock.now() + this.random.between(min, max), () => {
+      undo();
+      this.active -= 1;
+    });
+  }
+
+  /** Starts one fault; returns how to undo it, or null when it could not apply. */
+  private inject(kind: FaultKind): (() => void) | null {
+    const run = (command: ClusterCommand): boolean => this.cluster.execute(command).ok;
+    const networked = this.cluster.members.length > 1;
+    if (!networked && (kind === 'partition' || kind === 'cut')) return null;
+    switch (kind) {
+      case 'crash': {
+        const target = this.pickTarget();
+        if (target === null || !run({ type: 'kill', nodeId: target })) return null;
+        return () => void run({ type: 'restart', nodeId: target });
+      }
+      case 'pause': {
+        const target = this.pickTarget();
+        if (target === null || !run({ type: 'pause', nodeId: target })) return null;
+        return () => void run({ type: 'resume', nodeId: target });
+      }
+      case 'partition': {
+        const variant = PARTITION_VARIANTS[this.random.int(0, PARTITION_VARIANTS.length - 1)]!;
+        const applied =
+          variant === 'isolate-one'
+            ? run({ type: 'partition', groups: [[this.pick(this.cluster.members)]] })
+            : run({ type: 'partition', preset: variant });
+        if (!applied) return null;
+        this.partitioned = true;
+        return () => {
+          run({ type: 'heal', faultId: 'partition' });
+          this.partitioned = false;
+        };
+      }
+      case 'cut': {
+        const [from, to] = this.pickLink();
+        if (!run({ type: 'link', from, to, cut: true })) return null;
+        return () => void run({ type: 'link', from, to });
+      }
+      case 'loss':
+      case 'delay':
+      case 'duplicate': {
+        const scope = !networked || this.random.chance(0.5) ? {} : this.pickScope();
+        const fault =
+          kind === 'loss'
+            ? { dropProbability: round(this.random.between(0.05, 0.5)) }
+            : kind === 'delay'
+              ? { latencyMs: round(this.random.between(5, 80)), jitterMs: round(this.random.between(0, 40)) }
+              : { duplicateProbability: round(this.random.between(0.05, 0.5)) };
+        if (!run({ type: 'link', ...scope, ...fault })) return null;
+        return () => void run({ type: 'link', ...scope });
+      }
+    }
+  }
+
+  /** A running node, the leader with probability leaderBias. */
+  private pickTarget(): string | null {
+    const states = this.cluster.states();
+    const running = states.filter((node) => node.state === 'up').map((node) => node.id);
+    if (running.length === 0) return null;
+    const leaders = states.filter((node) => node.state === 'up' && node.status?.role === 'leader').map((node) => node.id);
+    if (leaders.length > 0 && this.random.chance(this.profile.leaderBias)) return this.pick(leaders);
+    return this.pick(running);
+  }
+
+  private pickLink(): [string, string] {
+    const members = this.cluster.members;
+    const from = this.pick(members);
+    const to = this.pick(members.filter((id) => id !== from));
+    return [from, to];
+  }
+
+  /** One directed link, or every link out of (or into) one node. */
+  private pickScope(): { from?: string; to?: string } {
+    const roll = this.random.int(0, 2);
+    if (roll === 0) {
+      const [from, to] = this.pickLink();
+      return { from, to };
+    }
+    const node = this.pick(this.cluster.members);
+    return roll === 1 ? { from: node } : { to: node };
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[this.random.int(0, items.length - 1)]!;
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,219 @@
+/**
+ * The Bully algorithm (Garcia-Molina, "Elections in a Distributed Computing System", 1982) as a
+ * pure state machine. Nodes are ranked by their position in the member list (n5 outranks n4).
+ *
+ * - A node that suspects the coordinator (no heartbeat within its election timeout), or that
+ *   boots, holds an election: ELECTION to every higher-ranked node.
+ * - A higher-ranked node that gets ELECTION answers ANSWER and holds its own election.
+ * - A candidate that gets no ANSWER within the answer timeout wins and announces COORDINATOR
+ *   to everyone; one that got an ANSWER waits for a COORDINATOR, and starts over if none comes.
+ * - A node that hears a COORDINATOR or heartbeat from a lower-ranked node bullies it: it holds
+ *   an election, which it wins.
+ *
+ * Elections are numbered (kept durable so numbers only grow); the number is shown as the
+ * "term". Bully has no votes and no quorum: on both sides of a partition the highest node
+ * becomes coordinator, so two coordinators coexist until the partition heals. That split brain
+ * is the algorithm's real behaviour, not a bug of this implementation.
+ */
+import type {
+  ActionResult,
+  DurableState,
+  ElectionConfig,
+  ElectionNode,
+  Message,
+  NodeInspection,
+  NodeOptions,
+  NodeStatus,
+  Ready,
+  Role,
+} from '../core/election.js';
+import type { Random } from '../core/random.js';
+
+export type BullyMessage = Message & { kind: 'Election' | 'Answer' | 'Coordinator' | 'Heartbeat' };
+
+export const BULLY_TRANSFER_REFUSAL =
+  'Bully always makes the highest-ranked running node coordinator, so leadership cannot be handed to another node';
+
+export const BULLY_MESSAGE_KINDS = ['Election', 'Answer', 'Coordinator', 'Heartbeat'] as const;
+
+export function isBullyMessage(message: Message): message is BullyMessage {
+  return (BULLY_MESSAGE_KINDS as readonly string[]).includes(message.kind);
+}
+
+export function readBullyDurable(durable: DurableState | null): { term: number } {
+  const term = durable?.term;
+  return { term: typeof term === 'number' && Number.isInteger(term) && term >= 0 ? term : 0 };
+}
+
+type Phase = 'idle' | 'awaiting-answer' | 'awaiting-coordinator';
+
+export class BullyNode implements ElectionNode {
+  readonly id: string;
+  private readonly members: readonly string[];
+  private readonly peers: string[];
+  private readonly rank: number;
+  private readonly config: ElectionConfig;
+  private readonly random: Random;
+
+  private term: number;
+  private persistedTerm: number;
+  private role: Role = 'follower';
+  private leaderId: string | null = null;
+  private phase: Phase = 'idle';
+  /** Follower: when to suspect the coordinator. Candidate: when the current wait ends. */
+  private deadline: number;
+  private heartbeatDeadline = Infinity;
+  private readonly lastContact = new Map<string, number>();
+  private outbox: BullyMessage[] = [];
+
+  constructor(options: NodeOptions) {
+    this.id = options.id;
+    this.members = options.members;
+    this.peers = options.members.filter((member) => member !== options.id);
+    this.rank = options.members.indexOf(options.id);
+    this.config = options.config;
+    this.random = options.random;
+    this.term = readBullyDurable(options.durable).term;
+    this.persistedTerm = this.term;
+    // A recovering node holds an election at once: if it outranks the coordinator, it takes over.
+    this.deadline = options.now;
+  }
+
+  /** How long a candidate waits for an ANSWER: a round trip with room to spare. */
+  get answerTimeoutMs(): number {
+    return 2 * this.config.heartbeatMs;
+  }
+
+  status(): NodeStatus {
+    return { role: this.role, term: this.term, votedFor: null, leaderId: this.leaderId };
+  }
+
+  ready(): Ready {
+    let persist: DurableState | null = null;
+    if (this.term !== this.persistedTerm) {
+      persist = { term: this.term };
+      this.persistedTerm = this.term;
+    }
+    const messages = this.outbox;
+    this.outbox = [];
+    return { persist, messages, wakeAt: this.role === 'leader' ? this.heartbeatDeadline : this.deadline };
+  }
+
+  tick(now: number): void {
+    if (this.role === 'leader') {
+      if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
+      return;
+    }
+    if (now < this.deadline) return;
+    if (this.phase === 'awaiting-answer') this.becomeCoordinator(now);
+    else this.startElection(now);
+  }
+
+  step(input: Message, now: number): void {
+    if (!isBullyMessage(input)) return;
+    const message = input;
+    if (message.to !== this.id || message.from === this.id) return;
+    const senderRank = this.members.indexOf(message.from);
+    if (senderRank < 0) return;
+    this.lastContact.set(message.from, now);
+    const stale = message.term < this.term;
+    const newerElection = message.term > this.term;
+    this.term = Math.max(this.term, message.term);
+
+    switch (message.kind) {
+      case 'Election':
+        if (senderRank > this.rank) break;
+        this.send('Answer', message.from);
+        if (this.role === 'leader') {
+          if (!newerElection) this.send('Coordinator', message.from); // else the announcement below reaches it
+        } else if (this.role !== 'candidate') {
+          this.startElection(now);
+        }
+        break;
+      case 'Answer':
+        if (this.role === 'candidate' && this.phase === 'awaiting-answer') {
+          this.phase = 'awaiting-coordinator';
+          this.deadline = now + this.config.electionTimeoutMaxMs;
+        }
+        break;
+      case 'Coordinator':
+      case 'Heartbeat':
+        if (stale) break;
+        if (senderRank > this.rank) {
+          this.followCoordinator(message.from, now);
+        } else if (this.role === 'leader') {
+          // A lower-ranked node claims to coordinate: bully it (the announcement below does if newer).
+          if (!newerElection) this.send('Coordinator', message.from);
+        } else if (this.role !== 'candidate') {
+          this.startElection(now);
+        }
+        break;
+    }
+    // A coordinator that learns of a later election (held while it was away or cut off)
+    // claims the coordinatorship again under a fresh number.
+    if (newerElection && this.role === 'leader') this.announce();
+  }
+
+  transferLeadership(): ActionResult {
+    return { ok: false, error: BULLY_TRANSFER_REFUSAL };
+  }
+
+  inspect(now: number): NodeInspection {
+    return {
+      rank: this.rank + 1,
+      phase: this.phase,
+      outranks: this.members.slice(0, this.rank),
+      answerTimeoutMs: this.answerTimeoutMs,
+      waitEndsInMs: this.role === 'leader' ? null : Math.max(0, this.deadline - now),
+      heartbeatDueInMs: this.role === 'leader' ? Math.max(0, this.heartbeatDeadline - now) : null,
+      lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
+      persisted: { term: this.persistedTerm },
+    };
+  }
+
+  private startElection(now: number): void {
+    this.role = 'candidate';
+    this.leaderId = null;
+    this.heartbeatDeadline = Infinity;
+    const higher = this.members.slice(this.rank + 1);
+    if (higher.length === 0) {
+      this.becomeCoordinator(now);
+      return;
+    }
+    for (const peer of higher) this.send('Election', peer);
+    this.phase = 'awaiting-answer';
+    this.deadline = now + this.answerTimeoutMs;
+  }
+
+  private becomeCoordinator(now: number): void {
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.phase = 'idle';
+    this.announce();
+    this.heartbeatDeadline = now + this.config.heartbeatMs;
+  }
+
+  /** COORDINATOR to everyone, under a new election number. */
+  private announce(): void {
+    this.term += 1;
+    for (const peer of this.peers) this.send('Coordinator', peer);
+  }
+
+  private followCoordinator(coordinator: string, now: number): void {
+    this.role = 'follower';
+    this.phase = 'idle';
+    this.leaderId = coordinator;
+    this.heartbeatDeadline = Infinity;
+    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
+    this.deadline = now + min + Math.floor(this.random.next() * (max - min + 1));
+  }
+
+  private broadcastHeartbeat(now: number): void {
+    for (const peer of this.peers) this.send('Heartbeat', peer);
+    this.heartbeatDeadline = now + this.config.heartbeatMs;
+  }
+
+  private send(kind: BullyMessage['kind'], to: string): void {
+    this.outbox.push({ kind, from: this.id, to, term: this.term });
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Leader election by Paxos phase 1 (Lamport, "Paxos Made Simple", 2001: the distinguished
+ * proposer), as a pure state machine. Every node is proposer and acceptor.
+ *
+ * - Ballots are single integers no other node can use: round × (cluster size) + the node's
+ *   index, with round ≥ 1, so a ballot names its owner and two nodes never lead one ballot.
+ * - A node whose election timer fires picks a ballot above every ballot it has seen, promises
+ *   it to itself (persisted before the PREPAREs leave), and sends PREPARE(b).
+ * - An acceptor promises b if b is above every ballot it promised (the promise is durable),
+ *   else answers NACK with its promise, from which the proposer learns to go higher.
+ * - With promises from a majority the proposer leads ballot b and renews its leadership with
+ *   heartbeats; an acceptor that promised a higher ballot NACKs them, deposing a stale leader.
+ * - With check-quorum the leader holds a lease: it steps down when a majority has not
+ *   acknowledged it within an election timeout, and acceptors that heard from their leader
+ *   within that time NACK other proposers (a transfer overrides this).
+ *
+ * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
+ */
+import {
+  quorum,
+  type ActionResult,
+  type DurableState,
+  type ElectionConfig,
+  type ElectionNode,
+  type Message,
+  type NodeInspection,
+  type NodeOptions,
+  type NodeStatus,
+  type Ready,
+  type Role,
+} from '../core/election.js';
+import type { Random } from '../core/random.js';
+
+interface Envelope {
+  from: string;
+  to: string;
+  /** A ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
+  term: number;
+}
+
+export type PaxosMessage =
+  | (Envelope & { kind: 'Prepare'; transfer: boolean })
+  | (Envelope & { kind: 'Promise' })
+  | (Envelope & { kind: 'Nack' })
+  | (Envelope & { kind: 'Heartbeat' })
+  | (Envelope & { kind: 'HeartbeatAck' })
+  | (Envelope & { kind: 'TimeoutNow' });
+
+export const PAXOS_MESSAGE_KINDS = ['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow'] as const;
+
+export function isPaxosMessage(message: Message): message is PaxosMessage {
+  if (message.kind === 'Prepare') return typeof (message as { transfer?: unknown }).transfer === 'boolean';
+  return (PAXOS_MESSAGE_KINDS as readonly string[]).includes(message.kind);
+}
+
+export function readPaxosDurable(durable: DurableState | null): { promised: number } {
+  const promised = durable?.promised;
+  return { promised: typeof promised === 'number' && Number.isInteger(promised) && promised >= 0 ? promised : 0 };
+}
+
+/** The node that owns a ballot (null for ballot 0, "nothing promised"). */
+export function ballotOwner(ballot: number, members: readonly string[]): string | null {
+  return ballot <= 0 ? null : (members[ballot % members.length] ?? null);
+}
+
+export class PaxosNode implements ElectionNode {
+  readonly id: string;
+  private readonly members: readonly string[];
+  private readonly peers: string[];
+  private readonly index: number;
+  private readonly config: ElectionConfig;
+  private readonly random: Random;
+
+  private promised: number;
+  private persistedPromise: number;
+  /** The highest ballot seen anywhere, promised or not: the next ballot must exceed it. */
+  private highestSeen: number;
+  private role: Role = 'follower';
+  private leaderId: string | null = null;
+  private leaderContactAt = -Infinity;
+  private promises = new Set<string>();
+  private nacks = new Set<string>();
+  private electionDeadline: number;
+  private electionTimeoutMs: number;
+  private heartbeatDeadline = Infinity;
+  private leaseCheckDeadline = Infinity;
+  private acknowledged = new Set<string>();
+  private transfer: { target: string; deadline: number } | null = null;
+  private readonly lastContact = new Map<string, number>();
+  private outbox: PaxosMessage[] = [];
+
+  constructor(options: NodeOptions) {
+    this.id = options.id;
+    this.members = options.members;
+    this.peers = options.members.filter((member) => member !== options.id);
+    this.index = options.members.indexOf(options.id);
+    this.config = options.config;
+    this.random = options.random;
+    this.promised = readPaxosDurable(options.durable).promised;
+    this.persistedPromise = this.promised;
+    this.highestSeen = this.promised;
+    this.electionTimeoutMs = this.randomElectionTimeout();
+    this.electionDeadline = options.now + this.electionTimeoutMs;
+  }
+
+  status(): NodeStatus {
+    return { role: this.role, term: this.promised, votedFor: ballotOwner(this.promised, this.members), leaderId: this.leaderId };
+  }
+
+  ready(): Ready {
+    let persist: DurableState | null = null;
+    if (this.promised !== this.persistedPromise) {
+      persist = { promised: this.promised };
+      this.persistedPromise = this.promised;
+    }
+    const messages = this.outbox;
+    this.outbox = [];
+    const wakeAt =
+      this.role === 'leader'
+        ? Math.min(this.heartbeatDeadline, this.leaseCheckDeadline, this.transfer?.deadline ?? Infinity)
+        : this.electionDeadline;
+    return { persist, messages, wakeAt };
+  }
+
+  tick(now: number): void {
+    if (this.role !== 'leader') {
+      if (now >= this.electionDeadline) this.prepare(now, false);
+      return;
+    }
+    if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
+    if (now >= this.leaseCheckDeadline && !this.checkLease(now)) return;
+    if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
+  }
+
+  step(input: Message, now: number): void {
+    if (!isPaxosMessage(input)) return;
+    const message = input;
+    if (message.to !== this.id || message.from === this.id || !this.members.includes(message.from)) return;
+    this.lastContact.set(message.from, now);
+    this.highestSeen = Math.max(this.highestSeen, message.term);
+
+    switch (message.kind) {
+      case 'Prepare':
+        this.handlePrepare(message, now);
+        return;
+      case 'Promise':
+        if (this.role === 'candidate' && message.term === this.promised) {
+          this.promises.add(message.from);
+          if (this.promises.size >= quorum(this.members.length)) this.becomeLeader(now);
+        }
+        return;
+      case 'Nack':
+        if (message.term > this.promised && (this.role === 'candidate' || this.role === 'leader')) {
+          // Someone promised a higher ballot: this one cannot win (or lead) any more.
+          this.nacks.add(message.from);
+          this.becomeFollower(null, now);
+        }
+        return;
+      case 'Heartbeat':
+        this.handleHeartbeat(message, now);
+        return;
+      case 'HeartbeatAck':
+        if (this.role === 'leader' && message.term === this.promised) this.acknowledged.add(message.from);
+        return;
+      case 'TimeoutNow':
+        if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower') this.prepare(now, true);
+        return;
+    }
+  }
+
+  transferLeadership(target: string, now: number): ActionResult {
+    if (this.role !== 'leader') return { ok: false, error: `${this.id} is not the leader` };
+    if (target === this.id) return { ok: false, error: `${this.id} already leads` };
+    if (!this.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+    this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
+    this.send('TimeoutNow', target, this.promised);
+    return { ok: true };
+  }
+
+  inspect(now: number): NodeInspection {
+    const leading = this.role === 'leader';
+    return {
+      index: this.index,
+      promisedBallot: this.promised,
+      highestBallotSeen: this.highestSeen,
+      nextBallot: this.nextBallot(),
+      lease: this.config.checkQuorum,
+      leaseActive: this.inLease(now),
+      electionTimeoutMs: this.electionTimeoutMs,
+      electionDueInMs: leading ? null : Math.max(0, this.electionDeadline - now),
+      heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
+      promisesFrom: [...this.promises],
+      nacksFrom: [...this.nacks],
+      transferTo: this.transfer?.target ?? null,
+      lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
+      persisted: { promised: this.persistedPromise },
+    };
+  }
+
+  private handlePrepare(message: Extract<PaxosMessage, { kind: 'Prepare' }>, now: number): void {
+    const leaseHolds = this.inLease(now) && !message.transfer && message.from !== this.leaderId;
+    if (message.term > this.promised && !leaseHolds) {
+      this.promised = message.term;
+      this.becomeFollower(null, now);
+      this.send('Promise', message.from, message.term);
+    } else if (message.term === this.promised && ballotOwner(message.term, this.members) === message.from) {
+      this.send('Promise', message.from, message.term); // a duplicate: promise again, idempotently
+    } else {
+      // Under a lease the NACK carries a ballot no higher than the proposer's: it loses this
+      // round without being told to go higher, and tries again after its timeout.
+      this.send('Nack', message.from, this.promised);
+    }
+  }
+
+  private handleHeartbeat(message: Extract<PaxosMessage, { kind: 'Heartbeat' }>, now: number): void {
+    if (message.term < this.promised || ballotOwner(message.term, this.members) !== message.from) {
+      this.send('Nack', message.from, this.promised);
+      return;
+    }
+    this.promised = message.term;
+    if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
+    this.leaderContactAt = now;
+    this.resetElectionTimer(now);
+    this.send('HeartbeatAck', message.from, message.term);
+  }
+
+  /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
+  private prepare(now: number, transfer: boolean): void {
+    this.promised = this.nextBallot();
+    this.highestSeen = this.promised;
+    this.role = 'candidate';
+    this.leaderId = null;
+    this.promises = new Set([this.id]);
+    this.nacks = new Set();
+    this.resetElectionTimer(now);
+    if (this.promises.size >= quorum(this.members.length)) {
+      this.becomeLeader(now);
+      return;
+    }
+    for (const peer of this.peers) this.outbox.push({ kind: 'Prepare', from: this.id, to: peer, term: this.promised, transfer });
+  }
+
+  private nextBallot(): number {
+    const size = this.members.length;
+    return (Math.floor(Math.max(this.promised, this.highestSeen) / size) + 1) * size + this.index;
+  }
+
+  private becomeLeader(now: number): void {
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.transfer = null;
+    this.acknowledged = new Set();
+    this.leaderContactAt = now;
+    this.leaseCheckDeadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
+    this.broadcastHeartbeat(now);
+  }
+
+  private checkLease(now: number): boolean {
+    if (this.acknowledged.size + 1 < quorum(this.members.length)) {
+      this.becomeFollower(null, now);
+      return false;
+    }
+    this.acknowledged = new Set();
+    this.leaderContactAt = now;
+    this.leaseCheckDeadline = now + this.config.electionTimeoutMinMs;
+    return true;
+  }
+
+  private becomeFollower(leaderId: string | null, now: number): void {
+    this.role = 'follower';
+    this.leaderId = leaderId;
+    if (leaderId !== null) this.leaderContactAt = now;
+    this.heartbeatDeadline = Infinity;
+    this.leaseCheckDeadline = Infinity;
+    this.transfer = null;
+    this.resetElectionTimer(now);
+  }
+
+  private inLease(now: number): boolean {
+    return this.config.checkQuorum && this.leaderId !== null && now - this.leaderContactAt < this.config.electionTimeoutMinMs;
+  }
+
+  private broadcastHeartbeat(now: number): void {
+    for (const peer of this.peers) this.send('Heartbeat', peer, this.promised);
+    if (this.transfer !== null) this.send('TimeoutNow', this.transfer.target, this.promised);
+    this.heartbeatDeadline = now + this.config.heartbeatMs;
+  }
+
+  private resetElectionTimer(now: number): void {
+    this.electionTimeoutMs = this.randomElectionTimeout();
+    this.electionDeadline = now + this.electionTimeoutMs;
+  }
+
+  private randomElectionTimeout(): number {
+    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
+    return min + Math.floor(this.random.next() * (max - min + 1));
+  }
+
+  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare'>, to: string, term: number): void {
+    this.outbox.push({ kind, from: this.id, to, term });
+  }
+}

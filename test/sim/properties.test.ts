@@ -1,0 +1,206 @@
+/**
+ * What the simulator and the algorithms promise beyond "no violation": exact replay, checkers
+ * that do catch broken variants, and the behaviours pre-vote, check-quorum, Bully's bullying and
+ * leadership transfer exist for, each shown on a seeded cluster.
+ */
+import { describe, expect, it } from 'vitest';
+import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
+import type { ClusterEvent } from '../../shared/protocol/types.js';
+import { VirtualClock } from '../../electron/runtime/clock.js';
+import { Cluster } from '../../electron/runtime/cluster.js';
+import { runFailover } from '../../electron/sim/failover.js';
+import { describeFailure, runSimulation } from '../../electron/sim/simulator.js';
+import { baseOptions } from './suite.js';
+
+const PLAIN: ElectionConfig = { ...DEFAULT_ELECTION_CONFIG, preVote: false, checkQuorum: false };
+
+function seeded(algorithm: AlgorithmName, config: ElectionConfig = DEFAULT_ELECTION_CONFIG, seed = 4, nodes = 5) {
+  const clock = new VirtualClock();
+  const cluster = new Cluster({ algorithm, nodeCount: nodes, config, seed, clock });
+  const events: ClusterEvent[] = [];
+  cluster.subscribe({ onEvent: (event) => events.push(event) });
+  cluster.start();
+  const run = (ms: number) => clock.runUntil(clock.now() + ms);
+  const leader = () => cluster.snapshot().leader;
+  const node = (id: string) => cluster.snapshot().nodes.find((n) => n.id === id)!;
+  return { clock, cluster, events, run, leader, node };
+}
+
+describe('replay', () => {
+  it.each(ALGORITHMS)('%s: the same seed gives the same trace byte for byte; another seed another', (algorithm) => {
+    const options = { ...baseOptions(algorithm), durationMs: 60_000, keepTrace: true };
+    const first = runSimulation({ ...options, seed: 77 });
+    const again = runSimulation({ ...options, seed: 77 });
+    const other = runSimulation({ ...options, seed: 78 });
+    expect(again.trace.join('\n')).toBe(first.trace.join('\n'));
+    expect(again.traceHash).toBe(first.traceHash);
+    expect(other.traceHash).not.toBe(first.traceHash);
+    expect(first.trace.length).toBeGreaterThan(50);
+  });
+});
+
+describe('the checkers can fail', () => {
+  const crashStorm = { kinds: ['crash'] as const, meanIntervalMs: 150, durationMs: [50, 600] as const, leaderBias: 0.3, maxConcurrent: 2 };
+
+  it.each([
+    ['raft', PLAIN],
+    ['paxos', DEFAULT_ELECTION_CONFIG],
+  ] as const)('%s whose disk forgets the persisted vote is caught', (algorithm, config) => {
+    let caught = 0;
+    let report = '';
+    for (let seed = 1; seed <= 20; seed++) {
+      const result = runSimulation({ ...baseOptions(algorithm), config, durationMs: 60_000, faults: crashStorm, seed, broken: 'forget-vote' });
+      if (result.violation === null) continue;
+      caught += 1;
+      expect(['double-vote', 'vote-regress', 'two-leaders']).toContain(result.violation.kind);
+      report ||= describeFailure(result, `replay ${seed}`);
+    }
+    expect(caught).toBeGreaterThanOrEqual(15);
+    expect(report).toMatch(/seed \d+: (double-vote|vote-regress|two-leaders) at t=[\d.]+ ms/);
+    expect(report).toContain('VIOLATION');
+  });
+
+  it('the same runtime with a durable disk passes those seeds', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const result = runSimulation({ ...baseOptions('raft'), config: PLAIN, durationMs: 60_000, faults: crashStorm, seed });
+      expect(result.violation, result.violation?.message).toBeNull();
+    }
+  });
+
+  it.each([
+    ['raft', 'no-leader'],
+    ['paxos', 'no-leader'],
+    ['bully', 'no-coordinator'],
+  ] as const)('%s: a liveness bound shorter than any election is reported as %s', (algorithm, kind) => {
+    const crashes = { ...crashStorm, meanIntervalMs: 1_000, durationMs: [500, 1_000] as const };
+    const result = runSimulation({ ...baseOptions(algorithm), durationMs: 20_000, seed: 3, faults: crashes, livenessBoundMs: 20 });
+    expect(result.violation?.kind).toBe(kind);
+  });
+});
+
+describe('Raft: what pre-vote and check-quorum prevent', () => {
+  it.each([
+    [true, 'keeps its term and the leader keeps leading'],
+    [false, 'inflates its term and deposes the leader when it rejoins'],
+  ])('with pre-vote %s, a node isolated for 10 s %s', (preVote) => {
+    const c = seeded('raft', { ...DEFAULT_ELECTION_CONFIG, preVote, checkQuorum: false });
+    c.run(2_000);
+    const before = c.leader()!;
+    const isolated = c.cluster.members.find((id) => id !== before.id)!;
+    c.cluster.execute({ type: 'partition', groups: [[isolated]] });
+    c.run(10_000);
+    const isolatedTerm = c.node(isolated).term;
+    c.cluster.execute({ type: 'heal' });
+    c.run(3_000);
+    const after = c.leader()!;
+    if (preVote) {
+      expect(isolatedTerm).toBe(before.term);
+      expect(after).toMatchObject({ id: before.id, term: before.term });
+    } else {
+      expect(isolatedTerm).toBeGreaterThan(before.term + 10);
+      expect(after.term).toBeGreaterThan(isolatedTerm);
+    }
+  });
+
+  it.each([
+    [true, 'steps down within two election timeouts'],
+    [false, 'believes it leads until the partition heals'],
+  ])('with check-quorum %s, a leader cut off in a minority %s', (checkQuorum) => {
+    const c = seeded('raft', { ...DEFAULT_ELECTION_CONFIG, checkQuorum });
+    c.run(2_000);
+    const old = c.leader()!;
+    expect(c.cluster.execute({ type: 'partition', preset: 'isolate-leader' })).toEqual({ ok: true });
+    c.run(2 * DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs);
+    const majorityLeader = c.leader()!;
+    expect(majorityLeader.id).not.toBe(old.id);
+    expect(majorityLeader.term).toBeGreaterThan(old.term);
+    if (checkQuorum) {
+      // Stepped down; alone, it can only ask for pre-votes, which do not inflate its term.
+      expect(c.node(old.id)).toMatchObject({ role: expect.stringMatching(/^(follower|precandidate)$/), term: old.term });
+    } else {
+      expect(c.node(old.id)).toMatchObject({ role: 'leader', term: old.term });
+    }
+    c.cluster.execute({ type: 'heal' });
+    c.run(1_000);
+    expect(c.node(old.id)).toMatchObject({ role: 'follower', leaderId: majorityLeader.id });
+  });
+
+  it('a paused leader resumed after the others moved on learns the higher term and steps down', () => {
+    const c = seeded('raft');
+    c.run(2_000);
+    const old = c.leader()!;
+    c.cluster.execute({ type: 'pause', nodeId: old.id });
+    c.run(2_000);
+    const next = c.leader()!;
+    expect(next.id).not.toBe(old.id);
+    expect(c.node(old.id)).toMatchObject({ status: 'paused', role: 'leader', term: old.term });
+    c.cluster.execute({ type: 'resume', nodeId: old.id });
+    c.run(200);
+    expect(c.node(old.id)).toMatchObject({ status: 'up', role: 'follower', term: next.term, leaderId: next.id });
+  });
+});
+
+describe('Bully', () => {
+  it('the highest-ranked node coordinates; a recovering higher node takes over', () => {
+    const c = seeded('bully');
+    c.run(2_000);
+    expect(c.leader()!.id).toBe('n5');
+    c.cluster.execute({ type: 'kill', nodeId: 'n5' });
+    c.run(2_000);
+    expect(c.leader()!.id).toBe('n4');
+    c.cluster.execute({ type: 'restart', nodeId: 'n5' });
+    c.run(500);
+    const snapshot = c.cluster.snapshot();
+    expect(snapshot.nodes.filter((n) => n.role === 'leader').map((n) => n.id)).toEqual(['n5']);
+    expect(snapshot.nodes.every((n) => n.leaderId === 'n5')).toBe(true);
+  });
+
+  it('splits its brain under a partition (a coordinator per side), and converges when healed', () => {
+    const c = seeded('bully');
+    c.run(2_000);
+    c.cluster.execute({ type: 'partition', groups: [['n1', 'n2', 'n3']] });
+    c.run(2_000);
+    const leaders = c.cluster.snapshot().nodes.filter((n) => n.role === 'leader').map((n) => n.id);
+    expect(leaders).toEqual(['n3', 'n5']);
+    c.cluster.execute({ type: 'heal' });
+    c.run(1_000);
+    expect(c.cluster.snapshot().nodes.map((n) => n.leaderId)).toEqual(Array(5).fill('n5'));
+  });
+});
+
+describe('leadership transfer through the cluster', () => {
+  it.each(['raft', 'paxos'] as const)('%s hands leadership to the chosen node', (algorithm) => {
+    const c = seeded(algorithm);
+    c.run(2_000);
+    const old = c.leader()!;
+    const target = c.cluster.members.find((id) => id !== old.id)!;
+    expect(c.cluster.execute({ type: 'transfer', nodeId: target })).toEqual({ ok: true });
+    c.run(500);
+    expect(c.leader()).toMatchObject({ id: target });
+    expect(c.leader()!.term).toBeGreaterThan(old.term);
+    expect(c.events.some((e) => e.type === 'transfer' && e.from === old.id && e.to === target)).toBe(true);
+  });
+
+  it('bully refuses, explaining why', () => {
+    const c = seeded('bully');
+    c.run(2_000);
+    const ack = c.cluster.execute({ type: 'transfer', nodeId: 'n2' });
+    expect(ack).toEqual({ ok: false, error: expect.stringContaining('highest-ranked running node') });
+    expect(c.events.some((e) => e.type === 'transfer')).toBe(false);
+  });
+});
+
+describe('failover measurement', () => {
+  it.each(ALGORITHMS)('%s: every trial fails over, and no faster than detection allows', (algorithm) => {
+    const config = { ...DEFAULT_ELECTION_CONFIG, heartbeatMs: 75 };
+    const report = runFailover({ algorithm, nodes: 5, config, link: { latencyMs: 7, jitterMs: 0 }, trials: 200, seed: 1 });
+    expect(report.failed).toBe(0);
+    expect(report.trials).toHaveLength(200);
+    // Followers last heard the leader at most one heartbeat before the crash, so none can
+    // notice before (minimum timeout - heartbeat); Bully's followers are no different.
+    expect(report.failoverMs.min).toBeGreaterThanOrEqual(config.electionTimeoutMinMs - config.heartbeatMs);
+    expect(report.failoverMs.p50).toBeLessThan(config.electionTimeoutMaxMs + 10 * 7 + config.heartbeatMs);
+    expect(report.messages.min).toBeGreaterThan(0);
+    expect(report.elections.min).toBeGreaterThanOrEqual(1);
+  });
+});
