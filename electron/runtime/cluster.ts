@@ -298,7 +298,7 @@ export class Cluster {
     const rest = this.members.filter((id) => !seen.has(id));
     const all = rest.length > 0 ? [...groups.map((group) => [...group]), rest] : groups.map((group) => [...group]);
     if (all.length < 2) return refuse('a partition needs at least two groups');
-    const label = all.map((group) => `{${group.join(', ')}}`).join(' | ');
+    const label = `Partition ${all.map((group) => `{${group.join(', ')}}`).join(' | ')}`;
     this.applyPartition({ label, groups: all, blocked: this.blockBetween(all) });
     return { ok: true };
   }
@@ -439,7 +439,7 @@ export class Cluster {
     }
     if (this.partition !== null) {
       const nodesCut = new Set([...this.partition.blocked].flatMap((key) => key.split('->')));
-      faults.push({ id: 'partition', kind: 'partition', label: `partition ${this.partition.label}`, nodes: [...nodesCut].sort(byRank), ...since('partition') });
+      faults.push({ id: 'partition', kind: 'partition', label: this.partition.label, nodes: [...nodesCut].sort(byRank), ...since('partition') });
     }
     for (const [from, to, fault] of this.fabric.linkFaults()) {
       const id = linkFaultId(from, to);

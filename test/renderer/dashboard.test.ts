@@ -50,7 +50,7 @@ describe('dashboard', () => {
   it('connects to /control and shows the leader, its term and every node', async () => {
     const { wrapper, socket } = await mountDashboard();
     expect(connections[0]!.url).toBe('/control');
-    socket.serverEmit('snapshot', snapshot(FIVE));
+    socket.serverEmit('snapshot', snapshot(FIVE, { faults: [{ id: 'down:n3', kind: 'down', label: 'n3 down', nodes: ['n3'], sinceT: 0, sinceAt: 0 }] }));
     await flushPromises();
     expect(wrapper.get('[data-testid="leader-id"]').text()).toBe('n1');
     expect(wrapper.get('[data-testid="leader-term"]').text()).toBe('3');
@@ -66,7 +66,8 @@ describe('dashboard', () => {
     expect(wrapper.get('[data-testid="node-n1"]').attributes('data-state')).toBe('leader');
     expect(wrapper.get('[data-testid="node-n4"] [data-testid="voted-for"]').text()).toBe('n4');
     expect(wrapper.get('[data-testid="node-n2"] [data-testid="leader-id"]').text()).toBe('n1');
-    expect(wrapper.text()).toContain('n3 down');
+    expect(wrapper.get('[data-testid="headline"]').text()).toContain('1 fault in force');
+    expect(wrapper.get('[data-testid="active-faults"]').text()).toContain('n3 down');
   });
 
   it('says plainly when there is no leader', async () => {

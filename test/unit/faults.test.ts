@@ -98,7 +98,7 @@ describe('partitions', () => {
     expect(heard.get('n1')).toEqual(['n2']);
     expect(heard.get('n3')).toEqual([]);
     expect(heard.get('n4')).toEqual(['n5']);
-    expect(c.snapshot().network.partition).toEqual({ label: '{n1, n2} | {n3} | {n4, n5}', groups: [['n1', 'n2'], ['n3'], ['n4', 'n5']] });
+    expect(c.snapshot().network.partition).toEqual({ label: 'Partition {n1, n2} | {n3} | {n4, n5}', groups: [['n1', 'n2'], ['n3'], ['n4', 'n5']] });
   });
 
   it.each([
@@ -161,7 +161,7 @@ describe('faults listed and healed', () => {
     expect(faults.map((f) => [f.id, f.label])).toEqual([
       ['down:n1', 'n1 down'],
       ['paused:n2', 'n2 paused'],
-      ['partition', 'partition {n3} | {n1, n2, n4, n5}'],
+      ['partition', 'Partition {n3} | {n1, n2, n4, n5}'],
       ['link:n4->n5', 'n4 → n5: 25% loss, 40 ms'],
       ['link:*', 'all links: 10% duplicated'],
     ]);

@@ -3,6 +3,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, triggerRef } from 'vue';
+import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
 import { leadershipPeriods } from '../../../shared/analysis/leadership.js';
 import type { ClusterEvent, ClusterSnapshot } from '../../../shared/protocol/types.js';
 
@@ -25,6 +26,10 @@ export const useClusterStore = defineStore('cluster', () => {
 
   const nodes = computed(() => snapshot.value?.nodes ?? []);
   const leader = computed(() => snapshot.value?.leader ?? null);
+  const faults = computed(() => snapshot.value?.faults ?? []);
+  const network = computed(() => snapshot.value?.network ?? { partition: null, blocked: [], links: [] });
+  const clockSpeed = computed(() => snapshot.value?.clockSpeed ?? 1);
+  const algorithm = computed(() => (snapshot.value === null ? null : ALGORITHM_INFO[snapshot.value.algorithm]));
   const leaderChanges = computed(() => leadershipPeriods(events.value).reverse());
 
   function applyHistory(history: ClusterEvent[]): void {
@@ -48,11 +53,11 @@ export const useClusterStore = defineStore('cluster', () => {
     connection.value = { status, error };
   }
 
-  /** Cluster time now, extrapolated from the last snapshot. */
+  /** Cluster time now, extrapolated from the last snapshot at the cluster's clock speed. */
   function clusterNow(performanceNow: number): number {
     const current = snapshot.value;
     if (current === null) return 0;
-    return current.t + (performanceNow - snapshotReceivedAt.value);
+    return current.t + Math.max(0, performanceNow - snapshotReceivedAt.value) * current.clockSpeed;
   }
 
   return {
@@ -62,6 +67,10 @@ export const useClusterStore = defineStore('cluster', () => {
     connection,
     nodes,
     leader,
+    faults,
+    network,
+    clockSpeed,
+    algorithm,
     leaderChanges,
     applyHistory,
     applyEvent,
