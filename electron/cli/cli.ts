@@ -2,14 +2,16 @@
  * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve.
  */
 import { startServe } from '../serve.js';
+import { scenarioCommand } from '../scenario/cli.js';
 import { simCommand } from '../sim/cli.js';
 import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
 
 const USAGE = `Usage: conclave <command> [flags]
 
 Commands:
-  serve   run the hub, an embedded cluster and the dashboard headless
-  sim     run the deterministic fault simulator (seeds, replay, failover latency)
+  serve     run the hub, an embedded cluster and the dashboard headless
+  sim       run the deterministic fault simulator (seeds, replay, failover latency)
+  scenario  run a scenario (timed faults and assertions) on the simulator
 
 Run "conclave <command> --help" for its flags.`;
 
@@ -63,6 +65,8 @@ export async function main(argv: readonly string[], notice?: string): Promise<nu
         return 0;
       case 'sim':
         return simCommand(rest);
+      case 'scenario':
+        return scenarioCommand(rest);
       case undefined:
       case '--help':
       case 'help':

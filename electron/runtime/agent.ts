@@ -82,6 +82,10 @@ export class Agent {
     return this.options.storage.load();
   }
 
+  electionTimer(): { startedAt: number; dueAt: number } | null {
+    return this.machine === null || this.paused ? null : this.machine.electionTimer();
+  }
+
   inspect(): Record<string, unknown> | null {
     return this.machine?.inspect(this.options.clock.now()) ?? null;
   }

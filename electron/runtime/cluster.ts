@@ -4,7 +4,7 @@
  * every observable change as an event, and answers snapshots. It only sees a Clock, so the app
  * and the simulator share it.
  */
-import type { AlgorithmName, ElectionConfig, Message, NodeStatus } from '../../shared/core/election.js';
+import { quorum, type AlgorithmName, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
 import {
   HEALTHY_LINK,
@@ -23,10 +23,12 @@ import type {
   ClusterSnapshot,
   CommandAck,
   LeaderInfo,
+  LeaderLossCause,
+  NodeDetail,
   NodeView,
 } from '../../shared/protocol/types.js';
 import { Agent, MemoryStorage, type AgentState, type DurableStorage } from './agent.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { Fabric, type LinkSettings, type Transit } from './fabric.js';
 
 export const MAX_NODES = 25;
@@ -34,7 +36,9 @@ export const DEFAULT_NODE_COUNT = 5;
 /** Loopback-like defaults: a couple of milliseconds each way, with jitter to reorder. */
 export const DEFAULT_LINK: LinkSettings = { latencyMs: 2, jitterMs: 1 };
 /** Events kept in memory for late-joining dashboards and export. */
-export const MAX_EVENTS_KEPT = 20_000;
+export const MAX_EVENTS_KEPT = 50_000;
+/** Messages sent per kind are recorded as a `traffic` event this often (cluster time). */
+export const TRAFFIC_INTERVAL_MS = 1_000;
 const EVENT_TRIM_CHUNK = 1_000;
 
 export interface ClusterOptions {
@@ -90,6 +94,12 @@ export class Cluster {
   private readonly events: ClusterEvent[] = [];
   private nextSeq = 1;
   private stopped = false;
+  /** The running leader followed by a majority of running nodes, as last recorded. */
+  private majorityLeader: { id: string; term: number } | null = null;
+  /** A fault cut the majority leader off (recorded as leader-lost) and it has not regained a majority. */
+  private leaderCutOff = false;
+  private traffic = { sent: new Map<string, number>(), dropped: 0 };
+  private trafficTimer: TimerHandle | null = null;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1 || options.nodeCount > MAX_NODES) {
@@ -107,7 +117,11 @@ export class Cluster {
       random: random.fork('fabric'),
       link: options.link ?? DEFAULT_LINK,
       deliver: (message) => this.agents.get(message.to)?.receive(message),
-      onTransit: (transit) => this.notify((listener) => listener.onTransit?.(transit)),
+      onTransit: (transit) => {
+        if (transit.dropped === null) this.traffic.sent.set(transit.message.kind, (this.traffic.sent.get(transit.message.kind) ?? 0) + 1);
+        else this.traffic.dropped += 1;
+        this.notify((listener) => listener.onTransit?.(transit));
+      },
     });
     for (const id of this.members) {
       this.agents.set(
@@ -133,13 +147,30 @@ export class Cluster {
 
   start(): void {
     for (const agent of this.agents.values()) agent.start();
+    this.scheduleTraffic();
   }
 
   /** Crashes every node without recording events; the cluster is inert afterwards. */
   stop(): void {
     this.stopped = true;
     for (const agent of this.agents.values()) agent.crash();
+    if (this.trafficTimer !== null) this.clock.clearTimer(this.trafficTimer);
     this.listeners.clear();
+  }
+
+  /** Records what the runtime around the cluster did (a scenario started or ended) in this run's events. */
+  annotate(body: Extract<ClusterEventBody, { type: 'scenario' }>): void {
+    this.record(body);
+  }
+
+  /** Each running node's election timer (start and due time, cluster ms); absent for leaders. */
+  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    const timers = [];
+    for (const agent of this.agents.values()) {
+      const timer = agent.electionTimer();
+      if (timer !== null) timers.push({ id: agent.id, ...timer });
+    }
+    return timers;
   }
 
   subscribe(listener: ClusterListener): () => void {
@@ -164,16 +195,23 @@ export class Cluster {
     return this.fabric.linkFaults().some(([, , fault]) => !fault.cut);
   }
 
-  /** What a node knows, for the detail view; null when it is down or unknown. */
-  inspect(nodeId: string): Record<string, unknown> | null {
-    return this.agents.get(nodeId)?.inspect() ?? null;
+  /** Everything a node knows, for the detail view; null for an unknown node. */
+  inspect(nodeId: string): NodeDetail | null {
+    const agent = this.agents.get(nodeId);
+    if (agent === undefined) return null;
+    return { view: this.nodeView(nodeId), internals: agent.inspect(), durable: agent.durable(), inbox: agent.inboxSize };
   }
 
   /** Carries out a validated command; refusals explain themselves and change nothing. */
   execute(command: ClusterCommand): CommandAck {
     if (this.stopped) return refuse('the cluster is stopped');
+    const before = this.majorityLeader;
     const result = this.apply(command);
-    if (result.ok) this.changed();
+    if (result.ok) {
+      this.checkLeaderLoss(before, command);
+      this.updateMajorityLeader();
+      this.changed();
+    }
     return result;
   }
 
@@ -191,6 +229,7 @@ export class Cluster {
       },
       leader: this.currentLeader(nodes),
       clockSpeed: this.clock.speed,
+      scenario: null,
       t: this.clock.now(),
       at: this.clock.wallNow(),
       lastEventSeq: this.nextSeq - 1,
@@ -360,7 +399,7 @@ export class Cluster {
     if (this.partition !== null) this.faultEnded('partition');
     this.partition = partition;
     this.fabric.setBlocked(partition.blocked);
-    this.record({ type: 'partition', label: partition.label, groups: partition.groups });
+    this.record({ type: 'partition', label: partition.label, groups: partition.groups, blocked: [...partition.blocked] });
     this.faultStarted('partition');
   }
 
@@ -504,6 +543,7 @@ export class Cluster {
       previous.votedFor !== status.votedFor ||
       previous.leaderId !== status.leaderId;
     if (!changed) return;
+    this.record({ type: 'status', nodeId: agent.id, ...status });
     if (previous !== null && status.votedFor !== null && (status.votedFor !== previous.votedFor || status.term !== previous.term)) {
       this.record({ type: 'vote', nodeId: agent.id, term: status.term, votedFor: status.votedFor });
     }
@@ -517,7 +557,76 @@ export class Cluster {
     } else if (status.role !== 'leader') {
       this.leaderSince.delete(agent.id);
     }
+    this.updateMajorityLeader();
     this.changed();
+  }
+
+  /** The running leader that a majority of running nodes (itself included) follow in its term. */
+  private findMajorityLeader(): { id: string; term: number } | null {
+    const majority = quorum(this.members.length);
+    const running = [...this.agents.values()].filter((agent) => agent.state === 'up');
+    for (const candidate of running) {
+      const status = candidate.status()!;
+      if (status.role !== 'leader') continue;
+      let followers = 0;
+      for (const agent of running) {
+        const other = agent.status()!;
+        if (other.leaderId === candidate.id && other.term === status.term) followers += 1;
+      }
+      if (followers >= majority) return { id: candidate.id, term: status.term };
+    }
+    return null;
+  }
+
+  private updateMajorityLeader(): void {
+    const current = this.findMajorityLeader();
+    const previous = this.majorityLeader;
+    if (current?.id === previous?.id && current?.term === previous?.term) return;
+    this.majorityLeader = current;
+    this.leaderCutOff = false;
+    this.record({ type: 'quorum', leaderId: current?.id ?? null, term: current?.term ?? null });
+  }
+
+  /**
+   * After a fault: if it cut the majority leader off (crashed, froze, or left it unable to reach
+   * a majority both ways), record when; that is where a failover starts. If the network heals
+   * before anyone else leads, record that the same leader has its majority again.
+   */
+  private checkLeaderLoss(before: { id: string; term: number } | null, command: ClusterCommand): void {
+    if (before === null) return;
+    const agent = this.agents.get(before.id)!;
+    const rebooted = command.type === 'restart' && command.nodeId === before.id;
+    let cause: LeaderLossCause | null = null;
+    if (agent.state === 'down' || rebooted) cause = 'killed';
+    else if (agent.state === 'paused') cause = 'paused';
+    else if (!this.reachesMajority(before.id)) cause = 'cut off';
+    if (cause !== null && !this.leaderCutOff) {
+      this.leaderCutOff = true;
+      this.record({ type: 'leader-lost', leaderId: before.id, term: before.term, cause });
+    } else if (cause === null && this.leaderCutOff && this.findMajorityLeader()?.id === before.id) {
+      this.leaderCutOff = false;
+      this.record({ type: 'quorum', leaderId: before.id, term: before.term });
+    }
+  }
+
+  /** Whether a node can exchange messages both ways with a majority of running nodes (itself included). */
+  private reachesMajority(id: string): boolean {
+    let reachable = 1;
+    for (const agent of this.agents.values()) {
+      if (agent.id !== id && agent.state === 'up' && this.linkOpen(id, agent.id) && this.linkOpen(agent.id, id)) reachable += 1;
+    }
+    return reachable >= quorum(this.members.length);
+  }
+
+  private scheduleTraffic(): void {
+    this.trafficTimer = this.clock.setTimer(this.clock.now() + TRAFFIC_INTERVAL_MS, () => {
+      const { sent, dropped } = this.traffic;
+      if (sent.size > 0 || dropped > 0) {
+        this.record({ type: 'traffic', intervalMs: TRAFFIC_INTERVAL_MS, sent: Object.fromEntries([...sent].sort()), dropped });
+        this.traffic = { sent: new Map(), dropped: 0 };
+      }
+      this.scheduleTraffic();
+    });
   }
 
   private record(body: ClusterEventBody): void {

@@ -5,7 +5,10 @@
  */
 import { parseElectionConfig } from '../../shared/core/config.js';
 import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
-import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, RuntimeCommand } from '../../shared/protocol/types.js';
+import { createRandom } from '../../shared/core/random.js';
+import type { Scenario } from '../../shared/scenario/format.js';
+import { ScenarioRunner } from '../scenario/runner.js';
+import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import { RealClock } from './clock.js';
 import { Cluster, MAX_NODES, type ClusterListener } from './cluster.js';
@@ -28,6 +31,7 @@ export class EmbeddedRuntime {
   private settings: RuntimeSettings;
   private generation = 0;
   private readonly listeners = new Map<RuntimeListener, () => void>();
+  private scenario: ScenarioRunner | null = null;
 
   constructor(settings: RuntimeSettings) {
     this.settings = settings;
@@ -44,17 +48,34 @@ export class EmbeddedRuntime {
   }
 
   stop(): void {
+    this.scenario?.stop();
     this.current.stop();
     this.clock.stop();
     this.listeners.clear();
   }
 
   snapshot(): ClusterSnapshot {
-    return this.current.snapshot();
+    const running = this.scenario !== null && this.scenario.finished === null ? this.scenario : null;
+    return {
+      ...this.current.snapshot(),
+      scenario: running === null ? null : { name: running.scenario.name, startedT: running.startedT, durationMs: running.scenario.durationMs },
+    };
   }
 
   history(limit?: number): ClusterEvent[] {
     return this.current.history(limit);
+  }
+
+  inspect(nodeId: string): NodeDetail | null {
+    return this.current.inspect(nodeId);
+  }
+
+  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    return this.current.timers();
+  }
+
+  now(): number {
+    return this.current.now();
   }
 
   subscribe(listener: RuntimeListener): () => void {
@@ -66,11 +87,37 @@ export class EmbeddedRuntime {
   }
 
   execute(command: Command): CommandAck {
-    return command.type === 'configure' ? this.configure(command) : this.current.execute(command);
+    if (command.type === 'configure') return this.configure(command);
+    if (command.type === 'scenario') return command.action === 'run' ? this.runScenario(command.scenario) : this.stopScenario();
+    return this.current.execute(command);
+  }
+
+  /** Starts a scenario; if it names cluster settings, the cluster is first restarted with them. */
+  private runScenario(scenario: Scenario): CommandAck {
+    if (this.scenario !== null && this.scenario.finished === null) {
+      return { ok: false, error: `the scenario "${this.scenario.scenario.name}" is still running; stop it first` };
+    }
+    if (scenario.cluster !== undefined) {
+      const configured = this.configure({ type: 'configure', ...scenario.cluster });
+      if (!configured.ok) return { ok: false, error: `the scenario's cluster: ${configured.error}` };
+    }
+    this.scenario = new ScenarioRunner(scenario, this.current, this.clock, {
+      random: createRandom(scenario.seed ?? this.settings.seed).fork('scenario'),
+      onFinish: () => {
+        for (const listener of this.listeners.keys()) listener.onChange?.();
+      },
+    });
+    return { ok: true };
+  }
+
+  private stopScenario(): CommandAck {
+    if (this.scenario === null || this.scenario.finished !== null) return { ok: false, error: 'no scenario is running' };
+    this.scenario.stop();
+    return { ok: true };
   }
 
   /** Replaces the cluster with a fresh one; the clock speed carries over. */
-  private configure(command: RuntimeCommand): CommandAck {
+  private configure(command: Extract<RuntimeCommand, { type: 'configure' }>): CommandAck {
     const nodes = command.nodes ?? this.settings.nodes;
     if (nodes < 1 || nodes > MAX_NODES) return { ok: false, error: `a cluster has 1 to ${MAX_NODES} nodes (got ${nodes})` };
     let config: ElectionConfig;
@@ -81,6 +128,8 @@ export class EmbeddedRuntime {
       throw error;
     }
     const speed = this.clock.speed;
+    this.scenario?.stop();
+    this.scenario = null;
     this.current.stop();
     this.clock.stop();
     this.settings = { ...this.settings, algorithm: command.algorithm ?? this.settings.algorithm, nodes, config };

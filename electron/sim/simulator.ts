@@ -135,7 +135,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
   cluster.subscribe({
     onEvent: (event: ClusterEvent) => {
-      remember(formatEvent(event));
+      const line = formatEvent(event);
+      if (line !== null) remember(line);
       if (event.type === 'leader') elections += 1;
       if (FAULT_EVENTS.has(event.type)) {
         faults += 1;

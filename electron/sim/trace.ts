@@ -1,8 +1,11 @@
-/** One line per event, stable across runs of the same seed (the byte-for-byte replay check). */
+/**
+ * One line per event, stable across runs of the same seed (the byte-for-byte replay check).
+ * Status and traffic events, which restate what the other lines say, are left out (null).
+ */
 import { describeLinkFault } from '../../shared/protocol/faults.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 
-export function formatEvent(event: ClusterEvent): string {
+export function formatEvent(event: ClusterEvent): string | null {
   const time = `t=${event.t.toFixed(3)}`;
   switch (event.type) {
     case 'role':
@@ -26,5 +29,14 @@ export function formatEvent(event: ClusterEvent): string {
       return `${time} transfer leadership ${event.from} -> ${event.to}`;
     case 'clock':
       return `${time} clock speed ${event.speed}`;
+    case 'quorum':
+      return event.leaderId === null ? `${time} no leader followed by a majority` : `${time} ${event.leaderId} followed by a majority in term ${event.term}`;
+    case 'leader-lost':
+      return `${time} leader ${event.leaderId} lost: ${event.cause}`;
+    case 'scenario':
+      return `${time} scenario "${event.name}" ${event.status}${event.report === null ? '' : event.report.passed ? ': passed' : ': failed'}`;
+    case 'status':
+    case 'traffic':
+      return null;
   }
 }

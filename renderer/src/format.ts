@@ -21,6 +21,11 @@ export function stateLabel(status: NodeRunState, role: Role | null): string {
   return role === null ? 'unknown' : ROLE_LABELS[role];
 }
 
+/** A role, or why a node does not run, in words. */
+export function stateText(state: Role | 'down' | 'paused'): string {
+  return state === 'down' || state === 'paused' ? state : ROLE_LABELS[state];
+}
+
 /** "850 ms", "12.4 s", "3 min 05 s". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';

@@ -62,6 +62,7 @@ export class BullyNode implements ElectionNode {
   private phase: Phase = 'idle';
   /** Follower: when to suspect the coordinator. Candidate: when the current wait ends. */
   private deadline: number;
+  private waitStartedAt: number;
   private heartbeatDeadline = Infinity;
   private readonly lastContact = new Map<string, number>();
   private outbox: BullyMessage[] = [];
@@ -77,6 +78,7 @@ export class BullyNode implements ElectionNode {
     this.persistedTerm = this.term;
     // A recovering node holds an election at once: if it outranks the coordinator, it takes over.
     this.deadline = options.now;
+    this.waitStartedAt = options.now;
   }
 
   /** How long a candidate waits for an ANSWER: a round trip with room to spare. */
@@ -133,7 +135,7 @@ export class BullyNode implements ElectionNode {
       case 'Answer':
         if (this.role === 'candidate' && this.phase === 'awaiting-answer') {
           this.phase = 'awaiting-coordinator';
-          this.deadline = now + this.config.electionTimeoutMaxMs;
+          this.waitUntil(now, now + this.config.electionTimeoutMaxMs);
         }
         break;
       case 'Coordinator':
@@ -152,6 +154,10 @@ export class BullyNode implements ElectionNode {
     // A coordinator that learns of a later election (held while it was away or cut off)
     // claims the coordinatorship again under a fresh number.
     if (newerElection && this.role === 'leader') this.announce();
+  }
+
+  electionTimer(): { startedAt: number; dueAt: number } | null {
+    return this.role === 'leader' ? null : { startedAt: this.waitStartedAt, dueAt: this.deadline };
   }
 
   transferLeadership(): ActionResult {
@@ -182,7 +188,7 @@ export class BullyNode implements ElectionNode {
     }
     for (const peer of higher) this.send('Election', peer);
     this.phase = 'awaiting-answer';
-    this.deadline = now + this.answerTimeoutMs;
+    this.waitUntil(now, now + this.answerTimeoutMs);
   }
 
   private becomeCoordinator(now: number): void {
@@ -205,7 +211,12 @@ export class BullyNode implements ElectionNode {
     this.leaderId = coordinator;
     this.heartbeatDeadline = Infinity;
     const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
-    this.deadline = now + min + Math.floor(this.random.next() * (max - min + 1));
+    this.waitUntil(now, now + min + Math.floor(this.random.next() * (max - min + 1)));
+  }
+
+  private waitUntil(now: number, deadline: number): void {
+    this.waitStartedAt = now;
+    this.deadline = deadline;
   }
 
   private broadcastHeartbeat(now: number): void {

@@ -29,3 +29,16 @@ export function parseElectionConfig(value: unknown, path = 'config'): ElectionCo
   }
   return config;
 }
+
+/** Shape-checks a partial election config; whether it is consistent is checked once merged. */
+export function parsePartialConfig(value: unknown, path: string): Partial<ElectionConfig> {
+  const input = expectObject(value, path, Object.keys(DEFAULT_ELECTION_CONFIG));
+  const config: Partial<ElectionConfig> = {};
+  for (const key of ['heartbeatMs', 'electionTimeoutMinMs', 'electionTimeoutMaxMs'] as const) {
+    if (input[key] !== undefined) config[key] = expectInteger(input[key], `${path}.${key}`, 1, TIMING_LIMIT_MS);
+  }
+  for (const key of ['preVote', 'checkQuorum'] as const) {
+    if (input[key] !== undefined) config[key] = expectBoolean(input[key], `${path}.${key}`);
+  }
+  return config;
+}

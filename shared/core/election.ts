@@ -85,6 +85,8 @@ export interface ElectionNode {
   ready(): Ready;
   status(): NodeStatus;
   inspect(now: number): NodeInspection;
+  /** The election timer (or Bully's wait) that is running: when it started and when it fires; null for a leader. */
+  electionTimer(): { startedAt: number; dueAt: number } | null;
   /** Hand leadership to `target` (etcd's move-leader); the error says why when it cannot. */
   transferLeadership(target: string, now: number): ActionResult;
 }

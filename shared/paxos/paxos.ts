@@ -168,6 +168,11 @@ export class PaxosNode implements ElectionNode {
     }
   }
 
+  electionTimer(): { startedAt: number; dueAt: number } | null {
+    if (this.role === 'leader') return null;
+    return { startedAt: this.electionDeadline - this.electionTimeoutMs, dueAt: this.electionDeadline };
+  }
+
   transferLeadership(target: string, now: number): ActionResult {
     if (this.role !== 'leader') return { ok: false, error: `${this.id} is not the leader` };
     if (target === this.id) return { ok: false, error: `${this.id} already leads` };

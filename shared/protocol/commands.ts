@@ -1,6 +1,7 @@
 /** Runtime validation of `/control` commands: a malformed command is refused with a reason. */
-import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../core/election.js';
-import { TIMING_LIMIT_MS } from '../core/config.js';
+import { ALGORITHMS } from '../core/election.js';
+import { parsePartialConfig } from '../core/config.js';
+import { parseScenario } from '../scenario/format.js';
 import { PARTITION_PRESETS } from './faults.js';
 import type { Command, CommandType } from './types.js';
 import {
@@ -27,8 +28,11 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'link',
   'clock',
   'configure',
+  'scenario',
 ];
 export const MAX_COMMAND_JSON_CHARS = 16_384;
+/** Scenarios may be longer than other commands. */
+export const MAX_SCENARIO_COMMAND_JSON_CHARS = 131_072;
 export const MAX_NODE_ID_LENGTH = 64;
 /** Bounds on a command's shape (not on the cluster: unknown nodes are refused by the cluster). */
 export const MAX_GROUPS = 64;
@@ -45,8 +49,9 @@ function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefine
 }
 
 export function parseCommand(payload: unknown): Command {
-  if (exceedsJsonSize(payload, MAX_COMMAND_JSON_CHARS)) {
-    throw new ValidationError(`command is too large (limit ${MAX_COMMAND_JSON_CHARS} characters of JSON)`);
+  const limit = isPlainObject(payload) && payload.type === 'scenario' ? MAX_SCENARIO_COMMAND_JSON_CHARS : MAX_COMMAND_JSON_CHARS;
+  if (exceedsJsonSize(payload, limit)) {
+    throw new ValidationError(`command is too large (limit ${limit} characters of JSON)`);
   }
   if (!isPlainObject(payload)) throw new ValidationError('command must be an object like { "type": "kill", "nodeId": "n1" }');
   const type = expectOneOf(payload.type, 'command.type', COMMAND_TYPES);
@@ -118,18 +123,14 @@ export function parseCommand(payload: unknown): Command {
       if (input.config !== undefined) command.config = parsePartialConfig(input.config, `${where}.config`);
       return command;
     }
+    case 'scenario': {
+      const action = expectOneOf(payload.action, `${where}.action`, ['run', 'stop'] as const);
+      if (action === 'stop') {
+        expectObject(payload, where, ['type', 'action']);
+        return { type, action };
+      }
+      const input = expectObject(payload, where, ['type', 'action', 'scenario']);
+      return { type, action, scenario: parseScenario(input.scenario) };
+    }
   }
-}
-
-/** Shape-checks a partial election config; whether it is consistent is checked once merged. */
-function parsePartialConfig(value: unknown, path: string): Partial<ElectionConfig> {
-  const input = expectObject(value, path, Object.keys(DEFAULT_ELECTION_CONFIG));
-  const config: Partial<ElectionConfig> = {};
-  for (const key of ['heartbeatMs', 'electionTimeoutMinMs', 'electionTimeoutMaxMs'] as const) {
-    if (input[key] !== undefined) config[key] = expectInteger(input[key], `${path}.${key}`, 1, TIMING_LIMIT_MS);
-  }
-  for (const key of ['preVote', 'checkQuorum'] as const) {
-    if (input[key] !== undefined) config[key] = expectBoolean(input[key], `${path}.${key}`);
-  }
-  return config;
 }

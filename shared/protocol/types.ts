@@ -4,6 +4,8 @@
  */
 import type { AlgorithmName, ElectionConfig, Role } from '../core/election.js';
 import type { LinkFault, PartitionPreset } from './faults.js';
+import type { MessageBatch } from './messages.js';
+import type { Scenario, ScenarioReport } from '../scenario/format.js';
 
 export const CONTROL_NAMESPACE = '/control';
 export const PROTOCOL_VERSION = 1;
@@ -62,6 +64,8 @@ export interface ClusterSnapshot {
   leader: LeaderInfo | null;
   /** How fast cluster time runs against wall time: 1 normal, below 1 slow motion, 0 frozen. */
   clockSpeed: number;
+  /** The scenario being run, if any: progress is (t - startedT) / durationMs. */
+  scenario: { name: string; startedT: number; durationMs: number } | null;
   /** Cluster time (ms since the cluster started) and wall-clock epoch ms of this snapshot. */
   t: number;
   at: number;
@@ -69,7 +73,10 @@ export interface ClusterSnapshot {
   lastEventSeq: number;
 }
 
+export type LeaderLossCause = 'killed' | 'paused' | 'cut off';
+
 export type ClusterEventBody =
+  | { type: 'status'; nodeId: string; role: Role; term: number; votedFor: string | null; leaderId: string | null }
   | { type: 'role'; nodeId: string; from: Role | null; to: Role; term: number }
   | { type: 'leader'; nodeId: string; term: number }
   | { type: 'vote'; nodeId: string; term: number; votedFor: string }
@@ -77,11 +84,15 @@ export type ClusterEventBody =
   | { type: 'restart'; nodeId: string }
   | { type: 'pause'; nodeId: string }
   | { type: 'resume'; nodeId: string }
-  | { type: 'partition'; label: string; groups: string[][] | null }
+  | { type: 'partition'; label: string; groups: string[][] | null; blocked: string[] }
   | { type: 'link'; from: string | null; to: string | null; fault: LinkFault | null }
   | { type: 'heal'; faultId: string | null; label: string }
   | { type: 'transfer'; from: string; to: string }
-  | { type: 'clock'; speed: number };
+  | { type: 'clock'; speed: number }
+  | { type: 'quorum'; leaderId: string | null; term: number | null }
+  | { type: 'leader-lost'; leaderId: string; term: number; cause: LeaderLossCause }
+  | { type: 'traffic'; intervalMs: number; sent: Record<string, number>; dropped: number }
+  | { type: 'scenario'; name: string; status: 'started' | 'finished' | 'stopped'; durationMs: number; report: ScenarioReport | null };
 
 export type ClusterEventType = ClusterEventBody['type'];
 
@@ -99,8 +110,11 @@ export type ClusterCommand =
   | ({ type: 'link'; from?: string; to?: string } & Partial<LinkFault>)
   | { type: 'clock'; speed: number };
 
-/** Replacing the cluster with one of other settings: the runtime around the cluster does it. */
-export type RuntimeCommand = { type: 'configure'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> };
+/** Replacing the cluster with one of other settings, and running scenarios: the runtime around the cluster does it. */
+export type RuntimeCommand =
+  | { type: 'configure'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> }
+  | { type: 'scenario'; action: 'run'; scenario: Scenario }
+  | { type: 'scenario'; action: 'stop' };
 
 export type Command = ClusterCommand | RuntimeCommand;
 
@@ -108,15 +122,31 @@ export type CommandType = Command['type'];
 
 export type CommandAck = { ok: true } | { ok: false; error: string };
 
+/** Everything a node knows, for the detail view. */
+export interface NodeDetail {
+  view: NodeView;
+  /** The state machine's internals (timers, votes, last contact with each peer); null while down. */
+  internals: Record<string, unknown> | null;
+  /** What it persisted, as the runtime stores it. */
+  durable: Record<string, string | number | null> | null;
+  /** Messages waiting for it while paused. */
+  inbox: number;
+}
+
+export type InspectAck = { ok: true; node: NodeDetail } | { ok: false; error: string };
+
 export interface ServerToClientEvents {
   /** Recent events (oldest first), sent once on connect before the first snapshot. */
   history: (events: ClusterEvent[]) => void;
   snapshot: (snapshot: ClusterSnapshot) => void;
   event: (event: ClusterEvent) => void;
+  /** Messages on the wire and running election timers, every 100 ms while there are any. */
+  messages: (batch: MessageBatch) => void;
 }
 
 export interface ClientToServerEvents {
   command: (command: Command, ack: (result: CommandAck) => void) => void;
+  inspect: (nodeId: string, ack: (result: InspectAck) => void) => void;
 }
 
 export interface ControlAuth {

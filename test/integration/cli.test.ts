@@ -3,6 +3,9 @@
  * `npm start` launcher on a machine without the Electron binary.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { electronPackageDir, installedElectron } from '../../electron/cli/electron-binary.js';
 import { APP_ROOT as root, BUILT_CLI as cli, BUILT_LAUNCHER as launcher, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
@@ -112,6 +115,50 @@ describe('conclave sim', () => {
     [['sim', '--faults', 'meteor'], '--faults takes a comma-separated list'],
     [['sim', 'failover', '--seeds', '3'], 'unknown flag --seeds'],
     [['sim', '--pre-vote', 'maybe'], '--pre-vote must be true or false'],
+  ])('refuses %j', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});
+
+describe('conclave scenario', () => {
+  it('runs the documented example on the simulator and passes, reproducibly', () => {
+    const first = runCli(['scenario', 'docs/scenarios/leader-churn.json']);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^Scenario "Leader churn with a lossy link" on a 5-node raft cluster \(simulator, seed 7\): PASSED$/m);
+    expect(first.stdout).toMatch(/^ {2}pass {2}a leader followed by a majority within 1500 ms after each fault: worst \d+ ms over \d+ faults$/m);
+    expect(first.stdout).toMatch(/^ {2}metrics: \d+ elections, .* availability [\d.]+%, safety violations 0$/m);
+    expect(runCli(['scenario', 'docs/scenarios/leader-churn.json']).stdout).toBe(first.stdout);
+  });
+
+  it('prints the report as JSON for tools', () => {
+    const result = runCli(['scenario', '--preset', 'leader-crash', '--seed', '2', '--json']);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as { passed: boolean; seed: number; assertions: unknown[] };
+    expect(report).toMatchObject({ passed: true, seed: 2 });
+    expect(report.assertions).toHaveLength(3);
+  });
+
+  it('exits 1, naming the failed assertion, when the scenario fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-scenario-'));
+    try {
+      const file = join(dir, 'strict.json');
+      writeFileSync(file, JSON.stringify({ name: 'too strict', durationMs: 5_000, steps: [{ at: 1_000, do: { type: 'kill', node: 'leader' } }], assertions: [{ type: 'leader-within', after: 'fault', withinMs: 1 }] }));
+      const result = runCli(['scenario', file]);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toContain('FAILED');
+      expect(result.stdout).toMatch(/FAIL {2}a leader followed by a majority within 1 ms after each fault: after the fault at 1\.0 s it took \d+ ms/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['scenario', 'nowhere.json'], 'cannot read nowhere.json: no such file'],
+    [['scenario', 'package.json'], 'package.json: scenario has an unknown field'],
+    [['scenario', '--preset', 'meteor'], 'unknown preset "meteor"'],
+    [['scenario'], 'give a scenario file or --preset <id>'],
   ])('refuses %j', (args, message) => {
     const result = runCli(args);
     expect(result.status).toBe(2);

@@ -51,6 +51,7 @@ export function snapshot(nodes: NodeView[], overrides: Partial<ClusterSnapshot> 
     faults: [],
     network: { partition: null, blocked: [], links: [] },
     clockSpeed: 1,
+    scenario: null,
     leader: leader ? { id: leader.id, term: leader.term, sinceT: 1_000, sinceAt: Date.UTC(2026, 10, 26, 9, 30, 0) } : null,
     t: 5_000,
     at: Date.UTC(2026, 10, 26, 9, 30, 4),

@@ -62,9 +62,10 @@ describe('embedded cluster', () => {
     clock.runUntil(2_000);
     const follower = c.snapshot().nodes.find((node) => node.role === 'follower')!;
     expect(c.execute({ type: 'restart', nodeId: follower.id })).toEqual({ ok: true });
-    const last = events.filter((event) => 'nodeId' in event && event.nodeId === follower.id).slice(-2);
-    expect(last.map((event) => event.type)).toEqual(['restart', 'role']);
-    expect(last[1]).toMatchObject({ from: null, to: 'follower' });
+    const last = events.filter((event) => 'nodeId' in event && event.nodeId === follower.id).slice(-3);
+    expect(last.map((event) => event.type)).toEqual(['restart', 'status', 'role']);
+    expect(last[1]).toMatchObject({ role: 'follower', term: follower.term, leaderId: null });
+    expect(last[2]).toMatchObject({ from: null, to: 'follower' });
   });
 
   it('refuses commands that cannot apply, changing nothing', () => {
@@ -90,6 +91,36 @@ describe('embedded cluster', () => {
       expect(events[i]!.t).toBeGreaterThanOrEqual(events[i - 1]!.t);
     }
     expect(c.history(3)).toEqual(events.slice(-3));
+  });
+
+  it('records when a majority follows a leader, and when a fault cuts that leader off', () => {
+    const { clock, cluster: c, events } = cluster();
+    clock.runUntil(2_000);
+    const leader = c.snapshot().leader!;
+    const quorums = () => events.filter((event) => event.type === 'quorum');
+    expect(quorums().at(-1)).toMatchObject({ leaderId: leader.id, term: leader.term });
+    c.execute({ type: 'partition', preset: 'isolate-leader' });
+    expect(events.at(-2)).toMatchObject({ type: 'partition' });
+    expect(events.at(-1)).toMatchObject({ type: 'leader-lost', leaderId: leader.id, term: leader.term, cause: 'cut off' });
+    c.execute({ type: 'heal' });
+    // Healed before anyone else took over: the same leader has its majority again.
+    expect(events.at(-1)).toMatchObject({ type: 'quorum', leaderId: leader.id, term: leader.term });
+    c.execute({ type: 'kill', nodeId: leader.id });
+    expect(events.slice(-2).map((event) => event.type)).toEqual(['leader-lost', 'quorum']);
+    expect(events.at(-1)).toMatchObject({ leaderId: null, term: null });
+    clock.runUntil(4_000);
+    expect(quorums().at(-1)).toMatchObject({ leaderId: c.snapshot().leader!.id });
+  });
+
+  it('records the messages sent per kind each second', () => {
+    const { clock, events } = cluster();
+    clock.runUntil(3_000);
+    const traffic = events.filter((event) => event.type === 'traffic');
+    expect(traffic.length).toBeGreaterThanOrEqual(2);
+    const steady = traffic.at(-1) as Extract<ClusterEvent, { type: 'traffic' }>;
+    // A settled 5-node Raft leader sends 4 heartbeats per 50 ms and gets 4 replies.
+    expect(steady.sent).toEqual({ Heartbeat: 80, HeartbeatResp: 80 });
+    expect(steady.dropped).toBe(0);
   });
 
   it('reports a change only when something in the snapshot changed', () => {

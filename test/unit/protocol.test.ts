@@ -20,6 +20,8 @@ describe('command validation', () => {
     [{ type: 'clock', speed: 1 }],
     [{ type: 'configure', algorithm: 'paxos', nodes: 7, config: { heartbeatMs: 100, preVote: false } }],
     [{ type: 'configure' }],
+    [{ type: 'scenario', action: 'stop' }],
+    [{ type: 'scenario', action: 'run', scenario: { name: 'x', durationMs: 5_000, steps: [{ at: 1_000, do: { type: 'heal' } }], assertions: [] } }],
   ])('accepts %j', (command) => {
     expect(parseCommand(command)).toEqual(command);
   });
@@ -28,7 +30,7 @@ describe('command validation', () => {
     [null, 'command must be an object'],
     ['kill n1', 'command must be an object'],
     [[], 'command must be an object'],
-    [{}, 'command.type must be one of kill, restart, pause, resume, transfer, partition, heal, link, clock, configure (got undefined)'],
+    [{}, 'command.type must be one of kill, restart, pause, resume, transfer, partition, heal, link, clock, configure, scenario (got undefined)'],
     [{ type: 'explode', nodeId: 'n1' }, '(got "explode")'],
     [{ type: 'kill' }, 'kill command.nodeId must be a string (got undefined)'],
     [{ type: 'kill', nodeId: 3 }, 'kill command.nodeId must be a string (got 3)'],
@@ -55,6 +57,10 @@ describe('command validation', () => {
     [{ type: 'configure', nodes: 2.5 }, 'configure command.nodes must be an integer'],
     [{ type: 'configure', config: { heartbeatMs: 0 } }, 'configure command.config.heartbeatMs must be between 1 and 60000'],
     [{ type: 'configure', config: { heartbeat: 50 } }, 'configure command.config has an unknown field "heartbeat"'],
+    [{ type: 'scenario', action: 'pause' }, 'scenario command.action must be one of run, stop'],
+    [{ type: 'scenario', action: 'run' }, 'scenario must be an object'],
+    [{ type: 'scenario', action: 'stop', scenario: {} }, 'scenario command has an unknown field "scenario"'],
+    [{ type: 'scenario', action: 'run', scenario: { name: 'x', durationMs: 5_000, steps: 'all', assertions: [] } }, 'scenario.steps must be an array'],
   ])('refuses %j: %s', (payload, reason) => {
     expect(() => parseCommand(payload)).toThrow(reason);
   });

@@ -3,7 +3,14 @@
  * read the cluster store, which this composable feeds, and send commands through it.
  */
 import { io, type Socket } from 'socket.io-client';
-import { CONTROL_NAMESPACE, type ClientToServerEvents, type Command, type CommandAck, type ServerToClientEvents } from '../../../shared/protocol/types.js';
+import {
+  CONTROL_NAMESPACE,
+  type ClientToServerEvents,
+  type Command,
+  type CommandAck,
+  type InspectAck,
+  type ServerToClientEvents,
+} from '../../../shared/protocol/types.js';
 import { useClusterStore } from '../stores/cluster.js';
 
 export const COMMAND_TIMEOUT_MS = 4_000;
@@ -38,6 +45,7 @@ export function useHub() {
     next.on('history', (events) => store.applyHistory(events));
     next.on('snapshot', (snapshot) => store.applySnapshot(snapshot, performance.now()));
     next.on('event', (event) => store.applyEvent(event));
+    next.on('messages', (batch) => store.applyMessages(batch, performance.now()));
     next.on('disconnect', (reason) => {
       if (reason === 'io client disconnect') return;
       store.setConnection('disconnected', `lost the connection to the hub (${reason}); reconnecting...`);
@@ -67,5 +75,20 @@ export function useHub() {
     }
   }
 
-  return { connect, submitToken, sendCommand };
+  async function inspect(nodeId: string): Promise<InspectAck> {
+    if (socket === null || !socket.connected) return { ok: false, error: 'not connected to the hub' };
+    try {
+      return await socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck('inspect', nodeId);
+    } catch {
+      return { ok: false, error: `the hub did not answer within ${COMMAND_TIMEOUT_MS / 1000} s` };
+    }
+  }
+
+  /** Where to download the run from (the token goes along when the hub needs one). */
+  function exportUrl(): string {
+    const token = sessionStorage.getItem(TOKEN_STORAGE_KEY);
+    return token ? `/export.jsonl?token=${encodeURIComponent(token)}` : '/export.jsonl';
+  }
+
+  return { connect, submitToken, sendCommand, inspect, exportUrl };
 }

@@ -1,0 +1,244 @@
+/**
+ * Runs a scenario against a cluster on its clock: every step at its time (node roles resolved
+ * when it runs), every undo after its delay, then the assertions over the run's events. The
+ * same runner drives the live cluster (real time) and the simulator (virtual time, seeded).
+ */
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import { RunAnalysis } from '../../shared/analysis/run.js';
+import type { Random } from '../../shared/core/random.js';
+import type { ClusterCommand } from '../../shared/protocol/types.js';
+import {
+  describeAssertion,
+  stepTimes,
+  type AssertionResult,
+  type NodeRef,
+  type Scenario,
+  type ScenarioAction,
+  type ScenarioAssertion,
+  type ScenarioReport,
+  type ScenarioStep,
+  type ScenarioStepResult,
+} from '../../shared/scenario/format.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Cluster } from '../runtime/cluster.js';
+
+/** Step results kept in a report, at most (a long scenario's report stays small). */
+export const MAX_REPORTED_STEPS = 500;
+
+export interface ScenarioRunnerOptions {
+  random: Random;
+  onFinish?: (report: ScenarioReport) => void;
+}
+
+export class ScenarioRunner {
+  readonly startedT: number;
+  private readonly analysis: RunAnalysis;
+  private readonly timers: TimerHandle[] = [];
+  private readonly steps: ScenarioStepResult[] = [];
+  private readonly faultTimes: number[] = [];
+  private readonly healTimes: number[] = [];
+  private readonly unsubscribe: () => void;
+  private report: ScenarioReport | null = null;
+
+  constructor(
+    readonly scenario: Scenario,
+    private readonly cluster: Cluster,
+    private readonly clock: Clock,
+    private readonly options: ScenarioRunnerOptions,
+  ) {
+    this.startedT = clock.now();
+    this.analysis = new RunAnalysis({ members: cluster.members, singleLeaderPerTerm: ALGORITHM_INFO[cluster.algorithm].singleLeaderPerTerm });
+    for (const event of cluster.history()) this.analysis.observe(event);
+    this.unsubscribe = cluster.subscribe({ onEvent: (event) => this.analysis.observe(event) });
+    cluster.annotate({ type: 'scenario', name: scenario.name, status: 'started', durationMs: scenario.durationMs, report: null });
+    for (const step of scenario.steps) {
+      for (const offset of stepTimes(step, scenario.durationMs)) this.at(offset, () => this.run(step, offset));
+    }
+    this.at(scenario.durationMs, () => this.finish(false));
+  }
+
+  get finished(): ScenarioReport | null {
+    return this.report;
+  }
+
+  /** Ends the scenario now: pending steps and undos are dropped, and the report covers what ran. */
+  stop(): ScenarioReport {
+    return this.report ?? this.finish(true);
+  }
+
+  private at(offsetMs: number, action: () => void): void {
+    this.timers.push(this.clock.setTimer(this.startedT + offsetMs, action));
+  }
+
+  private run(step: ScenarioStep, offset: number): void {
+    const label = step.label ?? describeAction(step.do);
+    const resolved = this.resolve(step.do);
+    if (typeof resolved === 'string') {
+      this.note({ t: offset, label, ok: false, note: resolved });
+      return;
+    }
+    const result = this.cluster.execute(resolved);
+    this.note({ t: offset, label, ok: result.ok, ...(result.ok ? {} : { note: result.error }) });
+    if (!result.ok) return;
+    const now = this.clock.now();
+    if (resolved.type === 'heal') this.healTimes.push(now);
+    else if (resolved.type !== 'restart' && resolved.type !== 'resume' && resolved.type !== 'transfer') this.faultTimes.push(now);
+    if (step.undoAfter !== undefined && offset + step.undoAfter <= this.scenario.durationMs) {
+      const undo = undoOf(resolved);
+      if (undo !== null) {
+        this.at(offset + step.undoAfter, () => {
+          const undone = this.cluster.execute(undo);
+          this.note({ t: offset + step.undoAfter!, label: `undo: ${label}`, ok: undone.ok, ...(undone.ok ? {} : { note: undone.error }) });
+          if (undone.ok) this.healTimes.push(this.clock.now());
+        });
+      }
+    }
+  }
+
+  /** Turns node roles into ids; a string explains why the step cannot run now. */
+  private resolve(action: ScenarioAction): ClusterCommand | string {
+    const ids = this.cluster.members;
+    const states = this.cluster.states();
+    const leader = this.cluster.snapshot().leader?.id ?? null;
+    const pick = (ref: NodeRef): string | null => {
+      if (ref === 'leader') return leader;
+      const running = states.filter((node) => node.state === 'up' && (ref === 'random' || node.id !== leader)).map((node) => node.id);
+      if (ref === 'follower' || ref === 'random') return running.length === 0 ? null : running[this.options.random.int(0, running.length - 1)]!;
+      return ids.includes(ref) ? ref : null;
+    };
+    const need = (ref: NodeRef): string => {
+      const id = pick(ref);
+      if (id === null) throw new Unresolved(ref === 'leader' ? 'there was no leader' : ids.includes(ref) || ref === 'follower' || ref === 'random' ? `no node to be the ${ref}` : `unknown node "${ref}"`);
+      return id;
+    };
+    try {
+      switch (action.type) {
+        case 'kill':
+        case 'restart':
+        case 'pause':
+        case 'resume':
+        case 'transfer':
+          return { type: action.type, nodeId: need(action.node) };
+        case 'partition':
+          return 'preset' in action ? action : { type: 'partition', groups: action.groups.map((group) => group.map(need)) };
+        case 'heal':
+          return action;
+        case 'link': {
+          const { from, to, ...fault } = action;
+          return { ...fault, ...(from === undefined ? {} : { from: need(from) }), ...(to === undefined ? {} : { to: need(to) }), type: 'link' };
+        }
+      }
+    } catch (error) {
+      if (error instanceof Unresolved) return error.message;
+      throw error;
+    }
+  }
+
+  private note(result: ScenarioStepResult): void {
+    if (this.steps.length < MAX_REPORTED_STEPS) this.steps.push(result);
+  }
+
+  private finish(stopped: boolean): ScenarioReport {
+    for (const timer of this.timers) this.clock.clearTimer(timer);
+    this.unsubscribe();
+    const endedT = this.clock.now();
+    const metrics = this.analysis.metricsBetween(this.startedT, endedT);
+    const assertions = this.scenario.assertions.map((assertion) => this.check(assertion, endedT));
+    const report: ScenarioReport = {
+      name: this.scenario.name,
+      passed: !stopped && assertions.every((assertion) => assertion.passed),
+      startedT: this.startedT,
+      endedT,
+      stopped,
+      steps: this.steps,
+      assertions,
+      metrics: {
+        elections: metrics.electionsStarted,
+        leaderChanges: metrics.leaderChanges,
+        failovers: metrics.failovers,
+        failoverP50Ms: metrics.failovers === 0 ? null : metrics.failoverMs.p50,
+        failoverP99Ms: metrics.failovers === 0 ? null : metrics.failoverMs.p99,
+        leaderlessMs: metrics.leaderlessMs,
+        availability: metrics.availability,
+        safetyViolations: metrics.safetyViolations,
+      },
+    };
+    this.report = report;
+    this.cluster.annotate({ type: 'scenario', name: this.scenario.name, status: stopped ? 'stopped' : 'finished', durationMs: this.scenario.durationMs, report });
+    this.options.onFinish?.(report);
+    return report;
+  }
+
+  private check(assertion: ScenarioAssertion, endedT: number): AssertionResult {
+    const description = describeAssertion(assertion);
+    const metrics = this.analysis.metricsBetween(this.startedT, endedT);
+    switch (assertion.type) {
+      case 'no-safety-violation': {
+        const violations = this.analysis.alarms.filter((alarm) => alarm.severity === 'violation' && alarm.start >= this.startedT);
+        return { description, passed: violations.length === 0, detail: violations.length === 0 ? 'none' : violations.map((v) => v.message).join('; ') };
+      }
+      case 'leader-within': {
+        const times = assertion.after === 'fault' ? this.faultTimes : this.healTimes;
+        let worst = 0;
+        const late: string[] = [];
+        let measured = 0;
+        for (const t of times) {
+          const recovery = this.analysis.recoveryAfter(t);
+          const at = ((t - this.startedT) / 1000).toFixed(1);
+          if (recovery === null) {
+            if (endedT - t >= assertion.withinMs) late.push(`after the ${assertion.after} at ${at} s there was still no leader`);
+            continue;
+          }
+          measured += 1;
+          worst = Math.max(worst, recovery);
+          if (recovery > assertion.withinMs) late.push(`after the ${assertion.after} at ${at} s it took ${Math.round(recovery)} ms`);
+        }
+        if (measured === 0 && late.length === 0) return { description, passed: true, detail: `no ${assertion.after} to measure` };
+        return { description, passed: late.length === 0, detail: late.length === 0 ? `worst ${Math.round(worst)} ms over ${measured} ${assertion.after}s` : late.join('; ') };
+      }
+      case 'failover-p99-below':
+        if (metrics.failovers === 0) return { description, passed: true, detail: 'no failovers' };
+        return { description, passed: metrics.failoverMs.p99 < assertion.ms, detail: `p99 ${Math.round(metrics.failoverMs.p99)} ms over ${metrics.failovers} failovers` };
+      case 'availability-above':
+        return { description, passed: metrics.availability >= assertion.ratio, detail: `${(metrics.availability * 100).toFixed(2)}%` };
+    }
+  }
+}
+
+class Unresolved extends Error {}
+
+function undoOf(command: ClusterCommand): ClusterCommand | null {
+  switch (command.type) {
+    case 'kill':
+      return { type: 'restart', nodeId: command.nodeId };
+    case 'pause':
+      return { type: 'resume', nodeId: command.nodeId };
+    case 'partition':
+      return { type: 'heal', faultId: 'partition' };
+    case 'link':
+      return { type: 'link', ...(command.from === undefined ? {} : { from: command.from }), ...(command.to === undefined ? {} : { to: command.to }) };
+    default:
+      return null;
+  }
+}
+
+export function describeAction(action: ScenarioAction): string {
+  switch (action.type) {
+    case 'kill':
+    case 'restart':
+    case 'pause':
+    case 'resume':
+      return `${action.type} ${action.node}`;
+    case 'transfer':
+      return `transfer leadership to ${action.node}`;
+    case 'partition':
+      return 'preset' in action ? `partition: ${action.preset}` : `partition ${action.groups.map((group) => `{${group.join(', ')}}`).join(' | ')}`;
+    case 'heal':
+      return 'heal all';
+    case 'link': {
+      const { type: _type, from, to, ...fault } = action;
+      const settings = Object.entries(fault).map(([key, value]) => `${key} ${String(value)}`).join(', ');
+      return `link ${from ?? 'all'} → ${to ?? 'all'}${settings === '' ? ' restored' : `: ${settings}`}`;
+    }
+  }
+}

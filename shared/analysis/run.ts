@@ -1,0 +1,385 @@
+/**
+ * Everything a run's event stream means, derived incrementally and purely, so that the hub
+ * (for /metrics), the live dashboard and a replay compute the same answers from the same events:
+ * per-node role bands, who led which term, leaderless gaps, fault windows, failovers, safety
+ * alarms, and the figures an operator watches (etcd-like names in docs/protocol.md).
+ */
+import type { Role } from '../core/election.js';
+import { describeLinkFault, type LinkFault } from '../protocol/faults.js';
+import type { ActiveFault, ClusterEvent, LeaderLossCause, NetworkView, NodeView } from '../protocol/types.js';
+import { SafetyMonitor, type SafetyViolation } from './safety.js';
+import { summarize, type Summary } from './stats.js';
+
+export type NodeState = Role | 'down' | 'paused';
+
+export interface NodeSegment {
+  nodeId: string;
+  state: NodeState;
+  term: number;
+  start: number;
+  end: number | null;
+}
+
+export interface LeadershipPeriod {
+  nodeId: string;
+  term: number;
+  startT: number;
+  startAt: number;
+  endT: number | null;
+  endReason: 'stepped down' | 'killed' | 'restarted' | null;
+}
+
+/** A stretch without a leader followed by a majority; `cause` says how it began. */
+export interface LeaderlessGap {
+  start: number;
+  end: number | null;
+  cause: LeaderLossCause | 'lost majority' | 'startup';
+  /** The leader that was lost (null at startup). */
+  lostLeader: string | null;
+  /** Who led once it ended. */
+  newLeader: string | null;
+}
+
+export interface FaultWindow {
+  id: string;
+  kind: 'down' | 'paused' | 'partition' | 'link';
+  label: string;
+  nodes: string[];
+  start: number;
+  /** Wall-clock epoch ms of the start. */
+  startAt: number;
+  end: number | null;
+}
+
+export type AlarmSeverity = 'violation' | 'warning' | 'expected';
+
+export interface Alarm {
+  kind: SafetyViolation['kind'] | 'stale-leader' | 'split-brain';
+  severity: AlarmSeverity;
+  message: string;
+  nodes: string[];
+  start: number;
+  /** When it stopped (stale leaders, split brain); violations are instants. */
+  end: number | null;
+}
+
+export interface RunMetrics {
+  /** Cluster ms covered by the events. */
+  elapsedMs: number;
+  hasLeader: boolean;
+  leaderChanges: number;
+  electionsStarted: number;
+  preVotesStarted: number;
+  failovers: number;
+  lastFailoverMs: number | null;
+  failoverMs: Summary;
+  leaderlessMs: number;
+  /** Fraction of the elapsed time with a leader followed by a majority. */
+  availability: number;
+  /** Messages per second by kind over the last traffic interval. */
+  messagesPerSecond: Record<string, number>;
+  messagesTotal: Record<string, number>;
+  droppedTotal: number;
+  safetyViolations: number;
+}
+
+export interface RunInfo {
+  members: readonly string[];
+  /** False for Bully: two coordinators are its expected behaviour under a partition. */
+  singleLeaderPerTerm: boolean;
+}
+
+export class RunAnalysis {
+  readonly segments: NodeSegment[] = [];
+  readonly leadership: LeadershipPeriod[] = [];
+  readonly gaps: LeaderlessGap[] = [];
+  readonly faults: FaultWindow[] = [];
+  readonly alarms: Alarm[] = [];
+  startT: number | null = null;
+  lastT = 0;
+  /** Wall-clock epoch ms of the last event. */
+  lastAt = 0;
+
+  private readonly safety: SafetyMonitor;
+  private readonly running = new Map<string, 'up' | 'paused' | 'down'>();
+  private readonly role = new Map<string, { role: Role; term: number; votedFor: string | null; leaderId: string | null }>();
+  private partition: { label: string; groups: string[][] | null; blocked: string[] } | null = null;
+  private readonly linkFaults = new Map<string, { from: string | null; to: string | null; fault: LinkFault }>();
+  clockSpeed = 1;
+  private readonly openSegment = new Map<string, NodeSegment>();
+  private readonly openLeadership = new Map<string, LeadershipPeriod>();
+  private readonly openFaults = new Map<string, FaultWindow>();
+  private openGap: LeaderlessGap | null = null;
+  private openConcurrent: Alarm | null = null;
+  private majorityLeader: string | null = null;
+  private readonly electionTimes: number[] = [];
+  private readonly preVoteTimes: number[] = [];
+  private readonly trafficLog: Array<{ t: number; sent: Record<string, number>; dropped: number; intervalMs: number }> = [];
+
+  constructor(private readonly info: RunInfo) {
+    this.safety = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
+  }
+
+  observe(event: ClusterEvent): void {
+    if (this.startT === null) {
+      this.startT = event.t;
+      this.openGap = { start: event.t, end: null, cause: 'startup', lostLeader: null, newLeader: null };
+      this.gaps.push(this.openGap);
+    }
+    this.lastT = Math.max(this.lastT, event.t);
+    this.lastAt = event.at;
+    const violation = this.safety.observe(event);
+    if (violation !== null) {
+      this.alarms.push({ kind: violation.kind, severity: 'violation', message: violation.message, nodes: violation.nodes, start: event.t, end: event.t });
+    }
+    const t = event.t;
+    switch (event.type) {
+      case 'status':
+        this.role.set(event.nodeId, { role: event.role, term: event.term, votedFor: event.votedFor, leaderId: event.leaderId });
+        if (!this.running.has(event.nodeId)) this.running.set(event.nodeId, 'up');
+        this.updateNode(event.nodeId, t);
+        break;
+      case 'role':
+        if (event.to === 'candidate') this.electionTimes.push(t);
+        if (event.to === 'precandidate') this.preVoteTimes.push(t);
+        if (event.from === 'leader') this.closeLeadership(event.nodeId, t, 'stepped down');
+        break;
+      case 'leader':
+        this.closeLeadership(event.nodeId, t, 'stepped down');
+        this.openLeadershipPeriod(event.nodeId, event.term, t, event.at);
+        break;
+      case 'kill':
+        this.running.set(event.nodeId, 'down');
+        this.closeLeadership(event.nodeId, t, 'killed');
+        this.updateNode(event.nodeId, t);
+        this.openFault(`down:${event.nodeId}`, 'down', `${event.nodeId} down`, [event.nodeId], t);
+        break;
+      case 'restart':
+        this.closeLeadership(event.nodeId, t, 'restarted');
+        this.running.set(event.nodeId, 'up');
+        this.closeFault(`down:${event.nodeId}`, t);
+        this.closeFault(`paused:${event.nodeId}`, t);
+        break;
+      case 'pause':
+        this.running.set(event.nodeId, 'paused');
+        this.updateNode(event.nodeId, t);
+        this.openFault(`paused:${event.nodeId}`, 'paused', `${event.nodeId} paused`, [event.nodeId], t);
+        break;
+      case 'resume':
+        this.running.set(event.nodeId, 'up');
+        this.updateNode(event.nodeId, t);
+        this.closeFault(`paused:${event.nodeId}`, t);
+        break;
+      case 'partition': {
+        this.partition = { label: event.label, groups: event.groups, blocked: event.blocked };
+        const nodes = [...new Set(event.blocked.flatMap((key) => key.split('->')))];
+        this.openFault('partition', 'partition', event.label, nodes, t);
+        break;
+      }
+      case 'link': {
+        const id = `link:${event.from ?? '*'}->${event.to ?? '*'}`;
+        if (event.fault === null) {
+          this.linkFaults.delete(id);
+          this.closeFault(id, t);
+        } else {
+          this.linkFaults.set(id, { from: event.from, to: event.to, fault: event.fault });
+          const where = event.from === null && event.to === null ? 'all links' : `${event.from ?? 'all'} → ${event.to ?? 'all'}`;
+          const nodes = [event.from, event.to].filter((id): id is string => id !== null);
+          this.openFault(id, 'link', `${where}: ${describeLinkFault(event.fault)}`, nodes, t);
+        }
+        break;
+      }
+      case 'heal':
+        if (event.faultId === null || event.faultId === 'partition') this.partition = null;
+        if (event.faultId === null) this.linkFaults.clear();
+        else this.linkFaults.delete(event.faultId);
+        if (event.faultId === null) for (const id of [...this.openFaults.keys()]) this.closeFault(id, t);
+        else this.closeFault(event.faultId, t);
+        break;
+      case 'clock':
+        this.clockSpeed = event.speed;
+        break;
+      case 'quorum':
+        this.majorityLeader = event.leaderId;
+        if (event.leaderId === null) {
+          if (this.openGap === null) this.openGapAt(t, 'lost majority', null);
+        } else if (this.openGap !== null) {
+          this.openGap.end = t;
+          this.openGap.newLeader = event.leaderId;
+          this.openGap = null;
+        }
+        break;
+      case 'leader-lost':
+        if (this.openGap === null) this.openGapAt(t, event.cause, event.leaderId);
+        break;
+      case 'traffic':
+        this.trafficLog.push({ t, sent: event.sent, dropped: event.dropped, intervalMs: event.intervalMs });
+        break;
+      default:
+        break;
+    }
+    this.trackConcurrentLeaders(t);
+  }
+
+  /** The figures over the whole run up to cluster time `now` (defaults to the last event). */
+  metrics(now = this.lastT): RunMetrics {
+    return this.metricsBetween(this.startT ?? now, now);
+  }
+
+  /** The figures of a window of the run, [from, to] in cluster ms (a scenario's, say). */
+  metricsBetween(from: number, to: number): RunMetrics {
+    const within = (t: number): boolean => t >= from && t <= to;
+    const failovers = this.gaps.filter((gap) => gap.cause !== 'startup' && gap.end !== null && within(gap.start) && gap.end <= to).map((gap) => gap.end! - gap.start);
+    const elapsedMs = Math.max(0, to - from);
+    const leaderlessMs = this.gaps.reduce((sum, gap) => sum + Math.max(0, Math.min(gap.end ?? to, to) - Math.max(gap.start, from)), 0);
+    const traffic = this.trafficLog.filter((entry) => within(entry.t));
+    const messagesTotal: Record<string, number> = {};
+    for (const entry of traffic) for (const [kind, count] of Object.entries(entry.sent)) messagesTotal[kind] = (messagesTotal[kind] ?? 0) + count;
+    const last = traffic.at(-1);
+    const openGap = this.gaps.find((gap) => gap.start <= to && (gap.end === null || gap.end > to));
+    return {
+      elapsedMs,
+      hasLeader: openGap === undefined && this.majorityLeader !== null,
+      leaderChanges: this.leadership.filter((period) => within(period.startT)).length,
+      electionsStarted: this.electionTimes.filter(within).length,
+      preVotesStarted: this.preVoteTimes.filter(within).length,
+      failovers: failovers.length,
+      lastFailoverMs: failovers.at(-1) ?? null,
+      failoverMs: summarize(failovers),
+      leaderlessMs,
+      availability: elapsedMs === 0 ? 0 : Math.max(0, 1 - leaderlessMs / elapsedMs),
+      messagesPerSecond: last === undefined ? {} : Object.fromEntries(Object.entries(last.sent).map(([kind, count]) => [kind, (count * 1000) / last.intervalMs])),
+      messagesTotal,
+      droppedTotal: traffic.reduce((sum, entry) => sum + entry.dropped, 0),
+      safetyViolations: this.alarms.filter((alarm) => alarm.severity === 'violation' && within(alarm.start)).length,
+    };
+  }
+
+  /** How long after `t` a leader was followed by a majority again (0 if one was; null if none yet). */
+  recoveryAfter(t: number): number | null {
+    const gap = this.gaps.find((candidate) => candidate.start <= t && (candidate.end === null || candidate.end > t));
+    if (gap === undefined) return 0;
+    return gap.end === null ? null : gap.end - t;
+  }
+
+  /** Every node as a snapshot would show it, from the events seen so far (for replay). */
+  nodeViews(): NodeView[] {
+    return this.info.members.map((id) => {
+      const running = this.running.get(id) ?? 'down';
+      const role = this.role.get(id);
+      if (role === undefined) return { id, status: running, role: null, term: 0, votedFor: null, leaderId: null };
+      if (running === 'down') return { id, status: 'down', role: null, term: role.term, votedFor: role.votedFor, leaderId: null };
+      return { id, status: running, role: role.role, term: role.term, votedFor: role.votedFor, leaderId: role.leaderId };
+    });
+  }
+
+  network(): NetworkView {
+    return {
+      partition: this.partition === null ? null : { label: this.partition.label, groups: this.partition.groups },
+      blocked: this.partition?.blocked ?? [],
+      links: [...this.linkFaults.values()].map((link) => ({ ...link })),
+    };
+  }
+
+  activeFaults(): ActiveFault[] {
+    return [...this.openFaults.values()].map((window) => ({
+      id: window.id,
+      kind: window.kind,
+      label: window.label,
+      nodes: window.nodes,
+      sinceT: window.start,
+      sinceAt: window.startAt,
+    }));
+  }
+
+  private openGapAt(t: number, cause: LeaderlessGap['cause'], lostLeader: string | null): void {
+    this.openGap = { start: t, end: null, cause, lostLeader, newLeader: null };
+    this.gaps.push(this.openGap);
+  }
+
+  private stateOf(nodeId: string): { state: NodeState; term: number } | null {
+    const running = this.running.get(nodeId);
+    const role = this.role.get(nodeId);
+    if (running === undefined || role === undefined) return null;
+    return { state: running === 'up' ? role.role : running, term: role.term };
+  }
+
+  private updateNode(nodeId: string, t: number): void {
+    const next = this.stateOf(nodeId);
+    if (next === null) return;
+    const open = this.openSegment.get(nodeId);
+    if (open !== undefined && open.state === next.state && open.term === next.term) return;
+    if (open !== undefined) open.end = t;
+    const segment: NodeSegment = { nodeId, state: next.state, term: next.term, start: t, end: null };
+    this.segments.push(segment);
+    this.openSegment.set(nodeId, segment);
+  }
+
+  private openLeadershipPeriod(nodeId: string, term: number, t: number, at: number): void {
+    const period: LeadershipPeriod = { nodeId, term, startT: t, startAt: at, endT: null, endReason: null };
+    this.leadership.push(period);
+    this.openLeadership.set(nodeId, period);
+  }
+
+  private closeLeadership(nodeId: string, t: number, reason: NonNullable<LeadershipPeriod['endReason']>): void {
+    const period = this.openLeadership.get(nodeId);
+    if (period === undefined) return;
+    period.endT = t;
+    period.endReason = reason;
+    this.openLeadership.delete(nodeId);
+  }
+
+  private openFault(id: string, kind: FaultWindow['kind'], label: string, nodes: string[], t: number): void {
+    this.closeFault(id, t);
+    const window: FaultWindow = { id, kind, label, nodes, start: t, startAt: this.lastAt, end: null };
+    this.faults.push(window);
+    this.openFaults.set(id, window);
+  }
+
+  private closeFault(id: string, t: number): void {
+    const window = this.openFaults.get(id);
+    if (window === undefined) return;
+    window.end = t;
+    this.openFaults.delete(id);
+  }
+
+  /** Two or more nodes (running or frozen) that each believe they lead. */
+  private trackConcurrentLeaders(t: number): void {
+    const leaders: Array<{ id: string; term: number }> = [];
+    for (const [id, role] of this.role) {
+      if (role.role === 'leader' && this.running.get(id) !== 'down') leaders.push({ id, term: role.term });
+    }
+    leaders.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const key = leaders.map((leader) => leader.id).join(',');
+    if (this.openConcurrent !== null && (leaders.length < 2 || this.openConcurrent.nodes.join(',') !== key)) {
+      this.openConcurrent.end = t;
+      this.openConcurrent = null;
+    }
+    if (leaders.length < 2 || this.openConcurrent !== null) return;
+    const described = leaders.map((leader) => `${leader.id} (term ${leader.term})`).join(' and ');
+    const partitioned = [...this.openFaults.values()].some((fault) => fault.kind === 'partition' || fault.kind === 'link');
+    const alarm: Alarm = this.info.singleLeaderPerTerm
+      ? {
+          kind: 'stale-leader',
+          severity: 'warning',
+          message: `${described} each believe they lead: the older one has not yet learned of the newer term (allowed briefly)`,
+          nodes: leaders.map((leader) => leader.id),
+          start: t,
+          end: null,
+        }
+      : {
+          kind: 'split-brain',
+          severity: partitioned ? 'expected' : 'warning',
+          message: `${described} both coordinate: ${
+            partitioned
+              ? 'Bully has no quorum, so each side of a partition elects its own coordinator (expected)'
+              : 'a handover between coordinators is in progress'
+          }`,
+          nodes: leaders.map((leader) => leader.id),
+          start: t,
+          end: null,
+        };
+    this.alarms.push(alarm);
+    this.openConcurrent = alarm;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A recorded run as JSON Lines: a header line, then one line per event ({"event": ...}) and per
+ * message ({"message": ...}). Exported by the hub at /export.jsonl, imported by the dashboard to
+ * replay. Parsing checks every line and names the first bad one.
+ */
+import { parseElectionConfig } from '../core/config.js';
+import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
+import { parseClusterEvent, parseMessageRecord } from './events.js';
+import type { MessageRecord } from './messages.js';
+import type { ClusterEvent } from './types.js';
+import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, isPlainObject } from './validate.js';
+
+export const RUN_FORMAT = 'conclave-run';
+export const RUN_FORMAT_VERSION = 1;
+export const MAX_RUN_FILE_BYTES = 100 * 1024 * 1024;
+
+export interface RunHeader {
+  format: typeof RUN_FORMAT;
+  version: typeof RUN_FORMAT_VERSION;
+  algorithm: AlgorithmName;
+  config: ElectionConfig;
+  members: string[];
+  /** Wall-clock epoch ms of the export. */
+  exportedAt: number;
+}
+
+export interface RunRecord {
+  header: RunHeader;
+  events: ClusterEvent[];
+  messages: MessageRecord[];
+}
+
+export function serializeRunLines(record: RunRecord): Generator<string> {
+  return (function* lines() {
+    yield JSON.stringify(record.header);
+    for (const event of record.events) yield JSON.stringify({ event });
+    for (const message of record.messages) yield JSON.stringify({ message });
+  })();
+}
+
+function parseHeader(value: unknown): RunHeader {
+  if (!isPlainObject(value) || value.format !== RUN_FORMAT) {
+    throw new ValidationError(`this is not a Conclave run: the first line must be a header with "format": "${RUN_FORMAT}"`);
+  }
+  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt']);
+  if (input.version !== RUN_FORMAT_VERSION) {
+    throw new ValidationError(`header.version ${String(input.version)} is not supported (this Conclave reads version ${RUN_FORMAT_VERSION})`);
+  }
+  const members = expectArray(input.members, 'header.members', 1_000).map((id, i) => expectString(id, `header.members[${i}]`, 64));
+  if (members.length === 0) throw new ValidationError('header.members must name at least one node');
+  return {
+    format: RUN_FORMAT,
+    version: RUN_FORMAT_VERSION,
+    algorithm: expectOneOf(input.algorithm, 'header.algorithm', ALGORITHMS),
+    config: parseElectionConfig(input.config, 'header.config'),
+    members,
+    exportedAt: expectNumber(input.exportedAt, 'header.exportedAt', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Parses a whole run; throws a ValidationError naming the line of the first problem. */
+export function parseRun(text: string): RunRecord {
+  const lines = text.split('\n');
+  let header: RunHeader | null = null;
+  const events: ClusterEvent[] = [];
+  const messages: MessageRecord[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!.trim();
+    if (line === '') continue;
+    const where = `line ${index + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new ValidationError(`${where}: not valid JSON`);
+    }
+    try {
+      if (header === null) {
+        header = parseHeader(value);
+        continue;
+      }
+      if (isPlainObject(value) && 'event' in value) {
+        expectObject(value, 'line', ['event']);
+        const event = parseClusterEvent(value.event);
+        const previous = events.at(-1);
+        if (previous !== undefined && (event.seq <= previous.seq || event.t < previous.t)) {
+          throw new ValidationError(`event ${event.seq} is out of order (after event ${previous.seq})`);
+        }
+        if ('nodeId' in event && !header.members.includes(event.nodeId)) throw new ValidationError(`event ${event.seq} names ${event.nodeId}, which is not a member`);
+        events.push(event);
+      } else if (isPlainObject(value) && 'message' in value) {
+        expectObject(value, 'line', ['message']);
+        messages.push(parseMessageRecord(value.message));
+      } else {
+        throw new ValidationError('expected {"event": ...} or {"message": ...}');
+      }
+    } catch (error) {
+      if (error instanceof ValidationError) throw new ValidationError(`${where}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (header === null) throw new ValidationError('the file is empty');
+  return { header, events, messages };
+}
