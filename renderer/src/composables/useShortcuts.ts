@@ -7,6 +7,8 @@ import { useClusterStore } from '../stores/cluster.js';
 import { useClockControl } from './useClockControl.js';
 import { useCommand } from './useCommand.js';
 
+const FEEDBACK_MS = 4_000;
+
 export const SHORTCUTS = [
   { key: 'K', does: 'Kill the leader' },
   { key: 'H', does: 'Heal every fault' },
@@ -23,8 +25,16 @@ export function useShortcuts(onEscape: () => void) {
   /** What the last shortcut did or why it could not, for a live region. */
   const feedback = ref('');
 
+  let clearTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Says what happened, then fades after a few seconds. */
+  function tell(text: string): void {
+    feedback.value = text;
+    if (clearTimer !== null) clearTimeout(clearTimer);
+    clearTimer = setTimeout(() => (feedback.value = ''), FEEDBACK_MS);
+  }
+
   async function act(label: string, run: () => Promise<boolean>, error: () => string | null): Promise<void> {
-    feedback.value = (await run()) ? label : `${label} failed: ${error() ?? 'unknown error'}`;
+    tell((await run()) ? label : `${label} failed: ${error() ?? 'unknown error'}`);
   }
 
   function onKey(event: KeyboardEvent): void {
@@ -40,7 +50,7 @@ export function useShortcuts(onEscape: () => void) {
       return;
     } else if (event.key === 'k' || event.key === 'K') {
       const leader = store.leader;
-      if (leader === null) feedback.value = 'No leader to kill';
+      if (leader === null) tell('No leader to kill');
       else void act(`Killed ${leader.id}`, () => command.run({ type: 'kill', nodeId: leader.id }), () => command.error.value);
     } else if (event.key === 'h' || event.key === 'H') {
       void act('Healed every fault', () => command.run({ type: 'heal' }), () => command.error.value);
@@ -54,6 +64,9 @@ export function useShortcuts(onEscape: () => void) {
   }
 
   onMounted(() => window.addEventListener('keydown', onKey));
-  onBeforeUnmount(() => window.removeEventListener('keydown', onKey));
+  onBeforeUnmount(() => {
+    window.removeEventListener('keydown', onKey);
+    if (clearTimer !== null) clearTimeout(clearTimer);
+  });
   return { helpOpen, feedback };
 }
