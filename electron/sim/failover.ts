@@ -4,11 +4,10 @@
  * with the messages and elections it took. Each trial is its own seeded cluster.
  */
 import { quorum, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
-import { createRandom } from '../../shared/core/random.js';
 import { summarize, type Summary } from '../../shared/analysis/stats.js';
-import { VirtualClock } from '../runtime/clock.js';
-import { Cluster } from '../runtime/cluster.js';
+import type { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../runtime/fabric.js';
+import { seededCluster } from './seeded.js';
 
 export interface FailoverOptions {
   algorithm: AlgorithmName;
@@ -57,16 +56,7 @@ function majorityLeader(cluster: Cluster, except: string | null): string | null 
 }
 
 export function runFailoverTrial(options: FailoverOptions, seed: number): FailoverTrial | null {
-  const clock = new VirtualClock();
-  const random = createRandom(seed);
-  const cluster = new Cluster({
-    algorithm: options.algorithm,
-    nodeCount: options.nodes,
-    config: options.config,
-    seed: random.fork('cluster').seed,
-    clock,
-    link: options.link,
-  });
+  const { clock, cluster, random } = seededCluster({ ...options, seed });
   let messages = 0;
   let elections = 0;
   let recovered: FailoverTrial | null = null;

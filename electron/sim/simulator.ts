@@ -17,14 +17,13 @@
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { SafetyMonitor } from '../../shared/analysis/safety.js';
 import { quorum, type AlgorithmName, type DurableState, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
-import { createRandom, hashString } from '../../shared/core/random.js';
+import { hashString } from '../../shared/core/random.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import type { DurableStorage } from '../runtime/agent.js';
-import { VirtualClock } from '../runtime/clock.js';
-import { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../runtime/fabric.js';
 import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
 import { Nemesis, type FaultProfile } from './faults.js';
+import { MAX_TIMERS_PER_SIMULATED_SECOND, seededCluster } from './seeded.js';
 import { formatEvent } from './trace.js';
 
 export interface SimulationOptions {
@@ -79,8 +78,6 @@ export interface SimulationResult {
 
 export const TRACE_TAIL = 60;
 export const DEFAULT_CHECK_INTERVAL_MS = 50;
-/** A guard against a runaway state machine: no run fires more timers per simulated second. */
-const MAX_TIMERS_PER_SIMULATED_SECOND = 200_000;
 const FAULT_EVENTS = new Set<ClusterEvent['type']>(['kill', 'restart', 'pause', 'resume', 'partition', 'link', 'heal']);
 
 class ForgetfulStorage implements DurableStorage {
@@ -97,15 +94,8 @@ interface Running {
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const info = ALGORITHM_INFO[options.algorithm];
-  const clock = new VirtualClock();
-  const random = createRandom(options.seed);
-  const cluster = new Cluster({
-    algorithm: options.algorithm,
-    nodeCount: options.nodes,
-    config: options.config,
-    seed: random.fork('cluster').seed,
-    clock,
-    link: options.link,
+  const { clock, cluster, random } = seededCluster({
+    ...options,
     ...(options.broken === 'forget-vote' ? { storage: () => new ForgetfulStorage() } : {}),
   });
   const livenessBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;

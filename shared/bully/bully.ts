@@ -27,6 +27,7 @@ import type {
   Ready,
   Role,
 } from '../core/election.js';
+import { contactAges, randomTimeoutMs } from '../core/parts.js';
 import type { Random } from '../core/random.js';
 
 export type BullyMessage = Message & { kind: 'Election' | 'Answer' | 'Coordinator' | 'Heartbeat' };
@@ -172,7 +173,7 @@ export class BullyNode implements ElectionNode {
       answerTimeoutMs: this.answerTimeoutMs,
       waitEndsInMs: this.role === 'leader' ? null : Math.max(0, this.deadline - now),
       heartbeatDueInMs: this.role === 'leader' ? Math.max(0, this.heartbeatDeadline - now) : null,
-      lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
+      lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { term: this.persistedTerm },
     };
   }
@@ -210,8 +211,7 @@ export class BullyNode implements ElectionNode {
     this.phase = 'idle';
     this.leaderId = coordinator;
     this.heartbeatDeadline = Infinity;
-    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
-    this.waitUntil(now, now + min + Math.floor(this.random.next() * (max - min + 1)));
+    this.waitUntil(now, now + randomTimeoutMs(this.config, this.random));
   }
 
   private waitUntil(now: number, deadline: number): void {

@@ -29,15 +29,9 @@ import {
   type Ready,
   type Role,
 } from '../core/election.js';
-import type { Random } from '../core/random.js';
+import { ElectionTimer, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
 
-interface Envelope {
-  from: string;
-  to: string;
-  /** A ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
-  term: number;
-}
-
+/** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
 export type PaxosMessage =
   | (Envelope & { kind: 'Prepare'; transfer: boolean })
   | (Envelope & { kind: 'Promise' })
@@ -69,7 +63,6 @@ export class PaxosNode implements ElectionNode {
   private readonly peers: string[];
   private readonly index: number;
   private readonly config: ElectionConfig;
-  private readonly random: Random;
 
   private promised: number;
   private persistedPromise: number;
@@ -80,8 +73,7 @@ export class PaxosNode implements ElectionNode {
   private leaderContactAt = -Infinity;
   private promises = new Set<string>();
   private nacks = new Set<string>();
-  private electionDeadline: number;
-  private electionTimeoutMs: number;
+  private readonly election: ElectionTimer;
   private heartbeatDeadline = Infinity;
   private leaseCheckDeadline = Infinity;
   private acknowledged = new Set<string>();
@@ -95,12 +87,10 @@ export class PaxosNode implements ElectionNode {
     this.peers = options.members.filter((member) => member !== options.id);
     this.index = options.members.indexOf(options.id);
     this.config = options.config;
-    this.random = options.random;
     this.promised = readPaxosDurable(options.durable).promised;
     this.persistedPromise = this.promised;
     this.highestSeen = this.promised;
-    this.electionTimeoutMs = this.randomElectionTimeout();
-    this.electionDeadline = options.now + this.electionTimeoutMs;
+    this.election = new ElectionTimer(options.config, options.random, options.now);
   }
 
   status(): NodeStatus {
@@ -118,13 +108,13 @@ export class PaxosNode implements ElectionNode {
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.leaseCheckDeadline, this.transfer?.deadline ?? Infinity)
-        : this.electionDeadline;
+        : this.election.deadline;
     return { persist, messages, wakeAt };
   }
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (now >= this.electionDeadline) this.prepare(now, false);
+      if (now >= this.election.deadline) this.prepare(now, false);
       return;
     }
     if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
@@ -169,14 +159,12 @@ export class PaxosNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    if (this.role === 'leader') return null;
-    return { startedAt: this.electionDeadline - this.electionTimeoutMs, dueAt: this.electionDeadline };
+    return this.role === 'leader' ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    if (this.role !== 'leader') return { ok: false, error: `${this.id} is not the leader` };
-    if (target === this.id) return { ok: false, error: `${this.id} already leads` };
-    if (!this.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+    const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
+    if (refusal !== null) return refusal;
     this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
     this.send('TimeoutNow', target, this.promised);
     return { ok: true };
@@ -191,13 +179,13 @@ export class PaxosNode implements ElectionNode {
       nextBallot: this.nextBallot(),
       lease: this.config.checkQuorum,
       leaseActive: this.inLease(now),
-      electionTimeoutMs: this.electionTimeoutMs,
-      electionDueInMs: leading ? null : Math.max(0, this.electionDeadline - now),
+      electionTimeoutMs: this.election.timeoutMs,
+      electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
       heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
       promisesFrom: [...this.promises],
       nacksFrom: [...this.nacks],
       transferTo: this.transfer?.target ?? null,
-      lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
+      lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { promised: this.persistedPromise },
     };
   }
@@ -225,7 +213,7 @@ export class PaxosNode implements ElectionNode {
     this.promised = message.term;
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
     this.leaderContactAt = now;
-    this.resetElectionTimer(now);
+    this.election.reset(now);
     this.send('HeartbeatAck', message.from, message.term);
   }
 
@@ -237,7 +225,7 @@ export class PaxosNode implements ElectionNode {
     this.leaderId = null;
     this.promises = new Set([this.id]);
     this.nacks = new Set();
-    this.resetElectionTimer(now);
+    this.election.reset(now);
     if (this.promises.size >= quorum(this.members.length)) {
       this.becomeLeader(now);
       return;
@@ -278,7 +266,7 @@ export class PaxosNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.leaseCheckDeadline = Infinity;
     this.transfer = null;
-    this.resetElectionTimer(now);
+    this.election.reset(now);
   }
 
   private inLease(now: number): boolean {
@@ -289,16 +277,6 @@ export class PaxosNode implements ElectionNode {
     for (const peer of this.peers) this.send('Heartbeat', peer, this.promised);
     if (this.transfer !== null) this.send('TimeoutNow', this.transfer.target, this.promised);
     this.heartbeatDeadline = now + this.config.heartbeatMs;
-  }
-
-  private resetElectionTimer(now: number): void {
-    this.electionTimeoutMs = this.randomElectionTimeout();
-    this.electionDeadline = now + this.electionTimeoutMs;
-  }
-
-  private randomElectionTimeout(): number {
-    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
-    return min + Math.floor(this.random.next() * (max - min + 1));
   }
 
   private send(kind: Exclude<PaxosMessage['kind'], 'Prepare'>, to: string, term: number): void {

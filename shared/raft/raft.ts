@@ -32,13 +32,7 @@ import {
   type Ready,
   type Role,
 } from '../core/election.js';
-import type { Random } from '../core/random.js';
-
-interface Envelope {
-  from: string;
-  to: string;
-  term: number;
-}
+import { ElectionTimer, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -93,7 +87,6 @@ export class RaftNode implements ElectionNode {
   private readonly peers: string[];
   private readonly members: readonly string[];
   private readonly config: ElectionConfig;
-  private readonly random: Random;
 
   private term: number;
   private votedFor: string | null;
@@ -103,8 +96,7 @@ export class RaftNode implements ElectionNode {
   private votesRejected = new Set<string>();
 
   /** Followers and (pre-)candidates: when to start an election. */
-  private electionDeadline: number;
-  private electionTimeoutMs: number;
+  private readonly election: ElectionTimer;
   /** Leaders: when the next heartbeat is due. */
   private heartbeatDeadline = Infinity;
   /** Leaders with check-quorum: when to check that a majority was heard from. */
@@ -127,14 +119,12 @@ export class RaftNode implements ElectionNode {
     this.members = options.members;
     this.peers = options.members.filter((member) => member !== options.id);
     this.config = options.config;
-    this.random = options.random;
     const durable = readRaftDurable(options.durable);
     this.term = durable.term;
     this.votedFor = durable.votedFor;
     this.persistedTerm = durable.term;
     this.persistedVote = durable.votedFor;
-    this.electionTimeoutMs = this.randomElectionTimeout();
-    this.electionDeadline = options.now + this.electionTimeoutMs;
+    this.election = new ElectionTimer(options.config, options.random, options.now);
   }
 
   status(): NodeStatus {
@@ -153,13 +143,13 @@ export class RaftNode implements ElectionNode {
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.quorumCheckDeadline, this.transfer?.deadline ?? Infinity)
-        : this.electionDeadline;
+        : this.election.deadline;
     return { persist, messages, wakeAt };
   }
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (now >= this.electionDeadline) {
+      if (now >= this.election.deadline) {
         if (this.config.preVote) this.startPreVote(now);
         else this.campaign(now, false);
       }
@@ -221,14 +211,12 @@ export class RaftNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    if (this.role === 'leader') return null;
-    return { startedAt: this.electionDeadline - this.electionTimeoutMs, dueAt: this.electionDeadline };
+    return this.role === 'leader' ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    if (this.role !== 'leader') return { ok: false, error: `${this.id} is not the leader` };
-    if (target === this.id) return { ok: false, error: `${this.id} already leads` };
-    if (!this.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+    const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
+    if (refusal !== null) return refusal;
     this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
     this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term });
     return { ok: true };
@@ -239,15 +227,15 @@ export class RaftNode implements ElectionNode {
     return {
       preVote: this.config.preVote,
       checkQuorum: this.config.checkQuorum,
-      electionTimeoutMs: this.electionTimeoutMs,
-      electionDueInMs: leading ? null : Math.max(0, this.electionDeadline - now),
+      electionTimeoutMs: this.election.timeoutMs,
+      electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
       heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
       quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.quorumCheckDeadline - now) : null,
       leaseActive: this.inLease(now),
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
       transferTo: this.transfer?.target ?? null,
-      lastContactMsAgo: Object.fromEntries([...this.lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)])),
+      lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { term: this.persistedTerm, votedFor: this.persistedVote },
     };
   }
@@ -265,7 +253,7 @@ export class RaftNode implements ElectionNode {
     const granted = this.votedFor === message.from || (this.votedFor === null && this.leaderId === null);
     if (granted) {
       this.votedFor = message.from;
-      this.resetElectionTimer(now);
+      this.election.reset(now);
     }
     this.send({ kind: 'RequestVoteResp', from: this.id, to: message.from, term: this.term, granted });
   }
@@ -273,7 +261,7 @@ export class RaftNode implements ElectionNode {
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
     this.leaderContactAt = now;
-    this.resetElectionTimer(now);
+    this.election.reset(now);
     this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
   }
 
@@ -289,7 +277,7 @@ export class RaftNode implements ElectionNode {
     this.leaderId = null;
     this.votesGranted = new Set([this.id]);
     this.votesRejected = new Set();
-    this.resetElectionTimer(now);
+    this.election.reset(now);
     if (this.votesGranted.size >= quorum(this.members.length)) {
       this.campaign(now, false);
       return;
@@ -304,7 +292,7 @@ export class RaftNode implements ElectionNode {
     this.leaderId = null;
     this.votesGranted = new Set([this.id]);
     this.votesRejected = new Set();
-    this.resetElectionTimer(now);
+    this.election.reset(now);
     if (this.votesGranted.size >= quorum(this.members.length)) {
       this.becomeLeader(now);
       return;
@@ -345,7 +333,7 @@ export class RaftNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.quorumCheckDeadline = Infinity;
     this.transfer = null;
-    this.resetElectionTimer(now);
+    this.election.reset(now);
   }
 
   /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */
@@ -359,16 +347,6 @@ export class RaftNode implements ElectionNode {
     // case the first TimeoutNow was lost or reached the target before it followed this leader.
     if (this.transfer !== null) this.send({ kind: 'TimeoutNow', from: this.id, to: this.transfer.target, term: this.term });
     this.heartbeatDeadline = now + this.config.heartbeatMs;
-  }
-
-  private resetElectionTimer(now: number): void {
-    this.electionTimeoutMs = this.randomElectionTimeout();
-    this.electionDeadline = now + this.electionTimeoutMs;
-  }
-
-  private randomElectionTimeout(): number {
-    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
-    return min + Math.floor(this.random.next() * (max - min + 1));
   }
 
   private send(message: RaftMessage): void {

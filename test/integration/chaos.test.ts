@@ -4,16 +4,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEvent, Command, CommandAck } from '../../shared/protocol/types.js';
-import { connectControl, connected, startTestHub, waitFor, type TestHub } from './harness.js';
+import { hubWithLeader, waitFor, type TestHub, type connectControl } from './harness.js';
 
 let running: TestHub | null = null;
 let client: ReturnType<typeof connectControl> | null = null;
 
 async function setup() {
-  running = await startTestHub();
-  client = connectControl(running.hub.url);
-  await connected(client.socket);
-  const leader = await waitFor('a leader', () => client!.latest()?.leader);
+  const started = await hubWithLeader();
+  running = started;
+  client = started.client;
+  const leader = started.leader;
   const send = (command: Command | Record<string, unknown>): Promise<CommandAck> =>
     client!.socket.timeout(3_000).emitWithAck('command', command as Command);
   const latest = () => client!.latest()!;

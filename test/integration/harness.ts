@@ -74,3 +74,13 @@ export async function waitFor<T>(what: string, probe: () => T | null | undefined
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A hub, a connected client, and the leader it elected: where most tests start. */
+export async function hubWithLeader(options: Parameters<typeof startTestHub>[0] & { clientToken?: string } = {}) {
+  const { clientToken, ...hubOptions } = options;
+  const hub = await startTestHub(hubOptions);
+  const client = connectControl(hub.hub.url, clientToken === undefined ? {} : { token: clientToken });
+  await connected(client.socket);
+  const leader = await waitFor('a leader', () => client.latest()?.leader);
+  return { ...hub, client, leader };
+}

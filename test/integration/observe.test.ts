@@ -10,16 +10,16 @@ import type { MessageBatch } from '../../shared/protocol/messages.js';
 import { parseRun } from '../../shared/protocol/run-file.js';
 import type { ClusterEvent, InspectAck } from '../../shared/protocol/types.js';
 import type { Scenario } from '../../shared/scenario/format.js';
-import { connectControl, connected, startTestHub, waitFor, type TestHub } from './harness.js';
+import { hubWithLeader, waitFor, type TestHub, type connectControl } from './harness.js';
 
 let running: TestHub | null = null;
 let client: ReturnType<typeof connectControl> | null = null;
 
 async function setup(token: string | null = null) {
-  running = await startTestHub({ token });
-  client = connectControl(running.hub.url, token === null ? {} : { token });
-  await connected(client.socket);
-  const leader = await waitFor('a leader', () => client!.latest()?.leader);
+  const started = await hubWithLeader(token === null ? {} : { token, clientToken: token });
+  running = started;
+  client = started.client;
+  const leader = started.leader;
   return { hub: running.hub, runtime: running.runtime, socket: client.socket, received: client.received, latest: client.latest, leader };
 }
 

@@ -66,22 +66,22 @@ export function useHub() {
     connect(token);
   }
 
-  async function sendCommand(command: Command): Promise<CommandAck> {
+  /** Asks the hub and waits for its acknowledgement; being offline or a timeout are answers too. */
+  async function ask<T>(send: (connected: HubSocket) => Promise<T>): Promise<T | { ok: false; error: string }> {
     if (socket === null || !socket.connected) return { ok: false, error: 'not connected to the hub' };
     try {
-      return await socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck('command', command);
+      return await send(socket);
     } catch {
       return { ok: false, error: `the hub did not answer within ${COMMAND_TIMEOUT_MS / 1000} s` };
     }
   }
 
-  async function inspect(nodeId: string): Promise<InspectAck> {
-    if (socket === null || !socket.connected) return { ok: false, error: 'not connected to the hub' };
-    try {
-      return await socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck('inspect', nodeId);
-    } catch {
-      return { ok: false, error: `the hub did not answer within ${COMMAND_TIMEOUT_MS / 1000} s` };
-    }
+  function sendCommand(command: Command): Promise<CommandAck> {
+    return ask((connected) => connected.timeout(COMMAND_TIMEOUT_MS).emitWithAck('command', command));
+  }
+
+  function inspect(nodeId: string): Promise<InspectAck> {
+    return ask((connected) => connected.timeout(COMMAND_TIMEOUT_MS).emitWithAck('inspect', nodeId));
   }
 
   /** Where to download the run from (the token goes along when the hub needs one). */

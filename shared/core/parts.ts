@@ -1,0 +1,53 @@
+/** Pieces the election algorithms share: randomized timers, transfer checks, contact ages. */
+import type { ActionResult, ElectionConfig, Role } from './election.js';
+import type { Random } from './random.js';
+
+/** Sender, receiver and term: what every algorithm's messages carry besides their kind. */
+export interface Envelope {
+  from: string;
+  to: string;
+  term: number;
+}
+
+/** A uniformly random election timeout in [min, max] ms. */
+export function randomTimeoutMs(config: ElectionConfig, random: Random): number {
+  const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = config;
+  return min + Math.floor(random.next() * (max - min + 1));
+}
+
+/** An election timer re-armed with a fresh random timeout at each reset. */
+export class ElectionTimer {
+  timeoutMs: number;
+  deadline: number;
+
+  constructor(
+    private readonly config: ElectionConfig,
+    private readonly random: Random,
+    now: number,
+  ) {
+    this.timeoutMs = randomTimeoutMs(config, random);
+    this.deadline = now + this.timeoutMs;
+  }
+
+  reset(now: number): void {
+    this.timeoutMs = randomTimeoutMs(this.config, this.random);
+    this.deadline = now + this.timeoutMs;
+  }
+
+  span(): { startedAt: number; dueAt: number } {
+    return { startedAt: this.deadline - this.timeoutMs, dueAt: this.deadline };
+  }
+}
+
+/** Why a node cannot hand leadership to `target`, or null when it can. */
+export function transferRefusal(node: { id: string; role: Role; peers: readonly string[] }, target: string): ActionResult | null {
+  if (node.role !== 'leader') return { ok: false, error: `${node.id} is not the leader` };
+  if (target === node.id) return { ok: false, error: `${node.id} already leads` };
+  if (!node.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+  return null;
+}
+
+/** How long ago each peer was last heard from, for the detail view. */
+export function contactAges(lastContact: ReadonlyMap<string, number>, now: number): Record<string, number> {
+  return Object.fromEntries([...lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)]));
+}
