@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrowserWindow, app, shell } from 'electron';
+import { BrowserWindow, app, session, shell } from 'electron';
 import { SERVE_USAGE, parseServeArgs } from './cli/flags.js';
 import { describeListenError } from './cli/cli.js';
 import { startServe, type Served } from './serve.js';
@@ -59,6 +59,8 @@ async function run(): Promise<void> {
     return;
   }
   await app.whenReady();
+  // The dashboard needs no camera, notifications or other permissions: refuse every request.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   try {
     served = await startServe(options);
   } catch (error) {

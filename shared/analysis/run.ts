@@ -83,6 +83,10 @@ export interface RunMetrics {
   safetyViolations: number;
 }
 
+/** Records of each kind kept at most; older closed ones are folded into running totals. */
+export const MAX_RECORDS = 20_000;
+const PRUNE_EVERY = 1_000;
+
 export interface RunInfo {
   members: readonly string[];
   /** False for Bully: two coordinators are its expected behaviour under a partition. */
@@ -115,6 +119,20 @@ export class RunAnalysis {
   private readonly electionTimes: number[] = [];
   private readonly preVoteTimes: number[] = [];
   private readonly trafficLog: Array<{ t: number; sent: Record<string, number>; dropped: number; intervalMs: number }> = [];
+  /** What pruned records added up to; whole-run figures include it. */
+  private readonly before = {
+    leaderChanges: 0,
+    elections: 0,
+    preVotes: 0,
+    failovers: [] as number[],
+    leaderlessMs: 0,
+    messages: {} as Record<string, number>,
+    dropped: 0,
+    violations: 0,
+  };
+  /** Records before this cluster time may have been folded into `before`. */
+  private horizonT = -Infinity;
+  private observed = 0;
 
   constructor(private readonly info: RunInfo) {
     this.safety = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
@@ -219,6 +237,38 @@ export class RunAnalysis {
         break;
     }
     this.trackConcurrentLeaders(t);
+    if (++this.observed % PRUNE_EVERY === 0) this.prune();
+  }
+
+  /** Keeps memory bounded in long runs: folds the oldest closed records into running totals. */
+  private prune(): void {
+    const trim = <T>(list: T[], endOf: (item: T) => number | null, fold: (item: T) => void = () => undefined): void => {
+      let remove = 0;
+      while (list.length - remove > MAX_RECORDS && endOf(list[remove]!) !== null) {
+        const item = list[remove]!;
+        this.horizonT = Math.max(this.horizonT, endOf(item)!);
+        fold(item);
+        remove += 1;
+      }
+      if (remove > 0) list.splice(0, remove);
+    };
+    trim(this.segments, (segment) => segment.end);
+    trim(this.faults, (window) => window.end);
+    trim(this.leadership, (period) => period.endT, () => (this.before.leaderChanges += 1));
+    trim(this.gaps, (gap) => gap.end, (gap) => {
+      this.before.leaderlessMs += gap.end! - gap.start;
+      if (gap.cause !== 'startup') this.before.failovers.push(gap.end! - gap.start);
+    });
+    trim(this.alarms, (alarm) => alarm.end, (alarm) => {
+      if (alarm.severity === 'violation') this.before.violations += 1;
+    });
+    trim(this.electionTimes, (t) => t, () => (this.before.elections += 1));
+    trim(this.preVoteTimes, (t) => t, () => (this.before.preVotes += 1));
+    trim(this.trafficLog, (entry) => entry.t, (entry) => {
+      for (const [kind, count] of Object.entries(entry.sent)) this.before.messages[kind] = (this.before.messages[kind] ?? 0) + count;
+      this.before.dropped += entry.dropped;
+    });
+    if (this.before.failovers.length > MAX_RECORDS) this.before.failovers.splice(0, this.before.failovers.length - MAX_RECORDS);
   }
 
   /** The figures over the whole run up to cluster time `now` (defaults to the last event). */
@@ -226,23 +276,30 @@ export class RunAnalysis {
     return this.metricsBetween(this.startT ?? now, now);
   }
 
-  /** The figures of a window of the run, [from, to] in cluster ms (a scenario's, say). */
+  /**
+   * The figures of a window of the run, [from, to] in cluster ms (a scenario's, say). A window
+   * reaching back before records were pruned includes the pruned totals.
+   */
   metricsBetween(from: number, to: number): RunMetrics {
     const within = (t: number): boolean => t >= from && t <= to;
-    const failovers = this.gaps.filter((gap) => gap.cause !== 'startup' && gap.end !== null && within(gap.start) && gap.end <= to).map((gap) => gap.end! - gap.start);
+    const before = from <= this.horizonT ? this.before : null;
+    const failovers = [
+      ...(before?.failovers ?? []),
+      ...this.gaps.filter((gap) => gap.cause !== 'startup' && gap.end !== null && within(gap.start) && gap.end <= to).map((gap) => gap.end! - gap.start),
+    ];
     const elapsedMs = Math.max(0, to - from);
-    const leaderlessMs = this.gaps.reduce((sum, gap) => sum + Math.max(0, Math.min(gap.end ?? to, to) - Math.max(gap.start, from)), 0);
+    const leaderlessMs = (before?.leaderlessMs ?? 0) + this.gaps.reduce((sum, gap) => sum + Math.max(0, Math.min(gap.end ?? to, to) - Math.max(gap.start, from)), 0);
     const traffic = this.trafficLog.filter((entry) => within(entry.t));
-    const messagesTotal: Record<string, number> = {};
+    const messagesTotal: Record<string, number> = { ...before?.messages };
     for (const entry of traffic) for (const [kind, count] of Object.entries(entry.sent)) messagesTotal[kind] = (messagesTotal[kind] ?? 0) + count;
     const last = traffic.at(-1);
     const openGap = this.gaps.find((gap) => gap.start <= to && (gap.end === null || gap.end > to));
     return {
       elapsedMs,
       hasLeader: openGap === undefined && this.majorityLeader !== null,
-      leaderChanges: this.leadership.filter((period) => within(period.startT)).length,
-      electionsStarted: this.electionTimes.filter(within).length,
-      preVotesStarted: this.preVoteTimes.filter(within).length,
+      leaderChanges: (before?.leaderChanges ?? 0) + this.leadership.filter((period) => within(period.startT)).length,
+      electionsStarted: (before?.elections ?? 0) + this.electionTimes.filter(within).length,
+      preVotesStarted: (before?.preVotes ?? 0) + this.preVoteTimes.filter(within).length,
       failovers: failovers.length,
       lastFailoverMs: failovers.at(-1) ?? null,
       failoverMs: summarize(failovers),
@@ -250,8 +307,8 @@ export class RunAnalysis {
       availability: elapsedMs === 0 ? 0 : Math.max(0, 1 - leaderlessMs / elapsedMs),
       messagesPerSecond: last === undefined ? {} : Object.fromEntries(Object.entries(last.sent).map(([kind, count]) => [kind, (count * 1000) / last.intervalMs])),
       messagesTotal,
-      droppedTotal: traffic.reduce((sum, entry) => sum + entry.dropped, 0),
-      safetyViolations: this.alarms.filter((alarm) => alarm.severity === 'violation' && within(alarm.start)).length,
+      droppedTotal: (before?.dropped ?? 0) + traffic.reduce((sum, entry) => sum + entry.dropped, 0),
+      safetyViolations: (before?.violations ?? 0) + this.alarms.filter((alarm) => alarm.severity === 'violation' && within(alarm.start)).length,
     };
   }
 

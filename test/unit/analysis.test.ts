@@ -12,6 +12,10 @@ import type { ClusterEvent, ClusterEventBody } from '../../shared/protocol/types
 const MEMBERS = ['n1', 'n2', 'n3'];
 
 function trace(...bodies: Array<[number, ClusterEventBody]>): ClusterEvent[] {
+  return traceOf(bodies);
+}
+
+function traceOf(bodies: Array<[number, ClusterEventBody]>): ClusterEvent[] {
   return bodies.map(([t, body], index) => ({ ...body, seq: index + 1, t, at: 1_000_000 + t }) as ClusterEvent);
 }
 
@@ -218,5 +222,29 @@ describe('percentiles', () => {
     expect([percentile(sorted, 50), percentile(sorted, 99), percentile(sorted, 100), percentile([7], 99)]).toEqual([50, 99, 100, 7]);
     expect(summarize([3, 1, 2])).toEqual({ count: 3, min: 1, p50: 2, p90: 3, p99: 3, max: 3, mean: 2 });
     expect(summarize([]).count).toBe(0);
+  });
+});
+
+describe('long runs', () => {
+  it('keep memory bounded while whole-run figures stay exact', () => {
+    const bodies: Array<[number, ClusterEventBody]> = [[0, status('n1', 'follower', 0)], [0, status('n2', 'follower', 0)], [0, status('n3', 'follower', 0)]];
+    // 30,000 leader changes: each one a failover of 100 ms after 900 ms of leadership.
+    for (let round = 1; round <= 30_000; round++) {
+      const t = round * 1_000;
+      bodies.push([t, status('n1', 'leader', round, 'n1')]);
+      bodies.push([t, { type: 'leader', nodeId: 'n1', term: round }]);
+      bodies.push([t, { type: 'quorum', leaderId: 'n1', term: round }]);
+      bodies.push([t + 900, { type: 'leader-lost', leaderId: 'n1', term: round, cause: 'paused' }]);
+      bodies.push([t + 900, status('n1', 'follower', round)]);
+      bodies.push([t + 900, { type: 'role', nodeId: 'n1', from: 'leader', to: 'follower', term: round }]);
+    }
+    const analysis = analyze(traceOf(bodies));
+    expect(analysis.leadership.length).toBeLessThanOrEqual(21_000);
+    expect(analysis.gaps.length).toBeLessThanOrEqual(21_000);
+    const metrics = analysis.metrics(30_000_950);
+    expect(metrics.leaderChanges).toBe(30_000);
+    expect(metrics.failovers).toBe(29_999);
+    expect(metrics.failoverMs.p50).toBe(100);
+    expect(metrics.leaderlessMs).toBe(1_000 + 29_999 * 100 + 50);
   });
 });
