@@ -62,7 +62,12 @@ async function run(): Promise<void> {
   // The dashboard needs no camera, notifications or other permissions: refuse every request.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   try {
-    served = await startServe(options);
+    served = await startServe(options).catch((error: unknown) => {
+      // The window does not care about the port: if the default one is taken, take any free one.
+      const portGiven = userArgs().some((arg) => arg === '--port' || arg.startsWith('--port='));
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && !portGiven) return startServe({ ...options, port: 0 });
+      throw error;
+    });
   } catch (error) {
     console.error(`conclave: ${describeListenError(error, options.host, options.port)}`);
     app.exit(1);
