@@ -8,7 +8,6 @@ import type { MessageBatch } from './messages.js';
 import type { Scenario, ScenarioReport } from '../scenario/format.js';
 
 export const CONTROL_NAMESPACE = '/control';
-export const PROTOCOL_VERSION = 1;
 
 export type NodeRunState = 'up' | 'paused' | 'down';
 
@@ -149,6 +148,3 @@ export interface ClientToServerEvents {
   inspect: (nodeId: string, ack: (result: InspectAck) => void) => void;
 }
 
-export interface ControlAuth {
-  token?: string;
-}

@@ -43,16 +43,6 @@ export type RaftMessage =
   | (Envelope & { kind: 'HeartbeatResp' })
   | (Envelope & { kind: 'TimeoutNow' });
 
-export const RAFT_MESSAGE_KINDS = [
-  'PreVote',
-  'PreVoteResp',
-  'RequestVote',
-  'RequestVoteResp',
-  'Heartbeat',
-  'HeartbeatResp',
-  'TimeoutNow',
-] as const;
-
 export function isRaftMessage(message: Message): message is RaftMessage {
   const fields = message as unknown as Record<string, unknown>;
   switch (message.kind) {
