@@ -15,7 +15,7 @@ export function readPalette(element: Element): Palette {
   const style = getComputedStyle(element);
   const value = (name: string, fallback: string): string => style.getPropertyValue(name).trim() || fallback;
   return {
-    request: value('--role-candidate', '#f0883e'),
+    request: value('--role-candidate', '#f778ba'),
     granted: value('--ok', '#3fb950'),
     denied: value('--danger', '#f26d6d'),
     heartbeat: value('--role-leader', '#f2b632'),
