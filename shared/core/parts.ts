@@ -1,5 +1,5 @@
 /** Pieces the election algorithms share: randomized timers, transfer checks, contact ages. */
-import type { ActionResult, ElectionConfig, Role } from './election.js';
+import { quorum, type ActionResult, type ElectionConfig, type Role } from './election.js';
 import type { Random } from './random.js';
 
 /** Sender, receiver and term: what every algorithm's messages carry besides their kind. */
@@ -50,4 +50,56 @@ export function transferRefusal(node: { id: string; role: Role; peers: readonly 
 /** How long ago each peer was last heard from, for the detail view. */
 export function contactAges(lastContact: ReadonlyMap<string, number>, now: number): Record<string, number> {
   return Object.fromEntries([...lastContact].map(([peer, at]) => [peer, Math.max(0, now - at)]));
+}
+
+/**
+ * Check-quorum, or a leader lease: a leader must hear from a majority every (minimum) election
+ * timeout or step down, and a node that heard from its leader within that time trusts it
+ * (ignoring rivals). Only in force when the config enables check-quorum.
+ */
+export class QuorumLease {
+  /** When the leader next checks that a majority answered (Infinity when not leading). */
+  deadline = Infinity;
+  private answered = new Set<string>();
+  /** Last time the leader was known to be alive: heard from, or (as leader) a check passed. */
+  private contactAt = -Infinity;
+
+  constructor(
+    private readonly config: ElectionConfig,
+    private readonly memberCount: number,
+  ) {}
+
+  /** A new leader begins its first period. */
+  lead(now: number): void {
+    this.answered = new Set();
+    this.contactAt = now;
+    this.deadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
+  }
+
+  /** A peer answered the leader in this period. */
+  answer(peer: string): void {
+    this.answered.add(peer);
+  }
+
+  /** At the deadline: true and a new period if a majority answered; false means step down. */
+  renew(now: number): boolean {
+    if (this.answered.size + 1 < quorum(this.memberCount)) return false;
+    this.lead(now);
+    return true;
+  }
+
+  /** Heard from the leader it follows. */
+  heardFromLeader(now: number): void {
+    this.contactAt = now;
+  }
+
+  /** No longer leading. */
+  stop(): void {
+    this.deadline = Infinity;
+  }
+
+  /** Whether a known leader was alive recently enough to be trusted over a rival. */
+  holds(now: number, leaderKnown: boolean): boolean {
+    return this.config.checkQuorum && leaderKnown && now - this.contactAt < this.config.electionTimeoutMinMs;
+  }
 }

@@ -29,7 +29,7 @@ import {
   type Ready,
   type Role,
 } from '../core/election.js';
-import { ElectionTimer, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
+import { ElectionTimer, QuorumLease, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
 export type PaxosMessage =
@@ -70,13 +70,12 @@ export class PaxosNode implements ElectionNode {
   private highestSeen: number;
   private role: Role = 'follower';
   private leaderId: string | null = null;
-  private leaderContactAt = -Infinity;
   private promises = new Set<string>();
   private nacks = new Set<string>();
   private readonly election: ElectionTimer;
   private heartbeatDeadline = Infinity;
-  private leaseCheckDeadline = Infinity;
-  private acknowledged = new Set<string>();
+  /** The leader lease (check-quorum). */
+  private readonly lease: QuorumLease;
   private transfer: { target: string; deadline: number } | null = null;
   private readonly lastContact = new Map<string, number>();
   private outbox: PaxosMessage[] = [];
@@ -91,6 +90,7 @@ export class PaxosNode implements ElectionNode {
     this.persistedPromise = this.promised;
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, options.now);
+    this.lease = new QuorumLease(options.config, options.members.length);
   }
 
   status(): NodeStatus {
@@ -107,7 +107,7 @@ export class PaxosNode implements ElectionNode {
     this.outbox = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.leaseCheckDeadline, this.transfer?.deadline ?? Infinity)
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
         : this.election.deadline;
     return { persist, messages, wakeAt };
   }
@@ -118,7 +118,10 @@ export class PaxosNode implements ElectionNode {
       return;
     }
     if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
-    if (now >= this.leaseCheckDeadline && !this.checkLease(now)) return;
+    if (now >= this.lease.deadline && !this.lease.renew(now)) {
+      this.becomeFollower(null, now);
+      return;
+    }
     if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
   }
 
@@ -150,7 +153,7 @@ export class PaxosNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatAck':
-        if (this.role === 'leader' && message.term === this.promised) this.acknowledged.add(message.from);
+        if (this.role === 'leader' && message.term === this.promised) this.lease.answer(message.from);
         return;
       case 'TimeoutNow':
         if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower') this.prepare(now, true);
@@ -212,7 +215,7 @@ export class PaxosNode implements ElectionNode {
     }
     this.promised = message.term;
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
-    this.leaderContactAt = now;
+    this.lease.heardFromLeader(now);
     this.election.reset(now);
     this.send('HeartbeatAck', message.from, message.term);
   }
@@ -242,35 +245,22 @@ export class PaxosNode implements ElectionNode {
     this.role = 'leader';
     this.leaderId = this.id;
     this.transfer = null;
-    this.acknowledged = new Set();
-    this.leaderContactAt = now;
-    this.leaseCheckDeadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
+    this.lease.lead(now);
     this.broadcastHeartbeat(now);
-  }
-
-  private checkLease(now: number): boolean {
-    if (this.acknowledged.size + 1 < quorum(this.members.length)) {
-      this.becomeFollower(null, now);
-      return false;
-    }
-    this.acknowledged = new Set();
-    this.leaderContactAt = now;
-    this.leaseCheckDeadline = now + this.config.electionTimeoutMinMs;
-    return true;
   }
 
   private becomeFollower(leaderId: string | null, now: number): void {
     this.role = 'follower';
     this.leaderId = leaderId;
-    if (leaderId !== null) this.leaderContactAt = now;
+    if (leaderId !== null) this.lease.heardFromLeader(now);
     this.heartbeatDeadline = Infinity;
-    this.leaseCheckDeadline = Infinity;
+    this.lease.stop();
     this.transfer = null;
     this.election.reset(now);
   }
 
   private inLease(now: number): boolean {
-    return this.config.checkQuorum && this.leaderId !== null && now - this.leaderContactAt < this.config.electionTimeoutMinMs;
+    return this.lease.holds(now, this.leaderId !== null);
   }
 
   private broadcastHeartbeat(now: number): void {

@@ -32,7 +32,7 @@ import {
   type Ready,
   type Role,
 } from '../core/election.js';
-import { ElectionTimer, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
+import { ElectionTimer, QuorumLease, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -89,12 +89,8 @@ export class RaftNode implements ElectionNode {
   private readonly election: ElectionTimer;
   /** Leaders: when the next heartbeat is due. */
   private heartbeatDeadline = Infinity;
-  /** Leaders with check-quorum: when to check that a majority was heard from. */
-  private quorumCheckDeadline = Infinity;
-  /** Leaders: peers heard from since the last quorum check. */
-  private recentlyActive = new Set<string>();
-  /** Last time the current leader was known to be alive (heard from it, or, as leader, a quorum check passed). */
-  private leaderContactAt = -Infinity;
+  /** Check-quorum, and the stickiness it brings. */
+  private readonly lease: QuorumLease;
   /** Leaders: an ongoing leadership transfer. */
   private transfer: { target: string; deadline: number } | null = null;
   /** Last time each peer was heard from (any message); for the detail view. */
@@ -115,6 +111,7 @@ export class RaftNode implements ElectionNode {
     this.persistedTerm = durable.term;
     this.persistedVote = durable.votedFor;
     this.election = new ElectionTimer(options.config, options.random, options.now);
+    this.lease = new QuorumLease(options.config, options.members.length);
   }
 
   status(): NodeStatus {
@@ -132,7 +129,7 @@ export class RaftNode implements ElectionNode {
     this.outbox = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.quorumCheckDeadline, this.transfer?.deadline ?? Infinity)
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
         : this.election.deadline;
     return { persist, messages, wakeAt };
   }
@@ -146,7 +143,10 @@ export class RaftNode implements ElectionNode {
       return;
     }
     if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
-    if (now >= this.quorumCheckDeadline && !this.checkQuorum(now)) return;
+    if (now >= this.lease.deadline && !this.lease.renew(now)) {
+      this.becomeFollower(this.term, null, now);
+      return;
+    }
     if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
   }
 
@@ -185,7 +185,7 @@ export class RaftNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatResp':
-        if (this.role === 'leader') this.recentlyActive.add(message.from);
+        if (this.role === 'leader') this.lease.answer(message.from);
         return;
       case 'PreVoteResp':
         if (this.role === 'precandidate' && message.term === this.term + 1) this.countVote(message.from, message.granted, now);
@@ -220,7 +220,7 @@ export class RaftNode implements ElectionNode {
       electionTimeoutMs: this.election.timeoutMs,
       electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
       heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
-      quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.quorumCheckDeadline - now) : null,
+      quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.lease.deadline - now) : null,
       leaseActive: this.inLease(now),
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
@@ -250,7 +250,7 @@ export class RaftNode implements ElectionNode {
 
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
-    this.leaderContactAt = now;
+    this.lease.heardFromLeader(now);
     this.election.reset(now);
     this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
   }
@@ -294,22 +294,8 @@ export class RaftNode implements ElectionNode {
     this.role = 'leader';
     this.leaderId = this.id;
     this.transfer = null;
-    this.leaderContactAt = now;
-    this.recentlyActive = new Set();
-    this.quorumCheckDeadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
+    this.lease.lead(now);
     this.broadcastHeartbeat(now);
-  }
-
-  /** Check-quorum: keep leading only if a majority answered since the last check. */
-  private checkQuorum(now: number): boolean {
-    if (this.recentlyActive.size + 1 < quorum(this.members.length)) {
-      this.becomeFollower(this.term, null, now);
-      return false;
-    }
-    this.recentlyActive = new Set();
-    this.leaderContactAt = now;
-    this.quorumCheckDeadline = now + this.config.electionTimeoutMinMs;
-    return true;
   }
 
   private becomeFollower(term: number, leaderId: string | null, now: number): void {
@@ -319,16 +305,16 @@ export class RaftNode implements ElectionNode {
     }
     this.role = 'follower';
     this.leaderId = leaderId;
-    if (leaderId !== null) this.leaderContactAt = now;
+    if (leaderId !== null) this.lease.heardFromLeader(now);
     this.heartbeatDeadline = Infinity;
-    this.quorumCheckDeadline = Infinity;
+    this.lease.stop();
     this.transfer = null;
     this.election.reset(now);
   }
 
   /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */
   private inLease(now: number): boolean {
-    return this.config.checkQuorum && this.leaderId !== null && now - this.leaderContactAt < this.config.electionTimeoutMinMs;
+    return this.lease.holds(now, this.leaderId !== null);
   }
 
   private broadcastHeartbeat(now: number): void {
