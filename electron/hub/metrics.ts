@@ -4,8 +4,11 @@
  * chart them. Values are read from the run analysis at scrape time.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RunAnalysis } from '../../shared/analysis/run.js';
+import type { RunAnalysis, RunMetrics } from '../../shared/analysis/run.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
+
+/** Figures computed for one metric are reused by the others of the same scrape. */
+const SCRAPE_REUSE_MS = 50;
 
 export interface MetricsSource {
   analysis(): RunAnalysis;
@@ -15,9 +18,16 @@ export interface MetricsSource {
 export function createMetricsRegistry(source: MetricsSource): Registry {
   const registry = new Registry();
   const registers = [registry];
+  // Every metric's collect() reads the same figures: compute them once per scrape.
+  let cached: { at: number; value: { snapshot: ClusterSnapshot; metrics: RunMetrics; analysis: RunAnalysis } } | null = null;
   const read = () => {
-    const snapshot = source.snapshot();
-    return { snapshot, metrics: source.analysis().metrics(snapshot.t), analysis: source.analysis() };
+    const now = performance.now();
+    if (cached === null || now - cached.at > SCRAPE_REUSE_MS) {
+      const snapshot = source.snapshot();
+      const analysis = source.analysis();
+      cached = { at: now, value: { snapshot, metrics: analysis.metrics(snapshot.t), analysis } };
+    }
+    return cached.value;
   };
   /** A counter whose total is known at scrape time. */
   const total = (name: string, help: string, value: () => number): void => {
