@@ -33,7 +33,7 @@ export function findDashboardDir(from = dirname(fileURLToPath(import.meta.url)))
   return null;
 }
 
-export async function startServe(options: ServeOptions, extraOrigins: readonly string[] = []): Promise<Served> {
+export async function startServe(options: ServeOptions): Promise<Served> {
   const runtime = new EmbeddedRuntime({
     algorithm: options.algorithm,
     nodes: options.nodes,
@@ -48,7 +48,6 @@ export async function startServe(options: ServeOptions, extraOrigins: readonly s
       port: options.port,
       token: options.token,
       dashboardDir: findDashboardDir(),
-      extraOrigins,
     });
   } catch (error) {
     runtime.stop();

@@ -49,8 +49,6 @@ export interface HubOptions {
   token: string | null;
   /** The built dashboard, or null when it is not built. */
   dashboardDir: string | null;
-  /** Browser origins besides the hub's own that may connect (the dev server, say). */
-  extraOrigins?: readonly string[];
   snapshotIntervalMs?: number;
   historyOnConnect?: number;
 }
@@ -79,10 +77,9 @@ function tokensEqual(expected: string, given: unknown): boolean {
 }
 
 /** Browsers send Origin; a page from another site must not steer the cluster (cross-site WebSocket hijacking). */
-function originAllowed(request: IncomingMessage, extraOrigins: readonly string[]): boolean {
+function originAllowed(request: IncomingMessage): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
-  if (extraOrigins.includes(origin)) return true;
   try {
     return new URL(origin).host === request.headers.host;
   } catch {
@@ -178,7 +175,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     serveClient: false,
     maxHttpBufferSize: MAX_FRAME_BYTES,
     allowRequest: (request, callback) => {
-      const allowed = originAllowed(request, options.extraOrigins ?? []);
+      const allowed = originAllowed(request);
       callback(allowed ? null : 'origin not allowed', allowed);
     },
   });

@@ -79,7 +79,6 @@ export class Cluster {
   readonly algorithm: AlgorithmName;
   readonly config: ElectionConfig;
   readonly members: readonly string[];
-  readonly seed: number;
   private readonly clock: Clock;
   private readonly agents = new Map<string, Agent>();
   private readonly fabric: Fabric;
@@ -107,7 +106,6 @@ export class Cluster {
     }
     this.algorithm = options.algorithm;
     this.config = options.config;
-    this.seed = options.seed;
     this.clock = options.clock;
     this.members = memberIds(options.nodeCount);
     const random = createRandom(options.seed);
@@ -139,10 +137,6 @@ export class Cluster {
         }),
       );
     }
-  }
-
-  get link(): LinkSettings {
-    return this.fabric.base;
   }
 
   start(): void {
@@ -244,11 +238,6 @@ export class Cluster {
   /** Whether a message from one node would get through to another right now (ignoring loss). */
   linkOpen(from: string, to: string): boolean {
     return !this.fabric.isBlocked(from, to) && !(this.fabric.faultOf(from, to)?.cut ?? false);
-  }
-
-  /** The fault in force on a directed link, if any. */
-  linkFault(from: string, to: string): LinkFault | undefined {
-    return this.fabric.faultOf(from, to);
   }
 
   private apply(command: ClusterCommand): CommandAck {

@@ -39,7 +39,7 @@ export const MIN_LATENCY_MS = 0.05;
 const ALL_LINKS = '*';
 
 export class Fabric {
-  readonly base: LinkSettings;
+  private readonly base: LinkSettings;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly deliver: (message: Message) => void;
@@ -70,10 +70,6 @@ export class Fabric {
     const key = from === null || to === null ? ALL_LINKS : linkKey(from, to);
     if (fault === null) this.faults.delete(key);
     else this.faults.set(key, fault);
-  }
-
-  clearLinkFaults(): void {
-    this.faults.clear();
   }
 
   /** The fault in force on a link: its own, else the all-links one. */

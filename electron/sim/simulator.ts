@@ -115,7 +115,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   /** When the fault state last changed (or leadership was lost without one). */
   let stableSince = 0;
   let settled = false;
-  let graph: Graph | null = null;
+  /** Who reaches whom, and whether a majority all reach each other: rebuilt only when faults change. */
+  let graph: { links: Graph; majorityConnected: boolean } | null = null;
 
   const remember = (line: string): void => {
     traceHash = hashString(`${traceHash}:${line}`);
@@ -145,22 +146,25 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   /** Whether the requirement applies now, and whether it is met. */
   const assess = (running: Running[]): { applies: boolean; met: boolean } => {
     if (cluster.linksDegraded()) return { applies: false, met: false };
-    graph ??= buildGraph(
-      running.map((node) => node.id),
-      (from, to) => cluster.linkOpen(from, to),
-    );
+    if (graph === null) {
+      const links = buildGraph(
+        running.map((node) => node.id),
+        (from, to) => cluster.linkOpen(from, to),
+      );
+      graph = { links, majorityConnected: largestClique(links, links.keys()) >= majority };
+    }
     if (!info.singleLeaderPerTerm) {
       // Bully: with full connectivity the highest-ranked running node coordinates everyone.
-      if (running.length === 0 || !fullyConnected(graph)) return { applies: false, met: false };
+      if (running.length === 0 || !fullyConnected(graph.links)) return { applies: false, met: false };
       const top = running[running.length - 1]!;
       return { applies: true, met: top.status.role === 'leader' && running.every((node) => node.status.leaderId === top.id) };
     }
-    if (largestClique(graph, graph.keys()) < majority) return { applies: false, met: false };
+    if (!graph.majorityConnected) return { applies: false, met: false };
     // Met when a leader reaches a majority directly (itself included) and they follow it: a
     // star suffices, followers need not reach each other.
     for (const leader of running) {
       if (leader.status.role !== 'leader') continue;
-      const reachable = graph.get(leader.id)!;
+      const reachable = graph.links.get(leader.id)!;
       let followers = 1;
       for (const node of running) {
         if (reachable.has(node.id) && node.status.leaderId === leader.id && node.status.term === leader.status.term) followers += 1;

@@ -14,16 +14,15 @@ export const ROLE_LABELS: Record<Role, string> = {
   follower: 'follower',
 };
 
-/** The one word shown for a node's state: its role while it runs, else why it does not. */
-export function stateLabel(status: NodeRunState, role: Role | null): string {
-  if (status === 'down') return 'down';
-  if (status === 'paused') return 'paused';
-  return role === null ? 'unknown' : ROLE_LABELS[role];
-}
-
 /** A role, or why a node does not run, in words. */
 export function stateText(state: Role | 'down' | 'paused'): string {
   return state === 'down' || state === 'paused' ? state : ROLE_LABELS[state];
+}
+
+/** The one word shown for a node's state: its role while it runs, else why it does not. */
+export function stateLabel(status: NodeRunState, role: Role | null): string {
+  if (status !== 'up') return stateText(status);
+  return role === null ? 'unknown' : stateText(role);
 }
 
 /** "850 ms", "12.4 s", "3 min 05 s". */

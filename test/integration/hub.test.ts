@@ -122,13 +122,11 @@ describe('/control: commands', () => {
     const { socket } = client(h.url);
     await connected(socket);
     const before = cluster.snapshot().nodes.map((node) => node.status);
-    const events = cluster.history().length;
     const ack = await socket.timeout(2_000).emitWithAck('command', payload as never);
     expect(ack.ok).toBe(false);
     expect(ack.ok === false && ack.error).toContain(error);
     expect(cluster.snapshot().nodes.map((node) => node.status)).toEqual(before);
     expect(cluster.history().filter((event) => event.type === 'kill' || event.type === 'restart')).toHaveLength(0);
-    expect(cluster.history().length).toBeGreaterThanOrEqual(events);
     expect(socket.connected).toBe(true);
   });
 

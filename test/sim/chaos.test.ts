@@ -71,13 +71,10 @@ const CONFIGS: Array<[string, AlgorithmName, ElectionConfig]> = [
 
 describe.each(CONFIGS)('%s under each chaos control', (_name, algorithm, config) => {
   it.each(Object.keys(CHAOS))('%s: one leader per term, and one leader for all within the bound once healed', (name) => {
-    let worst = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const outcome = trial(algorithm, config, CHAOS[name]!, seed);
       expect(outcome.violations, `seed ${seed}`).toEqual([]);
       expect(outcome.convergedMs, `seed ${seed}: no single leader ${BOUND_MS} ms after healing`).not.toBeNull();
-      worst = Math.max(worst, outcome.convergedMs!);
     }
-    expect(worst).toBeLessThanOrEqual(BOUND_MS);
   });
 });

@@ -200,7 +200,5 @@ describe('failover measurement', () => {
     // notice before (minimum timeout - heartbeat); Bully's followers are no different.
     expect(report.failoverMs.min).toBeGreaterThanOrEqual(config.electionTimeoutMinMs - config.heartbeatMs);
     expect(report.failoverMs.p50).toBeLessThan(config.electionTimeoutMaxMs + 10 * 7 + config.heartbeatMs);
-    expect(report.messages.min).toBeGreaterThan(0);
-    expect(report.elections.min).toBeGreaterThanOrEqual(1);
   });
 });
