@@ -2,10 +2,10 @@
  * The registry of election algorithms: the only place that maps a name to an implementation,
  * and what the runtime, the checkers and the dashboard may know about each one.
  */
-import type { AlgorithmName, ElectionNode, NodeOptions } from './core/election.js';
+import type { AlgorithmName, ElectionNode, Message, NodeOptions, VoteGrant } from './core/election.js';
 import { BULLY_TRANSFER_REFUSAL, BullyNode } from './bully/bully.js';
-import { PaxosNode } from './paxos/paxos.js';
-import { RaftNode } from './raft/raft.js';
+import { PaxosNode, paxosVoteGrant } from './paxos/paxos.js';
+import { RaftNode, raftCommittedTerm, raftVoteGrant } from './raft/raft.js';
 
 export interface AlgorithmInfo {
   name: AlgorithmName;
@@ -21,6 +21,17 @@ export interface AlgorithmInfo {
   /** Which of the config switches apply. */
   usesPreVote: boolean;
   usesCheckQuorum: boolean;
+  /**
+   * The vote (promise) a message shows its sender gave, or null: what a checker with a view
+   * of the wire counts. Bully has no votes.
+   */
+  voteGrant: (message: Message) => VoteGrant | null;
+  /**
+   * The term a message shows its sender had made durable when sending it, or null when the
+   * message only proposes a term (Raft's pre-vote). Every other message carries its sender's
+   * durable term (election number, promised ballot).
+   */
+  committedTerm: (message: Message) => number | null;
   summary: string;
 }
 
@@ -34,6 +45,8 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: true,
     usesPreVote: true,
     usesCheckQuorum: true,
+    voteGrant: raftVoteGrant,
+    committedTerm: raftCommittedTerm,
     summary: 'Terms, one vote per term, randomized timeouts; pre-vote, check-quorum and leader stickiness as in etcd.',
   },
   bully: {
@@ -45,6 +58,8 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: BULLY_TRANSFER_REFUSAL,
     usesPreVote: false,
     usesCheckQuorum: false,
+    voteGrant: () => null,
+    committedTerm: (message) => message.term,
     summary: 'The highest-ranked running node becomes coordinator; no quorum, so a partition yields a coordinator per side.',
   },
   paxos: {
@@ -56,6 +71,8 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: true,
     usesPreVote: false,
     usesCheckQuorum: true,
+    voteGrant: paxosVoteGrant,
+    committedTerm: (message) => message.term,
     summary: 'Phase 1 of Paxos: the proposer of a ballot promised by a majority leads; with check-quorum it holds a lease.',
   },
 };

@@ -1,18 +1,36 @@
 /**
  * An agent drives one election state machine: it feeds it time and messages, persists the
  * durable state it hands out *before* sending the messages that depend on it, and keeps a
- * single timer armed for the machine's next deadline. Embedded agents keep their durable
- * state in memory (a crash keeps it, as a disk would); LAN agents write it to a file.
+ * single timer armed for the machine's next deadline. Writes may take time (a file, a
+ * simulated disk): messages wait behind every write that started before them, in order, and
+ * the machine hears that a state is durable only when the storage says so. A failed write is
+ * retried with backoff while everything behind it waits; nothing leaves on an unsaved vote.
+ * Embedded agents keep their durable state in memory (a crash keeps it, as a disk would);
+ * LAN agents write it to a file; the simulator's disk takes time and loses writes in flight.
  */
 import { createElectionNode } from '../../shared/algorithms.js';
-import type { ActionResult, AlgorithmName, DurableState, ElectionConfig, ElectionNode, Message, NodeStatus } from '../../shared/core/election.js';
+import type {
+  ActionResult,
+  AlgorithmName,
+  DurableState,
+  ElectionConfig,
+  ElectionNode,
+  Message,
+  NodeOptions,
+  NodeStatus,
+} from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 export interface DurableStorage {
   load(): DurableState | null;
-  /** Must not return before the state is durable. */
-  save(state: DurableState): void;
+  /**
+   * Starts writing `state` and calls `done` once it is durable, or with the error; `done` may
+   * be called before save returns. Writes are never overlapped by the agent.
+   */
+  save(state: DurableState, done: (error: Error | null) => void): void;
+  /** The node crashed: a storage that models power loss drops its writes in flight. */
+  crashed?(): void;
 }
 
 export class MemoryStorage implements DurableStorage {
@@ -20,9 +38,22 @@ export class MemoryStorage implements DurableStorage {
   load(): DurableState | null {
     return this.state === null ? null : { ...this.state };
   }
-  save(state: DurableState): void {
+  save(state: DurableState, done: (error: Error | null) => void): void {
     this.state = { ...state };
+    done(null);
   }
+}
+
+/** A failed write is retried after this long, doubling up to the cap. */
+export const WRITE_RETRY_MS_MIN = 10;
+export const WRITE_RETRY_MS_MAX = 1_000;
+
+/** Output of one step or tick: the state to persist first (if any), then the messages. */
+export interface Batch {
+  state: DurableState | null;
+  /** The node's status when the state was handed out: what the state means. */
+  status: NodeStatus;
+  messages: Message[];
 }
 
 export type AgentState = 'up' | 'paused' | 'down';
@@ -42,11 +73,15 @@ export interface AgentOptions {
   /** Each boot draws a fresh stream from this one, so restarts do not repeat timeouts. */
   random: Random;
   storage: DurableStorage;
+  /** Builds the state machine; the algorithm registry's by default (the mutation suite swaps in broken ones). */
+  createMachine?: (options: NodeOptions) => ElectionNode;
   send: (message: Message) => void;
   /** Called after every step or tick that may have changed the status. */
   onUpdate: (agent: Agent, previous: NodeStatus | null) => void;
-  /** Called after durable state was saved. */
-  onPersist?: (agent: Agent, state: DurableState) => void;
+  /** Called once a state is durable, with the status it was handed out with. */
+  onPersisted?: (agent: Agent, state: DurableState, status: NodeStatus) => void;
+  /** Called for each failed write (it is retried). */
+  onWriteError?: (agent: Agent, error: Error) => void;
 }
 
 export class Agent {
@@ -57,6 +92,11 @@ export class Agent {
   private boots = 0;
   private paused = false;
   private inbox: Message[] = [];
+  /** Batches waiting for a write; the first one's write is in flight. */
+  private waiting: Batch[] = [];
+  private writeAttempts = 0;
+  private retryTimer: TimerHandle | null = null;
+  private writeDoneWhilePaused: (() => void) | null = null;
 
   constructor(options: AgentOptions) {
     this.id = options.id;
@@ -93,26 +133,31 @@ export class Agent {
   /** Boots the machine from persisted state. */
   start(): void {
     if (this.machine !== null) return;
-    const { id, members, algorithm, config, clock, random, storage } = this.options;
+    const { id, members, algorithm, config, clock, random, storage, createMachine } = this.options;
     this.boots += 1;
-    this.machine = createElectionNode(algorithm, {
-      id,
-      members,
-      config,
-      random: random.fork(`boot-${this.boots}`),
-      durable: storage.load(),
-      now: clock.now(),
-    });
+    const options: NodeOptions = { id, members, config, random: random.fork(`boot-${this.boots}`), durable: storage.load(), now: clock.now() };
+    this.machine = createMachine?.(options) ?? createElectionNode(algorithm, options);
     this.flush(null);
   }
 
-  /** Crash: volatile state is lost, persisted state is kept, nothing more is sent. */
+  /** Crash: volatile state is lost, a write in flight may or may not land, nothing more is sent. */
   crash(): void {
     if (this.machine === null) return;
     this.machine = null;
     this.paused = false;
     this.inbox = [];
+    this.waiting = [];
+    this.writeAttempts = 0;
+    this.writeDoneWhilePaused = null;
+    if (this.retryTimer !== null) this.options.clock.clearTimer(this.retryTimer);
+    this.retryTimer = null;
+    this.options.storage.crashed?.();
     this.cancelWake();
+  }
+
+  /** Durable writes started and not yet confirmed (with the messages behind them). */
+  get writesInFlight(): number {
+    return this.waiting.filter((batch) => batch.state !== null).length;
   }
 
   /** Freeze (SIGSTOP): no ticks, no processing; messages wait in the inbox. */
@@ -126,6 +171,9 @@ export class Agent {
   resume(): void {
     if (this.machine === null || !this.paused) return;
     this.paused = false;
+    const writeDone = this.writeDoneWhilePaused;
+    this.writeDoneWhilePaused = null;
+    writeDone?.();
     const waiting = this.inbox;
     this.inbox = [];
     for (const message of waiting) this.receive(message);
@@ -168,13 +216,64 @@ export class Agent {
     const machine = this.machine;
     if (machine === null) return;
     const ready = machine.ready();
-    if (ready.persist !== null) {
-      this.options.storage.save(ready.persist);
-      this.options.onPersist?.(this, ready.persist);
-    }
-    for (const message of ready.messages) this.options.send(message);
+    this.dispatch({ state: ready.persist, status: machine.status(), messages: ready.messages });
     this.scheduleWake(ready.wakeAt);
     this.options.onUpdate(this, previous);
+  }
+
+  /**
+   * Sends a batch's messages once its state, and every state handed out before it, is durable.
+   * Protected so that the mutation suite can break the order on purpose.
+   */
+  protected dispatch(batch: Batch): void {
+    if (batch.state === null && this.waiting.length === 0) {
+      for (const message of batch.messages) this.transmit(message);
+    } else if (batch.state !== null || batch.messages.length > 0) {
+      this.waiting.push(batch);
+      if (this.waiting.length === 1) this.write(this.boots);
+    }
+  }
+
+  protected transmit(message: Message): void {
+    this.options.send(message);
+  }
+
+  /** Writes the first waiting batch's state; once durable, sends what waited behind it. */
+  private write(boot: number): void {
+    const batch = this.waiting[0];
+    if (batch === undefined || batch.state === null) return;
+    const state = batch.state;
+    this.options.storage.save(state, (error) => {
+      if (boot !== this.boots || this.machine === null || this.waiting[0] !== batch) return; // crashed meanwhile
+      if (error !== null) {
+        this.writeAttempts += 1;
+        this.options.onWriteError?.(this, error);
+        const delayMs = Math.min(WRITE_RETRY_MS_MAX, WRITE_RETRY_MS_MIN * 2 ** (this.writeAttempts - 1));
+        this.retryTimer = this.options.clock.setTimer(this.options.clock.now() + delayMs, () => {
+          this.retryTimer = null;
+          if (boot === this.boots) this.write(boot);
+        });
+        return;
+      }
+      this.writeAttempts = 0;
+      const complete = (): void => {
+        this.machine?.persisted(state);
+        this.options.onPersisted?.(this, state, batch.status);
+        batch.state = null;
+        this.release(boot);
+      };
+      // The disk finished, but a frozen process only notices when it runs again.
+      if (this.paused) this.writeDoneWhilePaused = complete;
+      else complete();
+    });
+  }
+
+  /** Sends every batch up to the next one that needs a write, and starts that write. */
+  private release(boot: number): void {
+    while (this.waiting.length > 0 && this.waiting[0]!.state === null) {
+      for (const message of this.waiting.shift()!.messages) this.transmit(message);
+    }
+    if (this.waiting.length > 0) this.write(boot);
   }
 
   private scheduleWake(at: number): void {

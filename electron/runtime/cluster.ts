@@ -4,7 +4,16 @@
  * every observable change as an event, and answers snapshots. It only sees a Clock, so the app
  * and the simulator share it.
  */
-import { quorum, type AlgorithmName, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
+import {
+  quorum,
+  type AlgorithmName,
+  type DurableState,
+  type ElectionConfig,
+  type ElectionNode,
+  type Message,
+  type NodeOptions,
+  type NodeStatus,
+} from '../../shared/core/election.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
 import {
   HEALTHY_LINK,
@@ -27,7 +36,7 @@ import type {
   NodeDetail,
   NodeView,
 } from '../../shared/protocol/types.js';
-import { Agent, MemoryStorage, type AgentState, type DurableStorage } from './agent.js';
+import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from './agent.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { Fabric, type LinkSettings, type Transit } from './fabric.js';
 
@@ -50,6 +59,10 @@ export interface ClusterOptions {
   link?: LinkSettings;
   /** Where each node keeps its durable state; in memory (surviving crashes) by default. */
   storage?: (nodeId: string) => DurableStorage;
+  /** Builds each state machine; the registry's by default (the mutation suite swaps in broken ones). */
+  createMachine?: (options: NodeOptions) => ElectionNode;
+  /** Builds each agent; a plain Agent by default (the mutation suite swaps in one that sends before saving). */
+  createAgent?: (options: AgentOptions) => Agent;
 }
 
 export interface ClusterListener {
@@ -57,6 +70,12 @@ export interface ClusterListener {
   /** Something in the snapshot changed. */
   onChange?: () => void;
   onTransit?: (transit: Transit) => void;
+  /** A message reached a running (or frozen) node's process. */
+  onDeliver?: (message: Message) => void;
+  /** A node booted (started or restarted) with this status, read from its durable state. */
+  onBoot?: (nodeId: string, status: NodeStatus) => void;
+  /** A node's durable state was confirmed written; `status` is what it means. */
+  onPersisted?: (nodeId: string, state: DurableState, status: NodeStatus) => void;
 }
 
 interface Partition {
@@ -79,6 +98,8 @@ export class Cluster {
   readonly algorithm: AlgorithmName;
   readonly config: ElectionConfig;
   readonly members: readonly string[];
+  /** The links' base latency and jitter, before faults. */
+  readonly link: LinkSettings;
   private readonly clock: Clock;
   private readonly agents = new Map<string, Agent>();
   private readonly fabric: Fabric;
@@ -98,6 +119,8 @@ export class Cluster {
   /** A fault cut the majority leader off (recorded as leader-lost) and it has not regained a majority. */
   private leaderCutOff = false;
   private traffic = { sent: new Map<string, number>(), dropped: 0 };
+  /** Each node's last durable vote, recorded as a `vote` event once written. */
+  private readonly durableVote = new Map<string, { term: number; votedFor: string }>();
   private trafficTimer: TimerHandle | null = null;
 
   constructor(options: ClusterOptions) {
@@ -108,23 +131,30 @@ export class Cluster {
     this.config = options.config;
     this.clock = options.clock;
     this.members = memberIds(options.nodeCount);
+    this.link = options.link ?? DEFAULT_LINK;
     const random = createRandom(options.seed);
     this.nemesis = random.fork('nemesis');
     this.fabric = new Fabric({
       clock: this.clock,
       random: random.fork('fabric'),
-      link: options.link ?? DEFAULT_LINK,
-      deliver: (message) => this.agents.get(message.to)?.receive(message),
+      link: this.link,
+      deliver: (message) => {
+        const agent = this.agents.get(message.to);
+        if (agent === undefined || agent.state === 'down') return;
+        this.notify((listener) => listener.onDeliver?.(message));
+        agent.receive(message);
+      },
       onTransit: (transit) => {
         if (transit.dropped === null) this.traffic.sent.set(transit.message.kind, (this.traffic.sent.get(transit.message.kind) ?? 0) + 1);
         else this.traffic.dropped += 1;
         this.notify((listener) => listener.onTransit?.(transit));
       },
     });
+    const createAgent = options.createAgent ?? ((agentOptions: AgentOptions) => new Agent(agentOptions));
     for (const id of this.members) {
       this.agents.set(
         id,
-        new Agent({
+        createAgent({
           id,
           members: this.members,
           algorithm: this.algorithm,
@@ -132,8 +162,10 @@ export class Cluster {
           clock: this.clock,
           random: random.fork(`node:${id}`),
           storage: options.storage?.(id) ?? new MemoryStorage(),
+          ...(options.createMachine === undefined ? {} : { createMachine: options.createMachine }),
           send: (message: Message) => this.fabric.send(message),
           onUpdate: (agent, previous) => this.observe(agent, previous),
+          onPersisted: (agent, state, status) => this.persisted(agent.id, state, status),
         }),
       );
     }
@@ -233,6 +265,11 @@ export class Cluster {
   /** The most recent events, oldest first. */
   history(limit = MAX_EVENTS_KEPT): ClusterEvent[] {
     return this.events.slice(-Math.min(limit, MAX_EVENTS_KEPT));
+  }
+
+  /** The loss, delay or duplication fault in force on a link, if any. */
+  linkFault(from: string, to: string): LinkFault | undefined {
+    return this.fabric.faultOf(from, to);
   }
 
   /** Whether a message from one node would get through to another right now (ignoring loss). */
@@ -525,6 +562,7 @@ export class Cluster {
     const status = agent.status();
     if (status === null) return;
     this.lastStatus.set(agent.id, status);
+    if (previous === null) this.notify((listener) => listener.onBoot?.(agent.id, status));
     const changed =
       previous === null ||
       previous.role !== status.role ||
@@ -533,9 +571,6 @@ export class Cluster {
       previous.leaderId !== status.leaderId;
     if (!changed) return;
     this.record({ type: 'status', nodeId: agent.id, ...status });
-    if (previous !== null && status.votedFor !== null && (status.votedFor !== previous.votedFor || status.term !== previous.term)) {
-      this.record({ type: 'vote', nodeId: agent.id, term: status.term, votedFor: status.votedFor });
-    }
     if (previous?.role !== status.role) {
       this.record({ type: 'role', nodeId: agent.id, from: previous?.role ?? null, to: status.role, term: status.term });
     }
@@ -548,6 +583,16 @@ export class Cluster {
     }
     this.updateMajorityLeader();
     this.changed();
+  }
+
+  /** A vote counts once it is durable: only then may the grant leave the node. */
+  private persisted(nodeId: string, state: DurableState, status: NodeStatus): void {
+    this.notify((listener) => listener.onPersisted?.(nodeId, state, status));
+    if (status.votedFor === null) return;
+    const last = this.durableVote.get(nodeId);
+    if (last?.term === status.term && last.votedFor === status.votedFor) return;
+    this.durableVote.set(nodeId, { term: status.term, votedFor: status.votedFor });
+    this.record({ type: 'vote', nodeId, term: status.term, votedFor: status.votedFor });
   }
 
   /** The running leader that a majority of running nodes (itself included) follow in its term. */

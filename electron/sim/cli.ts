@@ -3,14 +3,15 @@
  * one seed with its trace, or measure failover latency (`sim failover`).
  */
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
-import { parseElectionConfig } from '../../shared/core/config.js';
+import { configWarnings, parseElectionConfig } from '../../shared/core/config.js';
 import { summarize } from '../../shared/analysis/stats.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import { UsageError, integerFlag, readFlags, stringFlag } from '../cli/flags.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import { runFailover } from './failover.js';
 import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind, type FaultProfile } from './faults.js';
-import { describeFailure, runSimulation, type SimulationOptions, type SimulationResult } from './simulator.js';
+import { MUTATIONS, type Mutation } from './mutations.js';
+import { DEFAULT_DISK_WRITE_MS, describeFailure, runSimulation, violationOf, type SimulationOptions, type SimulationResult } from './simulator.js';
 
 export const SIM_USAGE = `Usage:
   conclave sim [--algorithm raft|bully|paxos|all] [--nodes ${DEFAULT_NODE_COUNT}] [--seeds 100] [--from 1] [--duration-s 180]
@@ -18,12 +19,15 @@ export const SIM_USAGE = `Usage:
       runs seeds and prints a summary table; exits 1 if any seed fails
   conclave sim --algorithm raft --seed N [--trace] [same flags]
       replays one seed exactly; --trace prints every event
+  conclave sim --mutation NAME [--seeds 100 | --seed N] [--duration-s 60]
+      runs a deliberately broken variant (the checkers must catch it): ${MUTATIONS.map((m) => m.name).join(', ')}
   conclave sim failover [--algorithm raft] [--nodes 5] [--trials 1000] [--seed 1] [timing flags] [--json]
       crashes the leader at a random moment of its heartbeat interval, many times, and reports
       the time until a new leader is followed by a majority (min/p50/p90/p99/max)
 
-Timing flags: --timeout-ms 150-300  --heartbeat-ms 50  --latency-ms 2  --jitter-ms 1
-              --pre-vote true|false  --check-quorum true|false`;
+Timing flags: --timeout-ms 150-300  --heartbeat-ms 50  --latency-ms 2  --jitter-ms 1  --disk-ms ${DEFAULT_DISK_WRITE_MS}
+              --pre-vote true|false  --check-quorum true|false
+--disk-ms is how long a durable write takes; the nemesis crashes nodes in the middle of writes.`;
 
 const COMMON_FLAGS = {
   algorithm: 'string',
@@ -33,6 +37,7 @@ const COMMON_FLAGS = {
   'heartbeat-ms': 'integer',
   'latency-ms': 'string',
   'jitter-ms': 'string',
+  'disk-ms': 'string',
   'pre-vote': 'string',
   'check-quorum': 'string',
   json: 'boolean',
@@ -56,7 +61,12 @@ function booleanFlag(flags: Flags, name: string, fallback: boolean): boolean {
   return raw === 'true';
 }
 
-function timing(flags: Flags): { config: ElectionConfig; link: { latencyMs: number; jitterMs: number } } {
+/** Settings that are valid but behave badly are said on stderr, so that --json output stays clean. */
+function warnAbout(config: ElectionConfig, link: { latencyMs: number; jitterMs: number }): void {
+  for (const warning of configWarnings(config, 2 * (link.latencyMs + link.jitterMs))) console.error(`warning: ${warning}`);
+}
+
+function timing(flags: Flags): { config: ElectionConfig; link: { latencyMs: number; jitterMs: number }; diskWriteMs: number } {
   const range = stringFlag(flags, 'timeout-ms');
   let min = DEFAULT_ELECTION_CONFIG.electionTimeoutMinMs;
   let max = DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs;
@@ -77,11 +87,23 @@ function timing(flags: Flags): { config: ElectionConfig; link: { latencyMs: numb
     return {
       config,
       link: { latencyMs: numberFlag(flags, 'latency-ms', 2, 0, 10_000), jitterMs: numberFlag(flags, 'jitter-ms', 1, 0, 10_000) },
+      diskWriteMs: numberFlag(flags, 'disk-ms', DEFAULT_DISK_WRITE_MS, 0, 10_000),
     };
   } catch (error) {
     if (error instanceof ValidationError) throw new UsageError(error.message.replace(/^timing: /, ''));
     throw error;
   }
+}
+
+function mutationOf(flags: Flags): Mutation | null {
+  const name = stringFlag(flags, 'mutation');
+  if (name === undefined) return null;
+  const mutation = MUTATIONS.find((candidate) => candidate.name === name);
+  if (mutation === undefined) throw new UsageError(`--mutation must be one of ${MUTATIONS.map((m) => m.name).join(', ')} (got "${name}")`);
+  for (const flag of ['algorithm', 'timeout-ms', 'heartbeat-ms', 'pre-vote', 'check-quorum']) {
+    if (flags.has(flag)) throw new UsageError(`--mutation sets the algorithm and its settings; leave out --${flag}`);
+  }
+  return mutation;
 }
 
 function algorithms(flags: Flags, allowAll: boolean): AlgorithmName[] {
@@ -116,17 +138,21 @@ function table(rows: string[][]): string {
 function seedsCommand(flags: Flags, write: (line: string) => void): number {
   const nodes = integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 1, MAX_NODES);
   const durationMs = integerFlag(flags, 'duration-s', 180, 1, 86_400) * 1_000;
-  const { config, link } = timing(flags);
+  const mutation = mutationOf(flags);
+  const timed = timing(flags);
+  const { link, diskWriteMs } = timed;
+  const config = mutation?.config ?? timed.config;
+  warnAbout(config, link);
   const faults = faultProfile(flags);
   const single = flags.has('seed') ? integerFlag(flags, 'seed', 1, 0, 2 ** 32 - 1) : null;
   const from = integerFlag(flags, 'from', 1, 0, 2 ** 32 - 1);
   const count = single === null ? integerFlag(flags, 'seeds', 100, 1, 1_000_000) : 1;
-  const chosen = algorithms(flags, single === null);
+  const chosen = mutation === null ? algorithms(flags, single === null) : [mutation.algorithm];
   const json = flags.has('json');
   const replay = (algorithm: AlgorithmName, seed: number): string =>
-    `npm run sim -- --algorithm ${algorithm} --seed ${seed} --nodes ${nodes} --duration-s ${durationMs / 1000}` +
+    `npm run sim -- ${mutation === null ? `--algorithm ${algorithm}` : `--mutation ${mutation.name}`} --seed ${seed} --nodes ${nodes} --duration-s ${durationMs / 1000}` +
     (flags.has('faults') ? ` --faults ${stringFlag(flags, 'faults')}` : '') +
-    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'pre-vote', 'check-quorum']
+    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'disk-ms', 'pre-vote', 'check-quorum']
       .filter((name) => flags.has(name))
       .map((name) => ` --${name} ${stringFlag(flags, name)}`)
       .join('');
@@ -137,18 +163,29 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
   for (const algorithm of chosen) {
     const results: SimulationResult[] = [];
     for (let seed = single ?? from; seed < (single ?? from) + count; seed++) {
-      const options: SimulationOptions = { algorithm, nodes, seed, durationMs, config, link, faults, keepTrace: single !== null && flags.has('trace') };
+      const options: SimulationOptions = {
+        algorithm,
+        nodes,
+        seed,
+        durationMs,
+        config,
+        link,
+        diskWriteMs,
+        faults,
+        keepTrace: single !== null && flags.has('trace'),
+        ...(mutation === null ? {} : { variant: mutation.variant }),
+      };
       const result = runSimulation(options);
       results.push(result);
-      if (result.violation !== null) {
+      if (violationOf(result) !== null) {
         failures += 1;
         if (!json) write(describeFailure(result, replay(algorithm, seed)));
       }
     }
-    const failed = results.filter((result) => result.violation !== null);
+    const failed = results.filter((result) => violationOf(result) !== null);
     const worst = summarize(results.map((result) => result.worstRecoveryMs));
     const splitBrainS = results.reduce((sum, result) => sum + result.concurrentLeadersMs, 0) / 1_000;
-    const kinds = [...new Set(failed.map((result) => result.violation!.kind))].join(',');
+    const kinds = [...new Set(failed.flatMap((result) => [result.safety?.kind, result.liveness?.kind]).filter((kind) => kind !== undefined))].join(',');
     rows.push([
       algorithm,
       String(results.length),
@@ -161,12 +198,12 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
       format(worst.max),
       format(splitBrainS, 1),
     ]);
-    summaries.push({ algorithm, nodes, durationMs, seeds: results.length, failed: failed.map((r) => ({ seed: r.seed, ...r.violation })), worstRecoveryMs: worst, splitBrainS });
+    summaries.push({ algorithm, nodes, durationMs, seeds: results.length, failed: failed.map((r) => ({ seed: r.seed, safety: r.safety, liveness: r.liveness })), worstRecoveryMs: worst, splitBrainS });
     if (single !== null && !json) {
       const result = results[0]!;
       if (flags.has('trace')) for (const line of result.trace) write(line);
       write(
-        `${algorithm} seed ${single}: ${result.violation === null ? 'passed' : 'FAILED'}; ${result.elections} elections, ${result.faults} fault events, ${result.messages} messages; trace hash ${result.traceHash}`,
+        `${algorithm} seed ${single}: ${violationOf(result) === null ? 'passed' : 'FAILED'}; ${result.elections} elections, ${result.faults} fault events, ${result.messages} messages; trace hash ${result.traceHash}`,
       );
     }
   }
@@ -181,9 +218,11 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
 
 function failoverCommand(flags: Flags, write: (line: string) => void): number {
   const [algorithm] = algorithms(flags, false);
-  const { config, link } = timing(flags);
+  const { config, link, diskWriteMs } = timing(flags);
+  warnAbout(config, link);
   const report = runFailover({
     algorithm: algorithm!,
+    diskWriteMs,
     nodes: integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 2, MAX_NODES),
     config,
     link,
@@ -216,7 +255,9 @@ export function simCommand(argv: readonly string[], write: (line: string) => voi
   const failover = argv[0] === 'failover';
   const flags = readFlags(
     failover ? argv.slice(1) : argv,
-    failover ? { ...COMMON_FLAGS, trials: 'integer' } : { ...COMMON_FLAGS, seeds: 'integer', from: 'integer', 'duration-s': 'integer', faults: 'string', trace: 'boolean' },
+    failover
+      ? { ...COMMON_FLAGS, trials: 'integer' }
+      : { ...COMMON_FLAGS, seeds: 'integer', from: 'integer', 'duration-s': 'integer', faults: 'string', trace: 'boolean', mutation: 'string' },
   );
   if (flags.has('help')) {
     write(SIM_USAGE);

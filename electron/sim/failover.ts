@@ -14,6 +14,8 @@ export interface FailoverOptions {
   nodes: number;
   config: ElectionConfig;
   link: LinkSettings;
+  /** How long a durable write takes (part of every election's critical path). */
+  diskWriteMs?: number;
   trials: number;
   seed: number;
 }

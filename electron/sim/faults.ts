@@ -1,14 +1,16 @@
 /**
- * The nemesis: fault episodes drawn from the seed (crash, pause, partitions of every preset,
- * one-way cuts, loss, delay with jitter, duplication), each undone after its duration. Faults
- * go through Cluster.execute, the very path the dashboard's commands take.
+ * The nemesis: fault episodes drawn from the seed (crash, crash in the middle of a durable
+ * write, pause, partitions of every preset, one-way cuts, loss, delay with jitter,
+ * duplication), each undone after its duration. Faults go through Cluster.execute, the very
+ * path the dashboard's commands take.
  */
 import type { Random } from '../../shared/core/random.js';
 import type { ClusterCommand } from '../../shared/protocol/types.js';
 import type { VirtualClock } from '../runtime/clock.js';
 import type { Cluster } from '../runtime/cluster.js';
+import type { DiskListener } from './disk.js';
 
-export const FAULT_KINDS = ['crash', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate'] as const;
+export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultProfile {
@@ -33,9 +35,11 @@ export const DEFAULT_FAULTS: FaultProfile = {
 
 const PARTITION_VARIANTS = ['isolate-one', 'isolate-leader', 'halves', 'majorities-ring', 'bridge'] as const;
 
-export class Nemesis {
+export class Nemesis implements DiskListener {
   private active = 0;
   private partitioned = false;
+  /** A crash-in-write episode waits for the next durable write to start. */
+  private armedWriteCrash: { expires: number } | null = null;
 
   constructor(
     private readonly cluster: Cluster,
@@ -46,6 +50,25 @@ export class Nemesis {
 
   start(): void {
     this.scheduleNext();
+  }
+
+  /**
+   * Crashes the node whose write just started at a random instant before the write lands, when
+   * armed, and reboots it soon (as a service manager would), while the election it voted in
+   * may still be going on.
+   */
+  onWriteStart(nodeId: string, durableAt: number): void {
+    const armed = this.armedWriteCrash;
+    if (armed === null || this.clock.now() > armed.expires) return;
+    this.armedWriteCrash = null;
+    const crashAt = this.clock.now() + this.random.between(0, durableAt - this.clock.now());
+    this.clock.setTimer(crashAt, () => {
+      const killed = this.cluster.execute({ type: 'kill', nodeId }).ok;
+      this.clock.setTimer(this.clock.now() + this.random.between(0, this.profile.durationMs[0]), () => {
+        if (killed) this.cluster.execute({ type: 'restart', nodeId });
+        this.active -= 1;
+      });
+    });
   }
 
   private scheduleNext(): void {
@@ -60,6 +83,10 @@ export class Nemesis {
     const kinds = this.profile.kinds.filter((kind) => kind !== 'partition' || !this.partitioned);
     if (kinds.length === 0) return;
     const kind = kinds[this.random.int(0, kinds.length - 1)]!;
+    if (kind === 'crash-in-write') {
+      this.armWriteCrash();
+      return;
+    }
     const undo = this.inject(kind);
     if (undo === null) return;
     this.active += 1;
@@ -70,8 +97,21 @@ export class Nemesis {
     });
   }
 
+  /** The episode starts when the next write does; one that sees no write in time lapses. */
+  private armWriteCrash(): void {
+    if (this.armedWriteCrash !== null) return;
+    this.active += 1;
+    const armed = { expires: this.clock.now() + this.profile.durationMs[1] };
+    this.armedWriteCrash = armed;
+    this.clock.setTimer(armed.expires, () => {
+      if (this.armedWriteCrash !== armed) return;
+      this.armedWriteCrash = null;
+      this.active -= 1;
+    });
+  }
+
   /** Starts one fault; returns how to undo it, or null when it could not apply. */
-  private inject(kind: FaultKind): (() => void) | null {
+  private inject(kind: Exclude<FaultKind, 'crash-in-write'>): (() => void) | null {
     const run = (command: ClusterCommand): boolean => this.cluster.execute(command).ok;
     const networked = this.cluster.members.length > 1;
     if (!networked && (kind === 'partition' || kind === 'cut')) return null;

@@ -1,13 +1,22 @@
 /** A cluster on a virtual clock, every random choice derived from one seed: what the simulator, the failover measurement and scenario runs start from. */
-import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
+import type { AlgorithmName, ElectionConfig, ElectionNode, NodeOptions } from '../../shared/core/election.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
-import type { DurableStorage } from '../runtime/agent.js';
+import type { Agent, AgentOptions } from '../runtime/agent.js';
 import { VirtualClock } from '../runtime/clock.js';
 import { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../runtime/fabric.js';
+import { SimulatedDisk, type DiskListener } from './disk.js';
 
 /** A guard against a runaway state machine: no run fires more timers per simulated second. */
 export const MAX_TIMERS_PER_SIMULATED_SECOND = 200_000;
+
+/** A deliberately broken runtime, to prove the checkers catch what they claim to (see mutations.ts). */
+export interface Variant {
+  createMachine?: (options: NodeOptions) => ElectionNode;
+  createAgent?: (options: AgentOptions) => Agent;
+  /** A disk that forgets: what a node reads back at boot, given what it last wrote. */
+  forgetful?: boolean;
+}
 
 export interface SeededClusterOptions {
   algorithm: AlgorithmName;
@@ -15,12 +24,17 @@ export interface SeededClusterOptions {
   config: ElectionConfig;
   seed: number;
   link?: LinkSettings;
-  storage?: (nodeId: string) => DurableStorage;
+  /** How long a durable write takes (0: at once); a crash before it completes loses it. */
+  diskWriteMs?: number;
+  /** Told when each write starts (the nemesis crashes nodes inside that window). */
+  disk?: DiskListener;
+  variant?: Variant;
 }
 
 export function seededCluster(options: SeededClusterOptions): { clock: VirtualClock; cluster: Cluster; random: Random } {
   const clock = new VirtualClock();
   const random = createRandom(options.seed);
+  const { variant } = options;
   const cluster = new Cluster({
     algorithm: options.algorithm,
     nodeCount: options.nodes,
@@ -28,7 +42,13 @@ export function seededCluster(options: SeededClusterOptions): { clock: VirtualCl
     seed: random.fork('cluster').seed,
     clock,
     ...(options.link === undefined ? {} : { link: options.link }),
-    ...(options.storage === undefined ? {} : { storage: options.storage }),
+    storage: (nodeId) => {
+      const disk = new SimulatedDisk(nodeId, clock, options.diskWriteMs ?? 0, options.disk ?? null);
+      if (variant?.forgetful) disk.load = () => null;
+      return disk;
+    },
+    ...(variant?.createMachine === undefined ? {} : { createMachine: variant.createMachine }),
+    ...(variant?.createAgent === undefined ? {} : { createAgent: variant.createAgent }),
   });
   return { clock, cluster, random };
 }

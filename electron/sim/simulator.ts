@@ -1,29 +1,35 @@
 /**
  * The deterministic simulator: the app's own Cluster (agents, fabric, state machines) on a
- * virtual clock, with faults drawn from the seed and checkers watching every event. The same
- * options and seed give the same trace, byte for byte.
+ * virtual clock, with faults drawn from the seed and checkers watching every event, every
+ * message on the wire and every disk write. The same options and seed give the same trace,
+ * byte for byte.
  *
- * Checkers:
- * - safety (Raft, Paxos): at most one leader per term; no node votes twice in a term or votes
- *   in a term below an earlier vote, even across crashes;
- * - liveness (Raft, Paxos): whenever, with clean links, a majority of running nodes that can
- *   all reach each other exists and nothing has changed for `livenessBoundMs`, some leader is
- *   followed by a majority it reaches both ways; the worst time it took is reported;
- * - convergence (Bully): with every running node connected to every other and clean links, the
- *   highest-ranked running node is coordinator everywhere within the bound;
- * - split brain: time with two or more nodes leading at once is measured and reported; for
- *   Bully under a partition that is the algorithm's expected behaviour, never a pass of safety.
+ * Safety (the run stops at the first violation):
+ * - events (shared/analysis/safety.ts, as the live dashboard checks them): at most one leader
+ *   per term (Raft, Paxos); no node's durable vote changes within a term or goes back a term;
+ * - the global view (checkers.ts): no vote granted twice in a term on the wire; no leader
+ *   without grants from a majority; no node rebooting below the term or without the vote its
+ *   disk confirmed; never two leaders at once that both hold a majority.
+ * Liveness (reported separately; the run goes on checking safety):
+ * - Raft, Paxos: whenever a majority of running nodes can all reach each other over usable
+ *   links (not cut, loss at most LIVENESS_LOSS_MAX, round trip plus a heartbeat within the
+ *   minimum election timeout) and nothing has changed for the bound, some leader is followed
+ *   by a majority it reaches both ways; the bound grows with the loss and delay in force;
+ * - Bully: with every running node reaching every other over usable links, the highest-ranked
+ *   running node is coordinator everywhere within the bound.
+ * Time with two or more nodes leading at once is measured; for Bully under a partition that
+ * split brain is the algorithm's expected behaviour, never a pass of safety.
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { SafetyMonitor } from '../../shared/analysis/safety.js';
-import { quorum, type AlgorithmName, type DurableState, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
+import { quorum, type AlgorithmName, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
 import { hashString } from '../../shared/core/random.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import type { DurableStorage } from '../runtime/agent.js';
 import type { LinkSettings } from '../runtime/fabric.js';
+import { GlobalChecks, type Finding, type WireViolationKind } from './checkers.js';
 import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
 import { Nemesis, type FaultProfile } from './faults.js';
-import { MAX_TIMERS_PER_SIMULATED_SECOND, seededCluster } from './seeded.js';
+import { MAX_TIMERS_PER_SIMULATED_SECOND, seededCluster, type Variant } from './seeded.js';
 import { formatEvent } from './trace.js';
 
 export interface SimulationOptions {
@@ -34,19 +40,20 @@ export interface SimulationOptions {
   config: ElectionConfig;
   link: LinkSettings;
   faults: FaultProfile | null;
-  /** How long a stable, connected majority may go without a leader; default 10 election timeouts. */
+  /** How long a durable write takes; a crash before it lands loses it. 0: writes are instant. */
+  diskWriteMs?: number;
+  /** How long a stable, connected majority may go without a leader over clean links; default 10 election timeouts. */
   livenessBoundMs?: number;
   checkIntervalMs?: number;
   /** Keep every trace line (for replay comparisons); otherwise only the recent ones. */
   keepTrace?: boolean;
-  /** A deliberately broken runtime, to prove the checkers catch what they claim to. */
-  broken?: BrokenVariant;
+  /** A deliberately broken runtime or algorithm, to prove the checkers catch it (mutations.ts). */
+  variant?: Variant;
 }
 
-/** `forget-vote`: a node's disk loses what it wrote, so a restarted node forgets its term and vote. */
-export type BrokenVariant = 'forget-vote';
-
-export type SimulationViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | 'no-leader' | 'no-coordinator';
+export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | WireViolationKind;
+export type LivenessViolationKind = 'no-leader' | 'no-coordinator';
+export type SimulationViolationKind = SafetyViolationKind | LivenessViolationKind;
 
 export interface SimulationViolation {
   kind: SimulationViolationKind;
@@ -58,7 +65,10 @@ export interface SimulationResult {
   seed: number;
   algorithm: AlgorithmName;
   durationMs: number;
-  violation: SimulationViolation | null;
+  /** The first safety violation (the run stopped there), or null. */
+  safety: SimulationViolation | null;
+  /** The first liveness violation (the run went on checking safety), or null. */
+  liveness: SimulationViolation | null;
   elections: number;
   /** Fault events (kill, restart, pause, resume, partition, link, heal). */
   faults: number;
@@ -66,8 +76,9 @@ export interface SimulationResult {
   /** Recoveries timed by the liveness checker, and the worst (ms from the last change to a leader). */
   recoveries: number;
   worstRecoveryMs: number;
-  /** Time during which the liveness (or convergence) requirement applied. */
+  /** Time during which the liveness (or convergence) requirement applied; of it, with degraded links. */
   checkedMs: number;
+  checkedDegradedMs: number;
   /** Time with two or more nodes leading at once (split brain for Bully; stale leaders otherwise). */
   concurrentLeadersMs: number;
   /** Hash of the whole trace: equal hashes mean an identical run. */
@@ -77,14 +88,16 @@ export interface SimulationResult {
 }
 
 export const TRACE_TAIL = 60;
+/** A durable write's duration by default: an fsync on a fast disk. */
+export const DEFAULT_DISK_WRITE_MS = 2;
 export const DEFAULT_CHECK_INTERVAL_MS = 50;
+/** Links losing more than this are not counted on for progress. */
+export const LIVENESS_LOSS_MAX = 0.3;
 const FAULT_EVENTS = new Set<ClusterEvent['type']>(['kill', 'restart', 'pause', 'resume', 'partition', 'link', 'heal']);
 
-class ForgetfulStorage implements DurableStorage {
-  load(): DurableState | null {
-    return null;
-  }
-  save(): void {}
+/** The first violation of either kind: what makes a seed fail. */
+export function violationOf(result: SimulationResult): SimulationViolation | null {
+  return result.safety ?? result.liveness;
 }
 
 interface Running {
@@ -92,79 +105,134 @@ interface Running {
   status: NodeStatus;
 }
 
+/** Who reaches whom at all and over usable links, and what the usable links cost in loss and delay. */
+interface Reach {
+  /** Links that are not cut (lossy or slow ones included): a leader followed across them leads. */
+  open: Graph;
+  /** Links progress can be counted on over: where the requirement applies. */
+  usable: Graph;
+  majorityConnected: boolean;
+  /** The liveness bound under the link faults in force. */
+  boundMs: number;
+  degraded: boolean;
+}
+
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const info = ALGORITHM_INFO[options.algorithm];
+  let nemesis: Nemesis | null = null;
   const { clock, cluster, random } = seededCluster({
     ...options,
-    ...(options.broken === 'forget-vote' ? { storage: () => new ForgetfulStorage() } : {}),
+    disk: { onWriteStart: (nodeId, durableAt) => nemesis?.onWriteStart(nodeId, durableAt) },
   });
-  const livenessBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;
+  const cleanBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
   const majority = quorum(options.nodes);
-  const safety = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
+  const safetyMonitor = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
+  const global = new GlobalChecks(cluster.members, info.voteGrant, info.committedTerm);
   const trace: string[] = [];
   let traceHash = hashString(`${options.algorithm}/${options.nodes}/${options.seed}`);
-  let violation: SimulationViolation | null = null;
+  let safety: SimulationViolation | null = null;
+  let liveness: SimulationViolation | null = null;
   let elections = 0;
   let faults = 0;
   let messages = 0;
   let recoveries = 0;
   let worstRecoveryMs = 0;
   let checkedMs = 0;
+  let checkedDegradedMs = 0;
   let concurrentLeadersMs = 0;
   /** When the fault state last changed (or leadership was lost without one). */
   let stableSince = 0;
   let settled = false;
-  /** Who reaches whom, and whether a majority all reach each other: rebuilt only when faults change. */
-  let graph: { links: Graph; majorityConnected: boolean } | null = null;
+  /** Rebuilt only when faults change. */
+  let reach: Reach | null = null;
 
   const remember = (line: string): void => {
     traceHash = hashString(`${traceHash}:${line}`);
     trace.push(line);
     if (!options.keepTrace && trace.length > TRACE_TAIL * 2) trace.splice(0, trace.length - TRACE_TAIL);
   };
+  const unsafe = (finding: Finding | { kind: SafetyViolationKind; message: string } | null): void => {
+    if (finding !== null && safety === null) safety = { kind: finding.kind, t: clock.now(), message: finding.message };
+  };
+  const nodesNow = (): Array<{ id: string; status: NodeStatus | null }> => cluster.states().map(({ id, state, status }) => ({ id, status: state === 'down' ? null : status }));
 
   cluster.subscribe({
     onEvent: (event: ClusterEvent) => {
       const line = formatEvent(event);
       if (line !== null) remember(line);
-      if (event.type === 'leader') elections += 1;
+      if (event.type === 'leader') {
+        elections += 1;
+        // Bully has no votes: its coordinators rank, not win majorities.
+        if (info.singleLeaderPerTerm) {
+          unsafe(global.becameLeader(event.nodeId, event.term));
+          unsafe(global.rivalMajorities(nodesNow()));
+        }
+      }
       if (FAULT_EVENTS.has(event.type)) {
         faults += 1;
         stableSince = event.t;
         settled = false;
-        graph = null;
+        reach = null;
       }
-      const found = safety.observe(event);
-      if (found !== null && violation === null) violation = { kind: found.kind, t: found.t, message: found.message };
+      unsafe(safetyMonitor.observe(event));
     },
-    onTransit: () => {
+    onTransit: (transit) => {
       messages += 1;
+      unsafe(global.sent(transit.message));
     },
+    onDeliver: (message) => global.delivered(message),
+    onPersisted: (nodeId, _state, status) => global.persisted(nodeId, status),
+    onBoot: (nodeId, status) => unsafe(global.booted(nodeId, status)),
   });
+
+  /** Whether a link can be counted on for progress, and what it costs. */
+  const linkCost = (from: string, to: string): { usable: boolean; loss: number; oneWayMs: number } => {
+    const base = cluster.link.latencyMs + cluster.link.jitterMs;
+    if (!cluster.linkOpen(from, to)) return { usable: false, loss: 1, oneWayMs: Infinity };
+    const fault = cluster.linkFault(from, to);
+    if (fault === undefined) return { usable: true, loss: 0, oneWayMs: base };
+    const oneWayMs = (fault.latencyMs ?? cluster.link.latencyMs) + (fault.jitterMs ?? cluster.link.jitterMs);
+    const { heartbeatMs, electionTimeoutMinMs } = options.config;
+    const usable = fault.dropProbability <= LIVENESS_LOSS_MAX && 2 * oneWayMs + heartbeatMs < electionTimeoutMinMs;
+    return { usable, loss: fault.dropProbability, oneWayMs };
+  };
+
+  const measureReach = (running: Running[]): Reach => {
+    let worstLoss = 0;
+    let worstOneWayMs = cluster.link.latencyMs + cluster.link.jitterMs;
+    const ids = running.map((node) => node.id);
+    const usable = (from: string, to: string): boolean => {
+      const cost = linkCost(from, to);
+      if (cost.usable) {
+        worstLoss = Math.max(worstLoss, cost.loss);
+        worstOneWayMs = Math.max(worstOneWayMs, cost.oneWayMs);
+      }
+      return cost.usable;
+    };
+    const usableLinks = buildGraph(ids, usable);
+    const open = buildGraph(ids, (from, to) => cluster.linkOpen(from, to));
+    const degraded = cluster.linksDegraded();
+    // Each lost message costs a retry, and each election round trip the extra delay.
+    const boundMs = (cleanBoundMs + 20 * 2 * worstOneWayMs) / (1 - worstLoss) ** 2;
+    return { open, usable: usableLinks, majorityConnected: largestClique(usableLinks, usableLinks.keys()) >= majority, boundMs, degraded };
+  };
 
   /** Whether the requirement applies now, and whether it is met. */
   const assess = (running: Running[]): { applies: boolean; met: boolean } => {
-    if (cluster.linksDegraded()) return { applies: false, met: false };
-    if (graph === null) {
-      const links = buildGraph(
-        running.map((node) => node.id),
-        (from, to) => cluster.linkOpen(from, to),
-      );
-      graph = { links, majorityConnected: largestClique(links, links.keys()) >= majority };
-    }
+    reach ??= measureReach(running);
     if (!info.singleLeaderPerTerm) {
       // Bully: with full connectivity the highest-ranked running node coordinates everyone.
-      if (running.length === 0 || !fullyConnected(graph.links)) return { applies: false, met: false };
+      if (running.length === 0 || !fullyConnected(reach.usable)) return { applies: false, met: false };
       const top = running[running.length - 1]!;
       return { applies: true, met: top.status.role === 'leader' && running.every((node) => node.status.leaderId === top.id) };
     }
-    if (!graph.majorityConnected) return { applies: false, met: false };
+    if (!reach.majorityConnected) return { applies: false, met: false };
     // Met when a leader reaches a majority directly (itself included) and they follow it: a
     // star suffices, followers need not reach each other.
     for (const leader of running) {
       if (leader.status.role !== 'leader') continue;
-      const reachable = graph.links.get(leader.id)!;
+      const reachable = reach.open.get(leader.id)!;
       let followers = 1;
       for (const node of running) {
         if (reachable.has(node.id) && node.status.leaderId === leader.id && node.status.term === leader.status.term) followers += 1;
@@ -179,28 +247,33 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     const running: Running[] = [];
     for (const node of cluster.states()) if (node.state === 'up' && node.status !== null) running.push({ id: node.id, status: node.status });
     const leaders = running.filter((node) => node.status.role === 'leader').length;
-    if (leaders > 1) concurrentLeadersMs += checkIntervalMs;
+    if (leaders > 1) {
+      concurrentLeadersMs += checkIntervalMs;
+      if (info.singleLeaderPerTerm) unsafe(global.rivalMajorities(nodesNow()));
+    }
     const { applies, met } = assess(running);
     if (!applies) {
       settled = false;
-    } else if (met) {
-      if (!settled) {
-        recoveries += 1;
-        worstRecoveryMs = Math.max(worstRecoveryMs, now - stableSince);
-      }
-      settled = true;
-      checkedMs += checkIntervalMs;
     } else {
       checkedMs += checkIntervalMs;
-      if (settled) {
+      if (reach!.degraded) checkedDegradedMs += checkIntervalMs;
+      if (met) {
+        if (!settled) {
+          recoveries += 1;
+          worstRecoveryMs = Math.max(worstRecoveryMs, now - stableSince);
+        }
+        settled = true;
+      } else if (settled) {
         // Leadership was lost with nothing changed: time the recovery from here.
         settled = false;
         stableSince = now;
-      } else if (now - stableSince > livenessBoundMs && violation === null) {
+      } else if (now - stableSince > reach!.boundMs && liveness === null) {
+        const bound = `${Math.round(reach!.boundMs)} ms${reach!.degraded ? ' (the bound for the loss and delay in force)' : ''}`;
         const what = info.singleLeaderPerTerm
-          ? `a connected majority ran undisturbed for ${livenessBoundMs} ms without a leader they all follow`
-          : `all running nodes were connected for ${livenessBoundMs} ms, but the highest-ranked is not coordinator everywhere`;
-        violation = { kind: info.singleLeaderPerTerm ? 'no-leader' : 'no-coordinator', t: now, message: what };
+          ? `a connected majority ran undisturbed for ${bound} without a leader they all follow`
+          : `all running nodes were connected for ${bound}, but the highest-ranked is not coordinator everywhere`;
+        liveness = { kind: info.singleLeaderPerTerm ? 'no-leader' : 'no-coordinator', t: now, message: what };
+        remember(`t=${now.toFixed(3)} LIVENESS ${liveness.kind}: ${what}`);
       }
     }
     clock.setTimer(now + checkIntervalMs, check);
@@ -208,42 +281,48 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
   cluster.start();
   clock.setTimer(checkIntervalMs, check);
-  if (options.faults !== null) new Nemesis(cluster, clock, options.faults, random.fork('faults')).start();
+  if (options.faults !== null) {
+    nemesis = new Nemesis(cluster, clock, options.faults, random.fork('faults'));
+    nemesis.start();
+  }
 
   const stepMs = 100;
   const timerBudget = (MAX_TIMERS_PER_SIMULATED_SECOND * stepMs) / 1_000;
-  for (let t = 0; t < options.durationMs && violation === null; ) {
+  for (let t = 0; t < options.durationMs && safety === null; ) {
     t = Math.min(t + stepMs, options.durationMs);
     clock.runUntil(t, timerBudget);
   }
   cluster.stop();
 
-  const final = violation as SimulationViolation | null;
-  if (final !== null) remember(`t=${final.t.toFixed(3)} VIOLATION ${final.kind}: ${final.message}`);
+  const unsafeRun = safety as SimulationViolation | null;
+  if (unsafeRun !== null) remember(`t=${unsafeRun.t.toFixed(3)} VIOLATION ${unsafeRun.kind}: ${unsafeRun.message}`);
   return {
     seed: options.seed,
     algorithm: options.algorithm,
     durationMs: options.durationMs,
-    violation: final,
+    safety: unsafeRun,
+    liveness,
     elections,
     faults,
     messages,
     recoveries,
     worstRecoveryMs,
     checkedMs,
+    checkedDegradedMs,
     concurrentLeadersMs,
     traceHash: traceHash.toString(16).padStart(8, '0'),
     trace: options.keepTrace ? trace : trace.slice(-TRACE_TAIL),
   };
 }
 
-/** The failure report: the seed, how to replay it, and the trace up to the violation. */
+/** The failure report: the seed, each kind of violation, how to replay it, and the trace up to it. */
 export function describeFailure(result: SimulationResult, replayCommand: string): string {
-  return [
-    `${result.algorithm} seed ${result.seed}: ${result.violation?.kind} at t=${result.violation?.t.toFixed(3)} ms`,
-    `  ${result.violation?.message}`,
-    `  replay: ${replayCommand}`,
-    '  trace (most recent last):',
-    ...result.trace.map((line) => `    ${line}`),
-  ].join('\n');
+  const lines = [`${result.algorithm} seed ${result.seed}:`];
+  for (const [label, violation] of [
+    ['safety', result.safety],
+    ['liveness', result.liveness],
+  ] as const) {
+    if (violation !== null) lines.push(`  ${label}: ${violation.kind} at t=${violation.t.toFixed(3)} ms: ${violation.message}`);
+  }
+  return [...lines, `  replay: ${replayCommand}`, '  trace (most recent last):', ...result.trace.map((line) => `    ${line}`)].join('\n');
 }

@@ -57,7 +57,9 @@ export class BullyNode implements ElectionNode {
   private readonly random: Random;
 
   private term: number;
-  private persistedTerm: number;
+  /** The election number last handed to the runtime to persist, and the last one it confirmed. */
+  private handedOutTerm: number;
+  private confirmedTerm: number;
   private role: Role = 'follower';
   private leaderId: string | null = null;
   private phase: Phase = 'idle';
@@ -76,7 +78,8 @@ export class BullyNode implements ElectionNode {
     this.config = options.config;
     this.random = options.random;
     this.term = readBullyDurable(options.durable).term;
-    this.persistedTerm = this.term;
+    this.handedOutTerm = this.term;
+    this.confirmedTerm = this.term;
     // A recovering node holds an election at once: if it outranks the coordinator, it takes over.
     this.deadline = options.now;
     this.waitStartedAt = options.now;
@@ -93,13 +96,17 @@ export class BullyNode implements ElectionNode {
 
   ready(): Ready {
     let persist: DurableState | null = null;
-    if (this.term !== this.persistedTerm) {
+    if (this.term !== this.handedOutTerm) {
       persist = { term: this.term };
-      this.persistedTerm = this.term;
+      this.handedOutTerm = this.term;
     }
     const messages = this.outbox;
     this.outbox = [];
     return { persist, messages, wakeAt: this.role === 'leader' ? this.heartbeatDeadline : this.deadline };
+  }
+
+  persisted(state: DurableState): void {
+    this.confirmedTerm = readBullyDurable(state).term;
   }
 
   tick(now: number): void {
@@ -174,7 +181,7 @@ export class BullyNode implements ElectionNode {
       waitEndsInMs: this.role === 'leader' ? null : Math.max(0, this.deadline - now),
       heartbeatDueInMs: this.role === 'leader' ? Math.max(0, this.heartbeatDeadline - now) : null,
       lastContactMsAgo: contactAges(this.lastContact, now),
-      persisted: { term: this.persistedTerm },
+      persisted: { term: this.confirmedTerm },
     };
   }
 

@@ -42,3 +42,36 @@ export function parsePartialConfig(value: unknown, path: string): Partial<Electi
   }
   return config;
 }
+
+/** An election timeout range narrower than this (and than a tenth of the minimum) splits votes often. */
+export const NARROW_TIMEOUT_RANGE_MS = 10;
+
+/**
+ * Settings that are valid but behave badly, explained in words for the CLI and the settings
+ * dialog. They stay possible: the Raft paper's Figure 16 teaches with exactly these.
+ * `roundTripMs`, when known, is the network's round trip between nodes.
+ */
+export function configWarnings(config: ElectionConfig, roundTripMs?: number): string[] {
+  const warnings: string[] = [];
+  const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = config;
+  const spreadMs = max - min;
+  if (spreadMs === 0) {
+    warnings.push(
+      `The minimum and maximum election timeouts are equal (${min} ms): nodes that lose their leader time out together and split ` +
+        'the vote again and again, and may never elect one (the livelock of Figure 16 in the Raft paper). Randomize: use a range such as ' +
+        `${min}-${2 * min} ms.`,
+    );
+  } else if (spreadMs < Math.max(NARROW_TIMEOUT_RANGE_MS, min / 10)) {
+    warnings.push(
+      `The election timeout range ${min}-${max} ms is narrow: nodes often time out within a round trip of each other and split the ` +
+        `vote, so elections repeat (Figure 16 in the Raft paper). A range of ${min}-${2 * min} ms avoids most split votes.`,
+    );
+  }
+  if (roundTripMs !== undefined && config.checkQuorum && roundTripMs + config.heartbeatMs >= min) {
+    warnings.push(
+      `With check-quorum a leader must hear from a majority within ${min} ms, but a heartbeat and its reply take up to ` +
+        `${Math.round(roundTripMs + config.heartbeatMs)} ms here: leaders will step down again and again. Lengthen the election timeout or turn check-quorum off.`,
+    );
+  }
+  return warnings;
+}

@@ -2,7 +2,8 @@
  * The one interface every election algorithm implements (see docs/architecture.md).
  *
  * A node is a pure state machine: the runtime feeds it time (`tick`) and messages (`step`),
- * then drains `ready()` and must persist `ready.persist` before sending `ready.messages`.
+ * then drains `ready()` and must persist `ready.persist` before sending `ready.messages`, and
+ * tell the node with `persisted(state)` once the write is durable (etcd's Ready / Advance).
  * Nothing in an implementation may touch timers, sockets, Date.now() or Math.random().
  */
 import type { Random } from './random.js';
@@ -36,7 +37,10 @@ export interface NodeStatus {
 }
 
 export interface Ready {
-  /** Set when durable state changed: persist it before any of `messages` leaves. */
+  /**
+   * Set when durable state changed since the last ready(): persist it before any of `messages`
+   * leaves, then confirm with `persisted(state)`.
+   */
   persist: DurableState | null;
   messages: Message[];
   /** The latest time at which `tick` must be called next (Infinity: no timer pending). */
@@ -75,6 +79,13 @@ export interface NodeOptions {
 /** A view of a node's internals for the node-detail panel; values must be JSON-serializable. */
 export type NodeInspection = Record<string, unknown>;
 
+/** A vote (promise) some message shows was given: by `voter` to `candidate` in `term` (ballot). */
+export interface VoteGrant {
+  voter: string;
+  candidate: string;
+  term: number;
+}
+
 export type ActionResult = { ok: true } | { ok: false; error: string };
 
 export interface ElectionNode {
@@ -83,6 +94,8 @@ export interface ElectionNode {
   /** Messages of another algorithm or with malformed fields are ignored. */
   step(message: Message, now: number): void;
   ready(): Ready;
+  /** The runtime confirms that `state` (handed out by ready()) is durable. */
+  persisted(state: DurableState): void;
   status(): NodeStatus;
   inspect(now: number): NodeInspection;
   /** The election timer (or Bully's wait) that is running: when it started and when it fires; null for a leader. */

@@ -39,6 +39,17 @@ export class ElectionTimer {
   }
 }
 
+/** A leadership transfer in progress: to whom, and until when the target may act on it. */
+export interface Transfer {
+  target: string;
+  deadline: number;
+}
+
+/** Starts a transfer that expires after the maximum election timeout, as etcd's does. */
+export function startTransfer(config: ElectionConfig, target: string, now: number): Transfer {
+  return { target, deadline: now + config.electionTimeoutMaxMs };
+}
+
 /** Why a node cannot hand leadership to `target`, or null when it can. */
 export function transferRefusal(node: { id: string; role: Role; peers: readonly string[] }, target: string): ActionResult | null {
   if (node.role !== 'leader') return { ok: false, error: `${node.id} is not the leader` };
@@ -98,8 +109,13 @@ export class QuorumLease {
     this.deadline = Infinity;
   }
 
-  /** Whether a known leader was alive recently enough to be trusted over a rival. */
+  /** Whether a known leader was alive recently enough to be trusted over a rival (check-quorum only). */
   holds(now: number, leaderKnown: boolean): boolean {
-    return this.config.checkQuorum && leaderKnown && now - this.contactAt < this.config.electionTimeoutMinMs;
+    return this.config.checkQuorum && this.leaderHeardRecently(now, leaderKnown);
+  }
+
+  /** Heard from a valid leader within the minimum election timeout, whatever the config. */
+  leaderHeardRecently(now: number, leaderKnown: boolean): boolean {
+    return leaderKnown && now - this.contactAt < this.config.electionTimeoutMinMs;
   }
 }

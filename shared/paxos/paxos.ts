@@ -12,7 +12,7 @@
  *   heartbeats; an acceptor that promised a higher ballot NACKs them, deposing a stale leader.
  * - With check-quorum the leader holds a lease: it steps down when a majority has not
  *   acknowledged it within an election timeout, and acceptors that heard from their leader
- *   within that time NACK other proposers (a transfer overrides this).
+ *   within that time NACK other proposers (a transfer, valid until its deadline, overrides this).
  *
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
@@ -28,8 +28,9 @@ import {
   type NodeStatus,
   type Ready,
   type Role,
+  type VoteGrant,
 } from '../core/election.js';
-import { ElectionTimer, QuorumLease, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
+import { ElectionTimer, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
 export type PaxosMessage =
@@ -38,13 +39,22 @@ export type PaxosMessage =
   | (Envelope & { kind: 'Nack' })
   | (Envelope & { kind: 'Heartbeat' })
   | (Envelope & { kind: 'HeartbeatAck' })
-  | (Envelope & { kind: 'TimeoutNow' });
+  | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export const PAXOS_MESSAGE_KINDS = ['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow'] as const;
 
 export function isPaxosMessage(message: Message): message is PaxosMessage {
-  if (message.kind === 'Prepare') return typeof (message as { transfer?: unknown }).transfer === 'boolean';
+  const fields = message as unknown as Record<string, unknown>;
+  if (message.kind === 'Prepare') return typeof fields.transfer === 'boolean';
+  if (message.kind === 'TimeoutNow') return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
   return (PAXOS_MESSAGE_KINDS as readonly string[]).includes(message.kind);
+}
+
+/** The promise a message shows its sender made: to the recipient, or a proposer's to itself. */
+export function paxosVoteGrant(message: Message): VoteGrant | null {
+  if (message.kind === 'Prepare') return { voter: message.from, candidate: message.from, term: message.term };
+  if (message.kind === 'Promise') return { voter: message.from, candidate: message.to, term: message.term };
+  return null;
 }
 
 export function readPaxosDurable(durable: DurableState | null): { promised: number } {
@@ -65,7 +75,9 @@ export class PaxosNode implements ElectionNode {
   private readonly config: ElectionConfig;
 
   private promised: number;
-  private persistedPromise: number;
+  /** The promise last handed to the runtime to persist, and the last one it confirmed durable. */
+  private handedOutPromise: number;
+  private confirmedPromise: number;
   /** The highest ballot seen anywhere, promised or not: the next ballot must exceed it. */
   private highestSeen: number;
   private role: Role = 'follower';
@@ -76,7 +88,7 @@ export class PaxosNode implements ElectionNode {
   private heartbeatDeadline = Infinity;
   /** The leader lease (check-quorum). */
   private readonly lease: QuorumLease;
-  private transfer: { target: string; deadline: number } | null = null;
+  private transfer: Transfer | null = null;
   private readonly lastContact = new Map<string, number>();
   private outbox: PaxosMessage[] = [];
 
@@ -87,7 +99,8 @@ export class PaxosNode implements ElectionNode {
     this.index = options.members.indexOf(options.id);
     this.config = options.config;
     this.promised = readPaxosDurable(options.durable).promised;
-    this.persistedPromise = this.promised;
+    this.handedOutPromise = this.promised;
+    this.confirmedPromise = this.promised;
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, options.now);
     this.lease = new QuorumLease(options.config, options.members.length);
@@ -99,9 +112,9 @@ export class PaxosNode implements ElectionNode {
 
   ready(): Ready {
     let persist: DurableState | null = null;
-    if (this.promised !== this.persistedPromise) {
+    if (this.promised !== this.handedOutPromise) {
       persist = { promised: this.promised };
-      this.persistedPromise = this.promised;
+      this.handedOutPromise = this.promised;
     }
     const messages = this.outbox;
     this.outbox = [];
@@ -110,6 +123,10 @@ export class PaxosNode implements ElectionNode {
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
         : this.election.deadline;
     return { persist, messages, wakeAt };
+  }
+
+  persisted(state: DurableState): void {
+    this.confirmedPromise = readPaxosDurable(state).promised;
   }
 
   tick(now: number): void {
@@ -139,7 +156,7 @@ export class PaxosNode implements ElectionNode {
       case 'Promise':
         if (this.role === 'candidate' && message.term === this.promised) {
           this.promises.add(message.from);
-          if (this.promises.size >= quorum(this.members.length)) this.becomeLeader(now);
+          if (this.promises.size >= this.quorumSize()) this.becomeLeader(now);
         }
         return;
       case 'Nack':
@@ -156,7 +173,9 @@ export class PaxosNode implements ElectionNode {
         if (this.role === 'leader' && message.term === this.promised) this.lease.answer(message.from);
         return;
       case 'TimeoutNow':
-        if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower') this.prepare(now, true);
+        if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline) {
+          this.prepare(now, true);
+        }
         return;
     }
   }
@@ -168,8 +187,8 @@ export class PaxosNode implements ElectionNode {
   transferLeadership(target: string, now: number): ActionResult {
     const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
     if (refusal !== null) return refusal;
-    this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
-    this.send('TimeoutNow', target, this.promised);
+    this.transfer = startTransfer(this.config, target, now);
+    this.sendTimeoutNow(this.transfer);
     return { ok: true };
   }
 
@@ -189,7 +208,7 @@ export class PaxosNode implements ElectionNode {
       nacksFrom: [...this.nacks],
       transferTo: this.transfer?.target ?? null,
       lastContactMsAgo: contactAges(this.lastContact, now),
-      persisted: { promised: this.persistedPromise },
+      persisted: { promised: this.confirmedPromise },
     };
   }
 
@@ -229,11 +248,16 @@ export class PaxosNode implements ElectionNode {
     this.promises = new Set([this.id]);
     this.nacks = new Set();
     this.election.reset(now);
-    if (this.promises.size >= quorum(this.members.length)) {
+    if (this.promises.size >= this.quorumSize()) {
       this.becomeLeader(now);
       return;
     }
     for (const peer of this.peers) this.outbox.push({ kind: 'Prepare', from: this.id, to: peer, term: this.promised, transfer });
+  }
+
+  /** Protected so that the mutation suite can break it on purpose. */
+  protected quorumSize(): number {
+    return quorum(this.members.length);
   }
 
   private nextBallot(): number {
@@ -265,11 +289,15 @@ export class PaxosNode implements ElectionNode {
 
   private broadcastHeartbeat(now: number): void {
     for (const peer of this.peers) this.send('Heartbeat', peer, this.promised);
-    if (this.transfer !== null) this.send('TimeoutNow', this.transfer.target, this.promised);
+    if (this.transfer !== null) this.sendTimeoutNow(this.transfer);
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }
 
-  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare'>, to: string, term: number): void {
+  private sendTimeoutNow(transfer: Transfer): void {
+    this.outbox.push({ kind: 'TimeoutNow', from: this.id, to: transfer.target, term: this.promised, deadline: transfer.deadline });
+  }
+
+  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow'>, to: string, term: number): void {
     this.outbox.push({ kind, from: this.id, to, term });
   }
 }

@@ -6,15 +6,17 @@
  * messages that depend on it.
  *
  * Beyond the paper, as etcd and hashicorp/raft do it:
- * - pre-vote: a node whose election timer fires first asks whether it could win (without
- *   bumping its term); only with a majority of yeses does it start a real election, so a node
- *   rejoining from a partition does not inflate terms and depose a healthy leader;
+ * - pre-vote (Ongaro's thesis, section 9.6): a node whose election timer fires first asks whether
+ *   it could win (without bumping its term); only with a majority of yeses does it start a real
+ *   election. A node refuses a pre-vote while it leads or has heard from its leader within the
+ *   minimum election timeout, with or without check-quorum, so a node rejoining from a
+ *   partition neither inflates terms nor deposes a healthy leader;
  * - check-quorum: a leader that has not heard from a majority within an election timeout steps
  *   down, so a leader cut off in a minority stops believing it leads;
  * - leader stickiness (with check-quorum, as in etcd): a node that heard from a live leader
  *   within the minimum election timeout ignores vote requests of higher terms;
- * - leadership transfer: the leader tells the target to campaign at once (TimeoutNow), and the
- *   target's vote request overrides stickiness.
+ * - leadership transfer: the leader tells the target to campaign at once (TimeoutNow, valid
+ *   until the transfer's deadline), and the target's vote request overrides stickiness.
  *
  * There is no replicated log: heartbeats are empty AppendEntries, so any node may win.
  * Time comes only from the `now` arguments; randomness only from `random`.
@@ -31,8 +33,9 @@ import {
   type NodeStatus,
   type Ready,
   type Role,
+  type VoteGrant,
 } from '../core/election.js';
-import { ElectionTimer, QuorumLease, contactAges, transferRefusal, type Envelope } from '../core/parts.js';
+import { ElectionTimer, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -41,7 +44,7 @@ export type RaftMessage =
   | (Envelope & { kind: 'RequestVoteResp'; granted: boolean })
   | (Envelope & { kind: 'Heartbeat' })
   | (Envelope & { kind: 'HeartbeatResp' })
-  | (Envelope & { kind: 'TimeoutNow' });
+  | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export function isRaftMessage(message: Message): message is RaftMessage {
   const fields = message as unknown as Record<string, unknown>;
@@ -51,14 +54,31 @@ export function isRaftMessage(message: Message): message is RaftMessage {
       return typeof fields.granted === 'boolean';
     case 'RequestVote':
       return typeof fields.transfer === 'boolean';
+    case 'TimeoutNow':
+      return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
     case 'PreVote':
     case 'Heartbeat':
     case 'HeartbeatResp':
-    case 'TimeoutNow':
       return true;
     default:
       return false;
   }
+}
+
+/** The vote a message shows its sender gave: a granted vote, or a candidate's vote for itself. */
+export function raftVoteGrant(message: Message): VoteGrant | null {
+  if (message.kind === 'RequestVote') return { voter: message.from, candidate: message.from, term: message.term };
+  if (message.kind === 'RequestVoteResp' && (message as { granted?: unknown }).granted === true) {
+    return { voter: message.from, candidate: message.to, term: message.term };
+  }
+  return null;
+}
+
+/** The term a message shows its sender had made durable, or null for a pre-vote's proposed term. */
+export function raftCommittedTerm(message: Message): number | null {
+  if (message.kind === 'PreVote') return null;
+  if (message.kind === 'PreVoteResp' && (message as { granted?: unknown }).granted === true) return null;
+  return message.term;
 }
 
 export interface RaftDurableState extends DurableState {
@@ -92,13 +112,14 @@ export class RaftNode implements ElectionNode {
   /** Check-quorum, and the stickiness it brings. */
   private readonly lease: QuorumLease;
   /** Leaders: an ongoing leadership transfer. */
-  private transfer: { target: string; deadline: number } | null = null;
+  private transfer: Transfer | null = null;
   /** Last time each peer was heard from (any message); for the detail view. */
   private readonly lastContact = new Map<string, number>();
 
   private outbox: RaftMessage[] = [];
-  private persistedTerm: number;
-  private persistedVote: string | null;
+  /** The durable state last handed to the runtime, and the last one it confirmed. */
+  private handedOut: RaftDurableState;
+  private confirmed: RaftDurableState;
 
   constructor(options: NodeOptions) {
     this.id = options.id;
@@ -108,8 +129,8 @@ export class RaftNode implements ElectionNode {
     const durable = readRaftDurable(options.durable);
     this.term = durable.term;
     this.votedFor = durable.votedFor;
-    this.persistedTerm = durable.term;
-    this.persistedVote = durable.votedFor;
+    this.handedOut = durable;
+    this.confirmed = durable;
     this.election = new ElectionTimer(options.config, options.random, options.now);
     this.lease = new QuorumLease(options.config, options.members.length);
   }
@@ -120,10 +141,9 @@ export class RaftNode implements ElectionNode {
 
   ready(): Ready {
     let persist: RaftDurableState | null = null;
-    if (this.term !== this.persistedTerm || this.votedFor !== this.persistedVote) {
+    if (this.term !== this.handedOut.term || this.votedFor !== this.handedOut.votedFor) {
       persist = { term: this.term, votedFor: this.votedFor };
-      this.persistedTerm = this.term;
-      this.persistedVote = this.votedFor;
+      this.handedOut = persist;
     }
     const messages = this.outbox;
     this.outbox = [];
@@ -132,6 +152,10 @@ export class RaftNode implements ElectionNode {
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
         : this.election.deadline;
     return { persist, messages, wakeAt };
+  }
+
+  persisted(state: DurableState): void {
+    this.confirmed = readRaftDurable(state);
   }
 
   tick(now: number): void {
@@ -157,15 +181,19 @@ export class RaftNode implements ElectionNode {
     this.lastContact.set(message.from, now);
 
     if (message.term > this.term) {
-      const asksForVote = message.kind === 'RequestVote' || message.kind === 'PreVote';
-      if (asksForVote && this.inLease(now) && !(message.kind === 'RequestVote' && message.transfer)) {
+      if (message.kind === 'PreVote' && this.leaderAlive(now)) {
+        // Thesis 9.6: a live leader exists, so this pre-candidate could only disrupt it.
+        this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: this.term, granted: false });
+        return;
+      }
+      if (message.kind === 'RequestVote' && !message.transfer && this.inLease(now)) {
         // Stickiness: a live leader exists, so this candidate is disruptive (etcd: "lease is not expired").
         return;
       }
       // A pre-vote proposes a term without claiming it, and a granted pre-vote echoes that
       // proposal: neither moves anyone to a new term. Every other higher term wins.
       const proposesOnly = message.kind === 'PreVote' || (message.kind === 'PreVoteResp' && message.granted);
-      if (!proposesOnly) this.becomeFollower(message.term, message.kind === 'Heartbeat' ? message.from : null, now);
+      if (!proposesOnly) this.adoptHigherTerm(message, now);
     } else if (message.term < this.term) {
       // Stale sender: tell it the current term so that it steps down or catches up.
       if (message.kind === 'Heartbeat') this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
@@ -194,8 +222,10 @@ export class RaftNode implements ElectionNode {
         if (this.role === 'candidate' && message.term === this.term) this.countVote(message.from, message.granted, now);
         return;
       case 'TimeoutNow':
-        // Only the leader of this very term may hand over leadership.
-        if (message.term === this.term && this.leaderId === message.from && this.role === 'follower') this.campaign(now, true);
+        // Only the leader of this very term may hand over leadership, and only until the transfer expires.
+        if (message.term === this.term && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline) {
+          this.campaign(now, true);
+        }
         return;
     }
   }
@@ -207,8 +237,8 @@ export class RaftNode implements ElectionNode {
   transferLeadership(target: string, now: number): ActionResult {
     const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
     if (refusal !== null) return refusal;
-    this.transfer = { target, deadline: now + this.config.electionTimeoutMaxMs };
-    this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term });
+    this.transfer = startTransfer(this.config, target, now);
+    this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term, deadline: this.transfer.deadline });
     return { ok: true };
   }
 
@@ -226,21 +256,18 @@ export class RaftNode implements ElectionNode {
       votesRejected: [...this.votesRejected],
       transferTo: this.transfer?.target ?? null,
       lastContactMsAgo: contactAges(this.lastContact, now),
-      persisted: { term: this.persistedTerm, votedFor: this.persistedVote },
+      persisted: { ...this.confirmed },
     };
   }
 
   private handlePreVote(message: Extract<RaftMessage, { kind: 'PreVote' }>): void {
     // etcd's canVote: a pre-vote for a later term is granted; for this term only as a vote would be.
-    const granted =
-      message.term > this.term || this.votedFor === message.from || (this.votedFor === null && this.leaderId === null);
+    const granted = message.term > this.term || this.grantsVote(message.from);
     this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: granted ? message.term : this.term, granted });
   }
 
   private handleRequestVote(message: Extract<RaftMessage, { kind: 'RequestVote' }>, now: number): void {
-    // Without a log every candidate is "up to date"; what is left is one vote per term, and no
-    // vote for a rival of a leader this node already follows in this term.
-    const granted = this.votedFor === message.from || (this.votedFor === null && this.leaderId === null);
+    const granted = this.grantsVote(message.from);
     if (granted) {
       this.votedFor = message.from;
       this.election.reset(now);
@@ -255,9 +282,27 @@ export class RaftNode implements ElectionNode {
     this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
   }
 
+  /**
+   * Without a log every candidate is "up to date"; what is left is one vote per term, and no
+   * vote for a rival of a leader this node already follows in this term. (Protected, like
+   * quorumSize and adoptHigherTerm, so that the mutation suite can break it on purpose.)
+   */
+  protected grantsVote(candidate: string): boolean {
+    return this.votedFor === candidate || (this.votedFor === null && this.leaderId === null);
+  }
+
+  protected quorumSize(): number {
+    return quorum(this.members.length);
+  }
+
+  /** A message of a later term: follow that term (the sender leads it if it sent a heartbeat). */
+  protected adoptHigherTerm(message: RaftMessage, now: number): void {
+    this.becomeFollower(message.term, message.kind === 'Heartbeat' ? message.from : null, now);
+  }
+
   private countVote(from: string, granted: boolean, now: number): void {
     (granted ? this.votesGranted : this.votesRejected).add(from);
-    if (this.votesGranted.size < quorum(this.members.length)) return;
+    if (this.votesGranted.size < this.quorumSize()) return;
     if (this.role === 'precandidate') this.campaign(now, false);
     else this.becomeLeader(now);
   }
@@ -268,7 +313,7 @@ export class RaftNode implements ElectionNode {
     this.votesGranted = new Set([this.id]);
     this.votesRejected = new Set();
     this.election.reset(now);
-    if (this.votesGranted.size >= quorum(this.members.length)) {
+    if (this.votesGranted.size >= this.quorumSize()) {
       this.campaign(now, false);
       return;
     }
@@ -283,7 +328,7 @@ export class RaftNode implements ElectionNode {
     this.votesGranted = new Set([this.id]);
     this.votesRejected = new Set();
     this.election.reset(now);
-    if (this.votesGranted.size >= quorum(this.members.length)) {
+    if (this.votesGranted.size >= this.quorumSize()) {
       this.becomeLeader(now);
       return;
     }
@@ -317,11 +362,18 @@ export class RaftNode implements ElectionNode {
     return this.lease.holds(now, this.leaderId !== null);
   }
 
+  /** This node leads, or heard from its leader within the minimum election timeout. */
+  private leaderAlive(now: number): boolean {
+    return this.role === 'leader' || this.lease.leaderHeardRecently(now, this.leaderId !== null);
+  }
+
   private broadcastHeartbeat(now: number): void {
     for (const peer of this.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term });
     // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
     // case the first TimeoutNow was lost or reached the target before it followed this leader.
-    if (this.transfer !== null) this.send({ kind: 'TimeoutNow', from: this.id, to: this.transfer.target, term: this.term });
+    if (this.transfer !== null) {
+      this.send({ kind: 'TimeoutNow', from: this.id, to: this.transfer.target, term: this.term, deadline: this.transfer.deadline });
+    }
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }
 

@@ -101,6 +101,19 @@ describe('conclave sim', () => {
     expect(p99).toBeLessThanOrEqual(max!);
   });
 
+  it('warns in words about equal election timeouts, keeping --json output clean', () => {
+    const result = runCli(['sim', 'failover', '--timeout-ms', '150-150', '--trials', '5', '--json']);
+    expect(result.stderr).toMatch(/^warning: The minimum and maximum election timeouts are equal \(150 ms\)/m);
+    expect(() => JSON.parse(result.stdout)).not.toThrow();
+  });
+
+  it('runs a deliberately broken variant, which the checkers catch', () => {
+    const result = runCli(['sim', '--mutation', 'raft-lead-on-quorum-minus-one', '--seed', '1', '--duration-s', '5']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/safety: leader-without-quorum at t=[\d.]+ ms/);
+    expect(result.stdout).toContain('replay: npm run sim -- --mutation raft-lead-on-quorum-minus-one --seed 1');
+  });
+
   it('prints the failover table', () => {
     const result = runCli(['sim', 'failover', '--trials', '20']);
     expect(result.status).toBe(0);

@@ -5,5 +5,5 @@ import { CI_SEEDS, expectExercised, runSeeds } from './suite.js';
 describe('bully under faults', () => {
   it(`${CI_SEEDS} seeds`, () => {
     expectExercised(runSeeds('bully'));
-  }, 170_000);
+  }, 400_000);
 });

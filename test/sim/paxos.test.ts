@@ -5,5 +5,5 @@ import { CI_SEEDS, expectExercised, runSeeds } from './suite.js';
 describe('paxos under faults', () => {
   it(`${CI_SEEDS} seeds`, () => {
     expectExercised(runSeeds('paxos'));
-  }, 170_000);
+  }, 400_000);
 });

@@ -5,5 +5,5 @@ import { CI_SEEDS, expectExercised, runSeeds } from './suite.js';
 describe('raft under faults', () => {
   it(`${CI_SEEDS} seeds`, () => {
     expectExercised(runSeeds('raft'));
-  }, 170_000);
+  }, 400_000);
 });

@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../shared/core/election.js';
 import { DEFAULT_FAULTS } from '../../electron/sim/faults.js';
-import { describeFailure, runSimulation, type SimulationOptions } from '../../electron/sim/simulator.js';
+import { DEFAULT_DISK_WRITE_MS, describeFailure, runSimulation, violationOf, type SimulationOptions } from '../../electron/sim/simulator.js';
 
 /** The CI budget: seeds per algorithm and simulated time per seed. */
 export const CI_SEEDS = 2_000;
@@ -18,6 +18,7 @@ export function baseOptions(algorithm: AlgorithmName): Omit<SimulationOptions, '
     durationMs: CI_DURATION_MS,
     config: DEFAULT_ELECTION_CONFIG,
     link: { latencyMs: 2, jitterMs: 1 },
+    diskWriteMs: DEFAULT_DISK_WRITE_MS,
     faults: DEFAULT_FAULTS,
   };
 }
@@ -29,14 +30,15 @@ export interface SuiteTotals {
   recoveries: number;
   worstRecoveryMs: number;
   checkedMs: number;
+  checkedDegradedMs: number;
   concurrentLeadersMs: number;
 }
 
 export function runSeeds(algorithm: AlgorithmName, seeds = CI_SEEDS, overrides: Partial<SimulationOptions> = {}): SuiteTotals {
-  const totals: SuiteTotals = { seeds, elections: 0, faults: 0, recoveries: 0, worstRecoveryMs: 0, checkedMs: 0, concurrentLeadersMs: 0 };
+  const totals: SuiteTotals = { seeds, elections: 0, faults: 0, recoveries: 0, worstRecoveryMs: 0, checkedMs: 0, checkedDegradedMs: 0, concurrentLeadersMs: 0 };
   for (let seed = 1; seed <= seeds; seed++) {
     const result = runSimulation({ ...baseOptions(algorithm), ...overrides, seed });
-    if (result.violation !== null) {
+    if (violationOf(result) !== null) {
       expect.fail(describeFailure(result, `npm run sim -- --algorithm ${algorithm} --seed ${seed} --duration-s ${result.durationMs / 1000}`));
     }
     totals.elections += result.elections;
@@ -44,12 +46,14 @@ export function runSeeds(algorithm: AlgorithmName, seeds = CI_SEEDS, overrides: 
     totals.recoveries += result.recoveries;
     totals.worstRecoveryMs = Math.max(totals.worstRecoveryMs, result.worstRecoveryMs);
     totals.checkedMs += result.checkedMs;
+    totals.checkedDegradedMs += result.checkedDegradedMs;
     totals.concurrentLeadersMs += result.concurrentLeadersMs;
   }
   const simulatedMs = seeds * (overrides.durationMs ?? CI_DURATION_MS);
   console.log(
     `${algorithm}: ${seeds} seeds x ${(overrides.durationMs ?? CI_DURATION_MS) / 1000} s, ${totals.faults} fault events, ` +
-      `${totals.elections} elections, liveness checked ${((100 * totals.checkedMs) / simulatedMs).toFixed(0)}% of the time, ` +
+      `${totals.elections} elections, liveness checked ${((100 * totals.checkedMs) / simulatedMs).toFixed(0)}% of the time ` +
+      `(${((100 * totals.checkedDegradedMs) / simulatedMs).toFixed(0)}% with loss or delay in force), ` +
       `worst recovery ${totals.worstRecoveryMs.toFixed(0)} ms (bound ${10 * DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs} ms), ` +
       `${(totals.concurrentLeadersMs / 1000).toFixed(1)} s with two or more leaders`,
   );
@@ -62,4 +66,5 @@ export function expectExercised(totals: SuiteTotals): void {
   expect(totals.elections).toBeGreaterThan(totals.seeds * 5);
   expect(totals.recoveries).toBeGreaterThan(totals.seeds * 5);
   expect(totals.checkedMs).toBeGreaterThan(totals.seeds * CI_DURATION_MS * 0.3);
+  expect(totals.checkedDegradedMs).toBeGreaterThan(totals.seeds * CI_DURATION_MS * 0.05);
 }

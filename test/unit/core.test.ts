@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseElectionConfig } from '../../shared/core/config.js';
+import { configWarnings, parseElectionConfig } from '../../shared/core/config.js';
 import { DEFAULT_ELECTION_CONFIG, quorum } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
 import { TimerQueue, VirtualClock } from '../../electron/runtime/clock.js';
@@ -54,6 +54,28 @@ describe('election config', () => {
     [{ heartbeat: 50 }, 'unknown field "heartbeat"'],
   ])('refuses %j with an explicit reason', (input, reason) => {
     expect(() => parseElectionConfig(input)).toThrow(reason);
+  });
+});
+
+describe('settings that are valid but behave badly', () => {
+  it.each([
+    [150, 150, /are equal \(150 ms\).*livelock of Figure 16/],
+    [200, 201, /range 200-201 ms is narrow/],
+    [150, 155, /range 150-155 ms is narrow/],
+  ])('election timeouts %i-%i ms are warned about', (min, max, warning) => {
+    const warnings = configWarnings({ ...DEFAULT_ELECTION_CONFIG, electionTimeoutMinMs: min, electionTimeoutMaxMs: max });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(warning);
+  });
+
+  it('a randomized range and a fast network draw no warning', () => {
+    expect(configWarnings({ ...DEFAULT_ELECTION_CONFIG, electionTimeoutMinMs: 150, electionTimeoutMaxMs: 175 }, 4)).toEqual([]);
+  });
+
+  it('check-quorum with an election timeout shorter than a heartbeat and its round trip is warned about', () => {
+    const config = { ...DEFAULT_ELECTION_CONFIG, heartbeatMs: 6, electionTimeoutMinMs: 12, electionTimeoutMaxMs: 24 };
+    expect(configWarnings(config, 10)).toEqual([expect.stringMatching(/^With check-quorum a leader must hear from a majority within 12 ms/)]);
+    expect(configWarnings({ ...config, checkQuorum: false }, 10)).toEqual([]);
   });
 });
 

@@ -164,7 +164,7 @@ describe('Paxos election: leadership', () => {
     const ballot = lead(leader);
     expect(leader.transferLeadership('n4', 500)).toEqual({ ok: true });
     const timeoutNow = leader.ready().messages[0]!;
-    expect(timeoutNow).toMatchObject({ kind: 'TimeoutNow', to: 'n4', term: ballot });
+    expect(timeoutNow).toMatchObject({ kind: 'TimeoutNow', to: 'n4', term: ballot, deadline: 500 + CONFIG.electionTimeoutMaxMs });
     const target = paxos('n4');
     target.step(msg('Heartbeat', 'n1', 'n4', ballot), 490);
     target.ready();
@@ -172,5 +172,21 @@ describe('Paxos election: leadership', () => {
     expect(target.status().role).toBe('candidate');
     expect(target.status().term).toBeGreaterThan(ballot);
     expect(target.ready().messages.every((m) => m.kind === 'Prepare' && (m as { transfer?: boolean }).transfer === true)).toBe(true);
+  });
+
+  it('a TimeoutNow that arrives after the transfer expired is ignored', () => {
+    const target = paxos('n4');
+    target.step(msg('Heartbeat', 'n1', 'n4', 5), 490);
+    target.step(msg('TimeoutNow', 'n1', 'n4', 5, { deadline: 800 }), 801);
+    expect(target.status()).toMatchObject({ role: 'follower', term: 5, leaderId: 'n1' });
+  });
+
+  it('a promise counts as persisted only once the runtime confirms the write', () => {
+    const acceptor = paxos('n2', 5);
+    acceptor.step(msg('Prepare', 'n3', 'n2', 12, { transfer: false }), 10);
+    const handedOut = acceptor.ready().persist!;
+    expect(acceptor.inspect(11).persisted).toEqual({ promised: 5 });
+    acceptor.persisted(handedOut);
+    expect(acceptor.inspect(12).persisted).toEqual({ promised: 12 });
   });
 });

@@ -234,6 +234,17 @@ describe('Raft §5.2: one vote per term', () => {
     expect(restarted.ready().messages).toEqual([{ kind: 'RequestVoteResp', from: 'n1', to: 'n3', term: 1, granted: false }]);
   });
 
+  it('state counts as persisted only once the runtime confirms the write (etcd: Advance)', () => {
+    const voter = raft('n1');
+    voter.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1, transfer: false }), 10);
+    const handedOut = voter.ready().persist!;
+    expect(handedOut).toEqual({ term: 1, votedFor: 'n2' });
+    expect(voter.inspect(11).persisted).toEqual({ term: 0, votedFor: null });
+    expect(voter.ready().persist).toBeNull();
+    voter.persisted(handedOut);
+    expect(voter.inspect(12).persisted).toEqual({ term: 1, votedFor: 'n2' });
+  });
+
   it('granting a vote resets the election timer', () => {
     const node = raft();
     node.step(msg({ kind: 'RequestVote', from: 'n2', to: 'n1', term: 1, transfer: false }), 250);
@@ -296,6 +307,25 @@ describe('Raft thesis §9.6: pre-vote', () => {
     expect(node.status()).toEqual({ role: 'follower', term: 4, votedFor: 'n3', leaderId: null });
   });
 
+  it.each([false, true])('with check-quorum %s, a follower that heard from its leader within the minimum election timeout refuses a pre-vote (thesis §9.6)', (checkQuorum) => {
+    const node = withConfig({ preVote: true, checkQuorum }, 'n2');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.ready();
+    node.step(msg({ kind: 'PreVote', from: 'n3', to: 'n2', term: 4 }), 100 + CONFIG.electionTimeoutMinMs - 1);
+    expect(node.ready()).toMatchObject({ persist: null, messages: [{ kind: 'PreVoteResp', to: 'n3', term: 3, granted: false }] });
+    node.step(msg({ kind: 'PreVote', from: 'n3', to: 'n2', term: 4 }), 100 + CONFIG.electionTimeoutMinMs);
+    expect(node.ready().messages).toEqual([{ kind: 'PreVoteResp', from: 'n2', to: 'n3', term: 4, granted: true }]);
+    expect(node.status()).toMatchObject({ term: 3, leaderId: 'n1' });
+  });
+
+  it('a leader refuses pre-votes while it leads, with or without check-quorum', () => {
+    const node = withConfig({ preVote: false, checkQuorum: false });
+    const term = electLeader(node);
+    node.step(msg({ kind: 'PreVote', from: 'n3', to: 'n1', term: term + 1 }), 5_000);
+    expect(node.ready().messages).toEqual([{ kind: 'PreVoteResp', from: 'n1', to: 'n3', term, granted: false }]);
+    expect(node.status()).toMatchObject({ role: 'leader', term });
+  });
+
   it('a pre-vote rejection from a higher term brings the pre-candidate up to date', () => {
     const node = withConfig({ preVote: true }, 'n1', { term: 4, votedFor: null });
     timeOut(node);
@@ -333,11 +363,11 @@ describe('Raft thesis §6.2: check-quorum', () => {
 });
 
 describe('Raft thesis §4.2.3: leader stickiness', () => {
-  it.each(['RequestVote', 'PreVote'] as const)('a follower that heard from its leader recently ignores a %s of a higher term', (kind) => {
+  it('a follower that heard from its leader recently ignores a vote request of a higher term', () => {
     const node = withConfig({ checkQuorum: true, preVote: true }, 'n2');
     node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
     node.ready();
-    node.step({ kind, from: 'n3', to: 'n2', term: 4, transfer: false } as Message, 100 + CONFIG.electionTimeoutMinMs - 1);
+    node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 100 + CONFIG.electionTimeoutMinMs - 1);
     expect(node.ready()).toMatchObject({ persist: null, messages: [] });
     expect(node.status()).toMatchObject({ term: 3, leaderId: 'n1' });
   });
@@ -362,7 +392,8 @@ describe('Raft thesis §3.10: leadership transfer', () => {
     const node = withConfig({ checkQuorum: true });
     const term = electLeader(node);
     expect(node.transferLeadership('n4', 420)).toEqual({ ok: true });
-    expect(node.ready().messages).toEqual([{ kind: 'TimeoutNow', from: 'n1', to: 'n4', term }]);
+    const deadline = 420 + CONFIG.electionTimeoutMaxMs;
+    expect(node.ready().messages).toEqual([{ kind: 'TimeoutNow', from: 'n1', to: 'n4', term, deadline }]);
     node.tick(400 + CONFIG.heartbeatMs);
     expect(node.ready().messages.filter((m) => m.kind === 'TimeoutNow').map((m) => m.to)).toEqual(['n4']);
     node.step(msg({ kind: 'RequestVote', from: 'n4', to: 'n1', term: term + 1, transfer: true }), 460);
@@ -373,7 +404,7 @@ describe('Raft thesis §3.10: leadership transfer', () => {
     const target = withConfig({ checkQuorum: true, preVote: true }, 'n4');
     target.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
     target.ready();
-    target.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3 }), 110);
+    target.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3, deadline: 400 }), 110);
     expect(target.status()).toMatchObject({ role: 'candidate', term: 4, votedFor: 'n4' });
     const requests = target.ready().messages;
     expect(requests.every((m) => m.kind === 'RequestVote' && (m as unknown as { transfer: boolean }).transfer)).toBe(true);
@@ -387,8 +418,15 @@ describe('Raft thesis §3.10: leadership transfer', () => {
   it('TimeoutNow from anyone but the current leader is ignored', () => {
     const node = withConfig({}, 'n4');
     node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
-    node.step(msg({ kind: 'TimeoutNow', from: 'n2', to: 'n4', term: 3 }), 110);
+    node.step(msg({ kind: 'TimeoutNow', from: 'n2', to: 'n4', term: 3, deadline: 400 }), 110);
     expect(node.status()).toMatchObject({ role: 'follower', term: 3 });
+  });
+
+  it('a TimeoutNow that arrives after the transfer expired is ignored (a target paused meanwhile)', () => {
+    const node = withConfig({}, 'n4');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    node.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3, deadline: 400 }), 401);
+    expect(node.status()).toMatchObject({ role: 'follower', term: 3, leaderId: 'n1' });
   });
 
   it.each([
