@@ -4,7 +4,7 @@ import { createRandom, type Random } from '../../shared/core/random.js';
 import type { Agent, AgentOptions } from '../runtime/agent.js';
 import { VirtualClock } from '../runtime/clock.js';
 import { Cluster } from '../runtime/cluster.js';
-import type { LinkSettings } from '../runtime/fabric.js';
+import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { SimulatedDisk, type DiskListener } from './disk.js';
 
 /** A guard against a runaway state machine: no run fires more timers per simulated second. */

@@ -25,7 +25,7 @@ import { SafetyMonitor } from '../../shared/analysis/safety.js';
 import { quorum, type AlgorithmName, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
 import { hashString } from '../../shared/core/random.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import type { LinkSettings } from '../runtime/fabric.js';
+import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { GlobalChecks, type Finding, type WireViolationKind } from './checkers.js';
 import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
 import { Nemesis, type FaultProfile } from './faults.js';

@@ -10,6 +10,9 @@
  * - A node that hears a COORDINATOR or heartbeat from a lower-ranked node bullies it: it holds
  *   an election, which it wins.
  *
+ * Members that do not vote are not ranked: they follow whoever coordinates and never hold an
+ * election.
+ *
  * Elections are numbered (kept durable so numbers only grow); the number is shown as the
  * "term". Bully has no votes and no quorum: on both sides of a partition the highest node
  * becomes coordinator, so two coordinators coexist until the partition heals. That split brain
@@ -27,7 +30,7 @@ import type {
   Ready,
   Role,
 } from '../core/election.js';
-import { contactAges, randomTimeoutMs } from '../core/parts.js';
+import { Membership, contactAges, randomTimeoutMs } from '../core/parts.js';
 import type { Random } from '../core/random.js';
 
 export type BullyMessage = Message & { kind: 'Election' | 'Answer' | 'Coordinator' | 'Heartbeat' };
@@ -50,8 +53,9 @@ type Phase = 'idle' | 'awaiting-answer' | 'awaiting-coordinator';
 
 export class BullyNode implements ElectionNode {
   readonly id: string;
-  private readonly members: readonly string[];
-  private readonly peers: string[];
+  private readonly membership: Membership;
+  /** The voters in rank order (the last outranks all); a non-voter's rank is -1. */
+  private readonly ranked: readonly string[];
   private readonly rank: number;
   private readonly config: ElectionConfig;
   private readonly random: Random;
@@ -72,16 +76,16 @@ export class BullyNode implements ElectionNode {
 
   constructor(options: NodeOptions) {
     this.id = options.id;
-    this.members = options.members;
-    this.peers = options.members.filter((member) => member !== options.id);
-    this.rank = options.members.indexOf(options.id);
+    this.membership = new Membership(options.id, options.members, options.voters);
+    this.ranked = options.members.filter((member) => this.membership.voters.has(member));
+    this.rank = this.ranked.indexOf(options.id);
     this.config = options.config;
     this.random = options.random;
     this.term = readBullyDurable(options.durable).term;
     this.handedOutTerm = this.term;
     this.confirmedTerm = this.term;
     // A recovering node holds an election at once: if it outranks the coordinator, it takes over.
-    this.deadline = options.now;
+    this.deadline = this.membership.votes ? options.now : Infinity;
     this.waitStartedAt = options.now;
   }
 
@@ -122,9 +126,8 @@ export class BullyNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isBullyMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id) return;
-    const senderRank = this.members.indexOf(message.from);
-    if (senderRank < 0) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
+    const senderRank = this.ranked.indexOf(message.from);
     this.lastContact.set(message.from, now);
     const stale = message.term < this.term;
     const newerElection = message.term > this.term;
@@ -165,7 +168,7 @@ export class BullyNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' ? null : { startedAt: this.waitStartedAt, dueAt: this.deadline };
+    return this.role === 'leader' || !this.membership.votes ? null : { startedAt: this.waitStartedAt, dueAt: this.deadline };
   }
 
   transferLeadership(): ActionResult {
@@ -174,9 +177,10 @@ export class BullyNode implements ElectionNode {
 
   inspect(now: number): NodeInspection {
     return {
-      rank: this.rank + 1,
+      votes: this.membership.votes,
+      rank: this.membership.votes ? this.rank + 1 : null,
       phase: this.phase,
-      outranks: this.members.slice(0, this.rank),
+      outranks: this.ranked.slice(0, Math.max(0, this.rank)),
       answerTimeoutMs: this.answerTimeoutMs,
       waitEndsInMs: this.role === 'leader' ? null : Math.max(0, this.deadline - now),
       heartbeatDueInMs: this.role === 'leader' ? Math.max(0, this.heartbeatDeadline - now) : null,
@@ -189,7 +193,7 @@ export class BullyNode implements ElectionNode {
     this.role = 'candidate';
     this.leaderId = null;
     this.heartbeatDeadline = Infinity;
-    const higher = this.members.slice(this.rank + 1);
+    const higher = this.ranked.slice(this.rank + 1);
     if (higher.length === 0) {
       this.becomeCoordinator(now);
       return;
@@ -210,7 +214,7 @@ export class BullyNode implements ElectionNode {
   /** COORDINATOR to everyone, under a new election number. */
   private announce(): void {
     this.term += 1;
-    for (const peer of this.peers) this.send('Coordinator', peer);
+    for (const peer of this.membership.peers) this.send('Coordinator', peer);
   }
 
   private followCoordinator(coordinator: string, now: number): void {
@@ -218,7 +222,7 @@ export class BullyNode implements ElectionNode {
     this.phase = 'idle';
     this.leaderId = coordinator;
     this.heartbeatDeadline = Infinity;
-    this.waitUntil(now, now + randomTimeoutMs(this.config, this.random));
+    this.waitUntil(now, this.membership.votes ? now + randomTimeoutMs(this.config, this.random) : Infinity);
   }
 
   private waitUntil(now: number, deadline: number): void {
@@ -227,7 +231,7 @@ export class BullyNode implements ElectionNode {
   }
 
   private broadcastHeartbeat(now: number): void {
-    for (const peer of this.peers) this.send('Heartbeat', peer);
+    for (const peer of this.membership.peers) this.send('Heartbeat', peer);
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }
 

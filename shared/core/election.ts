@@ -69,6 +69,11 @@ export interface NodeOptions {
   id: string;
   /** Every member of the cluster, this node included, in rank order (n1, n2, ...). */
   members: readonly string[];
+  /**
+   * The members that vote and may lead (etcd's voters; the rest are learners that follow and
+   * never campaign or count towards a quorum). All members when left out.
+   */
+  voters?: readonly string[];
   config: ElectionConfig;
   random: Random;
   /** Durable state from before a crash, or null on first boot. */

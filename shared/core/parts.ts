@@ -9,6 +9,32 @@ export interface Envelope {
   term: number;
 }
 
+/** Who is in the cluster from one node's point of view: its peers, the voters, the quorum. */
+export class Membership {
+  readonly members: readonly string[];
+  readonly voters: ReadonlySet<string>;
+  /** Every other member: heartbeats go to all of them. */
+  readonly peers: readonly string[];
+  /** Every other voter: vote requests go to them. */
+  readonly voterPeers: readonly string[];
+  /** Whether this node votes and may lead. */
+  readonly votes: boolean;
+  readonly quorum: number;
+
+  constructor(id: string, members: readonly string[], voters: readonly string[] = members) {
+    this.members = members;
+    this.voters = new Set(voters.filter((voter) => members.includes(voter)));
+    this.peers = members.filter((member) => member !== id);
+    this.voterPeers = this.peers.filter((peer) => this.voters.has(peer));
+    this.votes = this.voters.has(id);
+    this.quorum = quorum(this.voters.size);
+  }
+
+  isMember(id: string): boolean {
+    return this.members.includes(id);
+  }
+}
+
 /** A uniformly random election timeout in [min, max] ms. */
 export function randomTimeoutMs(config: ElectionConfig, random: Random): number {
   const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = config;
@@ -51,10 +77,11 @@ export function startTransfer(config: ElectionConfig, target: string, now: numbe
 }
 
 /** Why a node cannot hand leadership to `target`, or null when it can. */
-export function transferRefusal(node: { id: string; role: Role; peers: readonly string[] }, target: string): ActionResult | null {
+export function transferRefusal(node: { id: string; role: Role; membership: Membership }, target: string): ActionResult | null {
   if (node.role !== 'leader') return { ok: false, error: `${node.id} is not the leader` };
   if (target === node.id) return { ok: false, error: `${node.id} already leads` };
-  if (!node.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+  if (!node.membership.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
+  if (!node.membership.voters.has(target)) return { ok: false, error: `${target} does not vote, so it cannot lead` };
   return null;
 }
 
@@ -77,7 +104,7 @@ export class QuorumLease {
 
   constructor(
     private readonly config: ElectionConfig,
-    private readonly memberCount: number,
+    private readonly membership: Membership,
   ) {}
 
   /** A new leader begins its first period. */
@@ -87,14 +114,14 @@ export class QuorumLease {
     this.deadline = this.config.checkQuorum ? now + this.config.electionTimeoutMinMs : Infinity;
   }
 
-  /** A peer answered the leader in this period. */
+  /** A peer answered the leader in this period (only voters count). */
   answer(peer: string): void {
-    this.answered.add(peer);
+    if (this.membership.voters.has(peer)) this.answered.add(peer);
   }
 
-  /** At the deadline: true and a new period if a majority answered; false means step down. */
+  /** At the deadline: true and a new period if a majority of voters answered; false means step down. */
   renew(now: number): boolean {
-    if (this.answered.size + 1 < quorum(this.memberCount)) return false;
+    if (this.answered.size + 1 < this.membership.quorum) return false;
     this.lead(now);
     return true;
   }

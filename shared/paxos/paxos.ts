@@ -14,10 +14,12 @@
  *   acknowledged it within an election timeout, and acceptors that heard from their leader
  *   within that time NACK other proposers (a transfer, valid until its deadline, overrides this).
  *
+ * Members that do not vote are neither proposers nor acceptors: they follow the leader's
+ * heartbeats and never count towards a majority.
+ *
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
 import {
-  quorum,
   type ActionResult,
   type DurableState,
   type ElectionConfig,
@@ -30,7 +32,7 @@ import {
   type Role,
   type VoteGrant,
 } from '../core/election.js';
-import { ElectionTimer, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
 export type PaxosMessage =
@@ -70,7 +72,7 @@ export function ballotOwner(ballot: number, members: readonly string[]): string 
 export class PaxosNode implements ElectionNode {
   readonly id: string;
   private readonly members: readonly string[];
-  private readonly peers: string[];
+  private readonly membership: Membership;
   private readonly index: number;
   private readonly config: ElectionConfig;
 
@@ -95,7 +97,7 @@ export class PaxosNode implements ElectionNode {
   constructor(options: NodeOptions) {
     this.id = options.id;
     this.members = options.members;
-    this.peers = options.members.filter((member) => member !== options.id);
+    this.membership = new Membership(options.id, options.members, options.voters);
     this.index = options.members.indexOf(options.id);
     this.config = options.config;
     this.promised = readPaxosDurable(options.durable).promised;
@@ -103,7 +105,7 @@ export class PaxosNode implements ElectionNode {
     this.confirmedPromise = this.promised;
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, options.now);
-    this.lease = new QuorumLease(options.config, options.members.length);
+    this.lease = new QuorumLease(options.config, this.membership);
   }
 
   status(): NodeStatus {
@@ -121,7 +123,9 @@ export class PaxosNode implements ElectionNode {
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
-        : this.election.deadline;
+        : this.membership.votes
+          ? this.election.deadline
+          : Infinity;
     return { persist, messages, wakeAt };
   }
 
@@ -131,7 +135,7 @@ export class PaxosNode implements ElectionNode {
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (now >= this.election.deadline) this.prepare(now, false);
+      if (this.membership.votes && now >= this.election.deadline) this.prepare(now, false);
       return;
     }
     if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
@@ -145,16 +149,16 @@ export class PaxosNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isPaxosMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id || !this.members.includes(message.from)) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
     this.lastContact.set(message.from, now);
     this.highestSeen = Math.max(this.highestSeen, message.term);
 
     switch (message.kind) {
       case 'Prepare':
-        this.handlePrepare(message, now);
+        if (this.membership.votes) this.handlePrepare(message, now);
         return;
       case 'Promise':
-        if (this.role === 'candidate' && message.term === this.promised) {
+        if (this.role === 'candidate' && message.term === this.promised && this.membership.voters.has(message.from)) {
           this.promises.add(message.from);
           if (this.promises.size >= this.quorumSize()) this.becomeLeader(now);
         }
@@ -181,11 +185,11 @@ export class PaxosNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' ? null : this.election.span();
+    return this.role === 'leader' || !this.membership.votes ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
+    const refusal = transferRefusal({ id: this.id, role: this.role, membership: this.membership }, target);
     if (refusal !== null) return refusal;
     this.transfer = startTransfer(this.config, target, now);
     this.sendTimeoutNow(this.transfer);
@@ -195,6 +199,7 @@ export class PaxosNode implements ElectionNode {
   inspect(now: number): NodeInspection {
     const leading = this.role === 'leader';
     return {
+      votes: this.membership.votes,
       index: this.index,
       promisedBallot: this.promised,
       highestBallotSeen: this.highestSeen,
@@ -252,12 +257,12 @@ export class PaxosNode implements ElectionNode {
       this.becomeLeader(now);
       return;
     }
-    for (const peer of this.peers) this.outbox.push({ kind: 'Prepare', from: this.id, to: peer, term: this.promised, transfer });
+    for (const peer of this.membership.voterPeers) this.outbox.push({ kind: 'Prepare', from: this.id, to: peer, term: this.promised, transfer });
   }
 
   /** Protected so that the mutation suite can break it on purpose. */
   protected quorumSize(): number {
-    return quorum(this.members.length);
+    return this.membership.quorum;
   }
 
   private nextBallot(): number {
@@ -288,7 +293,7 @@ export class PaxosNode implements ElectionNode {
   }
 
   private broadcastHeartbeat(now: number): void {
-    for (const peer of this.peers) this.send('Heartbeat', peer, this.promised);
+    for (const peer of this.membership.peers) this.send('Heartbeat', peer, this.promised);
     if (this.transfer !== null) this.sendTimeoutNow(this.transfer);
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }

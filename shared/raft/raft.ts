@@ -18,11 +18,13 @@
  * - leadership transfer: the leader tells the target to campaign at once (TimeoutNow, valid
  *   until the transfer's deadline), and the target's vote request overrides stickiness.
  *
- * There is no replicated log: heartbeats are empty AppendEntries, so any node may win.
+ * Members that do not vote (etcd's learners) follow the leader but never campaign, are never
+ * asked for votes and never count towards a quorum.
+ *
+ * There is no replicated log: heartbeats are empty AppendEntries, so any voter may win.
  * Time comes only from the `now` arguments; randomness only from `random`.
  */
 import {
-  quorum,
   type ActionResult,
   type DurableState,
   type ElectionConfig,
@@ -35,7 +37,7 @@ import {
   type Role,
   type VoteGrant,
 } from '../core/election.js';
-import { ElectionTimer, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -94,8 +96,7 @@ export function readRaftDurable(durable: DurableState | null): RaftDurableState 
 
 export class RaftNode implements ElectionNode {
   readonly id: string;
-  private readonly peers: string[];
-  private readonly members: readonly string[];
+  private readonly membership: Membership;
   private readonly config: ElectionConfig;
 
   private term: number;
@@ -123,8 +124,7 @@ export class RaftNode implements ElectionNode {
 
   constructor(options: NodeOptions) {
     this.id = options.id;
-    this.members = options.members;
-    this.peers = options.members.filter((member) => member !== options.id);
+    this.membership = new Membership(options.id, options.members, options.voters);
     this.config = options.config;
     const durable = readRaftDurable(options.durable);
     this.term = durable.term;
@@ -132,7 +132,7 @@ export class RaftNode implements ElectionNode {
     this.handedOut = durable;
     this.confirmed = durable;
     this.election = new ElectionTimer(options.config, options.random, options.now);
-    this.lease = new QuorumLease(options.config, options.members.length);
+    this.lease = new QuorumLease(options.config, this.membership);
   }
 
   status(): NodeStatus {
@@ -150,7 +150,9 @@ export class RaftNode implements ElectionNode {
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
-        : this.election.deadline;
+        : this.membership.votes
+          ? this.election.deadline
+          : Infinity;
     return { persist, messages, wakeAt };
   }
 
@@ -160,7 +162,7 @@ export class RaftNode implements ElectionNode {
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (now >= this.election.deadline) {
+      if (this.membership.votes && now >= this.election.deadline) {
         if (this.config.preVote) this.startPreVote(now);
         else this.campaign(now, false);
       }
@@ -177,7 +179,7 @@ export class RaftNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isRaftMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id || !this.members.includes(message.from)) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
     this.lastContact.set(message.from, now);
 
     if (message.term > this.term) {
@@ -231,11 +233,11 @@ export class RaftNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' ? null : this.election.span();
+    return this.role === 'leader' || !this.membership.votes ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    const refusal = transferRefusal({ id: this.id, role: this.role, peers: this.peers }, target);
+    const refusal = transferRefusal({ id: this.id, role: this.role, membership: this.membership }, target);
     if (refusal !== null) return refusal;
     this.transfer = startTransfer(this.config, target, now);
     this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term, deadline: this.transfer.deadline });
@@ -245,6 +247,7 @@ export class RaftNode implements ElectionNode {
   inspect(now: number): NodeInspection {
     const leading = this.role === 'leader';
     return {
+      votes: this.membership.votes,
       preVote: this.config.preVote,
       checkQuorum: this.config.checkQuorum,
       electionTimeoutMs: this.election.timeoutMs,
@@ -288,11 +291,12 @@ export class RaftNode implements ElectionNode {
    * quorumSize and adoptHigherTerm, so that the mutation suite can break it on purpose.)
    */
   protected grantsVote(candidate: string): boolean {
+    if (!this.membership.votes) return false;
     return this.votedFor === candidate || (this.votedFor === null && this.leaderId === null);
   }
 
   protected quorumSize(): number {
-    return quorum(this.members.length);
+    return this.membership.quorum;
   }
 
   /** A message of a later term: follow that term (the sender leads it if it sent a heartbeat). */
@@ -301,6 +305,7 @@ export class RaftNode implements ElectionNode {
   }
 
   private countVote(from: string, granted: boolean, now: number): void {
+    if (!this.membership.voters.has(from)) return;
     (granted ? this.votesGranted : this.votesRejected).add(from);
     if (this.votesGranted.size < this.quorumSize()) return;
     if (this.role === 'precandidate') this.campaign(now, false);
@@ -317,7 +322,7 @@ export class RaftNode implements ElectionNode {
       this.campaign(now, false);
       return;
     }
-    for (const peer of this.peers) this.send({ kind: 'PreVote', from: this.id, to: peer, term: this.term + 1 });
+    for (const peer of this.membership.voterPeers) this.send({ kind: 'PreVote', from: this.id, to: peer, term: this.term + 1 });
   }
 
   private campaign(now: number, transfer: boolean): void {
@@ -332,7 +337,7 @@ export class RaftNode implements ElectionNode {
       this.becomeLeader(now);
       return;
     }
-    for (const peer of this.peers) this.send({ kind: 'RequestVote', from: this.id, to: peer, term: this.term, transfer });
+    for (const peer of this.membership.voterPeers) this.send({ kind: 'RequestVote', from: this.id, to: peer, term: this.term, transfer });
   }
 
   private becomeLeader(now: number): void {
@@ -368,7 +373,7 @@ export class RaftNode implements ElectionNode {
   }
 
   private broadcastHeartbeat(now: number): void {
-    for (const peer of this.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term });
+    for (const peer of this.membership.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term });
     // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
     // case the first TimeoutNow was lost or reached the target before it followed this leader.
     if (this.transfer !== null) {

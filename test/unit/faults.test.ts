@@ -6,13 +6,16 @@ import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
 import { Cluster } from '../../electron/runtime/cluster.js';
 import { Fabric, type Transit } from '../../electron/runtime/fabric.js';
+import { LinkRules } from '../../shared/network/link-rules.js';
 
 function fabric() {
   const clock = new VirtualClock();
   const delivered: Array<{ message: Message; at: number }> = [];
   const transits: Transit[] = [];
+  const rules = new LinkRules();
   const instance = new Fabric({
     clock,
+    rules,
     random: createRandom(1),
     link: { latencyMs: 5, jitterMs: 0 },
     deliver: (message) => delivered.push({ message, at: clock.now() }),
@@ -22,7 +25,7 @@ function fabric() {
     for (let i = 0; i < count; i++) instance.send({ kind: 'Heartbeat', from, to, term: i });
     clock.runUntil(clock.now() + 10_000);
   };
-  return { clock, fabric: instance, delivered, transits, send };
+  return { clock, rules, delivered, transits, send };
 }
 
 describe('fabric', () => {
@@ -38,7 +41,7 @@ describe('fabric', () => {
 
   it('a one-way cut drops one direction only', () => {
     const f = fabric();
-    f.fabric.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, cut: true });
+    f.rules.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, cut: true });
     f.send(5, 'n1', 'n2');
     f.send(5, 'n2', 'n1');
     expect(f.delivered.map((d) => d.message.from)).toEqual(Array(5).fill('n2'));
@@ -47,7 +50,7 @@ describe('fabric', () => {
 
   it('drops about the set fraction, duplicates about the set fraction', () => {
     const f = fabric();
-    f.fabric.setLinkFault(null, null, { ...HEALTHY_LINK, dropProbability: 0.3, duplicateProbability: 0.2 });
+    f.rules.setLinkFault(null, null, { ...HEALTHY_LINK, dropProbability: 0.3, duplicateProbability: 0.2 });
     f.send(10_000);
     const lost = f.transits.filter((t) => t.dropped === 'loss').length;
     const duplicates = f.transits.filter((t) => t.duplicate).length;
@@ -58,7 +61,7 @@ describe('fabric', () => {
 
   it('delays by the latency plus or minus the jitter, which reorders messages', () => {
     const f = fabric();
-    f.fabric.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, latencyMs: 50, jitterMs: 20 });
+    f.rules.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, latencyMs: 50, jitterMs: 20 });
     f.send(2_000);
     const delays = f.transits.map((t) => t.deliverAt! - t.sentAt);
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(30);
@@ -69,8 +72,8 @@ describe('fabric', () => {
 
   it("a link's own fault overrides the all-links fault", () => {
     const f = fabric();
-    f.fabric.setLinkFault(null, null, { ...HEALTHY_LINK, cut: true });
-    f.fabric.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, latencyMs: 20 });
+    f.rules.setLinkFault(null, null, { ...HEALTHY_LINK, cut: true });
+    f.rules.setLinkFault('n1', 'n2', { ...HEALTHY_LINK, latencyMs: 20 });
     f.send(1, 'n1', 'n2');
     f.send(1, 'n2', 'n1');
     expect(f.delivered.map((d) => d.message.from)).toEqual(['n1']);

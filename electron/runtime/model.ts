@@ -1,0 +1,684 @@
+/**
+ * What the dashboard is told about a cluster, whatever runs its nodes: every observable change
+ * as an event, the faults in force and the network's rules, who leads and whether a majority
+ * follows, when a leader was lost (where a failover starts), and snapshots. The embedded
+ * cluster (agents in this process) and an attached cluster (agents on other machines) both
+ * drive one ClusterModel: they report what their nodes do, and carry out what it decides
+ * through a NodeControl.
+ */
+import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
+import type { Random } from '../../shared/core/random.js';
+import { LinkRules } from '../../shared/network/link-rules.js';
+import {
+  HEALTHY_LINK,
+  PARTITION_PRESET_LABELS,
+  describeLinkFault,
+  isHealthy,
+  linkKey,
+  type LinkFault,
+  type PartitionPreset,
+} from '../../shared/protocol/faults.js';
+import type {
+  ActiveFault,
+  ClusterCommand,
+  ClusterEvent,
+  ClusterEventBody,
+  ClusterSnapshot,
+  CommandAck,
+  LeaderInfo,
+  LeaderLossCause,
+  NodeRunState,
+  NodeView,
+} from '../../shared/protocol/types.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Transit } from './fabric.js';
+
+/** Events kept in memory for late-joining dashboards and export. */
+export const MAX_EVENTS_KEPT = 50_000;
+/** Messages sent per kind are recorded as a `traffic` event this often (cluster time). */
+export const TRAFFIC_INTERVAL_MS = 1_000;
+const EVENT_TRIM_CHUNK = 1_000;
+
+export interface ClusterListener {
+  onEvent?: (event: ClusterEvent) => void;
+  /** Something in the snapshot changed. */
+  onChange?: () => void;
+  onTransit?: (transit: Transit) => void;
+  /** A message reached a running (or frozen) node's process. */
+  onDeliver?: (message: Message) => void;
+  /** A node booted (started or restarted) with this status, read from its durable state. */
+  onBoot?: (nodeId: string, status: NodeStatus) => void;
+  /** A node's durable state was confirmed written; `status` is what it means. */
+  onPersisted?: (nodeId: string, state: DurableState, status: NodeStatus) => void;
+}
+
+/** How the model acts on nodes: the runtime that runs them carries it out. */
+export interface NodeControl {
+  run(id: string): NodeRunState;
+  /** The live status, or null while down. */
+  status(id: string): NodeStatus | null;
+  kill(id: string): void;
+  /** Boots a node that is down (the model reboots a running node by killing it first). */
+  start(id: string): void;
+  pause(id: string): void;
+  resume(id: string): void;
+  /** Asks the leader to hand leadership to `target`. */
+  transfer(leaderId: string, target: string): ActionResult;
+  /** Changes the speed of cluster time; absent where the nodes keep their own time. */
+  setClockSpeed?: (speed: number) => void;
+  /** Why the clock cannot be changed, where setClockSpeed is absent. */
+  readonly clockRefusal?: string;
+}
+
+export interface ModelOptions {
+  algorithm: AlgorithmName;
+  config: ElectionConfig;
+  /** Every node, in rank order. */
+  members: readonly string[];
+  /** The members that vote and may lead; all of them when left out. */
+  voters?: readonly string[];
+  clock: Clock;
+  /** Randomness of the fault presets (random halves, ring order). */
+  random: Random;
+}
+
+interface Partition {
+  label: string;
+  groups: string[][] | null;
+  blocked: Set<string>;
+}
+
+type Refusal = { ok: false; error: string };
+
+function refuse(error: string): Refusal {
+  return { ok: false, error };
+}
+
+function linkFaultId(from: string | null, to: string | null): string {
+  return from === null || to === null ? 'link:*' : `link:${linkKey(from, to)}`;
+}
+
+export class ClusterModel {
+  readonly algorithm: AlgorithmName;
+  readonly config: ElectionConfig;
+  readonly members: readonly string[];
+  readonly voters: ReadonlySet<string>;
+  /** The network's fault rules: the embedded fabric reads them, attached agents get a copy. */
+  readonly rules = new LinkRules();
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly rank: Map<string, number>;
+  private readonly listeners = new Set<ClusterListener>();
+  /** Last status of each node while it ran; what a down node shows (its term and vote are persisted). */
+  private readonly lastStatus = new Map<string, NodeStatus>();
+  private readonly leaderSince = new Map<string, { t: number; at: number }>();
+  private readonly faultSince = new Map<string, { t: number; at: number }>();
+  private partition: Partition | null = null;
+  private readonly events: ClusterEvent[] = [];
+  private nextSeq = 1;
+  private stopped = false;
+  /** The running leader followed by a majority of running voters, as last recorded. */
+  private majorityLeader: { id: string; term: number } | null = null;
+  /** A fault cut the majority leader off (recorded as leader-lost) and it has not regained a majority. */
+  private leaderCutOff = false;
+  private traffic = { sent: new Map<string, number>(), dropped: 0 };
+  private trafficTimer: TimerHandle | null = null;
+  /** Each node's last durable vote, recorded as a `vote` event once written. */
+  private readonly durableVote = new Map<string, { term: number; votedFor: string }>();
+  /** The run state each node was last recorded in (kill, restart, pause and resume events). */
+  private readonly recordedRun = new Map<string, NodeRunState>();
+
+  constructor(
+    options: ModelOptions,
+    private readonly control: NodeControl,
+  ) {
+    this.algorithm = options.algorithm;
+    this.config = options.config;
+    this.members = options.members;
+    this.voters = new Set(options.voters ?? options.members);
+    this.clock = options.clock;
+    this.random = options.random;
+    this.rank = new Map(options.members.map((id, index) => [id, index]));
+  }
+
+  /** Starts recording traffic (the runtime starts its nodes). */
+  start(): void {
+    this.scheduleTraffic();
+  }
+
+  /** No more events or commands; listeners are dropped. */
+  stop(): void {
+    this.stopped = true;
+    if (this.trafficTimer !== null) this.clock.clearTimer(this.trafficTimer);
+    this.listeners.clear();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  subscribe(listener: ClusterListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Records what the runtime around the cluster did (a scenario started or ended) in this run's events. */
+  annotate(body: Extract<ClusterEventBody, { type: 'scenario' }>): void {
+    this.record(body);
+  }
+
+  /** The most recent events, oldest first. */
+  history(limit = MAX_EVENTS_KEPT): ClusterEvent[] {
+    return this.events.slice(-Math.min(limit, MAX_EVENTS_KEPT));
+  }
+
+  isMember(id: string): boolean {
+    return this.rank.has(id);
+  }
+
+  /** Whether a message from one node would get through to another right now (ignoring loss). */
+  linkOpen(from: string, to: string): boolean {
+    return this.rules.open(from, to);
+  }
+
+  snapshot(): ClusterSnapshot {
+    const nodes = this.members.map((id) => this.nodeView(id));
+    return {
+      algorithm: this.algorithm,
+      config: this.config,
+      nodes,
+      faults: this.activeFaults(nodes),
+      network: {
+        partition: this.partition === null ? null : { label: this.partition.label, groups: this.partition.groups },
+        blocked: this.rules.blockedLinks(),
+        links: this.rules.linkFaults().map(([from, to, fault]) => ({ from, to, fault })),
+      },
+      leader: this.currentLeader(nodes),
+      clockSpeed: this.clock.speed,
+      scenario: null,
+      t: this.clock.now(),
+      at: this.clock.wallNow(),
+      lastEventSeq: this.nextSeq - 1,
+    };
+  }
+
+  nodeView(id: string): NodeView {
+    const live = this.control.status(id);
+    if (live !== null) return { id, status: this.control.run(id), ...live };
+    const last = this.lastStatus.get(id);
+    return { id, status: 'down', role: null, term: last?.term ?? 0, votedFor: last?.votedFor ?? null, leaderId: null };
+  }
+
+  // ---- What the runtime reports ----
+
+  /** A node's status after a step or tick; `previous` is null when it just booted. */
+  observe(id: string, status: NodeStatus, previous: NodeStatus | null): void {
+    this.lastStatus.set(id, status);
+    if (previous === null) this.notify((listener) => listener.onBoot?.(id, status));
+    const changed =
+      previous === null ||
+      previous.role !== status.role ||
+      previous.term !== status.term ||
+      previous.votedFor !== status.votedFor ||
+      previous.leaderId !== status.leaderId;
+    if (!changed) return;
+    this.record({ type: 'status', nodeId: id, ...status });
+    if (previous?.role !== status.role) {
+      this.record({ type: 'role', nodeId: id, from: previous?.role ?? null, to: status.role, term: status.term });
+    }
+    const becameLeader = status.role === 'leader' && (previous?.role !== 'leader' || previous.term !== status.term);
+    if (becameLeader) {
+      this.leaderSince.set(id, { t: this.clock.now(), at: this.clock.wallNow() });
+      this.record({ type: 'leader', nodeId: id, term: status.term });
+    } else if (status.role !== 'leader') {
+      this.leaderSince.delete(id);
+    }
+    this.updateMajorityLeader();
+    this.changed();
+  }
+
+  /** A vote counts once it is durable: only then may the grant leave the node. */
+  persisted(id: string, state: DurableState, status: NodeStatus): void {
+    this.notify((listener) => listener.onPersisted?.(id, state, status));
+    if (status.votedFor === null) return;
+    const last = this.durableVote.get(id);
+    if (last?.term === status.term && last.votedFor === status.votedFor) return;
+    this.durableVote.set(id, { term: status.term, votedFor: status.votedFor });
+    this.record({ type: 'vote', nodeId: id, term: status.term, votedFor: status.votedFor });
+  }
+
+  /** A message was sent (and delivered later, or dropped). */
+  transit(transit: Transit): void {
+    if (transit.dropped === null) this.traffic.sent.set(transit.message.kind, (this.traffic.sent.get(transit.message.kind) ?? 0) + 1);
+    else this.traffic.dropped += 1;
+    this.notify((listener) => listener.onTransit?.(transit));
+  }
+
+  delivered(message: Message): void {
+    this.notify((listener) => listener.onDeliver?.(message));
+  }
+
+  /**
+   * A node's process changed state on its own (a crash nobody asked for, or a supervisor's
+   * restart), as a remote runtime reports it: recorded as the command that would have done it.
+   */
+  reconcile(id: string, run: NodeRunState): void {
+    const before = this.majorityLeader;
+    const was = this.recordedRun.get(id) ?? 'up';
+    if (was === run) return;
+    this.recordedRun.set(id, run);
+    if (run === 'down') this.nodeWentDown(id);
+    else if (run === 'paused') this.nodePaused(id);
+    else if (was === 'down') this.nodeRestarted(id);
+    else this.nodeResumed(id);
+    this.settle(before, { type: run === 'down' ? 'kill' : run === 'paused' ? 'pause' : was === 'down' ? 'restart' : 'resume', nodeId: id });
+  }
+
+  // ---- Commands ----
+
+  /** Carries out a validated command; refusals explain themselves and change nothing. */
+  execute(command: ClusterCommand): CommandAck {
+    if (this.stopped) return refuse('the cluster is stopped');
+    const before = this.majorityLeader;
+    const result = this.apply(command);
+    if (result.ok) this.settle(before, command);
+    return result;
+  }
+
+  /** After a change: whether the leader was lost or regained, who leads a majority now. */
+  private settle(before: { id: string; term: number } | null, command: ClusterCommand): void {
+    this.checkLeaderLoss(before, command);
+    this.updateMajorityLeader();
+    this.changed();
+  }
+
+  private apply(command: ClusterCommand): CommandAck {
+    switch (command.type) {
+      case 'kill':
+      case 'restart':
+      case 'pause':
+      case 'resume':
+      case 'transfer':
+        if (!this.isMember(command.nodeId)) return refuse(this.unknownNode(command.nodeId));
+        return this.applyToNode(command.type, command.nodeId);
+      case 'partition':
+        return 'preset' in command ? this.partitionPreset(command.preset) : this.partitionGroups(command.groups);
+      case 'heal':
+        return command.faultId === undefined ? this.healAll() : this.healOne(command.faultId);
+      case 'link':
+        return this.setLink(command);
+      case 'clock':
+        if (this.control.setClockSpeed === undefined) return refuse(this.control.clockRefusal ?? 'this cluster has no clock control');
+        if (command.speed === this.clock.speed) return { ok: true };
+        this.control.setClockSpeed(command.speed);
+        this.record({ type: 'clock', speed: command.speed });
+        return { ok: true };
+    }
+  }
+
+  private applyToNode(type: 'kill' | 'restart' | 'pause' | 'resume' | 'transfer', id: string): CommandAck {
+    const run = this.control.run(id);
+    switch (type) {
+      case 'kill':
+        if (run === 'down') return refuse(`${id} is already down`);
+        this.crash(id);
+        this.recordedRun.set(id, 'down');
+        this.nodeWentDown(id);
+        return { ok: true };
+      case 'restart':
+        // Restarting a running node reboots it: a crash followed by a start.
+        if (run !== 'down') this.crash(id);
+        this.recordedRun.set(id, 'up');
+        this.nodeRestarted(id);
+        this.control.start(id);
+        return { ok: true };
+      case 'pause':
+        if (run === 'down') return refuse(`${id} is down; only a running node can be paused`);
+        if (run === 'paused') return refuse(`${id} is already paused`);
+        this.control.pause(id);
+        this.recordedRun.set(id, 'paused');
+        this.nodePaused(id);
+        return { ok: true };
+      case 'resume':
+        if (run !== 'paused') return refuse(`${id} is not paused (it is ${run})`);
+        this.recordedRun.set(id, 'up');
+        this.nodeResumed(id);
+        this.control.resume(id);
+        return { ok: true };
+      case 'transfer':
+        return this.transferTo(id);
+    }
+  }
+
+  private nodeWentDown(id: string): void {
+    this.leaderSince.delete(id);
+    this.record({ type: 'kill', nodeId: id });
+    this.faultStarted(`down:${id}`);
+  }
+
+  private nodeRestarted(id: string): void {
+    this.record({ type: 'restart', nodeId: id });
+    this.faultEnded(`down:${id}`);
+    this.faultEnded(`paused:${id}`);
+  }
+
+  private nodePaused(id: string): void {
+    this.record({ type: 'pause', nodeId: id });
+    this.faultStarted(`paused:${id}`);
+  }
+
+  private nodeResumed(id: string): void {
+    this.record({ type: 'resume', nodeId: id });
+    this.faultEnded(`paused:${id}`);
+  }
+
+  private crash(id: string): void {
+    const status = this.control.status(id);
+    if (status !== null) this.lastStatus.set(id, status);
+    this.leaderSince.delete(id);
+    this.control.kill(id);
+  }
+
+  private transferTo(target: string): CommandAck {
+    const leader = this.snapshot().leader;
+    if (leader === null) return refuse('there is no leader to hand leadership over from');
+    if (leader.id === target) return refuse(`${target} already leads`);
+    const run = this.control.run(target);
+    if (run !== 'up') return refuse(`${target} is ${run}; leadership can only go to a running node`);
+    const result = this.control.transfer(leader.id, target);
+    if (result.ok) this.record({ type: 'transfer', from: leader.id, to: target });
+    return result;
+  }
+
+  private partitionGroups(groups: string[][]): CommandAck {
+    const seen = new Map<string, number>();
+    for (const [index, group] of groups.entries()) {
+      if (group.length === 0) return refuse(`group ${index + 1} of the partition is empty`);
+      for (const id of group) {
+        if (!this.isMember(id)) return refuse(this.unknownNode(id));
+        const other = seen.get(id);
+        if (other !== undefined) return refuse(`${id} is in two groups (${other + 1} and ${index + 1}); a node belongs to one side`);
+        seen.set(id, index);
+      }
+    }
+    // Nodes left out form one more group together: { groups: [["n1"]] } isolates n1.
+    const rest = this.members.filter((id) => !seen.has(id));
+    const all = rest.length > 0 ? [...groups.map((group) => [...group]), rest] : groups.map((group) => [...group]);
+    if (all.length < 2) return refuse('a partition needs at least two groups');
+    const label = `Partition ${all.map((group) => `{${group.join(', ')}}`).join(' | ')}`;
+    this.applyPartition({ label, groups: all, blocked: this.blockBetween(all) });
+    return { ok: true };
+  }
+
+  private partitionPreset(preset: PartitionPreset): CommandAck {
+    if (this.members.length < 2) return refuse('a single-node cluster cannot be partitioned');
+    const shuffled = [...this.members];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = this.random.int(0, i);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const name = PARTITION_PRESET_LABELS[preset];
+    switch (preset) {
+      case 'isolate-leader': {
+        const leader = this.snapshot().leader;
+        if (leader === null) return refuse('there is no leader to isolate');
+        const groups = [[leader.id], this.members.filter((id) => id !== leader.id)];
+        this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: this.blockBetween(groups) });
+        return { ok: true };
+      }
+      case 'halves': {
+        const half = Math.floor(shuffled.length / 2);
+        const groups = [this.byRank(shuffled.slice(0, half)), this.byRank(shuffled.slice(half))];
+        this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: this.blockBetween(groups) });
+        return { ok: true };
+      }
+      case 'bridge': {
+        if (this.members.length < 3) return refuse('a bridge needs at least three nodes');
+        const half = Math.floor((shuffled.length - 1) / 2);
+        const left = this.byRank(shuffled.slice(0, half));
+        const bridge = shuffled[half]!;
+        const right = this.byRank(shuffled.slice(half + 1));
+        this.applyPartition({
+          label: `${name} via ${bridge}: {${left.join(', ')}} | {${right.join(', ')}}`,
+          groups: null,
+          blocked: this.blockBetween([left, right]),
+        });
+        return { ok: true };
+      }
+      case 'majorities-ring': {
+        if (this.members.length < 3) return refuse('a majorities ring needs at least three nodes');
+        // Each node hears only from the nodes in a window of majority size around it on a shuffled
+        // ring: every node sees a majority, no two see the same one (Jepsen's majorities-ring).
+        const size = shuffled.length;
+        const window = Math.floor(size / 2) + 1;
+        const back = Math.floor((window - 1) / 2);
+        const blocked = new Set<string>();
+        for (let position = 0; position < size; position++) {
+          const visible = new Set(Array.from({ length: window }, (_, k) => shuffled[(position - back + k + size) % size]!));
+          for (const from of this.members) if (!visible.has(from)) blocked.add(linkKey(from, shuffled[position]!));
+        }
+        this.applyPartition({ label: `${name} (${shuffled.join(' → ')})`, groups: null, blocked });
+        return { ok: true };
+      }
+    }
+  }
+
+  private applyPartition(partition: Partition): void {
+    if (this.partition !== null) this.faultEnded('partition');
+    this.partition = partition;
+    this.rules.setBlocked(partition.blocked);
+    this.record({ type: 'partition', label: partition.label, groups: partition.groups, blocked: [...partition.blocked] });
+    this.faultStarted('partition');
+  }
+
+  private setLink(command: Extract<ClusterCommand, { type: 'link' }>): CommandAck {
+    for (const id of [command.from, command.to]) if (id !== undefined && !this.isMember(id)) return refuse(this.unknownNode(id));
+    if (command.from !== undefined && command.from === command.to) return refuse('a link joins two different nodes');
+    const fault: LinkFault = {
+      cut: command.cut ?? HEALTHY_LINK.cut,
+      dropProbability: command.dropProbability ?? HEALTHY_LINK.dropProbability,
+      latencyMs: command.latencyMs ?? HEALTHY_LINK.latencyMs,
+      jitterMs: command.jitterMs ?? HEALTHY_LINK.jitterMs,
+      duplicateProbability: command.duplicateProbability ?? HEALTHY_LINK.duplicateProbability,
+    };
+    const healthy = isHealthy(fault);
+    const pairs: Array<[string | null, string | null]> = [];
+    if (command.from === undefined && command.to === undefined) pairs.push([null, null]);
+    else {
+      for (const from of command.from === undefined ? this.members : [command.from]) {
+        for (const to of command.to === undefined ? this.members : [command.to]) if (from !== to) pairs.push([from, to]);
+      }
+    }
+    for (const [from, to] of pairs) {
+      this.rules.setLinkFault(from, to, healthy ? null : fault);
+      const id = linkFaultId(from, to);
+      if (healthy) this.faultEnded(id);
+      else this.faultStarted(id);
+    }
+    this.record({ type: 'link', from: command.from ?? null, to: command.to ?? null, fault: healthy ? null : fault });
+    return { ok: true };
+  }
+
+  private healAll(): CommandAck {
+    const faults = this.activeFaults(this.members.map((id) => this.nodeView(id)));
+    if (faults.length === 0) return { ok: true };
+    for (const fault of faults) this.healOne(fault.id, false);
+    this.record({ type: 'heal', faultId: null, label: 'every fault' });
+    return { ok: true };
+  }
+
+  private healOne(faultId: string, announce = true): CommandAck {
+    const fault = this.activeFaults(this.members.map((id) => this.nodeView(id))).find((f) => f.id === faultId);
+    if (fault === undefined) return refuse(`no active fault "${faultId.slice(0, 80)}"`);
+    switch (fault.kind) {
+      case 'down':
+        this.applyToNode('restart', fault.nodes[0]!);
+        break;
+      case 'paused':
+        this.applyToNode('resume', fault.nodes[0]!);
+        break;
+      case 'partition':
+        this.partition = null;
+        this.rules.setBlocked([]);
+        this.faultEnded('partition');
+        break;
+      case 'link': {
+        const [from, to] = fault.nodes.length === 2 ? [fault.nodes[0]!, fault.nodes[1]!] : [null, null];
+        this.rules.setLinkFault(from, to, null);
+        this.faultEnded(fault.id);
+        break;
+      }
+    }
+    if (announce) this.record({ type: 'heal', faultId, label: fault.label });
+    return { ok: true };
+  }
+
+  private activeFaults(nodes: NodeView[]): ActiveFault[] {
+    const faults: ActiveFault[] = [];
+    const since = (id: string): { sinceT: number; sinceAt: number } => {
+      const at = this.faultSince.get(id);
+      return { sinceT: at?.t ?? 0, sinceAt: at?.at ?? this.clock.wallNow() };
+    };
+    for (const node of nodes) {
+      if (node.status === 'up') continue;
+      const id = `${node.status}:${node.id}`;
+      faults.push({ id, kind: node.status, label: `${node.id} ${node.status}`, nodes: [node.id], ...since(id) });
+    }
+    if (this.partition !== null) {
+      const nodesCut = new Set([...this.partition.blocked].flatMap((key) => key.split('->')));
+      faults.push({ id: 'partition', kind: 'partition', label: this.partition.label, nodes: this.byRank([...nodesCut]), ...since('partition') });
+    }
+    for (const [from, to, fault] of this.rules.linkFaults()) {
+      const id = linkFaultId(from, to);
+      const where = from === null ? 'all links' : `${from} → ${to}`;
+      faults.push({ id, kind: 'link', label: `${where}: ${describeLinkFault(fault)}`, nodes: from === null ? [] : [from, to!], ...since(id) });
+    }
+    return faults;
+  }
+
+  private faultStarted(id: string): void {
+    this.faultSince.set(id, { t: this.clock.now(), at: this.clock.wallNow() });
+  }
+
+  private faultEnded(id: string): void {
+    this.faultSince.delete(id);
+  }
+
+  private blockBetween(groups: string[][]): Set<string> {
+    const blocked = new Set<string>();
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const from of a) for (const to of b) blocked.add(linkKey(from, to));
+      }
+    }
+    return blocked;
+  }
+
+  private byRank(ids: string[]): string[] {
+    return ids.sort((a, b) => this.rank.get(a)! - this.rank.get(b)!);
+  }
+
+  private currentLeader(nodes: NodeView[]): LeaderInfo | null {
+    let best: NodeView | null = null;
+    for (const node of nodes) {
+      if (node.status === 'up' && node.role === 'leader' && (best === null || node.term > best.term)) best = node;
+    }
+    if (best === null) return null;
+    const since = this.leaderSince.get(best.id);
+    return { id: best.id, term: best.term, sinceT: since?.t ?? this.clock.now(), sinceAt: since?.at ?? this.clock.wallNow() };
+  }
+
+  /** The running leader that a majority of running voters (itself included) follow in its term. */
+  private findMajorityLeader(): { id: string; term: number } | null {
+    const majority = quorum(this.voters.size);
+    const running: Array<{ id: string; status: NodeStatus }> = [];
+    for (const id of this.members) {
+      const status = this.control.run(id) === 'up' ? this.control.status(id) : null;
+      if (status !== null) running.push({ id, status });
+    }
+    for (const candidate of running) {
+      if (candidate.status.role !== 'leader') continue;
+      let followers = 0;
+      for (const other of running) {
+        if (this.voters.has(other.id) && other.status.leaderId === candidate.id && other.status.term === candidate.status.term) followers += 1;
+      }
+      if (followers >= majority) return { id: candidate.id, term: candidate.status.term };
+    }
+    return null;
+  }
+
+  private updateMajorityLeader(): void {
+    const current = this.findMajorityLeader();
+    const previous = this.majorityLeader;
+    if (current?.id === previous?.id && current?.term === previous?.term) return;
+    this.majorityLeader = current;
+    this.leaderCutOff = false;
+    this.record({ type: 'quorum', leaderId: current?.id ?? null, term: current?.term ?? null });
+  }
+
+  /**
+   * After a fault: if it cut the majority leader off (crashed, froze, or left it unable to reach
+   * a majority both ways), record when; that is where a failover starts. If the network heals
+   * before anyone else leads, record that the same leader has its majority again.
+   */
+  private checkLeaderLoss(before: { id: string; term: number } | null, command: ClusterCommand): void {
+    if (before === null) return;
+    const run = this.control.run(before.id);
+    const rebooted = command.type === 'restart' && command.nodeId === before.id;
+    let cause: LeaderLossCause | null = null;
+    if (run === 'down' || rebooted) cause = 'killed';
+    else if (run === 'paused') cause = 'paused';
+    else if (!this.reachesMajority(before.id)) cause = 'cut off';
+    if (cause !== null && !this.leaderCutOff) {
+      this.leaderCutOff = true;
+      this.record({ type: 'leader-lost', leaderId: before.id, term: before.term, cause });
+    } else if (cause === null && this.leaderCutOff && this.findMajorityLeader()?.id === before.id) {
+      this.leaderCutOff = false;
+      this.record({ type: 'quorum', leaderId: before.id, term: before.term });
+    }
+  }
+
+  /** Whether a node can exchange messages both ways with a majority of running voters (itself included). */
+  private reachesMajority(id: string): boolean {
+    let reachable = this.voters.has(id) ? 1 : 0;
+    for (const other of this.members) {
+      if (other !== id && this.voters.has(other) && this.control.run(other) === 'up' && this.linkOpen(id, other) && this.linkOpen(other, id)) reachable += 1;
+    }
+    return reachable >= quorum(this.voters.size);
+  }
+
+  private scheduleTraffic(): void {
+    this.trafficTimer = this.clock.setTimer(this.clock.now() + TRAFFIC_INTERVAL_MS, () => {
+      const { sent, dropped } = this.traffic;
+      if (sent.size > 0 || dropped > 0) {
+        this.record({ type: 'traffic', intervalMs: TRAFFIC_INTERVAL_MS, sent: Object.fromEntries([...sent].sort()), dropped });
+        this.traffic = { sent: new Map(), dropped: 0 };
+      }
+      this.scheduleTraffic();
+    });
+  }
+
+  private record(body: ClusterEventBody): void {
+    const event = { ...body, seq: this.nextSeq++, t: this.clock.now(), at: this.clock.wallNow() } as ClusterEvent;
+    this.events.push(event);
+    // Trim in chunks so that recording stays O(1) amortized once the cap is reached.
+    if (this.events.length >= MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) this.events.splice(0, this.events.length - MAX_EVENTS_KEPT);
+    this.notify((listener) => listener.onEvent?.(event));
+  }
+
+  private changed(): void {
+    this.notify((listener) => listener.onChange?.());
+  }
+
+  private notify(call: (listener: ClusterListener) => void): void {
+    for (const listener of this.listeners) call(listener);
+  }
+
+  private unknownNode(id: string): string {
+    const first = this.members[0];
+    const last = this.members[this.members.length - 1];
+    const members = this.members.length > 3 ? `${first} to ${last}` : this.members.join(', ');
+    return `unknown node "${id.slice(0, 64)}" (nodes are ${members})`;
+  }
+}
