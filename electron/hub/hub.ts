@@ -4,7 +4,6 @@
  * snapshots, events and message batches out; validated commands and inspections in. Every
  * inbound payload is checked; a bad one gets an error ack and changes nothing.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
@@ -25,6 +24,7 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
+import { httpAuthorized, isLoopbackHost, tokensEqual } from './access.js';
 import { createMetricsRegistry } from './metrics.js';
 import { sendText, serveDashboard } from './static.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
@@ -66,16 +66,6 @@ export const MAX_FRAME_BYTES = 1_000_000;
 
 type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-function tokensEqual(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
-  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
 /** Browsers send Origin; a page from another site must not steer the cluster (cross-site WebSocket hijacking). */
 function originAllowed(request: IncomingMessage): boolean {
   const origin = request.headers.origin;
@@ -85,14 +75,6 @@ function originAllowed(request: IncomingMessage): boolean {
   } catch {
     return false;
   }
-}
-
-/** HTTP endpoints with data take the token as `Authorization: Bearer T` or `?token=T`. */
-function httpAuthorized(request: IncomingMessage, url: URL, token: string | null): boolean {
-  if (!token) return true;
-  const header = request.headers.authorization;
-  const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-  return tokensEqual(token, bearer ?? url.searchParams.get('token') ?? undefined);
 }
 
 export async function startHub(options: HubOptions): Promise<Hub> {
