@@ -192,12 +192,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
     onChange: scheduleSnapshot,
     onTransit: (transit) => stream.add(transit),
-    // A new run: every dashboard starts over from its (empty) history and first snapshot.
+    // A new run, not started yet: every dashboard starts over from its empty history and first
+    // snapshot; the snapshot of the started run follows at once rather than after the interval.
     onReset: () => {
       analysis = newAnalysis();
       stream.clear();
+      if (snapshotTimer !== null) clearTimeout(snapshotTimer);
       control.emit('history', target.history(historyOnConnect));
       emitSnapshot();
+      lastSnapshotAt = -Infinity;
     },
   });
   // Messages and timers go out in batches, and only while someone watches.

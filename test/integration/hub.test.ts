@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
+import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
 import { startHub } from '../../electron/hub/hub.js';
 import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
 
@@ -77,6 +78,30 @@ describe('/control: snapshots and events', () => {
     const sent = received.snapshots.length - start;
     expect(sent).toBeGreaterThan(0);
     expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+  });
+});
+
+describe('/control: configure', () => {
+  it('resets every client to the new run before any event of it: history, snapshot, then events from seq 1', async () => {
+    const { hub: h } = await hub();
+    const { socket, latest } = client(h.url);
+    await waitFor('a leader', () => latest()?.leader);
+    const log: Array<{ kind: 'history'; events: ClusterEvent[] } | { kind: 'snapshot'; snapshot: ClusterSnapshot } | { kind: 'event'; event: ClusterEvent }> = [];
+    socket.on('history', (events) => log.push({ kind: 'history', events }));
+    socket.on('snapshot', (snapshot) => log.push({ kind: 'snapshot', snapshot }));
+    socket.on('event', (event) => log.push({ kind: 'event', event }));
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'configure', nodes: 3 })).toEqual({ ok: true });
+    await waitFor('a leader of the new run', () => latest()?.nodes.length === 3 && latest()?.leader);
+    const reset = log.findIndex((entry) => entry.kind === 'history');
+    expect(reset).toBeGreaterThanOrEqual(0);
+    expect(log[reset]).toEqual({ kind: 'history', events: [] });
+    expect(log[reset + 1]).toMatchObject({ kind: 'snapshot', snapshot: { lastEventSeq: 0 } });
+    const seqs = (entries: typeof log) => entries.flatMap((entry) => (entry.kind === 'event' ? [entry.event.seq] : []));
+    const before = seqs(log.slice(0, reset));
+    for (let i = 1; i < before.length; i++) expect(before[i], 'events of the old run keep counting up').toBe(before[i - 1]! + 1);
+    const after = seqs(log.slice(reset));
+    expect(after.length).toBeGreaterThan(0);
+    expect(after).toEqual(after.map((_, i) => i + 1));
   });
 });
 
