@@ -4,7 +4,7 @@
  * snapshots, events and message batches out; validated commands and inspections in. Every
  * inbound payload is checked; a bad one gets an error ack and changes nothing.
  */
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
@@ -24,7 +24,7 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
-import { httpAuthorized, isLoopbackHost, tokensEqual } from './access.js';
+import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
 import { createMetricsRegistry } from './metrics.js';
 import { sendText, serveDashboard } from './static.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
@@ -49,6 +49,11 @@ export interface HubOptions {
   token: string | null;
   /** The built dashboard, or null when it is not built. */
   dashboardDir: string | null;
+  /**
+   * Browser origins admitted besides the hub's own, exactly as browsers send them
+   * ("http://localhost:5173": a dev server whose pages connect to the hub).
+   */
+  allowedOrigins?: string[];
   snapshotIntervalMs?: number;
   historyOnConnect?: number;
 }
@@ -66,22 +71,12 @@ export const MAX_FRAME_BYTES = 1_000_000;
 
 type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
-/** Browsers send Origin; a page from another site must not steer the cluster (cross-site WebSocket hijacking). */
-function originAllowed(request: IncomingMessage): boolean {
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}
-
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { target, token } = options;
   if (!isLoopbackHost(options.host) && !token) {
     throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
   }
+  const access = createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
 
@@ -130,6 +125,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   const http: HttpServer = createServer((request, response) => {
+    const misdirected = access.hostRefusal(request.headers.host);
+    if (misdirected !== null) {
+      sendText(response, 421, misdirected);
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       sendText(response, 405, 'Method not allowed');
       return;
@@ -156,9 +156,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     serveClient: false,
     maxHttpBufferSize: MAX_FRAME_BYTES,
+    // Only handshakes come here; later requests of a session carry its unguessable id.
     allowRequest: (request, callback) => {
-      const allowed = originAllowed(request);
-      callback(allowed ? null : 'origin not allowed', allowed);
+      const { host, origin } = request.headers;
+      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!);
+      callback(refusal, refusal === null);
     },
   });
   io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));

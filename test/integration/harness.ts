@@ -28,13 +28,16 @@ export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> 
 }
 
 /** A client of `/control` that records what it receives. */
-export function connectControl(url: string, options: { token?: string; origin?: string } = {}) {
+export function connectControl(url: string, options: { token?: string; origin?: string; host?: string } = {}) {
+  const extraHeaders: Record<string, string> = {};
+  if (options.origin !== undefined) extraHeaders.origin = options.origin;
+  if (options.host !== undefined) extraHeaders.host = options.host;
   const socket: ControlClient = io(new URL('/control', url).toString(), {
     auth: options.token === undefined ? {} : { token: options.token },
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
-    ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+    extraHeaders,
   });
   const received = { snapshots: [] as ClusterSnapshot[], events: [] as ClusterEvent[], history: null as ClusterEvent[] | null, order: [] as string[] };
   socket.on('history', (events) => {
