@@ -6,7 +6,7 @@
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
 import { parseCommand, parseNodeId } from '../../shared/protocol/commands.js';
@@ -25,7 +25,8 @@ import {
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, type ControlStats } from './metrics.js';
+import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
@@ -55,6 +56,8 @@ export interface HubOptions {
    */
   allowedOrigins?: string[];
   snapshotIntervalMs?: number;
+  /** How often message batches go out (tests make it short to fill a slow client's buffers quickly). */
+  batchIntervalMs?: number;
   historyOnConnect?: number;
 }
 
@@ -69,8 +72,6 @@ export const HISTORY_ON_CONNECT = 5_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
-type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { target, token } = options;
   if (!isLoopbackHost(options.host) && !token) {
@@ -78,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   }
   const access = createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
+  const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
 
   const newAnalysis = (): RunAnalysis => {
@@ -91,7 +93,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
   let analysis = newAnalysis();
   const stream = new MessageStream();
-  const metrics = createMetricsRegistry({ analysis: () => analysis, snapshot: () => target.snapshot() });
+  const sessions = new Set<ControlSession>();
+  const sessionCounts: Omit<ControlStats, 'clients'> = { refusedRequests: 0, drops: { flood: 0, slow: 0 } };
+  const metrics = createMetricsRegistry({
+    analysis: () => analysis,
+    snapshot: () => target.snapshot(),
+    control: () => ({ clients: sessions.size, ...sessionCounts }),
+  });
 
   const exportRun = (response: ServerResponse): void => {
     const snapshot = target.snapshot();
@@ -180,7 +188,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const emitSnapshot = (): void => {
     snapshotTimer = null;
     lastSnapshotAt = performance.now();
-    control.emit('snapshot', target.snapshot());
+    const snapshot = target.snapshot();
+    for (const session of sessions) session.offerSnapshot(snapshot);
   };
   const scheduleSnapshot = (): void => {
     if (snapshotTimer !== null) return;
@@ -190,7 +199,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const unsubscribe = target.subscribe({
     onEvent: (event) => {
       analysis.observe(event);
-      control.emit('event', event);
+      for (const session of sessions) session.sendEvent(event);
     },
     onChange: scheduleSnapshot,
     onTransit: (transit) => stream.add(transit),
@@ -200,37 +209,37 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       analysis = newAnalysis();
       stream.clear();
       if (snapshotTimer !== null) clearTimeout(snapshotTimer);
-      control.emit('history', target.history(historyOnConnect));
-      emitSnapshot();
+      snapshotTimer = null;
+      const history = target.history(historyOnConnect);
+      const snapshot = target.snapshot();
+      for (const session of sessions) session.startOver(history, snapshot);
       lastSnapshotAt = -Infinity;
     },
   });
   // Messages and timers go out in batches, and only while someone watches.
   const batchTimer = setInterval(() => {
     const batch = stream.take(target.now(), target.timers());
-    if (control.sockets.size > 0 && (batch.messages.length > 0 || batch.omitted > 0 || batch.timers.length > 0)) control.emit('messages', batch);
-  }, BATCH_INTERVAL_MS);
+    if (batch.messages.length === 0 && batch.omitted === 0 && batch.timers.length === 0) return;
+    for (const session of sessions) session.offerBatch(batch);
+  }, batchIntervalMs);
 
   control.on('connection', (socket: ControlSocket) => {
-    socket.emit('history', target.history(historyOnConnect));
-    socket.emit('snapshot', target.snapshot());
-    socket.on('command', (...args: unknown[]) => {
-      const respond = ackOf<CommandAck>(args);
-      if (respond === null) return; // Without an acknowledgement nobody would hear the answer.
-      if (args.length !== 2) {
-        respond({ ok: false, error: 'command takes exactly one payload and an acknowledgement callback' });
-        return;
-      }
-      respond(runCommand(target, args[0]));
+    const session = new ControlSession(socket, {
+      latestSnapshot: () => target.snapshot(),
+      onRefused: () => (sessionCounts.refusedRequests += 1),
+      onDrop: (reason) => (sessionCounts.drops[reason] += 1),
+      now: () => performance.now(),
     });
-    socket.on('inspect', (...args: unknown[]) => {
-      const respond = ackOf<InspectAck>(args);
-      if (respond === null) return;
-      respond(runInspect(target, args.length === 2 ? args[0] : undefined));
-    });
+    sessions.add(session);
+    socket.once('disconnect', () => sessions.delete(session));
+    session.startOver(target.history(historyOnConnect), target.snapshot());
+    // Every event counts against the rate limit, known or not, answered or not.
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'command' || event === 'inspect') return;
-      ackOf<CommandAck>(args)?.({ ok: false, error: `unknown event "${event.slice(0, 40)}"` });
+      const respond = ackOf<CommandAck | InspectAck>(args);
+      const refusal = session.admit(event, args[0]);
+      if (refusal !== null) respond?.({ ok: false, error: refusal });
+      else if (respond !== null) respond(serveRequest(target, event, args));
+      session.checkBacklog();
     });
   });
 
@@ -263,6 +272,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 function ackOf<T>(args: unknown[]): ((result: T) => void) | null {
   const ack = args[args.length - 1];
   return typeof ack === 'function' ? (ack as (result: T) => void) : null;
+}
+
+/** Answers a request that came with an acknowledgement (`args` ends with it); without one nobody would hear the answer. */
+function serveRequest(target: ControlTarget, event: string, args: unknown[]): CommandAck | InspectAck {
+  switch (event) {
+    case 'command':
+      if (args.length !== 2) return { ok: false, error: 'command takes exactly one payload and an acknowledgement callback' };
+      return runCommand(target, args[0]);
+    case 'inspect':
+      return runInspect(target, args.length === 2 ? args[0] : undefined);
+    default:
+      return { ok: false, error: `unknown event "${event.slice(0, 40)}"` };
+  }
 }
 
 function explain(error: unknown): { ok: false; error: string } {

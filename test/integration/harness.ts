@@ -1,6 +1,6 @@
 /** A real hub on 127.0.0.1 and an ephemeral port, with real socket.io clients. */
 import { io, type Socket } from 'socket.io-client';
-import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
+import { DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../../shared/core/election.js';
 import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
 import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
 import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
@@ -13,9 +13,12 @@ export interface TestHub {
   stop(): Promise<void>;
 }
 
-export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
-  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: options.nodes ?? 5, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
-  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...options, target: runtime });
+export async function startTestHub(
+  options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number; config?: ElectionConfig } = {},
+): Promise<TestHub> {
+  const { nodes = 5, config = DEFAULT_ELECTION_CONFIG, ...hubOptions } = options;
+  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes, config, seed: 5 });
+  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...hubOptions, target: runtime });
   runtime.start();
   return {
     hub,
@@ -67,11 +70,13 @@ export function refused(socket: ControlClient): Promise<Error> {
   });
 }
 
-/** Polls until `probe` returns a value, failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 5_000): Promise<T> {
+type Maybe<T> = T | null | undefined | false;
+
+/** Polls until `probe` returns (or resolves to) a value, failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== null && value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
 import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
 import { startHub } from '../../electron/hub/hub.js';
+import { REQUEST_BURST_MAX, REQUESTS_PER_SECOND_MAX } from '../../electron/hub/session.js';
 import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
 
 let running: TestHub | null = null;
@@ -180,6 +181,30 @@ describe('/control: commands', () => {
     expect(ack).toEqual({ ok: false, error: 'unknown event "frobnicate"' });
     expect(cluster.snapshot().nodes.find((node) => node.id === 'n1')!.status).toBe('up');
     expect(await socket.emitWithAck('command', { type: 'kill', nodeId: 'n1' })).toEqual({ ok: true });
+  });
+});
+
+describe('/control: rate limits', () => {
+  it('refuses requests beyond the burst at once, unknown events included, and serves again as the allowance refills', async () => {
+    const { hub: h } = await hub();
+    const { socket } = client(h.url);
+    await connected(socket);
+    const untyped = socket as unknown as { emitWithAck(event: string, ...args: unknown[]): Promise<{ ok: boolean; error?: string }> };
+    const acks = await Promise.all(
+      Array.from({ length: REQUEST_BURST_MAX + 5 }, (_, i) => (i % 2 === 0 ? socket.emitWithAck('inspect', 'n1') : untyped.emitWithAck('frobnicate'))),
+    );
+    const limited = acks.map((ack) => !ack.ok && ack.error!.startsWith('rate limited'));
+    expect(limited).toEqual(acks.map((_, i) => i >= REQUEST_BURST_MAX));
+    expect(acks.at(-1)).toEqual({ ok: false, error: expect.stringMatching(/^rate limited: at most 20 requests a second \(configure and scenario runs count 10\); retry in 0\.\d s$/) });
+    await new Promise((resolve) => setTimeout(resolve, (1_000 / REQUESTS_PER_SECOND_MAX) * 3));
+    expect((await socket.emitWithAck('inspect', 'n1')).ok).toBe(true);
+    // configure costs 10 requests: far more than what refilled.
+    const configure = await socket.emitWithAck('command', { type: 'configure' });
+    expect(configure).toEqual({ ok: false, error: expect.stringContaining('rate limited') });
+    const metrics = await (await fetch(new URL('/metrics', h.url))).text();
+    expect(metrics).toMatch(/^conclave_control_requests_refused_total 6$/m);
+    expect(metrics).toMatch(/^conclave_control_clients 1$/m);
+    expect(socket.connected).toBe(true);
   });
 });
 
