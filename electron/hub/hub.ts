@@ -5,7 +5,7 @@
  * inbound payload is checked; a bad one gets an error ack and changes nothing.
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { Server } from 'socket.io';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
@@ -243,6 +243,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
   });
 
+  // Closing destroys every connection: upgraded ones are no longer HTTP connections (closeAllConnections
+  // misses them), and a WebSocket close waits 30 s for a client that stopped reading.
+  const connections = new Set<NetSocket>();
+  http.on('connection', (connection: NetSocket) => {
+    connections.add(connection);
+    connection.once('close', () => connections.delete(connection));
+  });
+
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => {
@@ -263,7 +271,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       const closed = new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
-      http.closeAllConnections();
+      for (const connection of connections) connection.destroy();
       await closed;
     },
   };

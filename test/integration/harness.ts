@@ -1,6 +1,6 @@
 /** A real hub on 127.0.0.1 and an ephemeral port, with real socket.io clients. */
 import { io, type Socket } from 'socket.io-client';
-import { DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../../shared/core/election.js';
+import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
 import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
 import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
@@ -13,11 +13,9 @@ export interface TestHub {
   stop(): Promise<void>;
 }
 
-export async function startTestHub(
-  options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number; config?: ElectionConfig } = {},
-): Promise<TestHub> {
-  const { nodes = 5, config = DEFAULT_ELECTION_CONFIG, ...hubOptions } = options;
-  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes, config, seed: 5 });
+export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
+  const { nodes = 5, ...hubOptions } = options;
+  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
   const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...hubOptions, target: runtime });
   runtime.start();
   return {
