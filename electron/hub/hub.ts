@@ -2,7 +2,9 @@
  * The hub: one HTTP server on one port that serves the dashboard, /metrics and /export.jsonl,
  * and carries Socket.IO. Namespace `/control` is the public contract (docs/protocol.md):
  * snapshots, events and message batches out; validated commands and inspections in. Every
- * inbound payload is checked; a bad one gets an error ack and changes nothing.
+ * inbound payload is checked; a bad one gets an error ack and changes nothing. Only requests
+ * that name the hub by its own address are served (access.ts), and each client is rate-limited
+ * and paced by what it reads (session.ts), so no client can stall the others.
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
