@@ -2,12 +2,13 @@
  * The hub: one HTTP server on one port that serves the dashboard, /metrics and /export.jsonl,
  * and carries Socket.IO. Namespace `/control` is the public contract (docs/protocol.md):
  * snapshots, events and message batches out; validated commands and inspections in. Every
- * inbound payload is checked; a bad one gets an error ack and changes nothing.
+ * inbound payload is checked; a bad one gets an error ack and changes nothing. Only requests
+ * that name the hub by its own address are served (access.ts), and each client is rate-limited
+ * and paced by what it reads (session.ts), so no client can stall the others.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket } from 'socket.io';
+import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket as NetSocket } from 'node:net';
+import { Server } from 'socket.io';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
 import { parseCommand, parseNodeId } from '../../shared/protocol/commands.js';
@@ -25,7 +26,9 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
+import { createMetricsRegistry, type ControlStats } from './metrics.js';
+import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
@@ -49,7 +52,14 @@ export interface HubOptions {
   token: string | null;
   /** The built dashboard, or null when it is not built. */
   dashboardDir: string | null;
+  /**
+   * Browser origins admitted besides the hub's own, exactly as browsers send them
+   * ("http://localhost:5173": a dev server whose pages connect to the hub).
+   */
+  allowedOrigins?: string[];
   snapshotIntervalMs?: number;
+  /** How often message batches go out (tests make it short to fill a slow client's buffers quickly). */
+  batchIntervalMs?: number;
   historyOnConnect?: number;
 }
 
@@ -64,43 +74,14 @@ export const HISTORY_ON_CONNECT = 5_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
-type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-function tokensEqual(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
-  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
-/** Browsers send Origin; a page from another site must not steer the cluster (cross-site WebSocket hijacking). */
-function originAllowed(request: IncomingMessage): boolean {
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}
-
-/** HTTP endpoints with data take the token as `Authorization: Bearer T` or `?token=T`. */
-function httpAuthorized(request: IncomingMessage, url: URL, token: string | null): boolean {
-  if (!token) return true;
-  const header = request.headers.authorization;
-  const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-  return tokensEqual(token, bearer ?? url.searchParams.get('token') ?? undefined);
-}
-
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { target, token } = options;
   if (!isLoopbackHost(options.host) && !token) {
     throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
   }
+  const access = createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
+  const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
 
   const newAnalysis = (): RunAnalysis => {
@@ -114,7 +95,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
   let analysis = newAnalysis();
   const stream = new MessageStream();
-  const metrics = createMetricsRegistry({ analysis: () => analysis, snapshot: () => target.snapshot() });
+  const sessions = new Set<ControlSession>();
+  const sessionCounts: Omit<ControlStats, 'clients'> = { refusedRequests: 0, drops: { flood: 0, slow: 0 } };
+  const metrics = createMetricsRegistry({
+    analysis: () => analysis,
+    snapshot: () => target.snapshot(),
+    control: () => ({ clients: sessions.size, ...sessionCounts }),
+  });
 
   const exportRun = (response: ServerResponse): void => {
     const snapshot = target.snapshot();
@@ -148,6 +135,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   const http: HttpServer = createServer((request, response) => {
+    const misdirected = access.hostRefusal(request.headers.host);
+    if (misdirected !== null) {
+      sendText(response, 421, misdirected);
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       sendText(response, 405, 'Method not allowed');
       return;
@@ -174,9 +166,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     serveClient: false,
     maxHttpBufferSize: MAX_FRAME_BYTES,
+    // Only handshakes come here; later requests of a session carry its unguessable id.
     allowRequest: (request, callback) => {
-      const allowed = originAllowed(request);
-      callback(allowed ? null : 'origin not allowed', allowed);
+      const { host, origin } = request.headers;
+      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!);
+      callback(refusal, refusal === null);
     },
   });
   io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));
@@ -196,7 +190,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const emitSnapshot = (): void => {
     snapshotTimer = null;
     lastSnapshotAt = performance.now();
-    control.emit('snapshot', target.snapshot());
+    const snapshot = target.snapshot();
+    for (const session of sessions) session.offerSnapshot(snapshot);
   };
   const scheduleSnapshot = (): void => {
     if (snapshotTimer !== null) return;
@@ -206,45 +201,56 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const unsubscribe = target.subscribe({
     onEvent: (event) => {
       analysis.observe(event);
-      control.emit('event', event);
+      for (const session of sessions) session.sendEvent(event);
     },
     onChange: scheduleSnapshot,
     onTransit: (transit) => stream.add(transit),
-    // A new run: every dashboard starts over from its (empty) history and first snapshot.
+    // A new run, not started yet: every dashboard starts over from its empty history and first
+    // snapshot; the snapshot of the started run follows at once rather than after the interval.
     onReset: () => {
       analysis = newAnalysis();
       stream.clear();
-      control.emit('history', target.history(historyOnConnect));
-      emitSnapshot();
+      if (snapshotTimer !== null) clearTimeout(snapshotTimer);
+      snapshotTimer = null;
+      const history = target.history(historyOnConnect);
+      const snapshot = target.snapshot();
+      for (const session of sessions) session.startOver(history, snapshot);
+      lastSnapshotAt = -Infinity;
     },
   });
   // Messages and timers go out in batches, and only while someone watches.
   const batchTimer = setInterval(() => {
     const batch = stream.take(target.now(), target.timers());
-    if (control.sockets.size > 0 && (batch.messages.length > 0 || batch.omitted > 0 || batch.timers.length > 0)) control.emit('messages', batch);
-  }, BATCH_INTERVAL_MS);
+    if (batch.messages.length === 0 && batch.omitted === 0 && batch.timers.length === 0) return;
+    for (const session of sessions) session.offerBatch(batch);
+  }, batchIntervalMs);
 
   control.on('connection', (socket: ControlSocket) => {
-    socket.emit('history', target.history(historyOnConnect));
-    socket.emit('snapshot', target.snapshot());
-    socket.on('command', (...args: unknown[]) => {
-      const respond = ackOf<CommandAck>(args);
-      if (respond === null) return; // Without an acknowledgement nobody would hear the answer.
-      if (args.length !== 2) {
-        respond({ ok: false, error: 'command takes exactly one payload and an acknowledgement callback' });
-        return;
-      }
-      respond(runCommand(target, args[0]));
+    const session = new ControlSession(socket, {
+      latestSnapshot: () => target.snapshot(),
+      onRefused: () => (sessionCounts.refusedRequests += 1),
+      onDrop: (reason) => (sessionCounts.drops[reason] += 1),
+      now: () => performance.now(),
     });
-    socket.on('inspect', (...args: unknown[]) => {
-      const respond = ackOf<InspectAck>(args);
-      if (respond === null) return;
-      respond(runInspect(target, args.length === 2 ? args[0] : undefined));
-    });
+    sessions.add(session);
+    socket.once('disconnect', () => sessions.delete(session));
+    session.startOver(target.history(historyOnConnect), target.snapshot());
+    // Every event counts against the rate limit, known or not, answered or not.
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'command' || event === 'inspect') return;
-      ackOf<CommandAck>(args)?.({ ok: false, error: `unknown event "${event.slice(0, 40)}"` });
+      const respond = ackOf<CommandAck | InspectAck>(args);
+      const refusal = session.admit(event, args[0]);
+      if (refusal !== null) respond?.({ ok: false, error: refusal });
+      else if (respond !== null) respond(serveRequest(target, event, args));
+      session.checkBacklog();
     });
+  });
+
+  // Closing destroys every connection: upgraded ones are no longer HTTP connections (closeAllConnections
+  // misses them), and a WebSocket close waits 30 s for a client that stopped reading.
+  const connections = new Set<NetSocket>();
+  http.on('connection', (connection: NetSocket) => {
+    connections.add(connection);
+    connection.once('close', () => connections.delete(connection));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -267,7 +273,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       const closed = new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
-      http.closeAllConnections();
+      for (const connection of connections) connection.destroy();
       await closed;
     },
   };
@@ -276,6 +282,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 function ackOf<T>(args: unknown[]): ((result: T) => void) | null {
   const ack = args[args.length - 1];
   return typeof ack === 'function' ? (ack as (result: T) => void) : null;
+}
+
+/** Answers a request that came with an acknowledgement (`args` ends with it); without one nobody would hear the answer. */
+function serveRequest(target: ControlTarget, event: string, args: unknown[]): CommandAck | InspectAck {
+  switch (event) {
+    case 'command':
+      if (args.length !== 2) return { ok: false, error: 'command takes exactly one payload and an acknowledgement callback' };
+      return runCommand(target, args[0]);
+    case 'inspect':
+      return runInspect(target, args.length === 2 ? args[0] : undefined);
+    default:
+      return { ok: false, error: `unknown event "${event.slice(0, 40)}"` };
+  }
 }
 
 function explain(error: unknown): { ok: false; error: string } {

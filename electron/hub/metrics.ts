@@ -5,14 +5,22 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RunAnalysis, RunMetrics } from '../../shared/analysis/run.js';
-import type { ClusterSnapshot } from '../../shared/protocol/types.js';
+import type { ClosingNotice, ClusterSnapshot } from '../../shared/protocol/types.js';
 
 /** Figures computed for one metric are reused by the others of the same scrape. */
 const SCRAPE_REUSE_MS = 50;
 
+/** How the hub's `/control` clients fare: connected, refused requests, disconnected by the hub. */
+export interface ControlStats {
+  clients: number;
+  refusedRequests: number;
+  drops: Record<ClosingNotice['reason'], number>;
+}
+
 export interface MetricsSource {
   analysis(): RunAnalysis;
   snapshot(): ClusterSnapshot;
+  control(): ControlStats;
 }
 
 export function createMetricsRegistry(source: MetricsSource): Registry {
@@ -125,6 +133,18 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     collect() {
       this.reset();
       for (const node of read().snapshot.nodes) this.set({ node: node.id }, node.term);
+    },
+  });
+  gauge('conclave_control_clients', 'Clients connected to /control.', () => source.control().clients);
+  total('conclave_control_requests_refused_total', 'Requests to /control refused for exceeding the rate limit.', () => source.control().refusedRequests);
+  new Counter({
+    name: 'conclave_control_disconnects_total',
+    help: 'Clients the hub disconnected: flood (too many requests) or slow (not reading what it sends).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(source.control().drops)) this.inc({ reason }, count);
     },
   });
   return registry;

@@ -1,7 +1,7 @@
 /**
  * The embedded cluster as the app runs it: a Cluster on a RealClock, which `configure` replaces
  * with a fresh one of other settings (algorithm, size, timings). Listeners follow across the
- * replacement and are told with onReset, so dashboards start the new run's history.
+ * replacement and are told with onReset, before the new run starts, so dashboards start its history.
  */
 import { parseElectionConfig } from '../../shared/core/config.js';
 import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
@@ -21,7 +21,7 @@ export interface RuntimeSettings {
 }
 
 export interface RuntimeListener extends ClusterListener {
-  /** The cluster was replaced: what came before is history of another run. */
+  /** The cluster was replaced and its run is about to start: what came before is history of another run. */
   onReset?: () => void;
 }
 
@@ -138,8 +138,9 @@ export class EmbeddedRuntime {
     this.clock.setSpeed(speed);
     this.current = this.createCluster();
     for (const listener of this.listeners.keys()) this.listeners.set(listener, this.current.subscribe(listener));
-    this.current.start();
+    // Listeners restart from the new run's empty history before its first event, so nobody sees seq go back.
     for (const listener of this.listeners.keys()) listener.onReset?.();
+    this.current.start();
     return { ok: true };
   }
 

@@ -83,9 +83,10 @@ export interface RunMetrics {
   safetyViolations: number;
 }
 
-/** Records of each kind kept at most; older closed ones are folded into running totals. */
+/** Records of each kind kept at most: beyond it the oldest closed ones are folded into running totals (open ones always stay). */
 export const MAX_RECORDS = 20_000;
-const PRUNE_EVERY = 1_000;
+/** Events between two prunings: a list may exceed MAX_RECORDS by this many (plus its open records). */
+export const PRUNE_EVERY = 1_000;
 
 export interface RunInfo {
   members: readonly string[];
@@ -124,7 +125,9 @@ export class RunAnalysis {
     leaderChanges: 0,
     elections: 0,
     preVotes: 0,
-    failovers: [] as number[],
+    failovers: 0,
+    /** Durations of the most recent folded failovers (at most MAX_RECORDS), for the percentiles. */
+    failoverSample: [] as number[],
     leaderlessMs: 0,
     messages: {} as Record<string, number>,
     dropped: 0,
@@ -240,24 +243,37 @@ export class RunAnalysis {
     if (++this.observed % PRUNE_EVERY === 0) this.prune();
   }
 
-  /** Keeps memory bounded in long runs: folds the oldest closed records into running totals. */
+  /**
+   * Keeps memory bounded in long runs: folds the oldest closed records into running totals.
+   * Open records stay wherever they are (a node killed and never restarted keeps its band open
+   * for the whole run), so closed ones after them are folded too.
+   */
   private prune(): void {
     const trim = <T>(list: T[], endOf: (item: T) => number | null, fold: (item: T) => void = () => undefined): void => {
-      let remove = 0;
-      while (list.length - remove > MAX_RECORDS && endOf(list[remove]!) !== null) {
-        const item = list[remove]!;
-        this.horizonT = Math.max(this.horizonT, endOf(item)!);
-        fold(item);
-        remove += 1;
+      let excess = list.length - MAX_RECORDS;
+      if (excess <= 0) return;
+      let kept = 0;
+      for (const item of list) {
+        const end = endOf(item);
+        if (excess > 0 && end !== null) {
+          this.horizonT = Math.max(this.horizonT, end);
+          fold(item);
+          excess -= 1;
+        } else {
+          list[kept++] = item;
+        }
       }
-      if (remove > 0) list.splice(0, remove);
+      list.length = kept;
     };
     trim(this.segments, (segment) => segment.end);
     trim(this.faults, (window) => window.end);
     trim(this.leadership, (period) => period.endT, () => (this.before.leaderChanges += 1));
     trim(this.gaps, (gap) => gap.end, (gap) => {
       this.before.leaderlessMs += gap.end! - gap.start;
-      if (gap.cause !== 'startup') this.before.failovers.push(gap.end! - gap.start);
+      if (gap.cause !== 'startup') {
+        this.before.failovers += 1;
+        this.before.failoverSample.push(gap.end! - gap.start);
+      }
     });
     trim(this.alarms, (alarm) => alarm.end, (alarm) => {
       if (alarm.severity === 'violation') this.before.violations += 1;
@@ -268,7 +284,8 @@ export class RunAnalysis {
       for (const [kind, count] of Object.entries(entry.sent)) this.before.messages[kind] = (this.before.messages[kind] ?? 0) + count;
       this.before.dropped += entry.dropped;
     });
-    if (this.before.failovers.length > MAX_RECORDS) this.before.failovers.splice(0, this.before.failovers.length - MAX_RECORDS);
+    const { failoverSample } = this.before;
+    if (failoverSample.length > MAX_RECORDS) failoverSample.splice(0, failoverSample.length - MAX_RECORDS);
   }
 
   /** The figures over the whole run up to cluster time `now` (defaults to the last event). */
@@ -283,10 +300,10 @@ export class RunAnalysis {
   metricsBetween(from: number, to: number): RunMetrics {
     const within = (t: number): boolean => t >= from && t <= to;
     const before = from <= this.horizonT ? this.before : null;
-    const failovers = [
-      ...(before?.failovers ?? []),
-      ...this.gaps.filter((gap) => gap.cause !== 'startup' && gap.end !== null && within(gap.start) && gap.end <= to).map((gap) => gap.end! - gap.start),
-    ];
+    const recentFailovers = this.gaps
+      .filter((gap) => gap.cause !== 'startup' && gap.end !== null && within(gap.start) && gap.end <= to)
+      .map((gap) => gap.end! - gap.start);
+    const failovers = [...(before?.failoverSample ?? []), ...recentFailovers];
     const elapsedMs = Math.max(0, to - from);
     const leaderlessMs = (before?.leaderlessMs ?? 0) + this.gaps.reduce((sum, gap) => sum + Math.max(0, Math.min(gap.end ?? to, to) - Math.max(gap.start, from)), 0);
     const traffic = this.trafficLog.filter((entry) => within(entry.t));
@@ -300,7 +317,7 @@ export class RunAnalysis {
       leaderChanges: (before?.leaderChanges ?? 0) + this.leadership.filter((period) => within(period.startT)).length,
       electionsStarted: (before?.elections ?? 0) + this.electionTimes.filter(within).length,
       preVotesStarted: (before?.preVotes ?? 0) + this.preVoteTimes.filter(within).length,
-      failovers: failovers.length,
+      failovers: (before?.failovers ?? 0) + recentFailovers.length,
       lastFailoverMs: failovers.at(-1) ?? null,
       failoverMs: summarize(failovers),
       leaderlessMs,

@@ -134,6 +134,13 @@ export interface NodeDetail {
 
 export type InspectAck = { ok: true; node: NodeDetail } | { ok: false; error: string };
 
+/** Why the hub is about to disconnect a client (docs/protocol.md, "Limits"). */
+export interface ClosingNotice {
+  /** `flood`: too many requests; `slow`: the client did not read what the hub sent. */
+  reason: 'flood' | 'slow';
+  message: string;
+}
+
 export interface ServerToClientEvents {
   /** Recent events (oldest first), sent once on connect before the first snapshot. */
   history: (events: ClusterEvent[]) => void;
@@ -141,6 +148,8 @@ export interface ServerToClientEvents {
   event: (event: ClusterEvent) => void;
   /** Messages on the wire and running election timers, every 100 ms while there are any. */
   messages: (batch: MessageBatch) => void;
+  /** Sent just before the hub disconnects the client, saying why. */
+  closing: (notice: ClosingNotice) => void;
 }
 
 export interface ClientToServerEvents {

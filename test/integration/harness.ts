@@ -14,8 +14,9 @@ export interface TestHub {
 }
 
 export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
-  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: options.nodes ?? 5, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
-  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...options, target: runtime });
+  const { nodes = 5, ...hubOptions } = options;
+  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
+  const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...hubOptions, target: runtime });
   runtime.start();
   return {
     hub,
@@ -28,13 +29,16 @@ export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> 
 }
 
 /** A client of `/control` that records what it receives. */
-export function connectControl(url: string, options: { token?: string; origin?: string } = {}) {
+export function connectControl(url: string, options: { token?: string; origin?: string; host?: string } = {}) {
+  const extraHeaders: Record<string, string> = {};
+  if (options.origin !== undefined) extraHeaders.origin = options.origin;
+  if (options.host !== undefined) extraHeaders.host = options.host;
   const socket: ControlClient = io(new URL('/control', url).toString(), {
     auth: options.token === undefined ? {} : { token: options.token },
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
-    ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+    extraHeaders,
   });
   const received = { snapshots: [] as ClusterSnapshot[], events: [] as ClusterEvent[], history: null as ClusterEvent[] | null, order: [] as string[] };
   socket.on('history', (events) => {
@@ -64,11 +68,13 @@ export function refused(socket: ControlClient): Promise<Error> {
   });
 }
 
-/** Polls until `probe` returns a value, failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 5_000): Promise<T> {
+type Maybe<T> = T | null | undefined | false;
+
+/** Polls until `probe` returns (or resolves to) a value, failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== null && value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

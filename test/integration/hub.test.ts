@@ -4,11 +4,14 @@
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
+import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
 import { startHub } from '../../electron/hub/hub.js';
+import { REQUEST_BURST_MAX, REQUESTS_PER_SECOND_MAX } from '../../electron/hub/session.js';
 import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
 
 let running: TestHub | null = null;
@@ -23,6 +26,20 @@ function client(url: string, options: Parameters<typeof connectControl>[1] = {})
   const created = connectControl(url, options);
   clients.push(created.socket);
   return created;
+}
+
+/** A GET that sends the path and headers exactly as given (fetch normalizes paths and will not send Host). */
+function rawGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 afterEach(async () => {
@@ -77,6 +94,30 @@ describe('/control: snapshots and events', () => {
     const sent = received.snapshots.length - start;
     expect(sent).toBeGreaterThan(0);
     expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+  });
+});
+
+describe('/control: configure', () => {
+  it('resets every client to the new run before any event of it: history, snapshot, then events from seq 1', async () => {
+    const { hub: h } = await hub();
+    const { socket, latest } = client(h.url);
+    await waitFor('a leader', () => latest()?.leader);
+    const log: Array<{ kind: 'history'; events: ClusterEvent[] } | { kind: 'snapshot'; snapshot: ClusterSnapshot } | { kind: 'event'; event: ClusterEvent }> = [];
+    socket.on('history', (events) => log.push({ kind: 'history', events }));
+    socket.on('snapshot', (snapshot) => log.push({ kind: 'snapshot', snapshot }));
+    socket.on('event', (event) => log.push({ kind: 'event', event }));
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'configure', nodes: 3 })).toEqual({ ok: true });
+    await waitFor('a leader of the new run', () => latest()?.nodes.length === 3 && latest()?.leader);
+    const reset = log.findIndex((entry) => entry.kind === 'history');
+    expect(reset).toBeGreaterThanOrEqual(0);
+    expect(log[reset]).toEqual({ kind: 'history', events: [] });
+    expect(log[reset + 1]).toMatchObject({ kind: 'snapshot', snapshot: { lastEventSeq: 0 } });
+    const seqs = (entries: typeof log) => entries.flatMap((entry) => (entry.kind === 'event' ? [entry.event.seq] : []));
+    const before = seqs(log.slice(0, reset));
+    for (let i = 1; i < before.length; i++) expect(before[i], 'events of the old run keep counting up').toBe(before[i - 1]! + 1);
+    const after = seqs(log.slice(reset));
+    expect(after.length).toBeGreaterThan(0);
+    expect(after).toEqual(after.map((_, i) => i + 1));
   });
 });
 
@@ -143,6 +184,30 @@ describe('/control: commands', () => {
   });
 });
 
+describe('/control: rate limits', () => {
+  it('refuses requests beyond the burst at once, unknown events included, and serves again as the allowance refills', async () => {
+    const { hub: h } = await hub();
+    const { socket } = client(h.url);
+    await connected(socket);
+    const untyped = socket as unknown as { emitWithAck(event: string, ...args: unknown[]): Promise<{ ok: boolean; error?: string }> };
+    const acks = await Promise.all(
+      Array.from({ length: REQUEST_BURST_MAX + 5 }, (_, i) => (i % 2 === 0 ? socket.emitWithAck('inspect', 'n1') : untyped.emitWithAck('frobnicate'))),
+    );
+    const limited = acks.map((ack) => !ack.ok && ack.error!.startsWith('rate limited'));
+    expect(limited).toEqual(acks.map((_, i) => i >= REQUEST_BURST_MAX));
+    expect(acks.at(-1)).toEqual({ ok: false, error: expect.stringMatching(/^rate limited: at most 20 requests a second \(configure and scenario runs count 10\); retry in 0\.\d s$/) });
+    await new Promise((resolve) => setTimeout(resolve, (1_000 / REQUESTS_PER_SECOND_MAX) * 3));
+    expect((await socket.emitWithAck('inspect', 'n1')).ok).toBe(true);
+    // configure costs 10 requests: far more than what refilled.
+    const configure = await socket.emitWithAck('command', { type: 'configure' });
+    expect(configure).toEqual({ ok: false, error: expect.stringContaining('rate limited') });
+    const metrics = await (await fetch(new URL('/metrics', h.url))).text();
+    expect(metrics).toMatch(/^conclave_control_requests_refused_total 6$/m);
+    expect(metrics).toMatch(/^conclave_control_clients 1$/m);
+    expect(socket.connected).toBe(true);
+  });
+});
+
 describe('/control: access', () => {
   const TOKEN = 'correct horse battery';
 
@@ -171,6 +236,64 @@ describe('/control: access', () => {
     await connected(socket);
   });
 
+  it('refuses a DNS-rebinding page: Host and Origin both name another site, on the hub\'s own port', async () => {
+    const { hub: h, runtime } = await hub();
+    const attacker = `attacker.example:${h.port}`;
+    const error = await refused(client(h.url, { origin: `http://${attacker}`, host: attacker }).socket);
+    expect(error.message).toBeTruthy();
+    const handshake = await rawGet(h.port, '/socket.io/?EIO=4&transport=polling', { host: attacker, origin: `http://${attacker}` });
+    expect(handshake.status).toBe(403);
+    expect(JSON.parse(handshake.body).message).toContain('"attacker.example" is not an address of this hub');
+    for (const path of ['/', '/metrics', '/export.jsonl']) {
+      const response = await rawGet(h.port, path, { host: attacker });
+      expect(response.status, path).toBe(421);
+      expect(response.body, path).toContain('"attacker.example" is not an address of this hub');
+    }
+    expect(runtime.history().filter((event) => event.type === 'kill')).toEqual([]);
+  });
+
+  it.each(['localhost', '127.0.0.1', '127.8.9.10', '[::1]'])('admits the loopback name %s, on any port', async (name) => {
+    const { hub: h } = await hub();
+    const { socket } = client(h.url, { host: `${name}:${h.port}`, origin: `http://${name}:${h.port}` });
+    await connected(socket);
+    expect((await rawGet(h.port, '/metrics', { host: `${name}:1234` })).status).toBe(200);
+    expect((await rawGet(h.port, '/metrics', { host: name })).status).toBe(200);
+  });
+
+  it('refuses a request without a Host header, or with one that is not a host name', async () => {
+    const { hub: h } = await hub();
+    // Node refuses HTTP/1.1 without Host by itself; HTTP/1.0 may leave it out.
+    const missing = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(h.port, '127.0.0.1', () => socket.end('GET /metrics HTTP/1.0\r\n\r\n'));
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(missing).toMatch(/^HTTP\/1\.1 421 /);
+    expect(missing).toMatch(/\r\n\r\na Host header naming this hub is required$/);
+    for (const host of ['localhost@attacker.example', 'localhost:80/x', 'localhost:99999', 'local host']) {
+      expect(await rawGet(h.port, '/metrics', { host }), host).toEqual({ status: 421, body: `Host ${JSON.stringify(host)} is not a host name` });
+    }
+  });
+
+  it('admits pages from the allowed origins, which connect to the hub by its own address', async () => {
+    const { hub: h } = await hub({ allowedOrigins: ['http://localhost:5173'] });
+    await connected(client(h.url, { origin: 'http://localhost:5173' }).socket);
+    await refused(client(h.url, { origin: 'http://localhost:5174' }).socket);
+    await refused(client(h.url, { origin: 'http://localhost:5173', host: `attacker.example:${h.port}` }).socket);
+  });
+
+  it.each([
+    ['http://localhost:5173/', 'allowedOrigins[0] must be an http(s) origin like "http://localhost:5173" (got "http://localhost:5173/")'],
+    ['file:///tmp', 'allowedOrigins[0] must be an http(s) origin like "http://localhost:5173" (got "file:///tmp")'],
+    ['*', 'allowedOrigins[0] must be an http(s) origin like "http://localhost:5173" (got "*")'],
+  ])('refuses to start with the allowed origin %j', async (origin, message) => {
+    const { runtime } = await hub();
+    await expect(startHub({ target: runtime, host: '127.0.0.1', port: 0, token: null, dashboardDir: null, allowedOrigins: [origin] })).rejects.toThrow(message);
+  });
+
   it('will not listen beyond loopback without a token', async () => {
     const { runtime } = await hub();
     await expect(
@@ -191,17 +314,6 @@ describe('HTTP', () => {
 });
 
 describe('HTTP: the built dashboard', () => {
-  function rawGet(port: number, path: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
   it('serves index.html and hashed assets, and nothing outside the dashboard folder', async () => {
     const root = mkdtempSync(join(tmpdir(), 'conclave-dash-'));
     try {
@@ -219,9 +331,9 @@ describe('HTTP: the built dashboard', () => {
       const asset = await fetch(new URL('/assets/index-abc.js', h.url));
       expect(asset.headers.get('cache-control')).toContain('immutable');
       expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-      expect(await rawGet(h.port, '/../secret.txt')).toBe(404);
-      expect(await rawGet(h.port, '/%2e%2e/secret.txt')).toBe(404);
-      expect(await rawGet(h.port, '/assets/%00')).toBe(400);
+      expect((await rawGet(h.port, '/../secret.txt')).status).toBe(404);
+      expect((await rawGet(h.port, '/%2e%2e/secret.txt')).status).toBe(404);
+      expect((await rawGet(h.port, '/assets/%00')).status).toBe(400);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -97,6 +97,9 @@ describe('/metrics', () => {
     expect((await fetch(new URL('/metrics', hub.url))).status).toBe(401);
     expect((await fetch(new URL('/metrics?token=metrics-token-1', hub.url))).status).toBe(200);
     expect((await fetch(new URL('/metrics', hub.url), { headers: { Authorization: 'Bearer metrics-token-1' } })).status).toBe(200);
+    // RFC 7235: the scheme is case-insensitive, and the space before the credentials may be more than one.
+    expect((await fetch(new URL('/metrics', hub.url), { headers: { Authorization: 'bearer metrics-token-1' } })).status).toBe(200);
+    expect((await fetch(new URL('/export.jsonl', hub.url), { headers: { Authorization: 'BEARER   metrics-token-1' } })).status).toBe(200);
     expect((await fetch(new URL('/export.jsonl', hub.url), { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
   });
 });

@@ -3,7 +3,7 @@
  * planted violations that must be caught, and the figures it derives.
  */
 import { describe, expect, it } from 'vitest';
-import { RunAnalysis } from '../../shared/analysis/run.js';
+import { MAX_RECORDS, PRUNE_EVERY, RunAnalysis } from '../../shared/analysis/run.js';
 import { SafetyMonitor } from '../../shared/analysis/safety.js';
 import { percentile, summarize } from '../../shared/analysis/stats.js';
 import type { Role } from '../../shared/core/election.js';
@@ -246,5 +246,43 @@ describe('long runs', () => {
     expect(metrics.failovers).toBe(29_999);
     expect(metrics.failoverMs.p50).toBe(100);
     expect(metrics.leaderlessMs).toBe(1_000 + 29_999 * 100 + 50);
+  });
+
+  it('stay bounded when a record never closes (a node killed and never restarted), and the figures still add up', () => {
+    const bodies: Array<[number, ClusterEventBody]> = [
+      [0, status('n1', 'follower', 0)],
+      [0, status('n2', 'follower', 0)],
+      [0, status('n3', 'follower', 0)],
+      // n3's down band and fault window stay open for the whole run.
+      [1, { type: 'kill', nodeId: 'n3' }],
+    ];
+    // 300,000 events of churn: each round n1 leads, n2 is paused and resumed, and n1 loses its majority.
+    const EVENTS_PER_ROUND = 7;
+    const rounds = Math.ceil(300_000 / EVENTS_PER_ROUND);
+    for (let round = 1; round <= rounds; round++) {
+      const t = round * 1_000;
+      bodies.push([t, status('n1', 'leader', round, 'n1')]);
+      bodies.push([t, { type: 'leader', nodeId: 'n1', term: round }]);
+      bodies.push([t, { type: 'quorum', leaderId: 'n1', term: round }]);
+      bodies.push([t + 100, { type: 'pause', nodeId: 'n2' }]);
+      bodies.push([t + 200, { type: 'resume', nodeId: 'n2' }]);
+      bodies.push([t + 900, { type: 'leader-lost', leaderId: 'n1', term: round, cause: 'paused' }]);
+      bodies.push([t + 900, status('n1', 'follower', round)]);
+    }
+    const analysis = analyze(traceOf(bodies));
+    const bound = MAX_RECORDS + PRUNE_EVERY;
+    for (const [name, list] of Object.entries({ segments: analysis.segments, faults: analysis.faults, leadership: analysis.leadership, gaps: analysis.gaps })) {
+      expect(list.length, name).toBeLessThanOrEqual(bound);
+    }
+    expect(analysis.segments.find((segment) => segment.nodeId === 'n3')).toMatchObject({ state: 'down', start: 1, end: null });
+    expect(analysis.faults.find((window) => window.id === 'down:n3')).toMatchObject({ start: 1, end: null });
+    expect(analysis.activeFaults().map((fault) => fault.id)).toEqual(['down:n3']);
+    const metrics = analysis.metrics();
+    expect(metrics.leaderChanges).toBe(rounds);
+    expect(metrics.failovers).toBe(rounds - 1);
+    expect(metrics.lastFailoverMs).toBe(100);
+    expect(metrics.failoverMs.p50).toBe(100);
+    expect(metrics.leaderlessMs).toBe(1_000 + (rounds - 1) * 100);
+    expect(metrics.safetyViolations).toBe(0);
   });
 });
