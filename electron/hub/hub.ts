@@ -49,6 +49,7 @@ export interface HubOptions {
   token: string | null;
   /** The built dashboard, or null when it is not built. */
   dashboardDir: string | null;
+  allowedOrigins?: string[];
   snapshotIntervalMs?: number;
   historyOnConnect?: number;
 }
