@@ -32,12 +32,13 @@ switch (process.env.FAKE_ELECTRON_MODE) {
     console.log('Conclave is already running: brought its window to the front.');
     process.exit(0);
   default:
-    console.log('Conclave: 5-node raft cluster, dashboard at http://127.0.0.1:1/ (in the window)');
+    // Ready for the launcher's SIGTERM before saying it has started.
     process.on('SIGTERM', () => {
       writeFileSync(record + '.signal', 'SIGTERM');
       process.exit(0);
     });
     setInterval(() => undefined, 60_000);
+    console.log('Conclave: 5-node raft cluster, dashboard at http://127.0.0.1:1/ (in the window)');
 }
 `;
 
