@@ -123,6 +123,13 @@ function menuItem(template: MenuTemplate, label: string): MenuItemConstructorOpt
   throw new Error(`no menu item "${label}"`);
 }
 
+/** Whether the window refuses to navigate to `target`. */
+function refusesNavigation(window: FakeWindow, target: string): boolean {
+  const event = electronEvent({ url: target, isSameDocument: false, isMainFrame: true, frame: null });
+  window.webContents.emit('will-navigate', event, target);
+  return event.defaultPrevented;
+}
+
 function clickMenu(template: MenuTemplate, label: string): void {
   menuItem(template, label).click!({} as MenuItem, undefined, {} as KeyboardEvent);
 }
@@ -172,14 +179,9 @@ describe('the Electron main process (built) against a fake Electron', () => {
     window.emit('ready-to-show');
     expect(window.calls).toContain('show');
 
-    const navigate = (target: string): boolean => {
-      const event = electronEvent({ url: target, isSameDocument: false, isMainFrame: true, frame: null });
-      window.webContents.emit('will-navigate', event, target);
-      return event.defaultPrevented;
-    };
-    expect(navigate('https://example.com/')).toBe(true);
-    expect(navigate('file:///etc/passwd')).toBe(true);
-    expect(navigate(`${hubUrl}?token=other`)).toBe(false);
+    expect(refusesNavigation(window, 'https://example.com/')).toBe(true);
+    expect(refusesNavigation(window, 'file:///etc/passwd')).toBe(true);
+    expect(refusesNavigation(window, `${hubUrl}?token=other`)).toBe(false);
 
     const open = (target: string) => {
       const details: HandlerDetails = { url: target, frameName: '', features: '', disposition: 'new-window', referrer: { url: '', policy: 'no-referrer' } };
@@ -354,14 +356,9 @@ describe('npm run dev: the window on the renderer dev server', () => {
     expect(url.origin).toBe(DEV_SERVER);
     expect(hubUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const navigate = (target: string): boolean => {
-      const event = electronEvent({ url: target, isSameDocument: false, isMainFrame: true, frame: null });
-      window.webContents.emit('will-navigate', event, target);
-      return event.defaultPrevented;
-    };
-    expect(navigate(`${DEV_SERVER}/`)).toBe(false);
-    expect(navigate(`${hubUrl}export.jsonl`)).toBe(false);
-    expect(navigate('http://localhost:5174/')).toBe(true);
+    expect(refusesNavigation(window, `${DEV_SERVER}/`)).toBe(false);
+    expect(refusesNavigation(window, `${hubUrl}export.jsonl`)).toBe(false);
+    expect(refusesNavigation(window, 'http://localhost:5174/')).toBe(true);
   });
 
   it("has the hub admit the dev server's origin, and no other", async (context) => {
