@@ -33,7 +33,12 @@ export function findDashboardDir(from = dirname(fileURLToPath(import.meta.url)))
   return null;
 }
 
-export async function startServe(options: ServeOptions): Promise<Served> {
+export interface StartServeOptions extends ServeOptions {
+  /** Browser origins besides the hub's own that may connect: the dev server under `npm run dev`. */
+  allowedOrigins?: string[];
+}
+
+export async function startServe(options: StartServeOptions): Promise<Served> {
   const runtime = new EmbeddedRuntime({
     algorithm: options.algorithm,
     nodes: options.nodes,
@@ -48,6 +53,7 @@ export async function startServe(options: ServeOptions): Promise<Served> {
       port: options.port,
       token: options.token,
       dashboardDir: findDashboardDir(),
+      allowedOrigins: options.allowedOrigins,
     });
   } catch (error) {
     runtime.stop();

@@ -1,14 +1,13 @@
 /**
- * The built entry points as users run them: `conclave serve` (npm run serve) and the
- * `npm start` launcher on a machine without the Electron binary.
+ * The built CLI as users run it: `conclave serve` (npm run serve), `sim` and `scenario`.
+ * The `npm start` launcher is in launcher.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { electronPackageDir, installedElectron } from '../../electron/cli/electron-binary.js';
-import { APP_ROOT as root, BUILT_CLI as cli, BUILT_LAUNCHER as launcher, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
+import { APP_ROOT as root, BUILT_CLI as cli, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
 
 let running: RunningServer | null = null;
 afterEach(async () => {
@@ -176,25 +175,5 @@ describe('conclave scenario', () => {
     const result = runCli(args);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
-  });
-});
-
-const electronDir = electronPackageDir(root);
-const electronBinary = electronDir === null ? null : installedElectron(electronDir);
-if (electronBinary !== null) {
-  console.log(`skipping the no-Electron launcher test: an Electron binary is installed here (${electronBinary})`);
-}
-
-describe.skipIf(electronBinary !== null)('npm start without the Electron binary', () => {
-  it('says so in one line and serves the same dashboard for a browser', async () => {
-    running = await startBuilt(launcher, ['--port', '0']);
-    const lines = running.output().trim().split('\n');
-    expect(lines[0]).toBe(
-      'Electron cannot run here: its binary is not installed and could not be downloaded. Serving the dashboard for your browser instead.',
-    );
-    expect(lines[1]).toMatch(/dashboard at http:\/\/127\.0\.0\.1:\d+\//);
-    const page = await fetch(running.url);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('<title>Conclave</title>');
   });
 });

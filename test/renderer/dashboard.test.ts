@@ -2,24 +2,26 @@
  * The dashboard against a fake hub: what the user sees for a snapshot, that every control
  * has an accessible name, that commands go out, and that refusals show beside the control.
  */
-import { flushPromises, mount } from '@vue/test-utils';
+import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { FakeSocket, node, snapshot } from './fake-hub.js';
 
 const sockets: FakeSocket[] = [];
-const connections: Array<{ url: string; auth: unknown }> = [];
+const connections: Array<{ url: string; auth: unknown; transports: unknown }> = [];
 vi.mock('socket.io-client', () => ({
-  io: (url: string, options: { auth: unknown }) => {
+  io: (url: string, options: { auth: unknown; transports?: unknown }) => {
     const socket = new FakeSocket();
     sockets.push(socket);
-    connections.push({ url, auth: options.auth });
+    connections.push({ url, auth: options.auth, transports: options.transports });
     return socket;
   },
 }));
 
 const { default: App } = await import('../../renderer/src/App.vue');
+// A dashboard left mounted would still answer keys and menu actions in later tests.
+enableAutoUnmount(afterEach);
 
 const FIVE = [
   node('n1', { role: 'leader', leaderId: 'n1' }),
@@ -44,6 +46,7 @@ beforeEach(() => {
   sessionStorage.clear();
   window.history.replaceState(null, '', '/');
   document.body.innerHTML = '';
+  delete window.conclaveShell;
 });
 
 describe('dashboard', () => {
@@ -159,9 +162,11 @@ describe('dashboard', () => {
 
   it('takes the token from the address, then removes it from the address bar', async () => {
     window.history.replaceState(null, '', '/?token=from-url-123');
-    await mountDashboard();
+    const { wrapper } = await mountDashboard();
     expect(connections[0]!.auth).toEqual({ token: 'from-url-123' });
     expect(window.location.search).toBe('');
+    // The export link carries it too (the Electron window's token is this launch's own).
+    expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('/export.jsonl?token=from-url-123');
   });
 
   it('shows when the hub is unreachable', async () => {
@@ -170,5 +175,87 @@ describe('dashboard', () => {
     await flushPromises();
     expect(wrapper.get('[data-testid="connection-error"]').text()).toContain('cannot reach the hub');
     expect(wrapper.get('[data-testid="connection"]').text()).toBe('offline');
+  });
+});
+
+describe('the hub named by ?hub= (npm run dev: the page comes from the dev server)', () => {
+  it('connects to that hub over WebSocket, and links the export and /metrics there', async () => {
+    window.history.replaceState(null, '', '/?hub=http%3A%2F%2F127.0.0.1%3A4100%2F&token=dev-token-123');
+    const { wrapper } = await mountDashboard();
+    expect(connections).toEqual([{ url: 'http://127.0.0.1:4100/control', auth: { token: 'dev-token-123' }, transports: ['websocket'] }]);
+    // The token leaves the address bar; the hub stays, so a hot reload finds the hub again.
+    expect(window.location.search).toBe('?hub=http%3A%2F%2F127.0.0.1%3A4100%2F');
+    expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('http://127.0.0.1:4100/export.jsonl?token=dev-token-123');
+  });
+
+  it.each(['javascript:alert(1)', 'ws://127.0.0.1:4100/', 'not a url'])('refuses ?hub=%s, saying why, and connects nowhere', async (hub) => {
+    window.history.replaceState(null, '', `/?hub=${encodeURIComponent(hub)}`);
+    const wrapper = mount(App, { attachTo: document.body });
+    await flushPromises();
+    expect(connections).toEqual([]);
+    expect(wrapper.get('[data-testid="connection-error"]').text()).toContain(`the address names a hub that is not an http(s) URL: "${hub}"`);
+  });
+});
+
+describe('actions from the keyboard and from the desktop menu', () => {
+  /** The preload's API as the page sees it (electron/preload.ts), with the main process's side. */
+  function fakeShell() {
+    const listeners: Array<(action: unknown) => void> = [];
+    window.conclaveShell = {
+      kind: 'electron',
+      versions: { electron: '45.5.0', chrome: '142.0.0.0' },
+      onMenuAction: (callback) => {
+        listeners.push(callback);
+        return () => void listeners.splice(listeners.indexOf(callback), 1);
+      },
+    };
+    return { listeners, send: (action: unknown) => listeners.forEach((listener) => listener(action)) };
+  }
+
+  const press = (key: string, target: EventTarget = window) => target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+
+  it('kill the leader, heal and help from their keys, but not while typing in a field', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    press('k');
+    press('H');
+    await flushPromises();
+    expect(socket.commands).toEqual([{ type: 'kill', nodeId: 'n1' }, { type: 'heal' }]);
+    press('h', wrapper.get('input').element);
+    await flushPromises();
+    expect(socket.commands).toHaveLength(2);
+    press('?');
+    await flushPromises();
+    expect(wrapper.find('[data-testid="help"]').exists()).toBe(true);
+  });
+
+  it('performs the menu actions by name, as the keys do, and ignores unknown names', async () => {
+    const shell = fakeShell();
+    const { wrapper, socket } = await mountDashboard();
+    expect(shell.listeners).toHaveLength(1);
+    socket.serverEmit('snapshot', snapshot(FIVE));
+    await flushPromises();
+    shell.send('kill-leader');
+    shell.send('heal-all');
+    shell.send('format-disk');
+    shell.send({ action: 'heal-all' });
+    await flushPromises();
+    expect(socket.commands).toEqual([{ type: 'kill', nodeId: 'n1' }, { type: 'heal' }]);
+    expect(wrapper.get('.shortcut-feedback').text()).toBe('Healed every fault');
+    shell.send('toggle-help');
+    await flushPromises();
+    expect(wrapper.find('[data-testid="help"]').exists()).toBe(true);
+    wrapper.unmount();
+    expect(shell.listeners).toHaveLength(0);
+  });
+
+  it('says why a menu action cannot apply before the cluster is known', async () => {
+    const shell = fakeShell();
+    const { wrapper, socket } = await mountDashboard();
+    shell.send('heal-all');
+    await flushPromises();
+    expect(socket.commands).toEqual([]);
+    expect(wrapper.get('.shortcut-feedback').text()).toBe('Not connected to a cluster yet');
   });
 });

@@ -3,6 +3,7 @@
  * read the cluster store, which this composable feeds, and send commands through it.
  */
 import { io, type Socket } from 'socket.io-client';
+import { ref } from 'vue';
 import {
   CONTROL_NAMESPACE,
   type ClientToServerEvents,
@@ -19,6 +20,8 @@ const TOKEN_STORAGE_KEY = 'conclave.token';
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 let socket: HubSocket | null = null;
+/** The token the socket presented, reactive so that links carrying it follow when it arrives. */
+const presentedToken = ref<string | null>(null);
 
 /** The token from `?token=` (then removed from the address bar) or from this tab's storage. */
 function initialToken(): string | null {
@@ -33,13 +36,47 @@ function initialToken(): string | null {
   return sessionStorage.getItem(TOKEN_STORAGE_KEY);
 }
 
+/**
+ * Where the hub is: this page's own origin (null), or `?hub=` when the page is served from
+ * elsewhere (the dev server under `npm run dev`); an address that is not http(s) is refused.
+ */
+function hubFromAddress(): URL | null | { invalid: string } {
+  const given = new URL(window.location.href).searchParams.get('hub');
+  if (given === null) return null;
+  try {
+    const hub = new URL(given);
+    if (hub.protocol === 'http:' || hub.protocol === 'https:') return hub;
+  } catch {
+    // Reported below like any other unusable address.
+  }
+  return { invalid: given };
+}
+
+/** A path on the hub: relative on its own origin, absolute on another. */
+function onHub(path: string): string {
+  const hub = hubFromAddress();
+  return hub instanceof URL ? new URL(path, hub).toString() : path;
+}
+
 export function useHub() {
   const store = useClusterStore();
 
   function connect(token: string | null = initialToken()): void {
     socket?.disconnect();
+    const hub = hubFromAddress();
+    if (hub !== null && !(hub instanceof URL)) {
+      socket = null;
+      store.setConnection('disconnected', `the address names a hub that is not an http(s) URL: "${hub.invalid}"`);
+      return;
+    }
     store.setConnection('connecting');
-    const next: HubSocket = io(CONTROL_NAMESPACE, { auth: token ? { token } : {} });
+    presentedToken.value = token;
+    const hubHost = hub?.host ?? window.location.host;
+    // Another origin's hub is reached over WebSocket alone: its long-polling would need CORS.
+    const next: HubSocket = io(onHub(CONTROL_NAMESPACE), {
+      auth: token ? { token } : {},
+      ...(hub === null ? {} : { transports: ['websocket'] }),
+    });
     socket = next;
     next.on('connect', () => store.setConnection('connected'));
     next.on('history', (events) => store.applyHistory(events));
@@ -52,7 +89,7 @@ export function useHub() {
     });
     next.on('connect_error', (error) => {
       if (next.active) {
-        store.setConnection('disconnected', `cannot reach the hub at ${window.location.host} (${error.message}); retrying...`);
+        store.setConnection('disconnected', `cannot reach the hub at ${hubHost} (${error.message}); retrying...`);
       } else if (/token/i.test(error.message)) {
         store.setConnection('unauthorized', error.message);
       } else {
@@ -86,9 +123,9 @@ export function useHub() {
 
   /** Where to download the run from (the token goes along when the hub needs one). */
   function exportUrl(): string {
-    const token = sessionStorage.getItem(TOKEN_STORAGE_KEY);
-    return token ? `/export.jsonl?token=${encodeURIComponent(token)}` : '/export.jsonl';
+    const token = presentedToken.value;
+    return onHub(token ? `/export.jsonl?token=${encodeURIComponent(token)}` : '/export.jsonl');
   }
 
-  return { connect, submitToken, sendCommand, inspect, exportUrl };
+  return { connect, submitToken, sendCommand, inspect, exportUrl, metricsUrl: () => onHub('/metrics') };
 }

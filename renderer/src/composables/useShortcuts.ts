@@ -1,8 +1,10 @@
 /**
  * Keyboard shortcuts for what a presenter repeats: kill the leader, heal all, freeze the
- * cluster, and a help overlay listing them. Ignored while typing in a field.
+ * cluster, and a help overlay listing them. Ignored while typing in a field. In the desktop
+ * app the same actions come from the application menu, by name, and are performed alike.
  */
 import { onBeforeUnmount, onMounted, ref } from 'vue';
+import { isMenuAction, type MenuAction } from '../../../shared/protocol/shell.js';
 import { useClusterStore } from '../stores/cluster.js';
 import { useClockControl } from './useClockControl.js';
 import { useCommand } from './useCommand.js';
@@ -16,6 +18,16 @@ export const SHORTCUTS = [
   { key: '?', does: 'Show or hide this help' },
   { key: 'Esc', does: 'Close help and node details' },
 ] as const;
+
+const KEY_ACTIONS: Readonly<Record<string, MenuAction>> = {
+  k: 'kill-leader',
+  K: 'kill-leader',
+  h: 'heal-all',
+  H: 'heal-all',
+  f: 'toggle-freeze',
+  F: 'toggle-freeze',
+  '?': 'toggle-help',
+};
 
 export function useShortcuts(onEscape: () => void) {
   const store = useClusterStore();
@@ -37,35 +49,54 @@ export function useShortcuts(onEscape: () => void) {
     tell((await run()) ? label : `${label} failed: ${error() ?? 'unknown error'}`);
   }
 
+  /** Performs an action; false when there is no live cluster to act on (replaying, or not connected yet). */
+  function perform(action: MenuAction): boolean {
+    if (action === 'toggle-help') {
+      helpOpen.value = !helpOpen.value;
+      return true;
+    }
+    if (store.replaying || store.snapshot === null) return false;
+    if (action === 'kill-leader') {
+      const leader = store.leader;
+      if (leader === null) tell('No leader to kill');
+      else void act(`Killed ${leader.id}`, () => command.run({ type: 'kill', nodeId: leader.id }), () => command.error.value);
+    } else if (action === 'heal-all') {
+      void act('Healed every fault', () => command.run({ type: 'heal' }), () => command.error.value);
+    } else {
+      const frozen = clock.frozen.value;
+      void act(frozen ? 'Unfroze the cluster' : 'Froze the cluster', clock.toggleFreeze, () => clock.command.error.value);
+    }
+    return true;
+  }
+
   function onKey(event: KeyboardEvent): void {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target as HTMLElement | null;
     if (target !== null && (target.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName))) return;
-    if (event.key === '?') {
-      helpOpen.value = !helpOpen.value;
-    } else if (event.key === 'Escape') {
+    if (event.key === 'Escape') {
       helpOpen.value = false;
       onEscape();
-    } else if (store.replaying || store.snapshot === null) {
-      return;
-    } else if (event.key === 'k' || event.key === 'K') {
-      const leader = store.leader;
-      if (leader === null) tell('No leader to kill');
-      else void act(`Killed ${leader.id}`, () => command.run({ type: 'kill', nodeId: leader.id }), () => command.error.value);
-    } else if (event.key === 'h' || event.key === 'H') {
-      void act('Healed every fault', () => command.run({ type: 'heal' }), () => command.error.value);
-    } else if (event.key === 'f' || event.key === 'F') {
-      const frozen = clock.frozen.value;
-      void act(frozen ? 'Unfroze the cluster' : 'Froze the cluster', clock.toggleFreeze, () => clock.command.error.value);
     } else {
-      return;
+      const action = KEY_ACTIONS[event.key];
+      if (action === undefined || !perform(action)) return;
     }
     event.preventDefault();
   }
 
-  onMounted(() => window.addEventListener('keydown', onKey));
+  /** A menu click is a deliberate request: when it cannot apply, say why rather than nothing. */
+  function onMenuAction(action: unknown): void {
+    if (!isMenuAction(action) || perform(action)) return;
+    tell(store.replaying ? 'Replaying a recorded run: go back to live first' : 'Not connected to a cluster yet');
+  }
+
+  let stopMenuActions: (() => void) | null = null;
+  onMounted(() => {
+    window.addEventListener('keydown', onKey);
+    stopMenuActions = window.conclaveShell?.onMenuAction(onMenuAction) ?? null;
+  });
   onBeforeUnmount(() => {
     window.removeEventListener('keydown', onKey);
+    stopMenuActions?.();
     if (clearTimer !== null) clearTimeout(clearTimer);
   });
   return { helpOpen, feedback };
