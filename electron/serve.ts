@@ -1,18 +1,18 @@
 /**
- * The headless runtime: an embedded cluster on real (scalable) time plus the hub. `npm run serve`
- * and the Electron main process both start exactly this.
+ * The headless runtime: the cluster the console serves (embedded by default) plus the hub.
+ * `npm run serve` and the Electron main process both start exactly this.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ELECTION_CONFIG } from '../shared/core/election.js';
 import type { ServeOptions } from './cli/flags.js';
 import { startHub, type Hub } from './hub/hub.js';
-import { EmbeddedRuntime } from './runtime/embedded.js';
+import { ConsoleRuntime } from './runtime/console.js';
+import { openTarget } from './runtime/targets.js';
 
 export interface Served {
   hub: Hub;
-  runtime: EmbeddedRuntime;
+  runtime: ConsoleRuntime;
   /** The dashboard URL, with the token when one is required. */
   dashboardUrl: string;
   stop(): Promise<void>;
@@ -39,12 +39,9 @@ export interface StartServeOptions extends ServeOptions {
 }
 
 export async function startServe(options: StartServeOptions): Promise<Served> {
-  const runtime = new EmbeddedRuntime({
-    algorithm: options.algorithm,
-    nodes: options.nodes,
-    config: DEFAULT_ELECTION_CONFIG,
-    seed: options.seed,
-  });
+  const context = { seed: options.seed };
+  const initial = await openTarget({ kind: 'embedded', algorithm: options.algorithm, nodes: options.nodes }, context);
+  const runtime = new ConsoleRuntime(initial, (spec) => openTarget(spec, context));
   let hub: Hub;
   try {
     hub = await startHub({
@@ -56,7 +53,7 @@ export async function startServe(options: StartServeOptions): Promise<Served> {
       allowedOrigins: options.allowedOrigins,
     });
   } catch (error) {
-    runtime.stop();
+    await runtime.stop();
     throw error;
   }
   runtime.start();
@@ -66,7 +63,7 @@ export async function startServe(options: StartServeOptions): Promise<Served> {
     runtime,
     dashboardUrl,
     stop: async () => {
-      runtime.stop();
+      await runtime.stop();
       await hub.close();
     },
   };

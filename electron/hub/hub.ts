@@ -36,8 +36,9 @@ import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 export interface ControlTarget {
   snapshot(): ClusterSnapshot;
   history(limit?: number): ClusterEvent[];
-  execute(command: Command): CommandAck;
-  inspect(nodeId: string): NodeDetail | null;
+  /** A remote cluster answers once its nodes did (or could not do) it. */
+  execute(command: Command): CommandAck | Promise<CommandAck>;
+  inspect(nodeId: string): NodeDetail | null | Promise<NodeDetail | null>;
   timers(): Array<{ id: string; startedAt: number; dueAt: number }>;
   now(): number;
   subscribe(listener: RuntimeListener): () => void;
@@ -240,7 +241,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       const respond = ackOf<CommandAck | InspectAck>(args);
       const refusal = session.admit(event, args[0]);
       if (refusal !== null) respond?.({ ok: false, error: refusal });
-      else if (respond !== null) respond(serveRequest(target, event, args));
+      else if (respond !== null) void Promise.resolve(serveRequest(target, event, args)).then(respond, (error: unknown) => respond(explain(error)));
       session.checkBacklog();
     });
   });
@@ -285,7 +286,7 @@ function ackOf<T>(args: unknown[]): ((result: T) => void) | null {
 }
 
 /** Answers a request that came with an acknowledgement (`args` ends with it); without one nobody would hear the answer. */
-function serveRequest(target: ControlTarget, event: string, args: unknown[]): CommandAck | InspectAck {
+function serveRequest(target: ControlTarget, event: string, args: unknown[]): CommandAck | InspectAck | Promise<CommandAck | InspectAck> {
   switch (event) {
     case 'command':
       if (args.length !== 2) return { ok: false, error: 'command takes exactly one payload and an acknowledgement callback' };
@@ -302,7 +303,7 @@ function explain(error: unknown): { ok: false; error: string } {
   return { ok: false, error: `internal error: ${error instanceof Error ? error.message : String(error)}` };
 }
 
-export function runCommand(target: ControlTarget, payload: unknown): CommandAck {
+export function runCommand(target: ControlTarget, payload: unknown): CommandAck | Promise<CommandAck> {
   try {
     return target.execute(parseCommand(payload));
   } catch (error) {
@@ -310,10 +311,10 @@ export function runCommand(target: ControlTarget, payload: unknown): CommandAck 
   }
 }
 
-function runInspect(target: ControlTarget, payload: unknown): InspectAck {
+async function runInspect(target: ControlTarget, payload: unknown): Promise<InspectAck> {
   try {
     const nodeId = parseNodeId(payload, 'inspect nodeId');
-    const node = target.inspect(nodeId);
+    const node = await target.inspect(nodeId);
     return node === null ? { ok: false, error: `unknown node "${nodeId}"` } : { ok: true, node };
   } catch (error) {
     return explain(error);

@@ -7,7 +7,8 @@ import type { AlgorithmName, ElectionConfig, ElectionNode, Message, NodeOptions,
 import { createRandom } from '../../shared/core/random.js';
 import type { LinkFault } from '../../shared/protocol/faults.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
-import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail, TargetInfo } from '../../shared/protocol/types.js';
 import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from './agent.js';
 import type { Clock } from './clock.js';
 import { Fabric } from './fabric.js';
@@ -33,6 +34,11 @@ export interface ClusterOptions {
   createMachine?: (options: NodeOptions) => ElectionNode;
   /** Builds each agent; a plain Agent by default (the mutation suite swaps in one that sends before saving). */
   createAgent?: (options: AgentOptions) => Agent;
+}
+
+/** How snapshots describe an embedded cluster: every control applies. */
+export function embeddedTarget(algorithm: AlgorithmName, nodeCount: number): TargetInfo {
+  return { kind: 'embedded', label: `embedded ${nodeCount}-node ${ALGORITHM_INFO[algorithm].label} cluster`, unavailable: {}, faultLeaseMs: null };
 }
 
 export function memberIds(count: number): string[] {
@@ -74,7 +80,14 @@ export class Cluster {
         : { setClockSpeed: (speed: number) => this.clock.setSpeed!(speed) }),
     };
     this.model = new ClusterModel(
-      { algorithm: this.algorithm, config: this.config, members: this.members, clock: this.clock, random: random.fork('nemesis') },
+      {
+        algorithm: this.algorithm,
+        config: this.config,
+        members: this.members,
+        clock: this.clock,
+        random: random.fork('nemesis'),
+        target: embeddedTarget(this.algorithm, this.members.length),
+      },
       control,
     );
     this.fabric = new Fabric({

@@ -89,6 +89,7 @@ export class EmbeddedRuntime {
   execute(command: Command): CommandAck {
     if (command.type === 'configure') return this.configure(command);
     if (command.type === 'scenario') return command.action === 'run' ? this.runScenario(command.scenario) : this.stopScenario();
+    if (command.type === 'open') return { ok: false, error: 'this hub serves one embedded cluster and cannot open another' };
     return this.current.execute(command);
   }
 

@@ -29,6 +29,7 @@ import type {
   LeaderLossCause,
   NodeRunState,
   NodeView,
+  TargetInfo,
 } from '../../shared/protocol/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Transit } from './fabric.js';
@@ -80,6 +81,8 @@ export interface ModelOptions {
   clock: Clock;
   /** Randomness of the fault presets (random halves, ring order). */
   random: Random;
+  /** What runs the nodes, as snapshots describe it. */
+  target: TargetInfo;
 }
 
 interface Partition {
@@ -103,6 +106,7 @@ export class ClusterModel {
   readonly config: ElectionConfig;
   readonly members: readonly string[];
   readonly voters: ReadonlySet<string>;
+  readonly target: TargetInfo;
   /** The network's fault rules: the embedded fabric reads them, attached agents get a copy. */
   readonly rules = new LinkRules();
   private readonly clock: Clock;
@@ -136,6 +140,7 @@ export class ClusterModel {
     this.config = options.config;
     this.members = options.members;
     this.voters = new Set(options.voters ?? options.members);
+    this.target = options.target;
     this.clock = options.clock;
     this.random = options.random;
     this.rank = new Map(options.members.map((id, index) => [id, index]));
@@ -184,6 +189,7 @@ export class ClusterModel {
   snapshot(): ClusterSnapshot {
     const nodes = this.members.map((id) => this.nodeView(id));
     return {
+      target: this.target,
       algorithm: this.algorithm,
       config: this.config,
       nodes,

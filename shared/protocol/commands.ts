@@ -2,8 +2,9 @@
 import { ALGORITHMS } from '../core/election.js';
 import { parsePartialConfig } from '../core/config.js';
 import { parseScenario } from '../scenario/format.js';
+import { HOST_PORT_PATTERN } from './cluster-file.js';
 import { PARTITION_PRESETS } from './faults.js';
-import type { Command, CommandType } from './types.js';
+import { TARGET_KINDS, type Command, type CommandType, type TargetSpec } from './types.js';
 import {
   ValidationError,
   exceedsJsonSize,
@@ -14,6 +15,7 @@ import {
   expectObject,
   expectOneOf,
   expectString,
+  fail,
   isPlainObject,
 } from './validate.js';
 
@@ -28,8 +30,11 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'link',
   'clock',
   'configure',
+  'open',
   'scenario',
 ];
+/** Addresses an `open` of an attached cluster may list (it needs one reachable agent). */
+export const MAX_ATTACH_ADDRESSES = 101;
 export const MAX_COMMAND_JSON_CHARS = 16_384;
 /** Scenarios may be longer than other commands. */
 export const MAX_SCENARIO_COMMAND_JSON_CHARS = 131_072;
@@ -123,6 +128,10 @@ export function parseCommand(payload: unknown): Command {
       if (input.config !== undefined) command.config = parsePartialConfig(input.config, `${where}.config`);
       return command;
     }
+    case 'open': {
+      const input = expectObject(payload, where, ['type', 'target']);
+      return { type, target: parseTargetSpec(input.target, `${where}.target`) };
+    }
     case 'scenario': {
       const action = expectOneOf(payload.action, `${where}.action`, ['run', 'stop'] as const);
       if (action === 'stop') {
@@ -133,4 +142,27 @@ export function parseCommand(payload: unknown): Command {
       return { type, action, scenario: parseScenario(input.scenario) };
     }
   }
+}
+
+/** Which cluster to serve: the embedded one with settings, agent processes on this machine, or a real cluster to attach to. */
+export function parseTargetSpec(value: unknown, path: string): TargetSpec {
+  if (!isPlainObject(value)) fail(path, 'an object like { "kind": "attached", "addresses": ["10.0.0.5:7400"], "token": "..." }', value);
+  const kind = expectOneOf(value.kind, `${path}.kind`, TARGET_KINDS);
+  if (kind === 'attached') {
+    const input = expectObject(value, path, ['kind', 'addresses', 'token']);
+    const addresses = expectArray(input.addresses, `${path}.addresses`, MAX_ATTACH_ADDRESSES).map((address, index) => {
+      const text = expectString(address, `${path}.addresses[${index}]`, 300);
+      if (!HOST_PORT_PATTERN.test(text)) fail(`${path}.addresses[${index}]`, 'host:port, like 10.0.0.5:7400', text);
+      return text;
+    });
+    if (addresses.length === 0) throw new ValidationError(`${path}.addresses must name at least one agent`);
+    return { kind, addresses, token: expectString(input.token, `${path}.token`, 1_024) };
+  }
+  const input = expectObject(value, path, ['kind', 'algorithm', 'nodes', 'config']);
+  const algorithm = optional(input.algorithm, (v) => expectOneOf(v, `${path}.algorithm`, ALGORITHMS));
+  const config = optional(input.config, (v) => parsePartialConfig(v, `${path}.config`));
+  const settings = { ...(algorithm === undefined ? {} : { algorithm }), ...(config === undefined ? {} : { config }) };
+  if (kind === 'processes') return { kind, nodes: expectInteger(input.nodes, `${path}.nodes`, 1, 1_000), ...settings };
+  const nodes = optional(input.nodes, (v) => expectInteger(v, `${path}.nodes`, 1, 1_000));
+  return { kind, ...(nodes === undefined ? {} : { nodes }), ...settings };
 }

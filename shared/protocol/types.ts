@@ -20,6 +20,32 @@ export interface NodeView {
   term: number;
   votedFor: string | null;
   leaderId: string | null;
+  /** Real nodes: where the process runs ("10.0.0.5:7400") and its pid while up. */
+  host?: string;
+  pid?: number | null;
+  /** false for a member that follows but never votes or leads (etcd's learners); absent means it votes. */
+  voting?: boolean;
+}
+
+/** What runs the cluster the hub serves. */
+export const TARGET_KINDS = ['embedded', 'processes', 'attached'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Controls that may not apply to every kind of cluster. */
+export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link'] as const;
+export type TargetControl = (typeof TARGET_CONTROLS)[number];
+
+export interface TargetInfo {
+  kind: TargetKind;
+  /** In words: "embedded 5-node Raft cluster", "5 agent processes on this machine", "3 agents attached via 10.0.0.5:7400". */
+  label: string;
+  /** Controls that cannot act on this cluster, each with the reason to show; any control not listed works. */
+  unavailable: Partial<Record<TargetControl, string>>;
+  /**
+   * Real nodes drop a fault a console set unless it is renewed within this long, so a console
+   * that goes away never leaves the cluster broken; null where faults do not expire.
+   */
+  faultLeaseMs: number | null;
 }
 
 export interface LeaderInfo {
@@ -54,6 +80,7 @@ export interface NetworkView {
 }
 
 export interface ClusterSnapshot {
+  target: TargetInfo;
   algorithm: AlgorithmName;
   config: ElectionConfig;
   nodes: NodeView[];
@@ -109,9 +136,19 @@ export type ClusterCommand =
   | ({ type: 'link'; from?: string; to?: string } & Partial<LinkFault>)
   | { type: 'clock'; speed: number };
 
-/** Replacing the cluster with one of other settings, and running scenarios: the runtime around the cluster does it. */
+/** Which cluster the hub should serve instead of the current one. */
+export type TargetSpec =
+  | { kind: 'embedded'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> }
+  | { kind: 'processes'; nodes: number; algorithm?: AlgorithmName; config?: Partial<ElectionConfig> }
+  | { kind: 'attached'; addresses: string[]; token: string };
+
+/**
+ * Replacing the cluster with one of other settings, or with another cluster altogether, and
+ * running scenarios: the runtime around the cluster does it.
+ */
 export type RuntimeCommand =
   | { type: 'configure'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> }
+  | { type: 'open'; target: TargetSpec }
   | { type: 'scenario'; action: 'run'; scenario: Scenario }
   | { type: 'scenario'; action: 'stop' };
 
@@ -130,6 +167,8 @@ export interface NodeDetail {
   durable: Record<string, string | number | null> | null;
   /** Messages waiting for it while paused. */
   inbox: number;
+  /** Real nodes: how far its clock is from the hub's (its minus ours, ms) and the round trip it was measured over. */
+  clock?: { offsetMs: number; roundTripMs: number } | null;
 }
 
 export type InspectAck = { ok: true; node: NodeDetail } | { ok: false; error: string };

@@ -45,6 +45,7 @@ export function node(id: string, overrides: Partial<NodeView> = {}): NodeView {
 export function snapshot(nodes: NodeView[], overrides: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
   const leader = nodes.find((n) => n.role === 'leader');
   return {
+    target: { kind: 'embedded', label: 'embedded 5-node Raft cluster', unavailable: {}, faultLeaseMs: null },
     algorithm: 'raft',
     config: DEFAULT_ELECTION_CONFIG,
     nodes,

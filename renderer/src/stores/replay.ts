@@ -49,6 +49,7 @@ export const useReplayStore = defineStore('replay', () => {
       leader = { id: node.id, term: node.term, sinceT: period?.startT ?? cursorT.value, sinceAt: period?.startAt ?? current.lastAt };
     }
     return {
+      target: { kind: 'embedded', label: `a recorded run of ${run.header.members.length} nodes`, unavailable: {}, faultLeaseMs: null },
       algorithm: run.header.algorithm,
       config: run.header.config,
       nodes,

@@ -1,0 +1,102 @@
+/**
+ * The cluster a hub serves, and the switch between clusters: the embedded one, agent processes
+ * on this machine, a real cluster attached to. `open` builds the new target first (a cluster
+ * that cannot be reached leaves the current one in place, with the reason), then stops the old
+ * one, resets every listener to the new run's empty history, and starts it.
+ */
+import type { TargetSpec } from '../../shared/protocol/types.js';
+import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
+import type { ControlTarget } from '../hub/hub.js';
+import type { RuntimeListener } from './embedded.js';
+
+/** A cluster the console can serve: started once it is served, stopped when replaced. */
+export interface ManagedTarget extends ControlTarget {
+  /** Begins the run: nodes start (or their telemetry flows), events follow. */
+  start(): void;
+  /** Stops what this console started; an attached cluster's agents go on without it. */
+  stop(): void | Promise<void>;
+}
+
+/** Builds (and reaches) the target a spec names, or throws with the reason. */
+export type OpenTarget = (spec: TargetSpec) => Promise<ManagedTarget>;
+
+export class ConsoleRuntime implements ControlTarget {
+  private current: ManagedTarget;
+  private readonly listeners = new Map<RuntimeListener, () => void>();
+  private opening = false;
+
+  constructor(
+    initial: ManagedTarget,
+    private readonly openTarget: OpenTarget,
+  ) {
+    this.current = initial;
+  }
+
+  start(): void {
+    this.current.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const unsubscribe of this.listeners.values()) unsubscribe();
+    this.listeners.clear();
+    await this.current.stop();
+  }
+
+  snapshot(): ClusterSnapshot {
+    return this.current.snapshot();
+  }
+
+  history(limit?: number): ClusterEvent[] {
+    return this.current.history(limit);
+  }
+
+  inspect(nodeId: string): NodeDetail | null | Promise<NodeDetail | null> {
+    return this.current.inspect(nodeId);
+  }
+
+  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    return this.current.timers();
+  }
+
+  now(): number {
+    return this.current.now();
+  }
+
+  subscribe(listener: RuntimeListener): () => void {
+    this.listeners.set(listener, this.current.subscribe(listener));
+    return () => {
+      this.listeners.get(listener)?.();
+      this.listeners.delete(listener);
+    };
+  }
+
+  execute(command: Command): CommandAck | Promise<CommandAck> {
+    return command.type === 'open' ? this.open(command.target) : this.current.execute(command);
+  }
+
+  private async open(spec: TargetSpec): Promise<CommandAck> {
+    if (this.opening) return { ok: false, error: 'another cluster is being opened; wait for it' };
+    this.opening = true;
+    try {
+      let next: ManagedTarget;
+      try {
+        next = await this.openTarget(spec);
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      const previous = this.current;
+      for (const [listener, unsubscribe] of this.listeners) {
+        unsubscribe();
+        this.listeners.set(listener, next.subscribe(listener));
+      }
+      this.current = next;
+      await previous.stop();
+      // Listeners restart from the new run's empty history before its first event.
+      for (const listener of this.listeners.keys()) listener.onReset?.();
+      next.start();
+      return { ok: true };
+    } finally {
+      this.opening = false;
+    }
+  }
+}

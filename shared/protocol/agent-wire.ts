@@ -1,0 +1,208 @@
+/**
+ * The wire between `conclave agent` processes, their supervisors, and the consoles that attach to
+ * them (docs/agent-protocol.md). Frames are a 4-byte big-endian length and that many bytes of
+ * UTF-8 JSON; every frame is checked against these schemas before it is acted on, and the
+ * sender of a peer message is the member the connection authenticated as.
+ *
+ * A connection opens with a challenge-response that proves both ends know the cluster token
+ * without sending it: the server sends a nonce, the client answers with its own nonce and an
+ * HMAC-SHA256 over both (and its role and id), and the server proves itself the same way.
+ */
+import { z } from 'zod';
+import { ALGORITHMS, ROLES } from '../core/election.js';
+import { MEMBER_ID_PATTERN } from './cluster-file.js';
+
+export const WIRE_VERSION = 1;
+/** Frames above this are refused and the connection closed. */
+export const FRAME_BYTES_MAX = 64 * 1024;
+/** The handshake must complete within this long. */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+const id = z.string().regex(MEMBER_ID_PATTERN);
+const nonce = z.string().regex(/^[A-Za-z0-9+/=]{16,128}$/);
+const proof = z.string().regex(/^[0-9a-f]{64}$/);
+const term = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const finite = z.number().finite();
+const time = z.number().finite().min(0);
+
+export const membershipSchema = z
+  .object({
+    algorithm: z.enum(ALGORITHMS),
+    config: z
+      .object({
+        heartbeatMs: z.number().int().min(1),
+        electionTimeoutMinMs: z.number().int().min(1),
+        electionTimeoutMaxMs: z.number().int().min(1),
+        preVote: z.boolean(),
+        checkQuorum: z.boolean(),
+      })
+      .strict(),
+    members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean() }).strict()).min(1).max(101),
+  })
+  .strict();
+
+/** An election message as it crosses the wire: the envelope plus the algorithm's own few fields. */
+export const electionMessageSchema = z
+  .object({ kind: z.string().min(1).max(32), from: id, to: id, term })
+  .catchall(z.union([z.boolean(), finite]))
+  .refine((message) => Object.keys(message).length <= 8, 'too many fields');
+
+export type Role = 'peer' | 'console';
+
+// ---- Handshake ----
+
+export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.literal(WIRE_VERSION), nonce, id: z.string().max(64) }).strict();
+
+export const helloFrame = z
+  .object({
+    t: z.literal('hello'),
+    v: z.literal(WIRE_VERSION),
+    role: z.enum(['peer', 'console']),
+    /** A peer: its member id. A console: a name for logs (e.g. "console@laptop"). */
+    id: z.string().min(1).max(64),
+    nonce,
+    /** Peers: the membership they were started with, and its fingerprint. */
+    membership: membershipSchema.optional(),
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    proof,
+  })
+  .strict();
+
+export const welcomeFrame = z
+  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
+  .strict();
+
+export const refusedFrame = z.object({ t: z.literal('refused'), reason: z.string().max(500) }).strict();
+
+/** What the proof of each side covers: the protocol, who speaks, and both nonces. */
+export function proofText(side: 'client' | 'server', role: Role, speaker: string, serverNonce: string, clientNonce: string): string {
+  return `conclave/${WIRE_VERSION}|${side}|${role}|${speaker}|${serverNonce}|${clientNonce}`;
+}
+
+// ---- Between peers ----
+
+export const peerFrame = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('msg'), m: electionMessageSchema }).strict(),
+  /** The sender is stopping on purpose (SIGTERM): not a crash. */
+  z.object({ t: z.literal('bye') }).strict(),
+]);
+
+// ---- Console to agent or supervisor ----
+
+export const linkFaultSchema = z
+  .object({
+    cut: z.boolean(),
+    dropProbability: z.number().min(0).max(1),
+    latencyMs: z.number().min(0).max(10_000).nullable(),
+    jitterMs: z.number().min(0).max(10_000).nullable(),
+    duplicateProbability: z.number().min(0).max(1),
+  })
+  .strict();
+
+export const networkTableSchema = z
+  .object({
+    blocked: z.array(z.string().max(140)).max(101 * 100),
+    links: z.array(z.object({ from: id.nullable(), to: id.nullable(), fault: linkFaultSchema }).strict()).max(101 * 100 + 1),
+  })
+  .strict();
+
+export const requestFrame = z
+  .object({
+    t: z.literal('req'),
+    id: z.number().int().min(0),
+    op: z.discriminatedUnion('op', [
+      /** Clock offset: the agent answers with its own clock's reading. */
+      z.object({ op: z.literal('ping'), sentAt: finite }).strict(),
+      z.object({ op: z.literal('status') }).strict(),
+      z.object({ op: z.literal('inspect') }).strict(),
+      /** Replace the network fault rules this agent enforces, owned by this console, for leaseMs unless renewed. */
+      z.object({ op: z.literal('faults'), table: networkTableSchema, version: z.string().min(1).max(80), leaseMs: z.number().int().min(1_000).max(600_000) }).strict(),
+      z.object({ op: z.literal('renew'), version: z.string().min(1).max(80) }).strict(),
+      z.object({ op: z.literal('transfer'), to: id }).strict(),
+      /** Supervisors: act on the agent process. Kill and pause hold for leaseMs unless renewed. */
+      z.object({ op: z.literal('child'), action: z.enum(['kill', 'start', 'pause', 'resume']), leaseMs: z.number().int().min(1_000).max(600_000) }).strict(),
+      z.object({ op: z.literal('renew-child') }).strict(),
+    ]),
+  })
+  .strict();
+
+export type RequestOp = z.infer<typeof requestFrame>['op'];
+
+// ---- Agent or supervisor to console ----
+
+export const nodeStatusSchema = z
+  .object({ role: z.enum(ROLES), term, votedFor: id.nullable(), leaderId: id.nullable() })
+  .strict();
+
+/** What an agent tells consoles about itself. Times are its own clock's (ms, epoch-based, monotonic). */
+export const agentStatusSchema = z
+  .object({
+    id,
+    address: z.string().max(300),
+    pid: z.number().int().min(1),
+    version: z.string().max(40),
+    /** The cluster file's members with their http and supervisor addresses (what a console attaches to). */
+    members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean(), http: z.string().max(300), supervisor: z.string().max(300) }).strict()).max(101),
+    algorithm: z.enum(ALGORITHMS),
+    config: membershipSchema.shape.config,
+    faultLeaseMs: z.number().int().min(1_000),
+    status: nodeStatusSchema,
+    electionTimer: z.object({ startedAt: time, dueAt: time }).strict().nullable(),
+    now: time,
+    startedAt: time,
+    /** Which peers this agent has a connection to, both ways. */
+    peers: z.record(z.string(), z.object({ outbound: z.boolean(), inbound: z.boolean() }).strict()),
+    faults: z.object({ table: networkTableSchema, version: z.string(), owner: z.string(), expiresInMs: z.number() }).strict().nullable(),
+    supervised: z.boolean(),
+  })
+  .strict();
+
+export type AgentStatus = z.infer<typeof agentStatusSchema>;
+
+export const agentEventSchema = z.discriminatedUnion('type', [
+  /** The agent (re)started: its status read from its durable state. */
+  z.object({ type: z.literal('boot'), t: time, status: nodeStatusSchema }).strict(),
+  z.object({ type: z.literal('status'), t: time, status: nodeStatusSchema, previous: nodeStatusSchema }).strict(),
+  /** A state became durable; `status` is what it means (a vote, a promise). */
+  z.object({ type: z.literal('persisted'), t: time, status: nodeStatusSchema }).strict(),
+  /** A peer's connection closed without a goodbye: its process may have died. */
+  z.object({ type: z.literal('peer-lost'), t: time, peer: id, reason: z.string().max(200) }).strict(),
+  z.object({ type: z.literal('peer-joined'), t: time, peer: id }).strict(),
+  z.object({ type: z.literal('lease-expired'), t: time, owner: z.string().max(64) }).strict(),
+  z.object({ type: z.literal('write-error'), t: time, error: z.string().max(300) }).strict(),
+]);
+
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+
+/** A message an agent sent, as consoles animate it. */
+export const sentMessageSchema = z
+  .object({ from: id, to: id, kind: z.string().max(32), sentT: time, deliverT: time.nullable(), dropped: z.enum(['partition', 'cut', 'loss']).nullable(), duplicate: z.boolean() })
+  .strict();
+
+export const childStateSchema = z
+  .object({
+    state: z.enum(['up', 'paused', 'down']),
+    pid: z.number().int().nullable(),
+    /** Restarts the supervisor did on its own, after crashes nobody asked for. */
+    restarts: z.number().int().min(0),
+    /** How the last run ended, in words ("killed by the console", "exited with code 1"). */
+    lastExit: z.string().max(200).nullable(),
+    /** A console's kill or pause in force, and when it lapses unless renewed. */
+    held: z.object({ action: z.enum(['kill', 'pause']), expiresInMs: z.number() }).strict().nullable(),
+  })
+  .strict();
+
+export type ChildState = z.infer<typeof childStateSchema>;
+
+export const pushFrame = z.discriminatedUnion('t', [
+  /** The answer to a request: ok with an optional value, or an error in words. */
+  z.object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional() }).strict(),
+  z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
+  z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),
+  /** Messages sent since the last batch; `missed` counts those left out because this console fell behind. */
+  z.object({ t: z.literal('sent'), messages: z.array(sentMessageSchema).max(2_000), missed: z.number().int().min(0) }).strict(),
+  /** Supervisors: the agent process's state. */
+  z.object({ t: z.literal('child'), member: id, child: childStateSchema }).strict(),
+]);
+
+export type PushFrame = z.infer<typeof pushFrame>;

@@ -1,0 +1,170 @@
+/**
+ * The cluster file: every member of a real cluster of `conclave agent` processes, the same file
+ * on every machine (docs/operators.md). JSON or YAML; defined once here with zod, which gives the
+ * TypeScript type, the runtime check with field-named errors, and the JSON Schema published as
+ * docs/cluster-file.schema.json.
+ */
+import { z } from 'zod';
+import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../core/election.js';
+import { parseElectionConfig, TIMING_LIMIT_MS } from '../core/config.js';
+import { ValidationError } from './validate.js';
+
+export const MAX_MEMBERS = 101;
+export const DEFAULT_FAULT_LEASE_MS = 10_000;
+export const MEMBER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** "host:port", "[v6]:port"; the port must be given. */
+export const HOST_PORT_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+const hostPort = z
+  .string()
+  .regex(HOST_PORT_PATTERN, 'must be host:port, like 10.0.0.5:7400 or [::1]:7400')
+  .refine((value) => {
+    const port = Number(HOST_PORT_PATTERN.exec(value)?.[2]);
+    return port >= 1 && port <= 65535;
+  }, 'the port must be 1 to 65535');
+
+const milliseconds = z.number().int().min(1).max(TIMING_LIMIT_MS);
+
+export const memberSchema = z
+  .object({
+    id: z.string().regex(MEMBER_ID_PATTERN, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit'),
+    /** Where peers and consoles reach this agent. */
+    address: hostPort,
+    /** Voters elect and may lead; the others follow (etcd's learners). */
+    voting: z.boolean().default(true),
+    /** Where the agent serves GET /leader and /status; default: the address's host, port + 1000. */
+    http: hostPort.optional(),
+    /** Where its supervisor (conclave agent --supervise) takes kill/restart/pause; default: port + 2000. */
+    supervisor: hostPort.optional(),
+  })
+  .strict();
+
+export const clusterFileSchema = z
+  .object({
+    /** A name for people; not part of the fingerprint. */
+    name: z.string().min(1).max(64).optional(),
+    algorithm: z.enum(ALGORITHMS),
+    timing: z
+      .object({
+        heartbeatMs: milliseconds,
+        electionTimeoutMinMs: milliseconds,
+        electionTimeoutMaxMs: milliseconds,
+        preVote: z.boolean(),
+        checkQuorum: z.boolean(),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    /** How long a fault a console set lasts without being renewed. */
+    faultLeaseMs: z.number().int().min(1_000).max(600_000).default(DEFAULT_FAULT_LEASE_MS),
+    members: z.array(memberSchema).min(1).max(MAX_MEMBERS),
+  })
+  .strict()
+  .superRefine((file, context) => {
+    const seen = new Map<string, number>();
+    for (const [index, member] of file.members.entries()) {
+      for (const [field, value] of [
+        ['id', member.id],
+        ['address', member.address],
+      ] as const) {
+        const key = `${field}:${value}`;
+        const first = seen.get(key);
+        if (first !== undefined) context.addIssue({ code: 'custom', path: ['members', index, field], message: `"${value}" is also members[${first}].${field}` });
+        else seen.set(key, index);
+      }
+    }
+    if (!file.members.some((member) => member.voting)) context.addIssue({ code: 'custom', path: ['members'], message: 'at least one member must vote' });
+  });
+
+export type ClusterFileInput = z.input<typeof clusterFileSchema>;
+export type MemberEntry = z.output<typeof memberSchema>;
+
+/** A checked cluster file with every default filled in. */
+export interface ClusterDefinition {
+  name: string | null;
+  algorithm: (typeof ALGORITHMS)[number];
+  config: ElectionConfig;
+  faultLeaseMs: number;
+  members: Array<Required<MemberEntry>>;
+}
+
+/** Checks a parsed JSON/YAML document; the error names every field that is wrong. */
+export function parseClusterFile(document: unknown, source = 'cluster file'): ClusterDefinition {
+  const result = clusterFileSchema.safeParse(document);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.length === 0 ? '(top level)' : formatPath(issue.path)}: ${issue.message}`);
+    throw new ValidationError(`${source}: ${problems.join('; ')}`);
+  }
+  const file = result.data;
+  let config: ElectionConfig;
+  try {
+    config = parseElectionConfig({ ...DEFAULT_ELECTION_CONFIG, ...file.timing }, 'timing');
+  } catch (error) {
+    throw new ValidationError(`${source}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return {
+    name: file.name ?? null,
+    algorithm: file.algorithm,
+    config,
+    faultLeaseMs: file.faultLeaseMs,
+    members: file.members.map((member) => ({
+      ...member,
+      http: member.http ?? offsetPort(member.address, 1_000),
+      supervisor: member.supervisor ?? offsetPort(member.address, 2_000),
+    })),
+  };
+}
+
+/** The same host with the port moved by `offset` (wrapping into the valid range would hide mistakes: it is refused). */
+export function offsetPort(address: string, offset: number): string {
+  const match = HOST_PORT_PATTERN.exec(address)!;
+  const port = Number(match[2]) + offset;
+  if (port > 65535) throw new ValidationError(`${address}: the default port ${port} (port + ${offset}) is out of range; give it explicitly`);
+  return `${match[1]}:${port}`;
+}
+
+/** Splits "host:port" (brackets removed from an IPv6 host). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const match = HOST_PORT_PATTERN.exec(address);
+  if (match === null) throw new ValidationError(`"${address.slice(0, 80)}" must be host:port`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join('');
+}
+
+/**
+ * What every member must agree on, canonically ordered: members (ids, addresses, voting
+ * flags), the algorithm and its timing. Peers with a different one refuse each other.
+ */
+export interface MembershipSummary {
+  algorithm: string;
+  config: ElectionConfig;
+  members: Array<{ id: string; address: string; voting: boolean }>;
+}
+
+export function membershipOf(definition: ClusterDefinition): MembershipSummary {
+  return {
+    algorithm: definition.algorithm,
+    config: definition.config,
+    members: definition.members.map(({ id, address, voting }) => ({ id, address, voting })),
+  };
+}
+
+/** Which field of two memberships differs, in words, or null when they agree. */
+export function membershipDifference(ours: MembershipSummary, theirs: MembershipSummary): string | null {
+  if (ours.algorithm !== theirs.algorithm) return `algorithm: ours is ${ours.algorithm}, theirs is ${theirs.algorithm}`;
+  for (const key of Object.keys(ours.config) as Array<keyof ElectionConfig>) {
+    if (ours.config[key] !== theirs.config[key]) return `timing.${key}: ours is ${String(ours.config[key])}, theirs is ${String(theirs.config[key])}`;
+  }
+  if (ours.members.length !== theirs.members.length) return `members: we list ${ours.members.length}, they list ${theirs.members.length}`;
+  for (const [index, member] of ours.members.entries()) {
+    const other = theirs.members[index]!;
+    for (const field of ['id', 'address', 'voting'] as const) {
+      if (member[field] !== other[field]) return `members[${index}].${field}: ours is ${String(member[field])}, theirs is ${String(other[field])}`;
+    }
+  }
+  return null;
+}
