@@ -1,0 +1,337 @@
+/**
+ * Authenticated, framed connections between agents, supervisors and consoles (docs/agent-protocol.md),
+ * over TCP or, when certificate files are given, TLS.
+ *
+ * The server opens with a challenge (a nonce); the client answers with its role, id, its own nonce
+ * and an HMAC-SHA256 of both under the cluster token; the server checks it (in constant time) and
+ * proves itself the same way. The token never crosses the wire. After that, every frame is
+ * length-prefixed JSON below FRAME_BYTES_MAX, checked by the caller against its schema; the
+ * identity of the other end is the one it authenticated as.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect, type SecureContextOptions } from 'node:tls';
+import type { z } from 'zod';
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  WIRE_VERSION,
+  challengeFrame,
+  helloFrame,
+  proofText,
+  refusedFrame,
+  welcomeFrame,
+  type Role,
+} from '../../shared/protocol/agent-wire.js';
+import { splitHostPort } from '../../shared/protocol/cluster-file.js';
+import { FrameDecoder, FrameError, encodeFrame } from './frames.js';
+
+export type Hello = z.infer<typeof helloFrame>;
+export type Welcome = z.infer<typeof welcomeFrame>;
+
+/** TLS material (PEM contents): both ends present a certificate signed by the CA. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+export function nonce(): string {
+  return randomBytes(24).toString('base64');
+}
+
+export function proof(token: string, text: string): string {
+  return createHmac('sha256', token).update(text).digest('hex');
+}
+
+/** Constant-time comparison of two proofs (hex strings of the same length when honest). */
+export function proofsEqual(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'utf8');
+  const b = Buffer.from(given, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * One authenticated connection. Emits 'frame' (parsed JSON, not yet schema-checked) and 'close'
+ * (a reason in words, and whether the other end said goodbye or the connection just ended).
+ */
+export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [reason: string] }> {
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly decoder: FrameDecoder,
+    /** Who the other end authenticated as. */
+    readonly remoteId: string,
+    /** A peer agent, a console, or (seen from a dialing console) the agent or supervisor it reached. */
+    readonly remoteRole: Role | 'server',
+    /** "host:port" of the other end, for logs. */
+    readonly remoteAddress: string,
+  ) {
+    super();
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('close', () => this.finish('the connection closed'));
+    socket.on('error', (error) => this.finish(`connection error: ${error.message}`));
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Bytes written but not yet taken by the kernel: how far behind the other end is. */
+  get backlogBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  send(frame: unknown): void {
+    if (this.closed) return;
+    this.socket.write(encodeFrame(frame));
+  }
+
+  /** Ends the connection, with a reason for our side's listeners. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.socket.end();
+    this.socket.destroySoon?.();
+    this.finish(reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames: unknown[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      this.socket.destroy();
+      this.finish(error instanceof FrameError ? error.message : String(error));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      this.emit('frame', frame);
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.emit('close', reason);
+  }
+}
+
+/** Reads one frame with a deadline: the handshake's pace. */
+function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Promise<{ frame: unknown; rest: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('the handshake took too long')), Math.max(0, deadline - Date.now()));
+    const onData = (chunk: Buffer): void => {
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        fail(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (frames.length === 0) return;
+      cleanup();
+      socket.pause();
+      resolve({ frame: frames[0], rest: frames.slice(1) });
+    };
+    const onEnd = (): void => fail(new Error('the connection closed during the handshake'));
+    const onError = (error: Error): void => fail(error);
+    const fail = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    socket.on('data', onData);
+    socket.once('close', onEnd);
+    socket.once('error', onError);
+    socket.resume();
+  });
+}
+
+export interface WireServerOptions {
+  host: string;
+  port: number;
+  /** Our id, in the challenge (a member id, or the supervised member's for a supervisor). */
+  id: string;
+  token: string;
+  tls?: TlsFiles;
+  /** Decides on an authenticated client: a refusal in words (sent to it and logged), or null to admit it. */
+  admit: (hello: Hello, remoteAddress: string) => string | null;
+  /** What the welcome tells the client (a member tells peers its membership). */
+  welcome?: () => Pick<Welcome, 'membership' | 'fingerprint'>;
+  onConnection: (connection: WireConnection, hello: Hello) => void;
+  /** A client that failed to authenticate or was refused: for the log, never with the token. */
+  onRefused?: (remoteAddress: string, reason: string) => void;
+}
+
+export interface WireServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function listenWire(options: WireServerOptions): Promise<WireServer> {
+  const sockets = new Set<Socket>();
+  const handle = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    void serverHandshake(socket, options).catch((error: unknown) => {
+      options.onRefused?.(addressOf(socket), error instanceof Error ? error.message : String(error));
+      socket.destroy();
+    });
+  };
+  const server: Server = options.tls
+    ? createTlsServer({ ...tlsContext(options.tls), requestCert: true, rejectUnauthorized: true }, handle)
+    : createNetServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : options.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function serverHandshake(socket: Socket, options: WireServerOptions): Promise<void> {
+  const deadline = Date.now() + HANDSHAKE_TIMEOUT_MS;
+  const decoder = new FrameDecoder();
+  const serverNonce = nonce();
+  socket.write(encodeFrame({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id }));
+  const { frame, rest } = await readFrame(socket, decoder, deadline);
+  const parsed = helloFrame.safeParse(frame);
+  if (!parsed.success) throw new Error('the first frame was not a valid hello');
+  const hello = parsed.data;
+  const expected = proof(options.token, proofText('client', hello.role, hello.id, serverNonce, hello.nonce));
+  const remoteAddress = addressOf(socket);
+  if (!proofsEqual(expected, hello.proof)) {
+    socket.end(encodeFrame({ t: 'refused', reason: 'authentication failed' }));
+    throw new Error(`authentication failed (${hello.role} "${hello.id.slice(0, 64)}")`);
+  }
+  const refusal = options.admit(hello, remoteAddress);
+  if (refusal !== null) {
+    socket.end(encodeFrame({ t: 'refused', reason: refusal }));
+    throw new Error(`refused ${hello.role} "${hello.id}": ${refusal}`);
+  }
+  socket.write(
+    encodeFrame({
+      t: 'welcome',
+      v: WIRE_VERSION,
+      proof: proof(options.token, proofText('server', hello.role, options.id, serverNonce, hello.nonce)),
+      ...options.welcome?.(),
+    }),
+  );
+  const connection = new WireConnection(socket, decoder, hello.id, hello.role, remoteAddress);
+  options.onConnection(connection, hello);
+  for (const early of rest) connection.emit('frame', early);
+  socket.resume();
+}
+
+export interface DialOptions {
+  address: string;
+  token: string;
+  role: Role;
+  id: string;
+  membership?: Hello['membership'];
+  fingerprint?: string;
+  tls?: TlsFiles;
+  /** Gives up connecting after this long. */
+  timeoutMs?: number;
+}
+
+/** Why a dial failed: `refused` when the other end authenticated us and said no (retrying will not help). */
+export class DialError extends Error {
+  constructor(
+    message: string,
+    readonly refused: boolean,
+  ) {
+    super(message);
+    this.name = 'DialError';
+  }
+}
+
+/** Connects and authenticates both ways; resolves with the connection and the server's welcome. */
+export async function dialWire(options: DialOptions): Promise<{ connection: WireConnection; welcome: Welcome; serverId: string }> {
+  const { host, port } = splitHostPort(options.address);
+  const deadline = Date.now() + (options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      attempt.destroy();
+      reject(new DialError(`${options.address} did not answer within ${options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`, false));
+    }, Math.max(0, deadline - Date.now()));
+    const ready = (): void => {
+      clearTimeout(timer);
+      attempt.off('error', failed);
+      resolve(attempt);
+    };
+    const failed = (error: Error): void => {
+      clearTimeout(timer);
+      reject(new DialError(`cannot reach ${options.address}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, false));
+    };
+    const attempt: Socket = options.tls
+      ? tlsConnect({ host, port, ...tlsContext(options.tls), servername: host, checkServerIdentity: () => undefined }, ready)
+      : netConnect({ host, port }, ready);
+    attempt.once('error', failed);
+  });
+  socket.setNoDelay(true);
+  socket.on('error', () => undefined);
+  const decoder = new FrameDecoder();
+  try {
+    const first = await readFrame(socket, decoder, deadline);
+    const challenge = challengeFrame.safeParse(first.frame);
+    if (!challenge.success) throw new DialError(`${options.address} is not a Conclave agent (no valid challenge)`, true);
+    const clientNonce = nonce();
+    const serverNonce = challenge.data.nonce;
+    socket.write(
+      encodeFrame({
+        t: 'hello',
+        v: WIRE_VERSION,
+        role: options.role,
+        id: options.id,
+        nonce: clientNonce,
+        ...(options.membership === undefined ? {} : { membership: options.membership }),
+        ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
+        proof: proof(options.token, proofText('client', options.role, options.id, serverNonce, clientNonce)),
+      }),
+    );
+    const second = await readFrame(socket, decoder, deadline);
+    const refused = refusedFrame.safeParse(second.frame);
+    if (refused.success) throw new DialError(`${options.address} refused us: ${refused.data.reason}`, true);
+    const welcome = welcomeFrame.safeParse(second.frame);
+    if (!welcome.success) throw new DialError(`${options.address} answered the hello with something else than a welcome`, true);
+    const expected = proof(options.token, proofText('server', options.role, challenge.data.id, serverNonce, clientNonce));
+    if (!proofsEqual(expected, welcome.data.proof)) throw new DialError(`${options.address} could not prove it knows the cluster token`, true);
+    const connection = new WireConnection(socket, decoder, challenge.data.id, options.role === 'peer' ? 'peer' : 'server', options.address);
+    for (const early of second.rest) connection.emit('frame', early);
+    socket.resume();
+    return { connection, welcome: welcome.data, serverId: challenge.data.id };
+  } catch (error) {
+    socket.destroy();
+    if (error instanceof DialError) throw error;
+    throw new DialError(`${options.address}: ${error instanceof Error ? error.message : String(error)}`, false);
+  }
+}
+
+function tlsContext(files: TlsFiles): SecureContextOptions {
+  return { cert: files.cert, key: files.key, ca: files.ca };
+}
+
+function addressOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}

@@ -1,0 +1,139 @@
+/** The wire between agents and consoles: framing limits, mutual authentication without sending the token, refusals, TLS. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FRAME_BYTES_MAX } from '../../shared/protocol/agent-wire.js';
+import { DialError, dialWire, listenWire, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
+
+const TOKEN = 'a cluster secret of some length';
+const servers: WireServer[] = [];
+const connections: WireConnection[] = [];
+
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.close('test over');
+  for (const server of servers.splice(0)) await server.close();
+});
+
+async function server(options: { admit?: (id: string) => string | null; tls?: TlsFiles } = {}) {
+  const accepted: WireConnection[] = [];
+  const refused: string[] = [];
+  const instance = await listenWire({
+    host: '127.0.0.1',
+    port: 0,
+    id: 'n1',
+    token: TOKEN,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    admit: (hello) => options.admit?.(hello.id) ?? null,
+    onConnection: (connection) => {
+      accepted.push(connection);
+      connections.push(connection);
+    },
+    onRefused: (address, reason) => refused.push(`${address}: ${reason}`),
+  });
+  servers.push(instance);
+  return { address: `127.0.0.1:${instance.port}`, accepted, refused };
+}
+
+describe('framing', () => {
+  it('splits a stream into frames whatever the chunking', () => {
+    const bytes = Buffer.concat([encodeFrame({ a: 1 }), encodeFrame({ b: [2, 3] }), encodeFrame('three')]);
+    const decoder = new FrameDecoder();
+    const frames = [];
+    for (let at = 0; at < bytes.length; at += 3) frames.push(...decoder.push(bytes.subarray(at, at + 3)));
+    expect(frames).toEqual([{ a: 1 }, { b: [2, 3] }, 'three']);
+  });
+
+  it('refuses a frame announced above the limit before buffering it, and a frame that is not JSON', () => {
+    const oversized = Buffer.alloc(4);
+    oversized.writeUInt32BE(FRAME_BYTES_MAX + 1, 0);
+    expect(() => new FrameDecoder().push(oversized)).toThrow(`above the ${FRAME_BYTES_MAX}-byte limit`);
+    const garbage = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{x}')]);
+    expect(() => new FrameDecoder().push(garbage)).toThrow('not valid JSON');
+    expect(() => encodeFrame('x'.repeat(FRAME_BYTES_MAX))).toThrow('limit');
+  });
+});
+
+describe('authentication', () => {
+  it('both ends prove they know the token; frames then flow both ways with the authenticated identity', async () => {
+    const s = await server();
+    const { connection, serverId } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2' });
+    connections.push(connection);
+    expect(serverId).toBe('n1');
+    await expect.poll(() => s.accepted.length).toBe(1);
+    const inbound = s.accepted[0]!;
+    expect(inbound.remoteId).toBe('n2');
+    const got = new Promise((resolve) => inbound.once('frame', resolve));
+    connection.send({ t: 'bye' });
+    await expect(got).resolves.toEqual({ t: 'bye' });
+  });
+
+  it('the token never crosses the wire', async () => {
+    const s = await server();
+    const seen: Buffer[] = [];
+    const raw = connect({ host: '127.0.0.1', port: Number(s.address.split(':')[1]) });
+    raw.on('data', (chunk) => seen.push(chunk));
+    await new Promise((resolve) => raw.once('data', resolve));
+    raw.destroy();
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'console', id: 'console@test' });
+    connections.push(connection);
+    expect(Buffer.concat(seen).toString()).not.toContain(TOKEN);
+  });
+
+  it('a wrong token is refused without detail, and the server logs the address', async () => {
+    const s = await server();
+    await expect(dialWire({ address: s.address, token: 'not the cluster token', role: 'peer', id: 'n2' })).rejects.toThrow(
+      new DialError(`${s.address} refused us: authentication failed`, true),
+    );
+    expect(s.refused).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+: authentication failed \(peer "n2"\)$/)]);
+    expect(s.accepted).toEqual([]);
+  });
+
+  it('a server that does not know the token is not trusted by the client', async () => {
+    const impostor = await listenWire({ host: '127.0.0.1', port: 0, id: 'n1', token: 'another token entirely', admit: () => null, onConnection: () => undefined });
+    servers.push(impostor);
+    // The impostor cannot check our proof either: it refuses, and we would not trust its welcome anyway.
+    await expect(dialWire({ address: `127.0.0.1:${impostor.port}`, token: TOKEN, role: 'peer', id: 'n2' })).rejects.toThrow('refused us');
+  });
+
+  it('an authenticated client can still be refused, with the reason', async () => {
+    const s = await server({ admit: (id) => (id === 'n9' ? 'n9 is not a member of this cluster' : null) });
+    await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n9' })).rejects.toThrow('refused us: n9 is not a member of this cluster');
+  });
+
+  it('a client that sends garbage or nothing is cut off without disturbing the server', async () => {
+    const s = await server();
+    const port = Number(s.address.split(':')[1]);
+    const garbage = connect({ host: '127.0.0.1', port });
+    garbage.resume();
+    garbage.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await new Promise((resolve) => garbage.once('close', resolve));
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n3' });
+    connections.push(connection);
+    expect(s.refused[0]).toMatch(/above the \d+-byte limit/);
+  });
+});
+
+describe('TLS', () => {
+  let dir = '';
+  afterEach(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with certificates, the same handshake runs inside TLS; a client without one is refused by TLS itself', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'conclave-tls-'));
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test-ca');
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=127.0.0.1');
+    run('x509', '-req', '-in', 'node.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.pem', '-days', '1');
+    const tls: TlsFiles = { cert: readFileSync(join(dir, 'node.pem')), key: readFileSync(join(dir, 'node.key')), ca: readFileSync(join(dir, 'ca.pem')) };
+    const s = await server({ tls });
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', tls });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
+    await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', timeoutMs: 2_000 })).rejects.toBeInstanceOf(DialError);
+  });
+});
