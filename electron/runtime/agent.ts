@@ -67,6 +67,8 @@ export const PAUSED_INBOX_LIMIT = 10_000;
 export interface AgentOptions {
   id: string;
   members: readonly string[];
+  /** The members that vote and may lead (NodeOptions.voters); every member when left out. */
+  voters?: readonly string[];
   algorithm: AlgorithmName;
   config: ElectionConfig;
   clock: Clock;
@@ -133,9 +135,17 @@ export class Agent {
   /** Boots the machine from persisted state. */
   start(): void {
     if (this.machine !== null) return;
-    const { id, members, algorithm, config, clock, random, storage, createMachine } = this.options;
+    const { id, members, voters, algorithm, config, clock, random, storage, createMachine } = this.options;
     this.boots += 1;
-    const options: NodeOptions = { id, members, config, random: random.fork(`boot-${this.boots}`), durable: storage.load(), now: clock.now() };
+    const options: NodeOptions = {
+      id,
+      members,
+      ...(voters === undefined ? {} : { voters }),
+      config,
+      random: random.fork(`boot-${this.boots}`),
+      durable: storage.load(),
+      now: clock.now(),
+    };
     this.machine = createMachine?.(options) ?? createElectionNode(algorithm, options);
     this.flush(null);
   }

@@ -142,11 +142,20 @@ export class VirtualClock implements Clock {
  */
 export class RealClock implements Clock {
   private readonly queue = new TimerQueue();
-  private anchorClockMs = 0;
+  private anchorClockMs: number;
   private anchorWallMs = performance.now();
   private currentSpeed = 1;
   private armed: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+
+  /**
+   * `startMs` is the reading at start: 0 for the app's cluster time; a LAN agent passes
+   * Date.now(), so that its times mean the same on every NTP-synced machine and still never
+   * go backwards when the wall clock is stepped.
+   */
+  constructor(startMs = 0) {
+    this.anchorClockMs = startMs;
+  }
 
   get speed(): number {
     return this.currentSpeed;
