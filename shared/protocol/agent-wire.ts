@@ -154,6 +154,8 @@ export const agentStatusSchema = z
     peers: z.record(z.string(), z.object({ outbound: z.boolean(), inbound: z.boolean() }).strict()),
     faults: z.object({ table: networkTableSchema, version: z.string(), owner: z.string(), expiresInMs: z.number() }).strict().nullable(),
     supervised: z.boolean(),
+    /** The --on-elected command: null when none was given; `running` with its pid and the term it was started for. */
+    leaderHook: z.object({ running: z.boolean(), pid: z.number().int().nullable(), term: term.nullable() }).strict().nullable().optional(),
   })
   .strict();
 
@@ -170,13 +172,51 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('peer-joined'), t: time, peer: id }).strict(),
   z.object({ type: z.literal('lease-expired'), t: time, owner: z.string().max(64) }).strict(),
   z.object({ type: z.literal('write-error'), t: time, error: z.string().max(300) }).strict(),
+  /** A peer said goodbye before its connection closed: it stopped on purpose (not a crash hint). */
+  z.object({ type: z.literal('peer-left'), t: time, peer: id }).strict(),
+  /** A connection claiming to be a peer was refused, or a peer refused ours: who, from where, and why in words. */
+  z.object({ type: z.literal('peer-refused'), t: time, peer: z.string().max(64), address: z.string().max(300), reason: z.string().max(500) }).strict(),
+  /** A console replaced the fault table this agent enforces (an empty table clears it). */
+  z.object({ type: z.literal('faults-set'), t: time, owner: z.string().max(64), version: z.string().max(80), expiresInMs: z.number().nullable() }).strict(),
+  /** The --on-elected command started (this node leads `term`), was stopped, or exited on its own. */
+  z.object({ type: z.literal('hook'), t: time, action: z.enum(['started', 'stopped', 'exited']), term, pid: z.number().int().nullable(), detail: z.string().max(200) }).strict(),
 ]);
 
 export type AgentEvent = z.infer<typeof agentEventSchema>;
 
+// ---- What an agent's answers carry (the `value` of an ok `res`) ----
+
+/** ping: the console's own `sentAt` back, and the agent's clock reading when it answered. */
+export const pingResultSchema = z.object({ sentAt: finite, agentNow: time }).strict();
+/** faults: the lease in force (the agent may shorten the one asked for to the cluster's faultLeaseMs); null expiresInMs for an empty table. */
+export const faultsResultSchema = z.object({ version: z.string().max(80), leaseMs: z.number().int().min(1_000), expiresInMs: z.number().nullable() }).strict();
+/** renew: when the renewed table now lapses. */
+export const renewResultSchema = z.object({ expiresInMs: z.number() }).strict();
+/** inspect: the state machine's view of itself, what its disk holds, and the agent's clock. */
+export const inspectResultSchema = z
+  .object({
+    machine: z.record(z.string(), z.unknown()).nullable(),
+    durable: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).nullable(),
+    clock: z.object({ now: time, wallNow: time, startedAt: time }).strict(),
+  })
+  .strict();
+
 /** A message an agent sent, as consoles animate it. */
 export const sentMessageSchema = z
-  .object({ from: id, to: id, kind: z.string().max(32), sentT: time, deliverT: time.nullable(), dropped: z.enum(['partition', 'cut', 'loss']).nullable(), duplicate: z.boolean() })
+  .object({
+    from: id,
+    to: id,
+    kind: z.string().max(32),
+    sentT: time,
+    deliverT: time.nullable(),
+    dropped: z.enum(['partition', 'cut', 'loss']).nullable(),
+    duplicate: z.boolean(),
+    /**
+     * Not dropped by a fault, yet it never left: the agent had no connection to the peer, or the
+     * peer's connection was too far behind (deliverT is then null).
+     */
+    unsent: z.enum(['no-connection', 'backlog']).optional(),
+  })
   .strict();
 
 export const childStateSchema = z
