@@ -1,0 +1,233 @@
+/**
+ * `conclave agent` flags: parsed strictly with node:util's parseArgs, then every value checked.
+ * A wrong flag, value, token or cluster file is a UsageError (exit code 2) that names the flag
+ * or the cluster file's field.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { HOST_PORT_PATTERN, parseClusterFile, splitHostPort, type ClusterDefinition, type MemberEntry } from '../../shared/protocol/cluster-file.js';
+import { ValidationError } from '../../shared/protocol/validate.js';
+import { MIN_TOKEN_LENGTH, UsageError } from '../cli/flags.js';
+import type { TlsFiles } from '../wire/connection.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export const DEFAULT_ON_ELECTED_GRACE_MS = 5_000;
+export const ON_ELECTED_GRACE_MS_MAX = 600_000;
+/** Cluster files, token files and PEM files above this are refused: they are small by nature. */
+export const INPUT_FILE_BYTES_MAX = 1024 * 1024;
+export const ON_ELECTED_COMMAND_CHARS_MAX = 4_096;
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface AgentSettings {
+  id: string;
+  clusterPath: string;
+  cluster: ClusterDefinition;
+  member: Required<MemberEntry>;
+  dataDir: string;
+  token: string;
+  /** Where the peer and console port listens (the member's address unless --listen). */
+  listen: Endpoint;
+  /** Where GET /leader and /status are served (the member's http unless --http). */
+  http: Endpoint;
+  /** Where a supervisor takes consoles: the member's supervisor address. */
+  supervisorListen: Endpoint;
+  tls: TlsFiles | null;
+  onElected: string | null;
+  onElectedGraceMs: number;
+  resetState: boolean;
+  supervise: boolean;
+  logLevel: LogLevel;
+}
+
+const OPTIONS = {
+  id: { type: 'string' },
+  listen: { type: 'string' },
+  cluster: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'token-file': { type: 'string' },
+  http: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'on-elected': { type: 'string' },
+  'on-elected-grace-ms': { type: 'string' },
+  'reset-state': { type: 'boolean' },
+  supervise: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+export const AGENT_USAGE = `Usage: conclave agent --id ID --cluster FILE --data-dir DIR [--token-file FILE] [flags]
+
+One member of a real cluster: it elects with its peers directly, keeps its term and vote in
+DIR, serves GET /leader and /status over HTTP, and takes consoles (npm start -- --attach ...).
+See docs/operators.md.
+
+  --id ID                  this member's id; it must be listed in the cluster file
+  --cluster FILE           the cluster file (JSON or YAML), the same on every member
+  --data-dir DIR           where the durable state (term, vote, promise) lives; created if missing
+  --token-file FILE        the cluster token (at least ${MIN_TOKEN_LENGTH} characters; a trailing newline is
+                           ignored); or set CONCLAVE_TOKEN. Required: agents never run without one
+  --listen HOST:PORT       where to listen for peers and consoles (default: the member's address,
+                           which is what peers dial; e.g. 0.0.0.0:7400 to listen on every interface)
+  --http HOST:PORT         where to serve GET /leader and /status (default: the member's http)
+  --tls-cert FILE          this member's certificate (PEM); with --tls-key and --tls-ca, every
+  --tls-key FILE           connection is TLS and both ends must present a certificate signed by
+  --tls-ca FILE            the CA
+  --on-elected CMD         run CMD (with /bin/sh) while this member leads; CONCLAVE_TERM (a fencing
+                           token), CONCLAVE_LEADER and CONCLAVE_ID are in its environment
+  --on-elected-grace-ms N  on losing leadership, SIGTERM to CMD, then SIGKILL after N ms
+                           (default ${DEFAULT_ON_ELECTED_GRACE_MS})
+  --reset-state            discard the durable state in DIR (an operator who means it: this
+                           member may then vote twice in a term it already voted in)
+  --supervise              run the agent as a child of a small supervisor, which restarts it after
+                           a crash and lets consoles kill, restart, pause and resume it (on the
+                           member's supervisor address)
+  --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info); JSON lines on stdout
+  --help                   this text`;
+
+type ReadFile = (path: string) => Buffer;
+
+function readSmallFile(path: string, what: string, readFile: ReadFile): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${what}: cannot read ${path}${code === undefined ? '' : ` (${code})`}`);
+  }
+  if (bytes.length > INPUT_FILE_BYTES_MAX) throw new UsageError(`${what}: ${path} is larger than ${INPUT_FILE_BYTES_MAX} bytes`);
+  return bytes;
+}
+
+function readFileCapped(path: string): Buffer {
+  if (statSync(path).size > INPUT_FILE_BYTES_MAX) return Buffer.alloc(INPUT_FILE_BYTES_MAX + 1);
+  return readFileSync(path);
+}
+
+function endpoint(value: string, flag: string): Endpoint {
+  const match = HOST_PORT_PATTERN.exec(value);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) throw new UsageError(`${flag} must be HOST:PORT with a port from 1 to 65535, like 0.0.0.0:7400 (got "${value.slice(0, 80)}")`);
+  return splitHostPort(value);
+}
+
+/** Reads and checks a cluster file; the error names the file and the field. */
+export function loadClusterFile(path: string, readFile: ReadFile = readFileCapped): ClusterDefinition {
+  const text = readSmallFile(path, '--cluster', readFile).toString('utf8');
+  let document: unknown;
+  try {
+    document = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new UsageError(`--cluster: ${path} is neither JSON nor YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
+  try {
+    return parseClusterFile(document, path);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The token from --token-file (its trailing newline ignored) or CONCLAVE_TOKEN. */
+export function readToken(tokenFile: string | undefined, env: Record<string, string | undefined>, readFile: ReadFile = readFileCapped): string {
+  let token: string;
+  let source: string;
+  if (tokenFile !== undefined) {
+    token = readSmallFile(tokenFile, '--token-file', readFile).toString('utf8').replace(/\r?\n$/, '');
+    source = `--token-file ${tokenFile}`;
+  } else if (env.CONCLAVE_TOKEN !== undefined && env.CONCLAVE_TOKEN !== '') {
+    token = env.CONCLAVE_TOKEN;
+    source = 'CONCLAVE_TOKEN';
+  } else {
+    throw new UsageError('a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable');
+  }
+  if (token.length < MIN_TOKEN_LENGTH) throw new UsageError(`the token (${source}) must be at least ${MIN_TOKEN_LENGTH} characters long`);
+  if (/[\r\n]/.test(token)) throw new UsageError(`the token (${source}) must be one line`);
+  return token;
+}
+
+export function parseAgentArgs(argv: readonly string[], env: Record<string, string | undefined>, readFile: ReadFile = readFileCapped): AgentSettings | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message.split('\n')[0] : String(error)} (conclave agent --help lists the flags)`);
+  }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice`);
+    seen.add(token.name);
+  }
+  const values = parsed.values;
+  if (values.help === true) return 'help';
+
+  const required = (name: 'id' | 'cluster' | 'data-dir'): string => {
+    const value = values[name];
+    if (value === undefined || value === '') throw new UsageError(`--${name} is required (conclave agent --help lists the flags)`);
+    return value;
+  };
+  const id = required('id');
+  const clusterPath = required('cluster');
+  const dataDir = required('data-dir');
+  const cluster = loadClusterFile(clusterPath, readFile);
+  const member = cluster.members.find((candidate) => candidate.id === id);
+  if (member === undefined) {
+    throw new UsageError(`--id: "${id.slice(0, 64)}" is not a member of ${clusterPath} (members: ${cluster.members.map((m) => m.id).join(', ')})`);
+  }
+  const token = readToken(values['token-file'], env, readFile);
+
+  const tlsFlags = ['tls-cert', 'tls-key', 'tls-ca'] as const;
+  const givenTls = tlsFlags.filter((name) => values[name] !== undefined);
+  if (givenTls.length !== 0 && givenTls.length !== tlsFlags.length) {
+    const missing = tlsFlags.filter((name) => values[name] === undefined).map((name) => `--${name}`);
+    throw new UsageError(`--tls-cert, --tls-key and --tls-ca go together (missing: ${missing.join(', ')})`);
+  }
+  const tls: TlsFiles | null =
+    givenTls.length === 0
+      ? null
+      : {
+          cert: readSmallFile(values['tls-cert']!, '--tls-cert', readFile),
+          key: readSmallFile(values['tls-key']!, '--tls-key', readFile),
+          ca: readSmallFile(values['tls-ca']!, '--tls-ca', readFile),
+        };
+
+  const onElected = values['on-elected'] ?? null;
+  if (onElected !== null && (onElected.trim() === '' || onElected.length > ON_ELECTED_COMMAND_CHARS_MAX)) {
+    throw new UsageError(`--on-elected must be a command of 1 to ${ON_ELECTED_COMMAND_CHARS_MAX} characters`);
+  }
+  const graceRaw = values['on-elected-grace-ms'];
+  let onElectedGraceMs = DEFAULT_ON_ELECTED_GRACE_MS;
+  if (graceRaw !== undefined) {
+    onElectedGraceMs = Number(graceRaw);
+    if (!/^\d+$/.test(graceRaw) || onElectedGraceMs > ON_ELECTED_GRACE_MS_MAX) {
+      throw new UsageError(`--on-elected-grace-ms must be a whole number of milliseconds from 0 to ${ON_ELECTED_GRACE_MS_MAX} (got "${graceRaw.slice(0, 40)}")`);
+    }
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 40)}")`);
+
+  return {
+    id,
+    clusterPath,
+    cluster,
+    member,
+    dataDir,
+    token,
+    listen: values.listen === undefined ? splitHostPort(member.address) : endpoint(values.listen, '--listen'),
+    http: values.http === undefined ? splitHostPort(member.http) : endpoint(values.http, '--http'),
+    supervisorListen: splitHostPort(member.supervisor),
+    tls,
+    onElected,
+    onElectedGraceMs,
+    resetState: values['reset-state'] === true,
+    supervise: values.supervise === true,
+    logLevel: logLevel as LogLevel,
+  };
+}

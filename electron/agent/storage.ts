@@ -1,0 +1,273 @@
+/**
+ * The agent's durable state on disk: `state.json` in the data directory, replaced atomically
+ * (temp file, fsync, rename, fsync of the directory) before any message that depends on it
+ * leaves; a checksum and the member's id guard it. A file that is unreadable, corrupt, another
+ * member's or another algorithm's stops the agent: it never silently starts from zero (an
+ * operator passes --reset-state to mean it). A lock file keeps a second agent off the directory.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { AlgorithmName, DurableState } from '../../shared/core/election.js';
+import { readBullyDurable } from '../../shared/bully/bully.js';
+import { readPaxosDurable } from '../../shared/paxos/paxos.js';
+import { readRaftDurable } from '../../shared/raft/raft.js';
+import type { DurableStorage } from '../runtime/agent.js';
+import { canonicalJson } from './membership.js';
+
+export const STATE_FILE = 'state.json';
+export const STATE_TEMP_FILE = 'state.json.tmp';
+export const LOCK_FILE = 'agent.lock';
+export const STATE_FORMAT = 'conclave-agent-state';
+export const STATE_VERSION = 1;
+const STATE_FILE_BYTES_MAX = 64 * 1024;
+
+/** Why the agent refuses its data directory; the message says what is wrong and what to do. */
+export class DataDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirError';
+  }
+}
+
+const stateFileSchema = z
+  .object({
+    format: z.literal(STATE_FORMAT),
+    version: z.literal(STATE_VERSION),
+    member: z.string().max(64),
+    durable: z.record(z.string().max(64), z.union([z.string().max(200), z.number(), z.null()])),
+    checksum: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+
+/** How each algorithm reads its durable state; a state it would read differently is not its own. */
+const DURABLE_READERS: Record<AlgorithmName, (durable: DurableState) => Record<string, unknown>> = {
+  raft: readRaftDurable as (durable: DurableState) => Record<string, unknown>,
+  bully: readBullyDurable,
+  paxos: readPaxosDurable,
+};
+
+export function stateChecksum(member: string, durable: DurableState): string {
+  return createHash('sha256').update(canonicalJson([STATE_FORMAT, STATE_VERSION, member, durable])).digest('hex');
+}
+
+export function encodeState(member: string, durable: DurableState): string {
+  return `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, member, durable, checksum: stateChecksum(member, durable) })}\n`;
+}
+
+/** Checks a state file's text; throws DataDirError naming what is wrong. */
+export function decodeState(text: string, path: string, member: string, algorithm: AlgorithmName): DurableState {
+  const refuse = (what: string): never => {
+    throw new DataDirError(`${path} ${what}; the agent will not start from zero on its own (--reset-state discards the state, if you mean it)`);
+  };
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    return refuse('is not valid JSON (corrupt or truncated)');
+  }
+  const parsed = stateFileSchema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return refuse(`is not a Conclave agent state file (${issue.path.join('.') || 'top level'}: ${issue.message})`);
+  }
+  const file = parsed.data;
+  if (file.checksum !== stateChecksum(file.member, file.durable)) return refuse('fails its checksum (corrupt)');
+  if (file.member !== member) return refuse(`belongs to member "${file.member}", not "${member}"`);
+  const read = DURABLE_READERS[algorithm](file.durable);
+  if (canonicalJson(read) !== canonicalJson(file.durable)) return refuse(`does not hold ${algorithm} state (it holds ${canonicalJson(file.durable).slice(0, 120)})`);
+  return file.durable;
+}
+
+export interface FileStorageOptions {
+  dir: string;
+  member: string;
+  algorithm: AlgorithmName;
+  /** Discard what the directory holds (the operator's --reset-state). */
+  reset: boolean;
+  /** Told what was found (for the log). */
+  onOpen?: (found: 'none' | 'loaded' | 'discarded', state: DurableState | null) => void;
+}
+
+export class FileStorage implements DurableStorage {
+  readonly path: string;
+  private readonly tempPath: string;
+  /** The last state known durable (read at start, then each confirmed write). */
+  private confirmed: DurableState | null;
+  private writing = false;
+
+  private constructor(
+    private readonly options: FileStorageOptions,
+    confirmed: DurableState | null,
+  ) {
+    this.path = join(options.dir, STATE_FILE);
+    this.tempPath = join(options.dir, STATE_TEMP_FILE);
+    this.confirmed = confirmed;
+  }
+
+  /** Reads and checks the directory's state; throws DataDirError when it cannot be trusted. */
+  static open(options: FileStorageOptions): FileStorage {
+    const path = join(options.dir, STATE_FILE);
+    // A temp file is a write that a crash interrupted before its rename: never the state.
+    rmSync(join(options.dir, STATE_TEMP_FILE), { force: true });
+    if (!existsSync(path)) {
+      options.onOpen?.('none', null);
+      return new FileStorage(options, null);
+    }
+    if (options.reset) {
+      options.onOpen?.('discarded', null);
+      return new FileStorage(options, null);
+    }
+    let text: string;
+    try {
+      const bytes = readFileSync(path);
+      if (bytes.length > STATE_FILE_BYTES_MAX) throw new DataDirError(`${path} is larger than ${STATE_FILE_BYTES_MAX} bytes`);
+      text = bytes.toString('utf8');
+    } catch (error) {
+      if (error instanceof DataDirError) throw error;
+      throw new DataDirError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    const state = decodeState(text, path, options.member, options.algorithm);
+    options.onOpen?.('loaded', state);
+    return new FileStorage(options, state);
+  }
+
+  load(): DurableState | null {
+    return this.confirmed === null ? null : { ...this.confirmed };
+  }
+
+  save(state: DurableState, done: (error: Error | null) => void): void {
+    if (this.writing) {
+      done(new Error('a write is already in flight'));
+      return;
+    }
+    this.writing = true;
+    const copy = { ...state };
+    this.write(copy).then(
+      () => {
+        this.writing = false;
+        this.confirmed = copy;
+        done(null);
+      },
+      (error: unknown) => {
+        this.writing = false;
+        done(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  private async write(state: DurableState): Promise<void> {
+    const file = await open(this.tempPath, 'w', 0o600);
+    try {
+      await file.writeFile(encodeState(this.options.member, state));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(this.tempPath, this.path);
+    // The rename is durable only once the directory's entry is.
+    const dir = await open(this.options.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
+
+// ---- The lock ----
+
+interface LockOwner {
+  pid: number;
+  /** The process's start time (Linux: /proc/PID/stat field 22), so that a reused pid is not taken for the owner. */
+  started: string | null;
+  host: string;
+}
+
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(owner: LockOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  if (owner.started === null) return true;
+  const started = processStart(owner.pid);
+  return started === null || started === owner.started;
+}
+
+/** Whether a process described by a pid file (`{pid, started}`) still runs. */
+export function ownerAlive(text: string): { pid: number; alive: boolean } | null {
+  try {
+    const owner = JSON.parse(text) as LockOwner;
+    if (!Number.isSafeInteger(owner.pid) || owner.pid < 1) return null;
+    return { pid: owner.pid, alive: alive({ pid: owner.pid, started: typeof owner.started === 'string' ? owner.started : null, host: '' }) };
+  } catch {
+    return null;
+  }
+}
+
+export function describeSelf(pid = process.pid): string {
+  return JSON.stringify({ pid, started: processStart(pid), host: hostname() });
+}
+
+export interface DataDirLock {
+  /** A stale lock (its process is gone) that was taken over, for the log. */
+  readonly tookOverFrom: number | null;
+  release(): void;
+}
+
+/** Takes the data directory's lock, or throws DataDirError naming the agent that holds it. */
+export function lockDataDir(dir: string): DataDirLock {
+  const path = join(dir, LOCK_FILE);
+  const mine = describeSelf();
+  let tookOverFrom: number | null = null;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, mine);
+      } finally {
+        closeSync(fd);
+      }
+      return {
+        tookOverFrom,
+        release: () => {
+          try {
+            if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
+          } catch {
+            // Already gone.
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      // Removed meanwhile: try again.
+    }
+    const owner = ownerAlive(text);
+    if (owner !== null && owner.alive) {
+      throw new DataDirError(`${dir} is in use by another agent (pid ${owner.pid}, ${path}); one agent per data directory`);
+    }
+    // Killed with its lock held (or killed while writing it): the lock is stale.
+    tookOverFrom = owner?.pid ?? null;
+    rmSync(path, { force: true });
+  }
+  throw new DataDirError(`cannot take ${path}: another agent keeps taking it`);
+}
