@@ -1,6 +1,7 @@
 /**
- * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve.
+ * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario.
  */
+import { agentCommand } from '../agent/command.js';
 import { startServe } from '../serve.js';
 import { scenarioCommand } from '../scenario/cli.js';
 import { simCommand } from '../sim/cli.js';
@@ -10,6 +11,7 @@ const USAGE = `Usage: conclave <command> [flags]
 
 Commands:
   serve     run the hub, an embedded cluster and the dashboard headless
+  agent     run one member of a real cluster (elects with its peers; consoles attach to it)
   sim       run the deterministic fault simulator (seeds, replay, failover latency)
   scenario  run a scenario (timed faults and assertions) on the simulator
 
@@ -63,6 +65,8 @@ export async function main(argv: readonly string[], notice?: string): Promise<nu
       case 'serve':
         await serveCommand(rest, notice);
         return 0;
+      case 'agent':
+        return await agentCommand(rest);
       case 'sim':
         return simCommand(rest);
       case 'scenario':

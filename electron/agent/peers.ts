@@ -1,0 +1,337 @@
+/**
+ * Agent-to-agent transport. Each agent dials every other member and sends its own messages over
+ * that outbound connection; what arrives on inbound connections is delivered to the state
+ * machine, once checked: a valid frame, sent by the member the connection authenticated as, to
+ * us, within the connection's rate, and not cut by the fault rules in force. Faults apply to our
+ * sends with the same LinkRules as the embedded fabric (a real network's own delay is real; a
+ * fault's latency adds to it). A connection that closes without a goodbye is a crash hint.
+ */
+import type { Message } from '../../shared/core/election.js';
+import type { Random } from '../../shared/core/random.js';
+import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.js';
+import { peerFrame, type AgentEvent, type membershipSchema, type sentMessageSchema } from '../../shared/protocol/agent-wire.js';
+import type { z } from 'zod';
+import { DialError, dialWire, type TlsFiles, type WireConnection } from '../wire/connection.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from './log.js';
+
+export type SentMessage = z.infer<typeof sentMessageSchema>;
+
+/** Reconnection backoff: from the minimum, doubling to the cap, each delay jittered by ±50%. */
+export const RECONNECT_MS_MIN = 50;
+export const RECONNECT_MS_MAX = 2_000;
+/** Messages one inbound connection may deliver per second; the rest are dropped (and counted). */
+export const PEER_MESSAGES_PER_SECOND_MAX = 1_000;
+/** A peer whose connection holds more unsent bytes than this gets no more messages until it catches up. */
+export const PEER_BACKLOG_BYTES_MAX = 1024 * 1024;
+/** Messages held back by a fault's delay at any moment; beyond, they are dropped as unsent. */
+export const DELAYED_SENDS_MAX = 10_000;
+/** How often a connection's dropped messages are logged (once per interval, with a count). */
+const DROP_LOG_INTERVAL_MS = 5_000;
+
+export function reconnectDelayMs(attempt: number, random: Random): number {
+  const base = Math.min(RECONNECT_MS_MAX, RECONNECT_MS_MIN * 2 ** Math.min(attempt, 16));
+  return base * (0.5 + random.next());
+}
+
+/** Messages per second, as a token bucket refilled continuously. */
+export class RateLimit {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly perSecond: number,
+    now: number,
+  ) {
+    this.tokens = perSecond;
+    this.last = now;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) * this.perSecond) / 1_000);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export interface PeerTransportOptions {
+  self: string;
+  /** The other members and the addresses they listen on. */
+  peers: ReadonlyArray<{ id: string; address: string }>;
+  token: string;
+  tls: TlsFiles | null;
+  membership: z.infer<typeof membershipSchema>;
+  fingerprint: string;
+  clock: Clock;
+  rules: LinkRules;
+  random: Random;
+  log: Logger;
+  deliver: (message: Message) => void;
+  onEvent: (event: AgentEvent) => void;
+  onSent: (sent: SentMessage) => void;
+  /** Connections changed (for the status). */
+  onChange: () => void;
+}
+
+interface PeerLink {
+  id: string;
+  address: string;
+  outbound: WireConnection | null;
+  inbound: WireConnection | null;
+  /** A connection to or from it is up and no loss has been reported since. */
+  present: boolean;
+  attempt: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  dialing: boolean;
+  /** The last dial failure logged, so that a peer that stays down is logged once. */
+  lastFailure: string | null;
+}
+
+interface InboundState {
+  limit: RateLimit;
+  dropped: number;
+  droppedLoggedAt: number;
+}
+
+export class PeerTransport {
+  private readonly links = new Map<string, PeerLink>();
+  /** Connections whose other end said goodbye. */
+  private readonly saidBye = new WeakSet<WireConnection>();
+  private readonly inboundState = new WeakMap<WireConnection, InboundState>();
+  private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
+  private stopped = false;
+
+  constructor(private readonly options: PeerTransportOptions) {
+    for (const peer of options.peers) {
+      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, inbound: null, present: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
+    }
+  }
+
+  start(): void {
+    for (const link of this.links.values()) void this.dial(link);
+  }
+
+  view(): Record<string, { outbound: boolean; inbound: boolean }> {
+    const view: Record<string, { outbound: boolean; inbound: boolean }> = {};
+    for (const link of this.links.values()) view[link.id] = { outbound: link.outbound?.isOpen ?? false, inbound: link.inbound?.isOpen ?? false };
+    return view;
+  }
+
+  /** Sends one message of our state machine, through the fault rules in force. */
+  send(message: Message): void {
+    const { self, rules, random, clock } = this.options;
+    const link = this.links.get(message.to);
+    if (link === undefined || this.stopped) return;
+    const sentT = clock.now();
+    const decision = rules.decide(self, message.to, random, { latencyMs: 0, jitterMs: 0 });
+    const record = { from: self, to: message.to, kind: message.kind, sentT };
+    if (decision.dropped !== null) {
+      this.options.onSent({ ...record, deliverT: null, dropped: decision.dropped, duplicate: false });
+      return;
+    }
+    decision.delaysMs.forEach((delayMs, index) => {
+      const sent: SentMessage = { ...record, deliverT: sentT + delayMs, dropped: null, duplicate: index > 0 };
+      if (delayMs <= MIN_LATENCY_MS) {
+        this.write(link, message, sent);
+        return;
+      }
+      if (this.delayed.size >= DELAYED_SENDS_MAX) {
+        this.options.onSent({ ...sent, deliverT: null, unsent: 'backlog' });
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        if (!this.stopped) this.write(link, message, sent);
+      }, delayMs);
+      this.delayed.add(timer);
+    });
+  }
+
+  /** A peer dialed us and authenticated; a newer connection from the same peer replaces the older. */
+  acceptInbound(connection: WireConnection): void {
+    const link = this.links.get(connection.remoteId);
+    if (link === undefined || this.stopped) {
+      connection.close('not a peer');
+      return;
+    }
+    const previous = link.inbound;
+    link.inbound = connection;
+    if (previous !== null && previous.isOpen) previous.close('replaced by a newer connection from the same peer');
+    this.inboundState.set(connection, { limit: new RateLimit(PEER_MESSAGES_PER_SECOND_MAX, performance.now()), dropped: 0, droppedLoggedAt: 0 });
+    this.options.log.info({ peer: link.id, address: connection.remoteAddress, direction: 'inbound' }, 'peer connected');
+    this.connected(link);
+    connection.on('frame', (frame) => this.receive(link, connection, frame));
+    connection.on('close', (reason) => this.closed(link, connection, reason));
+    // It is back (a restart, a healed link): dial it now rather than when the backoff says.
+    if ((link.outbound === null || !link.outbound.isOpen) && !link.dialing) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.timer = null;
+      link.attempt = 0;
+      void this.dial(link);
+    }
+  }
+
+  /** Says goodbye on every connection and closes them; no more dialing. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+    for (const link of this.links.values()) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.timer = null;
+      for (const connection of [link.outbound, link.inbound]) {
+        if (connection === null || !connection.isOpen) continue;
+        connection.send({ t: 'bye' });
+        connection.close('stopping');
+      }
+    }
+  }
+
+  private write(link: PeerLink, message: Message, sent: SentMessage): void {
+    const connection = link.outbound;
+    if (connection === null || !connection.isOpen) {
+      this.options.onSent({ ...sent, deliverT: null, unsent: 'no-connection' });
+      return;
+    }
+    if (connection.backlogBytes > PEER_BACKLOG_BYTES_MAX) {
+      this.options.onSent({ ...sent, deliverT: null, unsent: 'backlog' });
+      return;
+    }
+    connection.send({ t: 'msg', m: message });
+    this.options.onSent(sent);
+  }
+
+  private receive(link: PeerLink, connection: WireConnection, frame: unknown): void {
+    const { self, log } = this.options;
+    const parsed = peerFrame.safeParse(frame);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      log.warn({ peer: link.id, address: connection.remoteAddress, problem: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}` }, 'invalid frame: connection closed');
+      connection.close('invalid frame');
+      return;
+    }
+    if (parsed.data.t === 'bye') {
+      this.saidBye.add(connection);
+      return;
+    }
+    const message = parsed.data.m as Message;
+    if (message.from !== connection.remoteId || message.to !== self) {
+      log.warn({ peer: link.id, address: connection.remoteAddress, from: message.from, to: message.to }, 'spoofed sender: connection closed');
+      connection.close('spoofed sender');
+      return;
+    }
+    const state = this.inboundState.get(connection)!;
+    const now = performance.now();
+    if (!state.limit.take(now)) {
+      state.dropped += 1;
+      if (now - state.droppedLoggedAt >= DROP_LOG_INTERVAL_MS) {
+        log.warn({ peer: link.id, address: connection.remoteAddress, dropped: state.dropped, limitPerSecond: PEER_MESSAGES_PER_SECOND_MAX }, 'peer above its message rate: messages dropped');
+        state.droppedLoggedAt = now;
+        state.dropped = 0;
+      }
+      return;
+    }
+    if (!this.options.rules.open(message.from, self)) return;
+    this.options.deliver(message);
+  }
+
+  private connected(link: PeerLink): void {
+    link.lastFailure = null;
+    if (!link.present) {
+      link.present = true;
+      this.options.onEvent({ type: 'peer-joined', t: this.options.clock.now(), peer: link.id });
+    }
+    this.options.onChange();
+  }
+
+  private closed(link: PeerLink, connection: WireConnection, reason: string): void {
+    const direction = link.outbound === connection ? 'outbound' : 'inbound';
+    if (link.inbound === connection) link.inbound = null;
+    if (link.outbound === connection) link.outbound = null;
+    if (this.stopped) return;
+    const { log, onEvent, clock } = this.options;
+    if (this.saidBye.has(connection)) {
+      if (link.present) {
+        log.info({ peer: link.id, address: connection.remoteAddress }, 'peer left');
+        onEvent({ type: 'peer-left', t: clock.now(), peer: link.id });
+      }
+      link.present = false;
+    } else if (link.present) {
+      log.warn({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer lost');
+      onEvent({ type: 'peer-lost', t: clock.now(), peer: link.id, reason: reason.slice(0, 200) });
+      link.present = false;
+    }
+    this.options.onChange();
+  }
+
+  private schedule(link: PeerLink): void {
+    if (this.stopped || link.timer !== null) return;
+    const delayMs = reconnectDelayMs(link.attempt, this.options.random);
+    link.attempt += 1;
+    link.timer = setTimeout(() => {
+      link.timer = null;
+      void this.dial(link);
+    }, delayMs);
+  }
+
+  private async dial(link: PeerLink): Promise<void> {
+    if (this.stopped || link.dialing || (link.outbound !== null && link.outbound.isOpen)) return;
+    link.dialing = true;
+    const { self, token, tls, membership, fingerprint, log, onEvent, clock } = this.options;
+    try {
+      const { connection, welcome } = await dialWire({
+        address: link.address,
+        token,
+        role: 'peer',
+        id: self,
+        membership,
+        fingerprint,
+        ...(tls === null ? {} : { tls }),
+      });
+      if (this.stopped) {
+        connection.close('stopping');
+        return;
+      }
+      if (connection.remoteId !== link.id || welcome.fingerprint !== fingerprint) {
+        const reason =
+          connection.remoteId !== link.id ? `${link.address} answered as "${connection.remoteId}", not "${link.id}"` : `${link.id}'s welcome carries another membership fingerprint`;
+        connection.close(reason);
+        throw new DialError(reason, true);
+      }
+      link.attempt = 0;
+      link.outbound = connection;
+      log.info({ peer: link.id, address: link.address, direction: 'outbound' }, 'peer connected');
+      connection.on('frame', (frame) => {
+        const parsed = peerFrame.safeParse(frame);
+        if (parsed.success && parsed.data.t === 'bye') this.saidBye.add(connection);
+        else {
+          log.warn({ peer: link.id, address: link.address }, 'unexpected frame on our outbound connection: closed');
+          connection.close('unexpected frame');
+        }
+      });
+      connection.on('close', (reason) => {
+        this.closed(link, connection, reason);
+        this.schedule(link);
+      });
+      this.connected(link);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const refused = error instanceof DialError && error.refused;
+      if (message !== link.lastFailure) {
+        link.lastFailure = message;
+        if (refused) {
+          log.warn({ peer: link.id, address: link.address, reason: message }, 'peer refused us');
+          onEvent({ type: 'peer-refused', t: clock.now(), peer: link.id, address: link.address, reason: message.slice(0, 500) });
+        } else {
+          log.info({ peer: link.id, address: link.address, reason: message }, 'peer unreachable');
+        }
+      }
+      this.schedule(link);
+    } finally {
+      link.dialing = false;
+    }
+  }
+}
