@@ -21,7 +21,7 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     console.log(AGENT_USAGE);
     return 0;
   }
-  const log = createLogger({ id: settings.id, component: settings.supervise ? 'supervisor' : 'agent' }, settings.logLevel);
+  const log = createLogger({ pid: process.pid, id: settings.id, component: settings.supervise ? 'supervisor' : 'agent' }, settings.logLevel);
   const code = settings.supervise ? await runSupervisor(settings, argv, log) : await runAgentProcess(settings, log);
   // An IPC channel from the parent would keep the process alive: it is done, so it exits.
   process.exit(code);

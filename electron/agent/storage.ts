@@ -187,25 +187,32 @@ interface LockOwner {
   host: string;
 }
 
-function processStart(pid: number): string | null {
+/** Fields 3 and on of /proc/PID/stat (Linux), or null where there is no such file. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
+function processStart(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
+/** Whether `pid` runs (a zombie, dead but not yet reaped, does not), and is the process that was recorded. */
 function alive(owner: LockOwner): boolean {
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  if (owner.started === null) return true;
-  const started = processStart(owner.pid);
-  return started === null || started === owner.started;
+  const stat = procStat(owner.pid);
+  if (stat === null) return true;
+  if (stat[0] === 'Z') return false;
+  return owner.started === null || stat[19] === owner.started;
 }
 
 /** Whether a process described by a pid file (`{pid, started}`) still runs. */

@@ -145,7 +145,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     changed();
   };
 
-  const act = (op: Extract<RequestOp, { op: 'child' }>, by: string): ChildState => {
+  const act = async (op: Extract<RequestOp, { op: 'child' }>, by: string): Promise<ChildState> => {
     log.info({ action: op.action, console: by, leaseMs: op.leaseMs }, 'console acts on the agent');
     switch (op.action) {
       case 'kill':
@@ -155,6 +155,8 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
         if (child !== null) {
           expecting = 'killed by a console';
           child.kill('SIGKILL');
+          // SIGKILL cannot be caught: answer once it is done, with the agent down.
+          await childExited;
         }
         break;
       case 'start':

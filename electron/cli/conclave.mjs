@@ -2,10 +2,12 @@
 // `npx conclave ...` in a checkout: runs the built CLI (out/main/cli.js), building it first
 // with electron-vite when out/ is missing. Plain JavaScript: it runs before anything is built.
 import { spawnSync } from 'node:child_process';
+import console from 'node:console';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import process from 'node:process';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = fileURLToPath(new URL('../../out/main/cli.js', import.meta.url));
