@@ -28,23 +28,26 @@ const milliseconds = z.number().int().min(1).max(TIMING_LIMIT_MS);
 
 export const memberSchema = z
   .object({
-    id: z.string().regex(MEMBER_ID_PATTERN, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit'),
+    id: z
+      .string()
+      .regex(MEMBER_ID_PATTERN, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit')
+      .describe('The member\'s id, unique in the cluster; members are ranked in the order listed (Bully).'),
     /** Where peers and consoles reach this agent. */
-    address: hostPort,
+    address: hostPort.describe('host:port where peers and consoles reach this agent.'),
     /** Voters elect and may lead; the others follow (etcd's learners). */
-    voting: z.boolean().default(true),
+    voting: z.boolean().default(true).describe('Voters elect and may lead; the others follow and never count towards a quorum.'),
     /** Where the agent serves GET /leader and /status; default: the address's host, port + 1000. */
-    http: hostPort.optional(),
+    http: hostPort.optional().describe('host:port of GET /leader and /status; default: the address\'s host, port + 1000.'),
     /** Where its supervisor (conclave agent --supervise) takes kill/restart/pause; default: port + 2000. */
-    supervisor: hostPort.optional(),
+    supervisor: hostPort.optional().describe('host:port where the supervisor (conclave agent --supervise) takes consoles; default: port + 2000.'),
   })
   .strict();
 
 export const clusterFileSchema = z
   .object({
     /** A name for people; not part of the fingerprint. */
-    name: z.string().min(1).max(64).optional(),
-    algorithm: z.enum(ALGORITHMS),
+    name: z.string().min(1).max(64).optional().describe('A name for people; not part of the membership fingerprint.'),
+    algorithm: z.enum(ALGORITHMS).describe('The election algorithm every member runs.'),
     timing: z
       .object({
         heartbeatMs: milliseconds,
@@ -55,10 +58,17 @@ export const clusterFileSchema = z
       })
       .partial()
       .strict()
-      .optional(),
+      .optional()
+      .describe('Timeouts in milliseconds and the Raft switches; each defaults to the app\'s default.'),
     /** How long a fault a console set lasts without being renewed. */
-    faultLeaseMs: z.number().int().min(1_000).max(600_000).default(DEFAULT_FAULT_LEASE_MS),
-    members: z.array(memberSchema).min(1).max(MAX_MEMBERS),
+    faultLeaseMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(600_000)
+      .default(DEFAULT_FAULT_LEASE_MS)
+      .describe('How long a fault, kill or pause a console set lasts unless the console renews it.'),
+    members: z.array(memberSchema).min(1).max(MAX_MEMBERS).describe('Every member, the same list on every machine.'),
   })
   .strict()
   .superRefine((file, context) => {
