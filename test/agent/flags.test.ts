@@ -1,0 +1,137 @@
+/** `conclave agent` flags and cluster files: every value checked, errors naming the flag or the field, exit code 2. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { AGENT_USAGE, DEFAULT_ON_ELECTED_GRACE_MS, parseAgentArgs, type AgentSettings } from '../../electron/agent/flags.js';
+import { UsageError } from '../../electron/cli/flags.js';
+import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'conclave-flags-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string | object): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : toYaml(content));
+  return path;
+}
+
+const CLUSTER = {
+  algorithm: 'raft',
+  members: [
+    { id: 'n1', address: '10.0.0.1:7400' },
+    { id: 'n2', address: '10.0.0.2:7400', http: '10.0.0.2:9000' },
+    { id: 'n3', address: '10.0.0.3:7400', voting: false },
+  ],
+};
+const cluster = file('cluster.yaml', CLUSTER);
+const token = file('token', 'a-secret-token\n');
+const BASE = ['--id', 'n1', '--cluster', cluster, '--data-dir', join(dir, 'data'), '--token-file', token];
+
+function parse(argv: string[], env: Record<string, string> = {}): AgentSettings {
+  const settings = parseAgentArgs(argv, env);
+  if (settings === 'help') throw new Error('help');
+  return settings;
+}
+
+function refusal(argv: string[], env: Record<string, string> = {}): string {
+  try {
+    parseAgentArgs(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`accepted ${argv.join(' ')}`);
+}
+
+describe('parseAgentArgs', () => {
+  it('fills the defaults from the cluster file: listen on the address peers dial, http on port + 1000', () => {
+    const settings = parse(BASE);
+    expect(settings).toMatchObject({
+      id: 'n1',
+      token: 'a-secret-token',
+      listen: { host: '10.0.0.1', port: 7400 },
+      http: { host: '10.0.0.1', port: 8400 },
+      supervisorListen: { host: '10.0.0.1', port: 9400 },
+      tls: null,
+      onElected: null,
+      onElectedGraceMs: DEFAULT_ON_ELECTED_GRACE_MS,
+      resetState: false,
+      supervise: false,
+      logLevel: 'info',
+    });
+    expect(settings.cluster.members.map((m) => m.voting)).toEqual([true, true, false]);
+    expect(parse(['--id', 'n2', ...BASE.slice(2)]).http).toEqual({ host: '10.0.0.2', port: 9000 });
+    expect(parse([...BASE, '--listen', '0.0.0.0:7500', '--http', '127.0.0.1:8500']).listen).toEqual({ host: '0.0.0.0', port: 7500 });
+    expect(parseAgentArgs(['--help'], {})).toBe('help');
+    expect(AGENT_USAGE).toContain('--token-file');
+  });
+
+  it('reads the same cluster as JSON, and the token from CONCLAVE_TOKEN', () => {
+    const json = file('cluster.json', JSON.stringify(CLUSTER));
+    expect(parse(['--id', 'n1', '--cluster', json, '--data-dir', dir], { CONCLAVE_TOKEN: 'env-token-123' }).token).toBe('env-token-123');
+  });
+
+  it.each([
+    ["Unknown option '--bogus'", ['--bogus']],
+    ["Option '--id <value>' argument missing", ['--id']],
+    ["Unexpected argument 'stray'", ['stray']],
+    ['--id is given twice', [...BASE, '--id', 'n2']],
+    ['--id is required', ['--cluster', cluster, '--data-dir', dir, '--token-file', token]],
+    ['--cluster is required', ['--id', 'n1', '--data-dir', dir, '--token-file', token]],
+    [`--id: "n9" is not a member of ${cluster} (members: n1, n2, n3)`, ['--id', 'n9', ...BASE.slice(2)]],
+    ['--listen must be HOST:PORT with a port from 1 to 65535', [...BASE, '--listen', 'nowhere']],
+    ['--http must be HOST:PORT', [...BASE, '--http', '127.0.0.1:70000']],
+    ['--tls-cert, --tls-key and --tls-ca go together (missing: --tls-key, --tls-ca)', [...BASE, '--tls-cert', token]],
+    [`--tls-ca: cannot read ${join(dir, 'missing.pem')} (ENOENT)`, [...BASE, '--tls-cert', token, '--tls-key', token, '--tls-ca', join(dir, 'missing.pem')]],
+    ['--on-elected-grace-ms must be a whole number of milliseconds from 0 to 600000', [...BASE, '--on-elected-grace-ms', '1.5']],
+    ['--on-elected must be a command of 1 to 4096 characters', [...BASE, '--on-elected', ' ']],
+    ['--log-level must be one of fatal, error, warn, info, debug, trace, silent (got "loud")', [...BASE, '--log-level', 'loud']],
+  ])('refuses a bad command line: %s', (words, argv) => {
+    expect(refusal(argv as string[])).toContain(words);
+  });
+
+  it('requires a token of at least 8 characters, from a file or CONCLAVE_TOKEN', () => {
+    const withoutToken = BASE.slice(0, 6);
+    expect(refusal(withoutToken)).toBe('a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable');
+    expect(refusal(withoutToken, { CONCLAVE_TOKEN: 'short' })).toBe('the token (CONCLAVE_TOKEN) must be at least 8 characters long');
+    const short = file('short-token', 'abc\n');
+    expect(refusal([...withoutToken, '--token-file', short])).toBe(`the token (--token-file ${short}) must be at least 8 characters long`);
+    expect(refusal([...withoutToken, '--token-file', join(dir, 'nope')])).toBe(`--token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
+  });
+
+  it('names the cluster file and the field that is wrong', () => {
+    const cases: Array<[object | string, string]> = [
+      ['members: [', 'is neither JSON nor YAML'],
+      [{ ...CLUSTER, algorithm: 'zab' }, 'algorithm: Invalid option: expected one of "raft"|"bully"|"paxos"'],
+      [{ ...CLUSTER, members: [{ id: 'n1', address: '10.0.0.1' }] }, 'members[0].address: must be host:port'],
+      [{ ...CLUSTER, members: [...CLUSTER.members, { id: 'n1', address: '10.0.0.9:7400' }] }, 'members[3].id: "n1" is also members[0].id'],
+      [{ ...CLUSTER, timing: { heartbeatMs: 500, electionTimeoutMinMs: 300, electionTimeoutMaxMs: 600 } }, 'timing'],
+      [{ ...CLUSTER, members: CLUSTER.members.map((m) => ({ ...m, voting: false })) }, 'members: at least one member must vote'],
+    ];
+    for (const [content, words] of cases) {
+      const path = file('bad.yaml', content);
+      const message = refusal(['--id', 'n1', '--cluster', path, '--data-dir', dir, '--token-file', token]);
+      expect(message).toContain(path);
+      expect(message).toContain(words);
+    }
+  });
+});
+
+describe('the command line', () => {
+  it('exits with code 2 and names the problem; --help lists the flags; the npx wrapper runs the built CLI', () => {
+    const run = (args: string[], script = BUILT_CLI) => spawnSync(process.execPath, [script, ...args], { cwd: APP_ROOT, encoding: 'utf8', env: { ...process.env, CONCLAVE_TOKEN: '' } });
+    const bad = run(['agent', ...BASE, '--listen', 'nowhere']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('conclave: --listen must be HOST:PORT');
+    const badFile = run(['agent', '--id', 'n1', '--cluster', file('bad-port.yaml', { ...CLUSTER, members: [{ id: 'n1', address: '10.0.0.1:99999' }] }), '--data-dir', dir, '--token-file', token]);
+    expect(badFile.status).toBe(2);
+    expect(badFile.stderr).toContain('members[0].address: the port must be 1 to 65535');
+    const help = run(['agent', '--help'], join(APP_ROOT, 'electron/cli/conclave.mjs'));
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: conclave agent --id ID --cluster FILE --data-dir DIR');
+    expect(execFileSync(process.execPath, [BUILT_CLI, '--help'], { encoding: 'utf8' })).toContain('agent     run one member of a real cluster');
+  });
+});
