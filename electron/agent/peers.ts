@@ -159,7 +159,7 @@ export class PeerTransport {
     const previous = link.inbound;
     link.inbound = connection;
     if (previous !== null && previous.isOpen) previous.close('replaced by a newer connection from the same peer');
-    this.inboundState.set(connection, { limit: new RateLimit(PEER_MESSAGES_PER_SECOND_MAX, performance.now()), dropped: 0, droppedLoggedAt: 0 });
+    this.inboundState.set(connection, { limit: new RateLimit(PEER_MESSAGES_PER_SECOND_MAX, performance.now()), dropped: 0, droppedLoggedAt: -Infinity });
     this.options.log.info({ peer: link.id, address: connection.remoteAddress, direction: 'inbound' }, 'peer connected');
     this.connected(link);
     connection.on('frame', (frame) => this.receive(link, connection, frame));

@@ -98,36 +98,38 @@ describe('five agent processes', () => {
     const victim = agent(target);
     // The member the test poses as is stopped, so that its own reconnections do not replace the test's.
     await agent(posing).stop();
+    try {
+      await expect(dialWire({ address: cluster.member(target).address, token: 'not-the-cluster-token', role: 'peer', id: posing })).rejects.toThrow('refused us: authentication failed');
+      await victim.waitForLog('connection refused', (line) => /^127\.0\.0\.1:\d+$/.test(String(line.address)) && line.reason === `authentication failed (peer "${posing}")`);
 
-    await expect(dialWire({ address: cluster.member(target).address, token: 'not-the-cluster-token', role: 'peer', id: posing })).rejects.toThrow('refused us: authentication failed');
-    await victim.waitForLog('connection refused', (line) => /^127\.0\.0\.1:\d+$/.test(String(line.address)) && line.reason === `authentication failed (peer "${posing}")`);
+      // A member that speaks for another: dropped, logged, cut off; the message never reaches the state machine.
+      const spoof = await impostor(target, posing);
+      spoof.connection.send({ t: 'msg', m: { kind: 'Heartbeat', from: leader, to: target, term: term + 100 } });
+      await expect(spoof.closed).resolves.toBe('the connection closed');
+      await victim.waitForLog('spoofed sender: connection closed', (line) => line.peer === posing && line.from === leader);
 
-    // A member that speaks for another: dropped, logged, cut off; the message never reaches the state machine.
-    const spoof = await impostor(target, posing);
-    spoof.connection.send({ t: 'msg', m: { kind: 'Heartbeat', from: leader, to: target, term: term + 100 } });
-    await expect(spoof.closed).resolves.toBe('the connection closed');
-    await victim.waitForLog('spoofed sender: connection closed', (line) => line.peer === posing && line.from === leader);
+      const malformed = await impostor(target, posing);
+      malformed.connection.send({ t: 'msg', m: { kind: 'Heartbeat', from: posing } });
+      await malformed.closed;
+      await victim.waitForLog('invalid frame: connection closed', (line) => line.peer === posing);
 
-    const malformed = await impostor(target, posing);
-    malformed.connection.send({ t: 'msg', m: { kind: 'Heartbeat', from: posing } });
-    await malformed.closed;
-    await victim.waitForLog('invalid frame: connection closed', (line) => line.peer === posing);
+      const oversized = await impostor(target, posing);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(FRAME_BYTES_MAX + 1, 0);
+      (oversized.connection as unknown as { socket: Socket }).socket.write(header);
+      await oversized.closed;
+      await victim.waitForLog(/^peer (lost|left)$/, (line) => String(line.reason).includes(`above the ${FRAME_BYTES_MAX}-byte limit`));
 
-    const oversized = await impostor(target, posing);
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(FRAME_BYTES_MAX + 1, 0);
-    (oversized.connection as unknown as { socket: Socket }).socket.write(header);
-    await oversized.closed;
-    await victim.waitForLog(/^peer (lost|left)$/, (line) => String(line.reason).includes(`above the ${FRAME_BYTES_MAX}-byte limit`));
+      const flood = await impostor(target, posing);
+      for (let index = 0; index < 3_000; index++) flood.connection.send({ t: 'msg', m: { kind: 'Noise', from: posing, to: target, term: 0 } });
+      await victim.waitForLog('peer above its message rate: messages dropped', (line) => line.peer === posing);
+      flood.connection.close('test over');
 
-    const flood = await impostor(target, posing);
-    for (let index = 0; index < 3_000; index++) flood.connection.send({ t: 'msg', m: { kind: 'Noise', from: posing, to: target, term: 0 } });
-    await victim.waitForLog('peer above its message rate: messages dropped', (line) => line.peer === posing);
-    flood.connection.close('test over');
-
-    expect((await statusOf(cluster.member(target))).status.term).toBeLessThan(term + 100);
-    expect(await agreedLeader(others(posing))).toEqual({ leader, term });
-    start(posing);
+      expect((await statusOf(cluster.member(target))).status.term).toBeLessThan(term + 100);
+      expect(await agreedLeader(others(posing))).toEqual({ leader, term });
+    } finally {
+      start(posing);
+    }
     expect(await agreedLeader(cluster.members)).toEqual({ leader, term });
   });
 
@@ -178,6 +180,34 @@ describe('five agent processes', () => {
     const healed = await agreedLeader(cluster.members, 15_000);
     expect(healed.term).toBeGreaterThanOrEqual(partitioned.term);
     for (const member of cluster.members) expect((await statusOf(member)).faults, member.id).toBeNull();
+  });
+
+  it('enforce link faults with the fabric\'s rules: on sends (cut, delay, duplication) and on receives (cut)', async () => {
+    const { leader } = await agreedLeader(cluster.members);
+    const [slow, cut, deaf] = others(leader).map((m) => m.id) as [string, string, string];
+    const console = await TestConsole.attach(cluster.member(leader).address);
+    const deafConsole = await TestConsole.attach(cluster.member(deaf).address);
+    try {
+      const fault = { cut: false, dropProbability: 0, latencyMs: 40, jitterMs: 0, duplicateProbability: 1 };
+      const links = [
+        { from: leader, to: slow, fault },
+        { from: leader, to: cut, fault: { ...fault, cut: true } },
+      ];
+      await console.request({ op: 'faults', table: { blocked: [], links }, version: 'links', leaseMs: 3_000 });
+      const seen = () => console.of('sent').flatMap((batch) => batch.messages).filter((m) => m.kind === 'Heartbeat');
+      const delayed = await waitFor('a delayed, duplicated heartbeat', () => seen().find((m) => m.to === slow && m.duplicate), 5_000);
+      expect(delayed.deliverT! - delayed.sentT).toBe(40);
+      expect(await waitFor('a heartbeat dropped by the cut', () => seen().find((m) => m.to === cut && m.dropped !== null), 5_000)).toMatchObject({ dropped: 'cut', deliverT: null });
+      // Only the receiver knows about this cut: it stops hearing the leader, and campaigns (pre-vote).
+      await deafConsole.request({ op: 'faults', table: { blocked: [], links: [{ from: leader, to: deaf, fault: { ...fault, cut: true } }] }, version: 'deaf', leaseMs: 3_000 });
+      const at = Date.now();
+      await agent(deaf).waitForLog('now precandidate', (line) => line.time >= at, 10_000);
+      for (const [c, version] of [[console, 'links-cleared'], [deafConsole, 'deaf-cleared']] as const) await c.request({ op: 'faults', table: { blocked: [], links: [] }, version, leaseMs: 1_000 });
+      await agreedLeader(cluster.members);
+    } finally {
+      console.close();
+      deafConsole.close();
+    }
   });
 
   it('hand leadership over on a console request, and say why not when the target cannot take it', async () => {
