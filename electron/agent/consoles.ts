@@ -6,6 +6,7 @@
  */
 import { requestFrame, type PushFrame, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { WireConnection } from '../wire/connection.js';
+import { FrameError } from '../wire/frames.js';
 import type { Logger } from './log.js';
 import { RateLimit, type SentMessage } from './peers.js';
 
@@ -15,8 +16,10 @@ export const CONSOLES_MAX = 16;
 export const CONSOLE_REQUESTS_PER_SECOND_MAX = 200;
 /** Sent messages are batched this often. */
 export const SENT_BATCH_INTERVAL_MS = 100;
-/** Messages held for one console between batches (the schema's batch limit). */
+/** Messages held for one console between batches; beyond, they are counted as missed. */
 export const SENT_BATCH_MAX = 2_000;
+/** Messages per `sent` frame, so that a frame stays well below FRAME_BYTES_MAX even with 64-character ids. */
+export const SENT_FRAME_MESSAGES_MAX = 200;
 /** A console with more unsent bytes than this gets no message batch (they are counted as missed). */
 export const CONSOLE_BACKLOG_BYTES_SOFT = 256 * 1024;
 /** A console with more unsent bytes than this is disconnected: it stopped reading. */
@@ -49,7 +52,14 @@ export class ConsoleSession {
       this.connection.close('the console stopped reading');
       return;
     }
-    this.connection.send(frame);
+    try {
+      this.connection.send(frame);
+    } catch (error) {
+      // Above the frame limit (a status with a huge fault table): this frame is lost, not the agent.
+      if (!(error instanceof FrameError)) throw error;
+      this.log.error({ console: this.name, frame: frame.t, error: error.message }, 'frame too large for a console: not sent');
+      if (frame.t === 'res') this.connection.send({ t: 'res', id: frame.id, ok: false, error: `the answer is too large to send (${error.message})` });
+    }
   }
 
   recordSent(sent: SentMessage): void {
@@ -65,7 +75,11 @@ export class ConsoleSession {
       this.pendingSent = [];
       return;
     }
-    this.push({ t: 'sent', messages: this.pendingSent, missed: this.missed });
+    const pending = this.pendingSent;
+    for (let start = 0; start < pending.length || start === 0; start += SENT_FRAME_MESSAGES_MAX) {
+      const last = start + SENT_FRAME_MESSAGES_MAX >= pending.length;
+      this.push({ t: 'sent', messages: pending.slice(start, start + SENT_FRAME_MESSAGES_MAX), missed: last ? this.missed : 0 });
+    }
     this.pendingSent = [];
     this.missed = 0;
   }

@@ -6,13 +6,14 @@
  * console that set a partition goes away.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, faultsResultSchema, inspectResultSchema, pingResultSchema } from '../../shared/protocol/agent-wire.js';
 import { linkKey } from '../../shared/protocol/faults.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
 import { dialWire } from '../../electron/wire/connection.js';
+import { encodeFrame } from '../../electron/wire/frames.js';
 import { loadClusterFile } from '../../electron/agent/flags.js';
 import { membershipFingerprint } from '../../electron/agent/membership.js';
 import { STATE_FILE, decodeState } from '../../electron/agent/storage.js';
@@ -92,7 +93,7 @@ describe('five agent processes', () => {
     }
   });
 
-  it('refuse and log wrong tokens, spoofed senders, malformed and oversized frames and floods, without disturbing the cluster', async () => {
+  it('refuse and log wrong tokens, spoofed senders, malformed and oversized frames and floods, survive connections that vanish mid-frame, without disturbing the cluster', async () => {
     const { leader, term } = await agreedLeader(cluster.members);
     const [target, posing] = others(leader).map((m) => m.id) as [string, string];
     const victim = agent(target);
@@ -124,6 +125,15 @@ describe('five agent processes', () => {
       for (let index = 0; index < 3_000; index++) flood.connection.send({ t: 'msg', m: { kind: 'Noise', from: posing, to: target, term: 0 } });
       await victim.waitForLog('peer above its message rate: messages dropped', (line) => line.peer === posing);
       flood.connection.close('test over');
+
+      // Vanishing mid-frame: a console after its handshake, and a stranger before it.
+      const vanishing = await TestConsole.attach(cluster.member(target).address, 'console@vanishing');
+      const half = encodeFrame({ t: 'req', id: 1, op: { op: 'status' } });
+      (vanishing.connection as unknown as { socket: Socket }).socket.end(half.subarray(0, half.length - 3));
+      const stranger = connect({ host: '127.0.0.1', port: Number(cluster.member(target).address.split(':')[1]) });
+      stranger.on('error', () => undefined);
+      stranger.end(Buffer.from([0, 0, 0, 50, 123]));
+      await victim.waitForLog('console detached', (line) => line.console === 'console@vanishing');
 
       expect((await statusOf(cluster.member(target))).status.term).toBeLessThan(term + 100);
       expect(await agreedLeader(others(posing))).toEqual({ leader, term });

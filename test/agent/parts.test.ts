@@ -12,10 +12,11 @@ import { createRandom } from '../../shared/core/random.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
-import type { PushFrame } from '../../shared/protocol/agent-wire.js';
+import { FRAME_BYTES_MAX, type PushFrame } from '../../shared/protocol/agent-wire.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
 import { Agent } from '../../electron/runtime/agent.js';
-import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX } from '../../electron/agent/consoles.js';
+import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX, SENT_FRAME_MESSAGES_MAX } from '../../electron/agent/consoles.js';
+import { encodeFrame } from '../../electron/wire/frames.js';
 import { FaultLease, tableProblem } from '../../electron/agent/faults.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
@@ -253,9 +254,24 @@ describe('telemetry to a console', () => {
     connection.backlogBytes = 0;
     for (let index = 0; index < SENT_BATCH_MAX + 7; index++) session.recordSent(message(index));
     session.flushSent();
-    const last = connection.sent.at(-1) as Extract<PushFrame, { t: 'sent' }>;
-    expect(last.messages).toHaveLength(SENT_BATCH_MAX);
-    expect(last.missed).toBe(5 + 7);
+    const frames = connection.sent.slice(1) as Array<Extract<PushFrame, { t: 'sent' }>>;
+    // In frames that stay below the frame limit even with long ids; what was missed comes with the last.
+    expect(frames.map((frame) => frame.messages.length)).toEqual(Array.from({ length: SENT_BATCH_MAX / SENT_FRAME_MESSAGES_MAX }, () => SENT_FRAME_MESSAGES_MAX));
+    expect(frames.map((frame) => frame.missed)).toEqual([...Array.from({ length: frames.length - 1 }, () => 0), 5 + 7]);
+    const longIds = { ...message(0), from: 'x'.repeat(64), to: 'y'.repeat(64), kind: 'z'.repeat(32) };
+    expect(encodeFrame({ t: 'sent', messages: Array.from({ length: SENT_FRAME_MESSAGES_MAX }, () => longIds), missed: 0 }).length).toBeLessThan(FRAME_BYTES_MAX);
+  });
+
+  it('drops a frame above the frame limit instead of crashing, and answers a request with the reason', () => {
+    const connection = new FakeConnection();
+    connection.send = (frame: PushFrame) => {
+      encodeFrame(frame);
+      connection.sent.push(frame);
+    };
+    const session = new ConsoleSession(connection as unknown as WireConnection, () => undefined, silent);
+    const huge = 'x'.repeat(FRAME_BYTES_MAX);
+    expect(() => session.push({ t: 'res', id: 4, ok: true, value: huge })).not.toThrow();
+    expect(connection.sent).toEqual([{ t: 'res', id: 4, ok: false, error: expect.stringContaining('the answer is too large to send') }]);
   });
 
   it('answers requests, refuses a flood of them, and cuts off a console that sends an invalid frame', async () => {
