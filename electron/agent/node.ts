@@ -160,7 +160,8 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
           log.info({ role: current.role, term: current.term, leaderId: current.leaderId, votedFor: current.votedFor }, current.role === 'leader' ? 'became leader' : `now ${current.role}`);
         }
         lastLogged = current;
-        hook?.update(current);
+        // A stopping agent stops its command and starts none.
+        if (!stopping) hook?.update(current);
       }
       const timer = updated.electionTimer();
       const key = `${current.role}|${current.term}|${current.votedFor}|${current.leaderId}|${timer?.startedAt}|${timer?.dueAt}`;
