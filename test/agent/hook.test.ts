@@ -108,7 +108,8 @@ describe('--on-elected and /leader follow leadership', () => {
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     expect(running(pid)).toBe(false);
     expect(hookLines()).toContain(`stop ${leader} ${term}`);
-    const order = agent.lines.map((line) => line.msg).filter((msg) => msg === 'on-elected command stopped' || msg === 'stopped');
+    const messages = agent.lines.map((line) => line.msg);
+    const order = messages.slice(messages.indexOf('stopping')).filter((msg) => msg === 'on-elected command stopped' || msg === 'stopped');
     expect(order).toEqual(['on-elected command stopped', 'stopped']);
   });
 });
