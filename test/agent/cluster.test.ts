@@ -143,10 +143,14 @@ describe('five agent processes', () => {
     expect(await agreedLeader(cluster.members)).toEqual({ leader, term });
   });
 
-  it('refuse a member with another membership, both sides logging the field that differs', async () => {
+  it('tell peers when it stops; refuse a member with another membership, both sides logging the field that differs', async () => {
     const { leader } = await agreedLeader(cluster.members);
     const odd = others(leader).at(-1)!.id;
+    const lostBefore = agent(leader).logged('peer lost', (line) => line.peer === odd).length;
     await agent(odd).stop();
+    // SIGTERM: it said goodbye, so its peers know it left on purpose (no crash hint).
+    await agent(leader).waitForLog('peer left', (line) => line.peer === odd);
+    expect(agent(leader).logged('peer lost', (line) => line.peer === odd)).toHaveLength(lostBefore);
     const variant = cluster.writeVariant('other-timing.yaml', (input) => {
       input.timing = { ...input.timing, heartbeatMs: 60 };
     });
