@@ -190,7 +190,7 @@ describe('durableViolations', () => {
   it('names two votes in one term and a term that went back', () => {
     expect(durableViolations([record(3, 'n2', 'write 1'), record(3, 'n4', 'write 2'), record(2, null, 'boot 2')])).toEqual([
       'n1: voted for n2 (write 1) and n4 (write 2) in term 3',
-      'n1: durable term went back from 3 (write 2) to 2 (boot 2)',
+      'n1: durable term went back from 3 (write 1) to 2 (boot 2)',
     ]);
   });
 });

@@ -339,8 +339,10 @@ export function durableViolations(history: readonly DurableRecord[]): string[] {
     if (record.term < node.term) {
       violations.push(`${record.node}: durable term went back from ${node.term} (${node.source}) to ${record.term} (${record.source})`);
     }
-    node.term = Math.max(node.term, record.term);
-    node.source = record.source;
+    if (record.term > node.term) {
+      node.term = record.term;
+      node.source = record.source;
+    }
     if (record.votedFor === null) continue;
     const earlier = node.votes.get(record.term);
     if (earlier !== undefined && earlier.votedFor !== record.votedFor) {
