@@ -146,7 +146,7 @@ describe(`the kill -9 storm (seed ${SEED}, STORM_SEED=${SEED} replays the choice
     const records = history();
     const terms = new Set(records.map((record) => record.term));
     const context = `seed ${SEED}: ${kills} kills (${leaderKills} of the leader), ${terms.size} terms`;
-    expect(kills, context).toBeGreaterThanOrEqual(20);
+    expect(kills, context).toBeGreaterThanOrEqual(15);
     expect(leaderKills, context).toBeGreaterThanOrEqual(5);
     expect(terms.size, context).toBeGreaterThanOrEqual(10);
     expect(durableViolations(records), context).toEqual([]);
@@ -164,7 +164,7 @@ describe(`the kill -9 storm (seed ${SEED}, STORM_SEED=${SEED} replays the choice
         expect({ node: id, run: index + 1, term: started.term, votedFor: started.votedFor }, context).toEqual({ node: id, run: index + 1, term: before.term, votedFor: before.votedFor });
       });
     }
-  });
+  }, 150_000);
 
   it('the same check catches an agent restarted without its state (--reset-state): it can fail', async () => {
     const { leader } = await agreedLeader(cluster.members, 20_000);
