@@ -23,9 +23,9 @@ import type { Logger } from './log.js';
 import { describeMismatch, membershipFingerprint } from './membership.js';
 import { PeerTransport, type SentMessage } from './peers.js';
 import { FileStorage, lockDataDir, type DataDirLock } from './storage.js';
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 
-export const AGENT_VERSION: string = packageJson.version;
+export const AGENT_VERSION: string = packageVersion;
 /** Status pushes to consoles are coalesced to at most one per this many ms. */
 export const STATUS_PUSH_INTERVAL_MS = 50;
 
