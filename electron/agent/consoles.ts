@@ -12,6 +12,11 @@ import { RateLimit, type SentMessage } from './peers.js';
 
 /** At most this many consoles at once per agent (or supervisor). */
 export const CONSOLES_MAX = 16;
+/**
+ * Sockets an agent's or a supervisor's port holds at once, in handshake or not: every other
+ * member's inbound connection (at most 100), the consoles, and room for replacements and strangers.
+ */
+export const WIRE_CONNECTIONS_MAX = 256;
 /** Requests one console may send per second; beyond, they are answered with an error. */
 export const CONSOLE_REQUESTS_PER_SECOND_MAX = 200;
 /** Sent messages are batched this often. */

@@ -14,7 +14,7 @@ import { membershipSchema, type AgentEvent, type AgentStatus, type RequestOp } f
 import { Agent } from '../runtime/agent.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire, type WireServer } from '../wire/connection.js';
-import { CONSOLES_MAX, ConsoleSession, SENT_BATCH_INTERVAL_MS } from './consoles.js';
+import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
 import { FaultLease, isEmptyTable, tableProblem } from './faults.js';
 import type { AgentSettings } from './flags.js';
 import { LeaderHook, stopLeftoverHook } from './hook.js';
@@ -250,6 +250,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     id,
     token,
     ...(tls === null ? {} : { tls }),
+    connectionsMax: WIRE_CONNECTIONS_MAX,
     admit: (hello) => {
       if (stopping) return 'stopping';
       if (hello.role === 'console') return consoles.size >= CONSOLES_MAX ? `at most ${CONSOLES_MAX} consoles at once` : null;

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { childStateSchema, type ChildState, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import { RealClock, type TimerHandle } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
-import { CONSOLES_MAX, ConsoleSession } from './consoles.js';
+import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
 import type { AgentSettings } from './flags.js';
 import { stopLeftoverHook } from './hook.js';
 import type { Logger } from './log.js';
@@ -215,6 +215,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     id: settings.id,
     token: settings.token,
     ...(settings.tls === null ? {} : { tls: settings.tls }),
+    connectionsMax: WIRE_CONNECTIONS_MAX,
     admit: (hello) => {
       if (stopping) return 'stopping';
       if (hello.role !== 'console') return 'a supervisor takes consoles only';

@@ -169,6 +169,8 @@ export interface WireServerOptions {
   onConnection: (connection: WireConnection, hello: Hello) => void;
   /** A client that failed to authenticate or was refused: for the log, never with the token. */
   onRefused?: (remoteAddress: string, reason: string) => void;
+  /** Sockets open at once, authenticated or not; beyond, new ones are closed by the kernel's accept. Unbounded when left out. */
+  connectionsMax?: number;
 }
 
 export interface WireServer {
@@ -190,6 +192,7 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
   const server: Server = options.tls
     ? createTlsServer({ ...tlsContext(options.tls), requestCert: true, rejectUnauthorized: true }, handle)
     : createNetServer(handle);
+  if (options.connectionsMax !== undefined) server.maxConnections = options.connectionsMax;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
