@@ -176,7 +176,18 @@ export type AgentEvent = z.infer<typeof agentEventSchema>;
 
 /** A message an agent sent, as consoles animate it. */
 export const sentMessageSchema = z
-  .object({ from: id, to: id, kind: z.string().max(32), sentT: time, deliverT: time.nullable(), dropped: z.enum(['partition', 'cut', 'loss']).nullable(), duplicate: z.boolean() })
+  .object({
+    from: id,
+    to: id,
+    kind: z.string().max(32),
+    /** A vote reply's answer, which decides how it is drawn (granted or denied). */
+    granted: z.boolean().optional(),
+    sentT: time,
+    /** When it left this agent (after any delay a fault added); null when a fault dropped it. */
+    deliverT: time.nullable(),
+    dropped: z.enum(['partition', 'cut', 'loss']).nullable(),
+    duplicate: z.boolean(),
+  })
   .strict();
 
 export const childStateSchema = z
