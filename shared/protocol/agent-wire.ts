@@ -35,6 +35,7 @@ export const membershipSchema = z
         electionTimeoutMaxMs: z.number().int().min(1),
         preVote: z.boolean(),
         checkQuorum: z.boolean(),
+        rankedTimeouts: z.boolean(),
       })
       .strict(),
     members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean() }).strict()).min(1).max(101),

@@ -52,6 +52,7 @@ export const clusterFileSchema = z
         electionTimeoutMaxMs: milliseconds,
         preVote: z.boolean(),
         checkQuorum: z.boolean(),
+        rankedTimeouts: z.boolean(),
       })
       .partial()
       .strict()
