@@ -161,7 +161,7 @@ async function run(): Promise<void> {
     fail(describeListenError(error, options.host, options.port), 1);
     return;
   }
-  console.log(`Conclave: ${options.nodes}-node ${options.algorithm} cluster, dashboard at ${served.hub.url} (in the window)`);
+  console.log(`Conclave: ${served.runtime.snapshot().target.label}, dashboard at ${served.hub.url} (in the window)`);
 
   const url = dashboardWindowUrl(served.hub.url, options.token, devRenderer);
   const dashboard: Dashboard = { url, origins: new Set([originOf(url), originOf(served.hub.url)]) };

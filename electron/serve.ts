@@ -3,8 +3,8 @@
  * `npm run serve` and the Electron main process both start exactly this.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { findAppRoot } from './app-root.js';
 import type { ServeOptions } from './cli/flags.js';
 import { startHub, type Hub } from './hub/hub.js';
 import { ConsoleRuntime } from './runtime/console.js';
@@ -18,19 +18,11 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** The built dashboard (out/renderer), found from the repository root above this module. */
-export function findDashboardDir(from = dirname(fileURLToPath(import.meta.url))): string | null {
-  let dir = from;
-  for (let depth = 0; depth < 6; depth++) {
-    if (existsSync(join(dir, 'package.json'))) {
-      const built = join(dir, 'out', 'renderer');
-      return existsSync(join(built, 'index.html')) ? resolve(built) : null;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return null;
+/** The built dashboard (out/renderer), or null when it is not built. */
+export function findDashboardDir(root = findAppRoot()): string | null {
+  if (root === null) return null;
+  const built = join(root, 'out', 'renderer');
+  return existsSync(join(built, 'index.html')) ? resolve(built) : null;
 }
 
 export interface StartServeOptions extends ServeOptions {
@@ -39,8 +31,8 @@ export interface StartServeOptions extends ServeOptions {
 }
 
 export async function startServe(options: StartServeOptions): Promise<Served> {
-  const context = { seed: options.seed };
-  const initial = await openTarget({ kind: 'embedded', algorithm: options.algorithm, nodes: options.nodes }, context);
+  const context = { seed: options.seed, dataDir: options.dataDir, tls: options.tls };
+  const initial = await openTarget(options.cluster, context);
   const runtime = new ConsoleRuntime(initial, (spec) => openTarget(spec, context));
   let hub: Hub;
   try {

@@ -21,6 +21,7 @@ export interface AlgorithmInfo {
   /** Which of the config switches apply. */
   usesPreVote: boolean;
   usesCheckQuorum: boolean;
+  usesRankedTimeouts: boolean;
   /**
    * The vote (promise) a message shows its sender gave, or null: what a checker with a view
    * of the wire counts. Bully has no votes.
@@ -45,6 +46,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: true,
     usesPreVote: true,
     usesCheckQuorum: true,
+    usesRankedTimeouts: true,
     voteGrant: raftVoteGrant,
     committedTerm: raftCommittedTerm,
     summary: 'Terms, one vote per term, randomized timeouts; pre-vote, check-quorum and leader stickiness as in etcd.',
@@ -58,6 +60,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: BULLY_TRANSFER_REFUSAL,
     usesPreVote: false,
     usesCheckQuorum: false,
+    usesRankedTimeouts: false,
     voteGrant: () => null,
     committedTerm: (message) => message.term,
     summary: 'The highest-ranked running node becomes coordinator; no quorum, so a partition yields a coordinator per side.',
@@ -71,6 +74,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     transfer: true,
     usesPreVote: false,
     usesCheckQuorum: true,
+    usesRankedTimeouts: true,
     voteGrant: paxosVoteGrant,
     committedTerm: (message) => message.term,
     summary: 'Phase 1 of Paxos: the proposer of a ballot promised by a majority leads; with check-quorum it holds a lease.',

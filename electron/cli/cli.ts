@@ -41,7 +41,7 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
   }
   if (notice) console.log(notice);
   console.log(
-    `Conclave: ${options.nodes}-node ${options.algorithm} cluster (seed ${options.seed}), dashboard at ${served.dashboardUrl}`,
+    `Conclave: ${served.runtime.snapshot().target.label}${options.cluster.kind === 'embedded' ? ` (seed ${options.seed})` : ''}, dashboard at ${served.dashboardUrl}`,
   );
   console.log('Press Ctrl+C to stop.');
   let stopping = false;

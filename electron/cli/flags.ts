@@ -2,8 +2,12 @@
  * Command-line flags, parsed strictly: an unknown flag, a missing value or a value out of
  * range is a UsageError whose message says what was expected.
  */
+import { readFileSync } from 'node:fs';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../shared/core/election.js';
+import { HOST_PORT_PATTERN, MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
+import type { TargetSpec } from '../../shared/protocol/types.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
+import type { TlsFiles } from '../wire/connection.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -23,6 +27,12 @@ export interface ServeOptions {
   token: string | null;
   seed: number;
   algorithm: AlgorithmName;
+  /** The cluster to serve first: embedded (--nodes), agent processes (--processes) or attached (--attach). */
+  cluster: TargetSpec;
+  /** --processes: where the agents' data dirs go (kept); a temporary folder otherwise. */
+  dataDir: string | null;
+  /** --attach: certificate files when the agents use TLS. */
+  tls: TlsFiles | null;
 }
 
 type FlagKind = 'integer' | 'string' | 'boolean';
@@ -73,11 +83,19 @@ export const SERVE_FLAGS: Record<string, FlagKind> = {
   token: 'string',
   seed: 'integer',
   algorithm: 'string',
+  attach: 'string',
+  'cluster-token-file': 'string',
+  processes: 'integer',
+  'data-dir': 'string',
+  'tls-cert': 'string',
+  'tls-key': 'string',
+  'tls-ca': 'string',
   help: 'boolean',
 };
 
 export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--nodes ${DEFAULT_NODE_COUNT}] [--algorithm raft]
                      [--seed N] [--token T]
+                     [--processes N [--data-dir DIR]] | [--attach HOST:PORT[,HOST:PORT...] [--cluster-token-file F]]
 
   --port       TCP port of the hub and dashboard (0 picks a free one)
   --host       address to listen on; anything but loopback requires a token
@@ -85,6 +103,11 @@ export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--ho
   --algorithm  election algorithm: ${ALGORITHMS.join(', ')}
   --seed       seed of the cluster's random choices (timeouts, jitter)
   --token      shared secret dashboards and tools must present (or set CONCLAVE_TOKEN)
+  --processes  run N real agent processes on this machine (under supervisors) instead of the
+               embedded cluster; they stop when this does. --data-dir keeps their state there
+  --attach     watch and steer a real cluster of conclave agents: any of its agents' addresses
+  --cluster-token-file  the agents' cluster token (else CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN)
+  --tls-cert, --tls-key, --tls-ca  certificate files when the agents use TLS
 
 Timing defaults: heartbeat ${DEFAULT_ELECTION_CONFIG.heartbeatMs} ms, election timeout ${DEFAULT_ELECTION_CONFIG.electionTimeoutMinMs}-${DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs} ms.`;
 
@@ -100,12 +123,60 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
   if (token !== null && token.length < MIN_TOKEN_LENGTH) {
     throw new UsageError(`the token must be at least ${MIN_TOKEN_LENGTH} characters long`);
   }
+  const nodes = integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 1, MAX_NODES);
   return {
     host,
     port: integerFlag(flags, 'port', DEFAULT_PORT, 0, 65535),
-    nodes: integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 1, MAX_NODES),
+    nodes,
     token,
     seed: integerFlag(flags, 'seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     algorithm: algorithm as AlgorithmName,
+    cluster: clusterChoice(flags, env, algorithm as AlgorithmName, nodes),
+    dataDir: stringFlag(flags, 'data-dir') ?? null,
+    tls: tlsFlags(flags),
   };
+}
+
+/** Which cluster the flags ask for; combinations that cannot both hold are refused. */
+function clusterChoice(flags: Map<string, string | true>, env: Record<string, string | undefined>, algorithm: AlgorithmName, nodes: number): TargetSpec {
+  const attach = stringFlag(flags, 'attach');
+  const exclusive = ['attach', 'processes', 'nodes'].filter((name) => flags.has(name));
+  if (exclusive.length > 1) throw new UsageError(`--${exclusive[0]} and --${exclusive[1]} cannot be used together`);
+  if (flags.has('data-dir') && !flags.has('processes')) throw new UsageError('--data-dir goes with --processes');
+  for (const name of ['cluster-token-file', 'tls-cert', 'tls-key', 'tls-ca']) {
+    if (flags.has(name) && attach === undefined) throw new UsageError(`--${name} goes with --attach`);
+  }
+  if (flags.has('processes')) return { kind: 'processes', nodes: integerFlag(flags, 'processes', 3, 1, MAX_MEMBERS), algorithm };
+  if (attach === undefined) return { kind: 'embedded', algorithm, nodes };
+  if (flags.has('algorithm')) throw new UsageError('--algorithm does not go with --attach: the cluster file of the agents says which algorithm they run');
+  const addresses = attach.split(',').map((address) => address.trim());
+  for (const address of addresses) {
+    if (!HOST_PORT_PATTERN.test(address)) throw new UsageError(`--attach takes host:port addresses separated by commas (got "${address}")`);
+  }
+  const tokenFile = stringFlag(flags, 'cluster-token-file');
+  let token = env.CONCLAVE_CLUSTER_TOKEN || env.CONCLAVE_TOKEN || null;
+  if (tokenFile !== undefined) token = readTextFile(tokenFile, '--cluster-token-file').trim();
+  if (token === null || token === '') {
+    throw new UsageError('--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment');
+  }
+  return { kind: 'attached', addresses, token };
+}
+
+function tlsFlags(flags: Map<string, string | true>): TlsFiles | null {
+  const given = ['tls-cert', 'tls-key', 'tls-ca'].filter((name) => flags.has(name));
+  if (given.length === 0) return null;
+  if (given.length < 3) throw new UsageError('--tls-cert, --tls-key and --tls-ca go together');
+  return {
+    cert: Buffer.from(readTextFile(stringFlag(flags, 'tls-cert')!, '--tls-cert')),
+    key: Buffer.from(readTextFile(stringFlag(flags, 'tls-key')!, '--tls-key')),
+    ca: Buffer.from(readTextFile(stringFlag(flags, 'tls-ca')!, '--tls-ca')),
+  };
+}
+
+function readTextFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
 }

@@ -71,6 +71,8 @@ export interface Hub {
 }
 
 export const SNAPSHOT_INTERVAL_MS = 50;
+/** Events after which the next snapshot goes out at once rather than after the interval. */
+const LEADERSHIP_EVENTS = new Set<ClusterEvent['type']>(['leader', 'quorum', 'leader-lost']);
 export const HISTORY_ON_CONNECT = 5_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
@@ -194,7 +196,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const snapshot = target.snapshot();
     for (const session of sessions) session.offerSnapshot(snapshot);
   };
+  /** A change of leader (or of who a majority follows) is not held back by coalescing. */
+  let leadershipChanged = false;
   const scheduleSnapshot = (): void => {
+    if (leadershipChanged) {
+      leadershipChanged = false;
+      if (snapshotTimer !== null) clearTimeout(snapshotTimer);
+      emitSnapshot();
+      return;
+    }
     if (snapshotTimer !== null) return;
     const waitMs = Math.max(0, lastSnapshotAt + snapshotIntervalMs - performance.now());
     snapshotTimer = setTimeout(emitSnapshot, waitMs);
@@ -202,6 +212,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const unsubscribe = target.subscribe({
     onEvent: (event) => {
       analysis.observe(event);
+      if (LEADERSHIP_EVENTS.has(event.type)) leadershipChanged = true;
       for (const session of sessions) session.sendEvent(event);
     },
     onChange: scheduleSnapshot,

@@ -190,6 +190,15 @@ export class Agent {
     this.tick();
   }
 
+  /** A peer's connection closed without a goodbye: the machine may act on it as on a timeout. */
+  hint(peer: string): void {
+    const machine = this.machine;
+    if (machine === null || this.paused) return;
+    const previous = machine.status();
+    machine.hint({ kind: 'peer-down', peer }, this.options.clock.now());
+    this.flush(previous);
+  }
+
   /** Asks the machine to hand leadership to `target`. */
   transferLeadership(target: string): ActionResult {
     const machine = this.machine;

@@ -4,7 +4,7 @@
  * link faults, transfer...). It only sees a Clock, so the app and the simulator share it.
  */
 import type { AlgorithmName, ElectionConfig, ElectionNode, Message, NodeOptions, NodeStatus } from '../../shared/core/election.js';
-import { createRandom } from '../../shared/core/random.js';
+import { createRandom, type Random } from '../../shared/core/random.js';
 import type { LinkFault } from '../../shared/protocol/faults.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
@@ -34,6 +34,10 @@ export interface ClusterOptions {
   createMachine?: (options: NodeOptions) => ElectionNode;
   /** Builds each agent; a plain Agent by default (the mutation suite swaps in one that sends before saving). */
   createAgent?: (options: AgentOptions) => Agent;
+  /** Whether a killed node's peers get a crash hint, as real processes' peers do (default true). */
+  crashHints?: boolean;
+  /** Nodes boot at seeded random moments within this long, as real machines do; 0 boots them together. */
+  bootSpreadMs?: number;
 }
 
 /** How snapshots describe an embedded cluster: every control applies. */
@@ -55,6 +59,9 @@ export class Cluster {
   private readonly agents = new Map<string, Agent>();
   private readonly fabric: Fabric;
   private readonly model: ClusterModel;
+  private readonly crashHintsOn: boolean;
+  private readonly bootSpreadMs: number;
+  private readonly bootRandom: Random;
 
   constructor(options: ClusterOptions) {
     if (!Number.isInteger(options.nodeCount) || options.nodeCount < 1 || options.nodeCount > MAX_NODES) {
@@ -65,12 +72,18 @@ export class Cluster {
     this.clock = options.clock;
     this.members = memberIds(options.nodeCount);
     this.link = options.link ?? DEFAULT_LINK;
+    this.crashHintsOn = options.crashHints ?? true;
+    this.bootSpreadMs = options.bootSpreadMs ?? 0;
     const random = createRandom(options.seed);
+    this.bootRandom = random.fork('boot');
     const agent = (id: string): Agent => this.agents.get(id)!;
     const control: NodeControl = {
       run: (id) => agent(id).state,
       status: (id) => agent(id).status(),
-      kill: (id) => agent(id).crash(),
+      kill: (id) => {
+        agent(id).crash();
+        this.crashHints(id);
+      },
       start: (id) => agent(id).start(),
       pause: (id) => agent(id).pause(),
       resume: (id) => agent(id).resume(),
@@ -128,8 +141,28 @@ export class Cluster {
   }
 
   start(): void {
-    for (const agent of this.agents.values()) agent.start();
+    for (const agent of this.agents.values()) {
+      if (this.bootSpreadMs <= 0) agent.start();
+      else this.clock.setTimer(this.clock.now() + this.bootRandom.between(0, this.bootSpreadMs), () => agent.start());
+    }
     this.model.start();
+  }
+
+  /**
+   * A crashed process's kernel closes its connections: every peer it could reach hears of it a
+   * network delay later, as a hint (not where a partition or a cut stands in between).
+   */
+  private crashHints(crashed: string): void {
+    if (!this.crashHintsOn) return;
+    const at = this.clock.now() + this.link.latencyMs;
+    for (const peer of this.members) {
+      if (peer !== crashed && this.model.linkOpen(crashed, peer)) this.clock.setTimer(at, () => this.hint(peer, crashed));
+    }
+  }
+
+  /** Tells `nodeId` that `peer`'s connection closed (the simulator also sends false ones). */
+  hint(nodeId: string, peer: string): void {
+    this.agents.get(nodeId)?.hint(peer);
   }
 
   /** Crashes every node without recording events; the cluster is inert afterwards. */

@@ -131,6 +131,9 @@ export class ClusterModel {
   private readonly durableVote = new Map<string, { term: number; votedFor: string }>();
   /** The run state each node was last recorded in (kill, restart, pause and resume events). */
   private readonly recordedRun = new Map<string, NodeRunState>();
+  /** While set (see `at`), events are stamped with this cluster time instead of the clock's. */
+  private stampT: number | null = null;
+  private lastT = 0;
 
   constructor(
     options: ModelOptions,
@@ -217,6 +220,24 @@ export class ClusterModel {
 
   // ---- What the runtime reports ----
 
+  /**
+   * Runs `report` with the events it records stamped at cluster time `t` (what a remote node
+   * did, translated to this clock), yet never before the last event: the record stays ordered.
+   */
+  at<T>(t: number, report: () => T): T {
+    this.stampT = Math.min(t, this.clock.now());
+    try {
+      return report();
+    } finally {
+      this.stampT = null;
+    }
+  }
+
+  /** The time events are stamped with now. */
+  private now(): number {
+    return Math.max(this.lastT, this.stampT ?? this.clock.now());
+  }
+
   /** A node's status after a step or tick; `previous` is null when it just booted. */
   observe(id: string, status: NodeStatus, previous: NodeStatus | null): void {
     this.lastStatus.set(id, status);
@@ -234,7 +255,7 @@ export class ClusterModel {
     }
     const becameLeader = status.role === 'leader' && (previous?.role !== 'leader' || previous.term !== status.term);
     if (becameLeader) {
-      this.leaderSince.set(id, { t: this.clock.now(), at: this.clock.wallNow() });
+      this.leaderSince.set(id, { t: this.now(), at: this.wallAt(this.now()) });
       this.record({ type: 'leader', nodeId: id, term: status.term });
     } else if (status.role !== 'leader') {
       this.leaderSince.delete(id);
@@ -563,7 +584,7 @@ export class ClusterModel {
   }
 
   private faultStarted(id: string): void {
-    this.faultSince.set(id, { t: this.clock.now(), at: this.clock.wallNow() });
+    this.faultSince.set(id, { t: this.now(), at: this.wallAt(this.now()) });
   }
 
   private faultEnded(id: string): void {
@@ -665,15 +686,23 @@ export class ClusterModel {
     });
   }
 
+  /** The wall-clock time of cluster time `t`. */
+  private wallAt(t: number): number {
+    return this.clock.wallNow() - (this.clock.now() - t);
+  }
+
   private record(body: ClusterEventBody): void {
-    const event = { ...body, seq: this.nextSeq++, t: this.clock.now(), at: this.clock.wallNow() } as ClusterEvent;
+    const t = this.now();
+    this.lastT = t;
+    const event = { ...body, seq: this.nextSeq++, t, at: this.wallAt(t) } as ClusterEvent;
     this.events.push(event);
     // Trim in chunks so that recording stays O(1) amortized once the cap is reached.
     if (this.events.length >= MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) this.events.splice(0, this.events.length - MAX_EVENTS_KEPT);
     this.notify((listener) => listener.onEvent?.(event));
   }
 
-  private changed(): void {
+  /** Something in the snapshot changed (the runtime says so when it learned something the model does not see). */
+  changed(): void {
     this.notify((listener) => listener.onChange?.());
   }
 

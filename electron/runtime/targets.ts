@@ -1,10 +1,16 @@
 /**
  * Building the cluster a spec names: the one place that knows every kind of target. The embedded
- * cluster runs here; agent processes and attached clusters are reached through their agents.
+ * cluster runs in this process; agent processes and attached clusters are reached through their
+ * agents (electron/console/).
  */
+import { hostname } from 'node:os';
 import { parseElectionConfig } from '../../shared/core/config.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { TargetSpec } from '../../shared/protocol/types.js';
+import { findBuiltCli } from '../app-root.js';
+import { AttachedCluster } from '../console/attached.js';
+import { startProcesses } from '../console/processes.js';
+import type { TlsFiles } from '../wire/connection.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from './cluster.js';
 import type { ManagedTarget } from './console.js';
 import { EmbeddedRuntime } from './embedded.js';
@@ -12,7 +18,14 @@ import { EmbeddedRuntime } from './embedded.js';
 export interface TargetContext {
   /** The seed of the embedded cluster's random choices. */
   seed: number;
+  /** Where agent processes keep their data dirs; a temporary folder when null. */
+  dataDir?: string | null;
+  /** Certificate files for attaching to agents that use TLS. */
+  tls?: TlsFiles | null;
 }
+
+/** How this console names itself to agents (their logs; the owner of the faults it sets). */
+export const CONSOLE_ID = `console@${hostname().slice(0, 40)}:${process.pid}`;
 
 export async function openTarget(spec: TargetSpec, context: TargetContext): Promise<ManagedTarget> {
   switch (spec.kind) {
@@ -22,8 +35,20 @@ export async function openTarget(spec: TargetSpec, context: TargetContext): Prom
       const config = parseElectionConfig({ ...DEFAULT_ELECTION_CONFIG, ...spec.config }, 'target.config');
       return new EmbeddedRuntime({ algorithm: spec.algorithm ?? 'raft', nodes, config, seed: context.seed });
     }
-    case 'processes':
+    case 'processes': {
+      const cli = findBuiltCli();
+      if (cli === null) throw new Error('agent processes run the built CLI (out/main/cli.js), which is missing: run "npm run build"');
+      parseElectionConfig({ ...DEFAULT_ELECTION_CONFIG, ...spec.config }, 'target.config');
+      return startProcesses({
+        nodes: spec.nodes,
+        algorithm: spec.algorithm ?? 'raft',
+        config: spec.config ?? {},
+        cli,
+        dataDir: context.dataDir ?? null,
+        consoleId: CONSOLE_ID,
+      });
+    }
     case 'attached':
-      throw new Error(`${spec.kind === 'processes' ? 'agent processes' : 'attaching to a cluster'} is not available in this build`);
+      return AttachedCluster.open({ addresses: spec.addresses, token: spec.token, consoleId: CONSOLE_ID, ...(context.tls ? { tls: context.tls } : {}) });
   }
 }

@@ -9,6 +9,7 @@ import { ValidationError } from '../../shared/protocol/validate.js';
 import { UsageError, integerFlag, readFlags, stringFlag } from '../cli/flags.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import { runFailover } from './failover.js';
+import { FIGURE16_MODELS, runFigure16, type Figure16Row } from './figure16.js';
 import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind, type FaultProfile } from './faults.js';
 import { MUTATIONS, type Mutation } from './mutations.js';
 import { DEFAULT_DISK_WRITE_MS, describeFailure, runSimulation, violationOf, type SimulationOptions, type SimulationResult } from './simulator.js';
@@ -21,12 +22,16 @@ export const SIM_USAGE = `Usage:
       replays one seed exactly; --trace prints every event
   conclave sim --mutation NAME [--seeds 100 | --seed N] [--duration-s 60]
       runs a deliberately broken variant (the checkers must catch it): ${MUTATIONS.map((m) => m.name).join(', ')}
-  conclave sim failover [--algorithm raft] [--nodes 5] [--trials 1000] [--seed 1] [timing flags] [--json]
+  conclave sim failover [--algorithm raft] [--nodes 5] [--trials 1000] [--seed 1] [--crash-hints true|false] [timing flags] [--json]
       crashes the leader at a random moment of its heartbeat interval, many times, and reports
-      the time until a new leader is followed by a majority (min/p50/p90/p99/max)
+      the time until a new leader is followed by a majority (min/p50/p90/p99/max); with crash
+      hints (the default) its peers learn of the crash as real processes' peers do
+  conclave sim figure16 [--trials 1000] [--seed 1] [--json]
+      the Raft paper's Figure 16: failover time against the election timeout range, next to the
+      paper's own figures (progress on stderr)
 
 Timing flags: --timeout-ms 150-300  --heartbeat-ms 50  --latency-ms 2  --jitter-ms 1  --disk-ms ${DEFAULT_DISK_WRITE_MS}
-              --pre-vote true|false  --check-quorum true|false
+              --pre-vote true|false  --check-quorum true|false  --ranked-timeouts true|false
 --disk-ms is how long a durable write takes; the nemesis crashes nodes in the middle of writes.`;
 
 const COMMON_FLAGS = {
@@ -39,6 +44,7 @@ const COMMON_FLAGS = {
   'jitter-ms': 'string',
   'disk-ms': 'string',
   'pre-vote': 'string',
+  'ranked-timeouts': 'string',
   'check-quorum': 'string',
   json: 'boolean',
   help: 'boolean',
@@ -83,6 +89,7 @@ function timing(flags: Flags): { config: ElectionConfig; link: { latencyMs: numb
       electionTimeoutMaxMs: max,
       preVote: booleanFlag(flags, 'pre-vote', DEFAULT_ELECTION_CONFIG.preVote),
       checkQuorum: booleanFlag(flags, 'check-quorum', DEFAULT_ELECTION_CONFIG.checkQuorum),
+      rankedTimeouts: booleanFlag(flags, 'ranked-timeouts', DEFAULT_ELECTION_CONFIG.rankedTimeouts),
     }, 'timing');
     return {
       config,
@@ -152,7 +159,7 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
   const replay = (algorithm: AlgorithmName, seed: number): string =>
     `npm run sim -- ${mutation === null ? `--algorithm ${algorithm}` : `--mutation ${mutation.name}`} --seed ${seed} --nodes ${nodes} --duration-s ${durationMs / 1000}` +
     (flags.has('faults') ? ` --faults ${stringFlag(flags, 'faults')}` : '') +
-    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'disk-ms', 'pre-vote', 'check-quorum']
+    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'disk-ms', 'pre-vote', 'check-quorum', 'ranked-timeouts']
       .filter((name) => flags.has(name))
       .map((name) => ` --${name} ${stringFlag(flags, name)}`)
       .join('');
@@ -223,6 +230,7 @@ function failoverCommand(flags: Flags, write: (line: string) => void): number {
   const report = runFailover({
     algorithm: algorithm!,
     diskWriteMs,
+    crashHints: booleanFlag(flags, 'crash-hints', true),
     nodes: integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 2, MAX_NODES),
     config,
     link,
@@ -251,12 +259,55 @@ function failoverCommand(flags: Flags, write: (line: string) => void): number {
   return report.failed === 0 ? 0 : 1;
 }
 
+/** The Raft paper's Figure 16, next to what the paper says. */
+function figure16Command(flags: Flags, write: (line: string) => void): number {
+  const trials = integerFlag(flags, 'trials', 1000, 1, 100_000);
+  const seed = integerFlag(flags, 'seed', 1, 0, 2 ** 32 - 1);
+  const rows: Figure16Row[] = [];
+  for (const model of FIGURE16_MODELS) {
+    runFigure16({ trials, seed, model, onRow: (row) => {
+      rows.push(row);
+      if (!flags.has('json')) console.error(`figure 16: ${model.name}, ${row.range.join('-')} ms done`);
+    } });
+  }
+  if (flags.has('json')) {
+    write(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  write(`The Raft paper's Figure 16 on the simulator: 5 servers, heartbeat half the minimum timeout, leader crashed at a random moment, ${trials} trials per range`);
+  write(
+    table([
+      ['model', 'timeouts ms', 'off chart (>10 s)', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean candidacies', 'the paper says'],
+      ...rows.map((row) => [
+        row.model,
+        row.range.join('-'),
+        `${row.offChart}/${row.trials}`,
+        format(row.failoverMs.p50),
+        format(row.failoverMs.p90),
+        format(row.failoverMs.p99),
+        format(row.failoverMs.max),
+        format(row.candidacies.mean, 2),
+        row.paperSays ?? '',
+      ]),
+    ]),
+  );
+  return 0;
+}
+
 export function simCommand(argv: readonly string[], write: (line: string) => void = console.log): number {
+  if (argv[0] === 'figure16') {
+    const flags = readFlags(argv.slice(1), { trials: 'integer', seed: 'integer', json: 'boolean', help: 'boolean' });
+    if (flags.has('help')) {
+      write(SIM_USAGE);
+      return 0;
+    }
+    return figure16Command(flags, write);
+  }
   const failover = argv[0] === 'failover';
   const flags = readFlags(
     failover ? argv.slice(1) : argv,
     failover
-      ? { ...COMMON_FLAGS, trials: 'integer' }
+      ? { ...COMMON_FLAGS, trials: 'integer', 'crash-hints': 'string' }
       : { ...COMMON_FLAGS, seeds: 'integer', from: 'integer', 'duration-s': 'integer', faults: 'string', trace: 'boolean', mutation: 'string' },
   );
   if (flags.has('help')) {

@@ -16,6 +16,12 @@ export interface FailoverOptions {
   link: LinkSettings;
   /** How long a durable write takes (part of every election's critical path). */
   diskWriteMs?: number;
+  /** Whether the crashed leader's peers get a crash hint (default true). */
+  crashHints?: boolean;
+  /** Nodes boot at random moments within this long (default: together). */
+  bootSpreadMs?: number;
+  /** Simulated time a trial may take to fail over before it counts as unfinished (default 60 s). */
+  limitMs?: number;
   trials: number;
   seed: number;
 }
@@ -25,7 +31,9 @@ export interface FailoverTrial {
   /** Crash of the leader to a new leader followed by a majority, in simulated ms. */
   failoverMs: number;
   messages: number;
+  /** Leaders elected, and candidacies started (more than one: the vote split at least once). */
   elections: number;
+  candidacies: number;
 }
 
 export interface FailoverReport {
@@ -36,6 +44,7 @@ export interface FailoverReport {
   failoverMs: Summary;
   messages: Summary;
   elections: Summary;
+  candidacies: Summary;
 }
 
 /** Simulated time each phase of a trial may take before the trial counts as failed. */
@@ -61,6 +70,7 @@ export function runFailoverTrial(options: FailoverOptions, seed: number): Failov
   const { clock, cluster, random } = seededCluster({ ...options, seed });
   let messages = 0;
   let elections = 0;
+  let candidacies = 0;
   let recovered: FailoverTrial | null = null;
   let oldLeader: string | null = null;
   let crashedAt = 0;
@@ -68,10 +78,11 @@ export function runFailoverTrial(options: FailoverOptions, seed: number): Failov
     onTransit: () => (messages += 1),
     onEvent: (event) => {
       if (event.type === 'leader') elections += 1;
+      if (event.type === 'role' && event.to === 'candidate') candidacies += 1;
     },
     onChange: () => {
       if (oldLeader === null || recovered !== null || majorityLeader(cluster, oldLeader) === null) return;
-      recovered = { seed, failoverMs: clock.now() - crashedAt, messages, elections };
+      recovered = { seed, failoverMs: clock.now() - crashedAt, messages, elections, candidacies };
     },
   });
   cluster.start();
@@ -87,10 +98,12 @@ export function runFailoverTrial(options: FailoverOptions, seed: number): Failov
     if (leader !== null) {
       messages = 0;
       elections = 0;
+      candidacies = 0;
       crashedAt = clock.now();
       oldLeader = leader;
       cluster.execute({ type: 'kill', nodeId: leader });
-      for (let t = crashedAt + 10; t <= crashedAt + PHASE_LIMIT_MS && recovered === null; t += 10) clock.runUntil(t);
+      const limitMs = options.limitMs ?? PHASE_LIMIT_MS;
+      for (let t = crashedAt + 10; t <= crashedAt + limitMs && recovered === null; t += 10) clock.runUntil(t);
     }
   }
   cluster.stop();
@@ -112,5 +125,6 @@ export function runFailover(options: FailoverOptions): FailoverReport {
     failoverMs: summarize(trials.map((trial) => trial.failoverMs)),
     messages: summarize(trials.map((trial) => trial.messages)),
     elections: summarize(trials.map((trial) => trial.elections)),
+    candidacies: summarize(trials.map((trial) => trial.candidacies)),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The nemesis: fault episodes drawn from the seed (crash, crash in the middle of a durable
  * write, pause, partitions of every preset, one-way cuts, loss, delay with jitter,
- * duplication), each undone after its duration. Faults go through Cluster.execute, the very
+ * duplication, and false crash hints: a node told that a live peer, often the leader, crashed),
+ * each undone after its duration. A real crash sends true hints to the peers it could reach. Faults go through Cluster.execute, the very
  * path the dashboard's commands take.
  */
 import type { Random } from '../../shared/core/random.js';
@@ -10,7 +11,7 @@ import type { VirtualClock } from '../runtime/clock.js';
 import type { Cluster } from '../runtime/cluster.js';
 import type { DiskListener } from './disk.js';
 
-export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate'] as const;
+export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate', 'false-hint'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultProfile {
@@ -87,6 +88,10 @@ export class Nemesis implements DiskListener {
       this.armWriteCrash();
       return;
     }
+    if (kind === 'false-hint') {
+      this.falseHint();
+      return;
+    }
     const undo = this.inject(kind);
     if (undo === null) return;
     this.active += 1;
@@ -95,6 +100,13 @@ export class Nemesis implements DiskListener {
       undo();
       this.active -= 1;
     });
+  }
+
+  /** Tells every running node but one live peer (the leader, with the leader bias) that the peer crashed. */
+  private falseHint(): void {
+    const peer = this.pickTarget();
+    if (peer === null) return;
+    for (const node of this.cluster.states()) if (node.id !== peer && node.state === 'up') this.cluster.hint(node.id, peer);
   }
 
   /** The episode starts when the next write does; one that sees no write in time lapses. */
@@ -111,7 +123,7 @@ export class Nemesis implements DiskListener {
   }
 
   /** Starts one fault; returns how to undo it, or null when it could not apply. */
-  private inject(kind: Exclude<FaultKind, 'crash-in-write'>): (() => void) | null {
+  private inject(kind: Exclude<FaultKind, 'crash-in-write' | 'false-hint'>): (() => void) | null {
     const run = (command: ClusterCommand): boolean => this.cluster.execute(command).ok;
     const networked = this.cluster.members.length > 1;
     if (!networked && (kind === 'partition' || kind === 'cut')) return null;

@@ -29,6 +29,10 @@ export interface SeededClusterOptions {
   /** Told when each write starts (the nemesis crashes nodes inside that window). */
   disk?: DiskListener;
   variant?: Variant;
+  /** Whether a killed node's peers get a crash hint (default true). */
+  crashHints?: boolean;
+  /** Nodes boot at random moments within this long (default: together). */
+  bootSpreadMs?: number;
 }
 
 export function seededCluster(options: SeededClusterOptions): { clock: VirtualClock; cluster: Cluster; random: Random } {
@@ -42,6 +46,8 @@ export function seededCluster(options: SeededClusterOptions): { clock: VirtualCl
     seed: random.fork('cluster').seed,
     clock,
     ...(options.link === undefined ? {} : { link: options.link }),
+    ...(options.crashHints === undefined ? {} : { crashHints: options.crashHints }),
+    ...(options.bootSpreadMs === undefined ? {} : { bootSpreadMs: options.bootSpreadMs }),
     storage: (nodeId) => {
       const disk = new SimulatedDisk(nodeId, clock, options.diskWriteMs ?? 0, options.disk ?? null);
       if (variant?.forgetful) disk.load = () => null;

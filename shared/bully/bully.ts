@@ -23,6 +23,7 @@ import type {
   DurableState,
   ElectionConfig,
   ElectionNode,
+  Hint,
   Message,
   NodeInspection,
   NodeOptions,
@@ -111,6 +112,12 @@ export class BullyNode implements ElectionNode {
 
   persisted(state: DurableState): void {
     this.confirmedTerm = readBullyDurable(state).term;
+  }
+
+  /** The coordinator's connection closed: hold the election now instead of waiting to suspect it. */
+  hint(hint: Hint, now: number): void {
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
+    this.waitUntil(now, Math.min(this.deadline, now));
   }
 
   tick(now: number): void {

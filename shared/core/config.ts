@@ -16,6 +16,7 @@ export function parseElectionConfig(value: unknown, path = 'config'): ElectionCo
     electionTimeoutMaxMs: expectInteger(pick('electionTimeoutMaxMs'), `${path}.electionTimeoutMaxMs`, 1, TIMING_LIMIT_MS),
     preVote: expectBoolean(pick('preVote'), `${path}.preVote`),
     checkQuorum: expectBoolean(pick('checkQuorum'), `${path}.checkQuorum`),
+    rankedTimeouts: expectBoolean(pick('rankedTimeouts'), `${path}.rankedTimeouts`),
   };
   if (config.electionTimeoutMinMs <= config.heartbeatMs) {
     throw new ValidationError(
@@ -37,7 +38,7 @@ export function parsePartialConfig(value: unknown, path: string): Partial<Electi
   for (const key of ['heartbeatMs', 'electionTimeoutMinMs', 'electionTimeoutMaxMs'] as const) {
     if (input[key] !== undefined) config[key] = expectInteger(input[key], `${path}.${key}`, 1, TIMING_LIMIT_MS);
   }
-  for (const key of ['preVote', 'checkQuorum'] as const) {
+  for (const key of ['preVote', 'checkQuorum', 'rankedTimeouts'] as const) {
     if (input[key] !== undefined) config[key] = expectBoolean(input[key], `${path}.${key}`);
   }
   return config;

@@ -55,6 +55,12 @@ export interface ElectionConfig {
   preVote: boolean;
   /** Raft: a leader that hears from no majority within an election timeout steps down. */
   checkQuorum: boolean;
+  /**
+   * Raft, Paxos: followers of a known leader draw their election timeout from short windows in
+   * rank order (the leader left out), so that one follower goes first and votes rarely split;
+   * off, every timeout is uniform over [min, max], as in the Raft paper.
+   */
+  rankedTimeouts: boolean;
 }
 
 export const DEFAULT_ELECTION_CONFIG: ElectionConfig = {
@@ -63,6 +69,7 @@ export const DEFAULT_ELECTION_CONFIG: ElectionConfig = {
   electionTimeoutMaxMs: 300,
   preVote: true,
   checkQuorum: true,
+  rankedTimeouts: true,
 };
 
 export interface NodeOptions {
@@ -93,6 +100,16 @@ export interface VoteGrant {
 
 export type ActionResult = { ok: true } | { ok: false; error: string };
 
+/**
+ * Something the runtime noticed that the protocol did not say: a peer's connection closed
+ * without a goodbye, which is what a crashed process looks like (its kernel closes its sockets).
+ * A hint may be wrong (a flaky network), so a node may only act on it as it would on a timeout.
+ */
+export interface Hint {
+  kind: 'peer-down';
+  peer: string;
+}
+
 export interface ElectionNode {
   readonly id: string;
   tick(now: number): void;
@@ -107,6 +124,8 @@ export interface ElectionNode {
   electionTimer(): { startedAt: number; dueAt: number } | null;
   /** Hand leadership to `target` (etcd's move-leader); the error says why when it cannot. */
   transferLeadership(target: string, now: number): ActionResult;
+  /** Takes a runtime's hint (a peer that seems to have crashed) into account. */
+  hint(hint: Hint, now: number): void;
 }
 
 export function quorum(memberCount: number): number {

@@ -33,6 +33,41 @@ export class Membership {
   isMember(id: string): boolean {
     return this.members.includes(id);
   }
+
+  /**
+   * This node's place among the voters that would replace `leader` (in member order, the leader
+   * left out): the first times out first. Null for a non-voter, or when the leader is unknown.
+   */
+  slotUnder(id: string, leader: string | null): TimerSlot | null {
+    if (leader === null || !this.votes) return null;
+    const successors = this.members.filter((member) => member !== leader && this.voters.has(member));
+    const index = successors.indexOf(id);
+    return index < 0 ? null : { index, count: successors.length };
+  }
+}
+
+/** A follower's place in the order in which the leader's successors would time out. */
+export interface TimerSlot {
+  index: number;
+  count: number;
+}
+
+/** The least width of a ranked timeout window: an election (pre-vote, vote, a write) must fit in it. */
+export const RANK_WINDOW_MS_MIN = 5;
+/**
+ * How much of its window a successor's timeout may wander: enough to keep two nodes that share a
+ * slot (after membership views differ) apart, little enough for the first successor to go at once.
+ */
+const RANK_JITTER = 0.2;
+
+/**
+ * How wide each successor's window is: a fifth of a heartbeat (at least RANK_WINDOW_MS_MIN), so
+ * the first successor's election is over before the second's timer fires, and never wider than
+ * the timeout range shared among them.
+ */
+export function rankWindowMs(config: ElectionConfig, count: number): number {
+  const spreadMs = config.electionTimeoutMaxMs - config.electionTimeoutMinMs;
+  return Math.min(spreadMs / Math.max(1, count), Math.max(RANK_WINDOW_MS_MIN, config.heartbeatMs / 5));
 }
 
 /** A uniformly random election timeout in [min, max] ms. */
@@ -41,7 +76,11 @@ export function randomTimeoutMs(config: ElectionConfig, random: Random): number 
   return min + Math.floor(random.next() * (max - min + 1));
 }
 
-/** An election timer re-armed with a fresh random timeout at each reset. */
+/**
+ * An election timer re-armed with a fresh random timeout at each reset: uniform over the whole
+ * range, or, for a follower of a known leader with ranked timeouts on, uniform within its rank's
+ * window at the start of the range.
+ */
 export class ElectionTimer {
   timeoutMs: number;
   deadline: number;
@@ -55,9 +94,24 @@ export class ElectionTimer {
     this.deadline = now + this.timeoutMs;
   }
 
-  reset(now: number): void {
-    this.timeoutMs = randomTimeoutMs(this.config, this.random);
+  reset(now: number, slot: TimerSlot | null = null): void {
+    if (slot === null || !this.config.rankedTimeouts) {
+      this.timeoutMs = randomTimeoutMs(this.config, this.random);
+    } else {
+      const windowMs = rankWindowMs(this.config, slot.count);
+      this.timeoutMs = this.config.electionTimeoutMinMs + windowMs * (slot.index + RANK_JITTER * this.random.next());
+    }
     this.deadline = now + this.timeoutMs;
+  }
+
+  /**
+   * The leader seems to have crashed: fire within this node's window from now rather than after
+   * the election timeout (the first successor a little after the others heard it too).
+   */
+  hurry(now: number, slot: TimerSlot): void {
+    const windowMs = Math.max(RANK_WINDOW_MS_MIN, this.config.heartbeatMs / 5);
+    this.timeoutMs = windowMs * (slot.index + 0.5 + 0.5 * this.random.next());
+    this.deadline = Math.min(this.deadline, now + this.timeoutMs);
   }
 
   span(): { startedAt: number; dueAt: number } {
@@ -129,6 +183,11 @@ export class QuorumLease {
   /** Heard from the leader it follows. */
   heardFromLeader(now: number): void {
     this.contactAt = now;
+  }
+
+  /** The leader seems to have crashed: it is no longer trusted over a rival. */
+  leaderLost(): void {
+    this.contactAt = -Infinity;
   }
 
   /** No longer leading. */

@@ -17,6 +17,8 @@
  * Members that do not vote are neither proposers nor acceptors: they follow the leader's
  * heartbeats and never count towards a majority.
  *
+ * Ranked timeouts and crash hints work as in Raft (see raft.ts).
+ *
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
 import {
@@ -29,6 +31,7 @@ import {
   type NodeOptions,
   type NodeStatus,
   type Ready,
+  type Hint,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
@@ -131,6 +134,14 @@ export class PaxosNode implements ElectionNode {
 
   persisted(state: DurableState): void {
     this.confirmedPromise = readPaxosDurable(state).promised;
+  }
+
+  hint(hint: Hint, now: number): void {
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId) return;
+    const slot = this.membership.slotUnder(this.id, this.leaderId);
+    if (slot === null) return;
+    this.lease.leaderLost();
+    this.election.hurry(now, slot);
   }
 
   tick(now: number): void {
@@ -240,7 +251,7 @@ export class PaxosNode implements ElectionNode {
     this.promised = message.term;
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
     this.lease.heardFromLeader(now);
-    this.election.reset(now);
+    this.election.reset(now, this.membership.slotUnder(this.id, message.from));
     this.send('HeartbeatAck', message.from, message.term);
   }
 
@@ -285,7 +296,7 @@ export class PaxosNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
     this.transfer = null;
-    this.election.reset(now);
+    this.election.reset(now, this.membership.slotUnder(this.id, leaderId));
   }
 
   private inLease(now: number): boolean {

@@ -35,6 +35,7 @@ export const membershipSchema = z
         electionTimeoutMaxMs: z.number().int().min(1),
         preVote: z.boolean(),
         checkQuorum: z.boolean(),
+        rankedTimeouts: z.boolean(),
       })
       .strict(),
     members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean() }).strict()).min(1).max(101),
@@ -207,7 +208,10 @@ export const sentMessageSchema = z
     from: id,
     to: id,
     kind: z.string().max(32),
+    /** A vote reply's answer, which decides how it is drawn (granted or denied). */
+    granted: z.boolean().optional(),
     sentT: time,
+    /** When it left this agent (after any delay a fault added); null when a fault dropped it. */
     deliverT: time.nullable(),
     dropped: z.enum(['partition', 'cut', 'loss']).nullable(),
     duplicate: z.boolean(),

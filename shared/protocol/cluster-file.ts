@@ -55,6 +55,7 @@ export const clusterFileSchema = z
         electionTimeoutMaxMs: milliseconds,
         preVote: z.boolean(),
         checkQuorum: z.boolean(),
+        rankedTimeouts: z.boolean(),
       })
       .partial()
       .strict()

@@ -25,6 +25,8 @@ export interface NodeView {
   pid?: number | null;
   /** false for a member that follows but never votes or leads (etcd's learners); absent means it votes. */
   voting?: boolean;
+  /** Real nodes: false while the console cannot reach the agent (what it shows is what it last said). */
+  reachable?: boolean;
 }
 
 /** What runs the cluster the hub serves. */

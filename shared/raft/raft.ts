@@ -18,6 +18,15 @@
  * - leadership transfer: the leader tells the target to campaign at once (TimeoutNow, valid
  *   until the transfer's deadline), and the target's vote request overrides stickiness.
  *
+ * Beyond etcd, for faster failover at the same settings:
+ * - ranked timeouts: a follower of a known leader draws its timeout from a short window of the
+ *   range, in rank order among the leader's would-be successors, so the first successor times out
+ *   first and wins before the next one starts (split votes become rare); the range stays
+ *   randomized whenever no leader is known;
+ * - crash hints: when the runtime sees the leader's connection close (a crashed process's kernel
+ *   closes its sockets), followers stop trusting it and time out within their windows at once.
+ *   A wrong hint costs at most a failed pre-vote: the others still hear the leader and refuse.
+ *
  * Members that do not vote (etcd's learners) follow the leader but never campaign, are never
  * asked for votes and never count towards a quorum.
  *
@@ -34,6 +43,7 @@ import {
   type NodeOptions,
   type NodeStatus,
   type Ready,
+  type Hint,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
@@ -160,6 +170,14 @@ export class RaftNode implements ElectionNode {
     this.confirmed = readRaftDurable(state);
   }
 
+  hint(hint: Hint, now: number): void {
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId) return;
+    const slot = this.membership.slotUnder(this.id, this.leaderId);
+    if (slot === null) return;
+    this.lease.leaderLost();
+    this.election.hurry(now, slot);
+  }
+
   tick(now: number): void {
     if (this.role !== 'leader') {
       if (this.membership.votes && now >= this.election.deadline) {
@@ -281,7 +299,7 @@ export class RaftNode implements ElectionNode {
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
     this.lease.heardFromLeader(now);
-    this.election.reset(now);
+    this.election.reset(now, this.membership.slotUnder(this.id, message.from));
     this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
   }
 
@@ -359,7 +377,7 @@ export class RaftNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
     this.transfer = null;
-    this.election.reset(now);
+    this.election.reset(now, this.membership.slotUnder(this.id, leaderId));
   }
 
   /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */

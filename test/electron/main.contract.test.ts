@@ -147,7 +147,7 @@ describe('the Electron main process (built) against a fake Electron', () => {
     const { url, hubUrl, token } = await openDashboard();
     expect(url.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(output.log).toContain(`Conclave: 3-node raft cluster, dashboard at ${hubUrl} (in the window)`);
+    expect(output.log).toContain(`Conclave: embedded 3-node Raft cluster, dashboard at ${hubUrl} (in the window)`);
     expect(output.log.join('\n')).not.toContain(token);
 
     const page = await fetch(hubUrl);

@@ -22,7 +22,7 @@ function runCli(args: string[]) {
 describe('conclave serve', () => {
   it('serves the dashboard and the control namespace, and stops cleanly on SIGTERM', async () => {
     running = await startBuilt(cli, ['serve', '--port', '0', '--nodes', '3', '--seed', '1']);
-    expect(running.output()).toMatch(/^Conclave: 3-node raft cluster \(seed 1\), dashboard at http:\/\/127\.0\.0\.1:\d+\/$/m);
+    expect(running.output()).toMatch(/^Conclave: embedded 3-node Raft cluster \(seed 1\), dashboard at http:\/\/127\.0\.0\.1:\d+\/$/m);
     const page = await fetch(running.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');

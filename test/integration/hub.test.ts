@@ -77,12 +77,13 @@ describe('/control: snapshots and events', () => {
     for (let i = 1; i < received.events.length; i++) expect(received.events[i]!.seq).toBe(received.events[i - 1]!.seq + 1);
   });
 
-  it('sends at most one snapshot per 50 ms however busy the cluster is', async () => {
+  it('sends at most one snapshot per 50 ms however busy the cluster is, besides one per change of leader', async () => {
     const { hub: h, runtime: cluster } = await hub();
     const { socket, received } = client(h.url);
     await connected(socket);
     await waitFor('a leader', () => received.snapshots.at(-1)?.leader);
     const start = received.snapshots.length;
+    const eventsBefore = received.events.length;
     const startedAt = performance.now();
     // Reboot every node over and over: far more changes than snapshots.
     for (let round = 0; round < 20; round++) {
@@ -92,8 +93,19 @@ describe('/control: snapshots and events', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const elapsed = performance.now() - startedAt;
     const sent = received.snapshots.length - start;
+    const leadershipChanges = received.events.slice(eventsBefore).filter((event) => ['leader', 'quorum', 'leader-lost'].includes(event.type)).length;
     expect(sent).toBeGreaterThan(0);
-    expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+    expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1 + leadershipChanges);
+  });
+
+  it('a change of leader reaches clients at once, not after the coalescing interval', async () => {
+    const { hub: h, runtime } = await hub({ snapshotIntervalMs: 5_000 });
+    const { socket, received, latest } = client(h.url);
+    await connected(socket);
+    const old = await waitFor('a leader', () => latest()?.leader, 15_000);
+    expect(runtime.execute({ type: 'kill', nodeId: old.id })).toEqual({ ok: true });
+    // Within 4 s: with the 5 s interval, a coalesced snapshot could not have come that soon.
+    await waitFor('the new leader in a snapshot', () => received.snapshots.some((snapshot) => snapshot.leader !== null && snapshot.leader.id !== old.id), 4_000);
   });
 });
 

@@ -190,7 +190,7 @@ describe('clock and settings', () => {
         type: 'configure',
         algorithm: 'paxos',
         nodes: 7,
-        config: { heartbeatMs: 50, electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, preVote: true, checkQuorum: true },
+        config: { heartbeatMs: 50, electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, preVote: true, checkQuorum: true, rankedTimeouts: true },
       },
     ]);
   });

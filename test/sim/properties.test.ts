@@ -41,14 +41,15 @@ describe('replay', () => {
 });
 
 describe('the checkers report what they find', () => {
-  const crashes = { kinds: ['crash'] as const, meanIntervalMs: 1_000, durationMs: [500, 1_000] as const, leaderBias: 0.3, maxConcurrent: 2 };
+  // Pauses: a frozen leader sends no crash hint, so every failover waits out a timeout.
+  const pauses = { kinds: ['pause'] as const, meanIntervalMs: 1_000, durationMs: [500, 1_000] as const, leaderBias: 0.5, maxConcurrent: 2 };
 
   it.each([
     ['raft', 'no-leader'],
     ['paxos', 'no-leader'],
     ['bully', 'no-coordinator'],
   ] as const)('%s: a liveness bound shorter than any election is reported as %s, and the run goes on', (algorithm, kind) => {
-    const result = runSimulation({ ...baseOptions(algorithm), durationMs: 20_000, seed: 3, faults: crashes, livenessBoundMs: 20, keepTrace: true });
+    const result = runSimulation({ ...baseOptions(algorithm), durationMs: 20_000, seed: 3, faults: pauses, livenessBoundMs: 1, keepTrace: true });
     expect(result.liveness?.kind).toBe(kind);
     expect(result.safety).toBeNull();
     const reported = result.trace.findIndex((line) => line.includes(`LIVENESS ${kind}`));
@@ -213,14 +214,32 @@ describe('leadership transfer through the cluster', () => {
 });
 
 describe('failover measurement', () => {
-  it.each(ALGORITHMS)('%s: every trial fails over, and no faster than detection allows', (algorithm) => {
-    const config = { ...DEFAULT_ELECTION_CONFIG, heartbeatMs: 75 };
-    const report = runFailover({ algorithm, nodes: 5, config, link: { latencyMs: 7, jitterMs: 0 }, trials: 200, seed: 1 });
+  const config = { ...DEFAULT_ELECTION_CONFIG, heartbeatMs: 75 };
+  const link = { latencyMs: 7, jitterMs: 0 };
+
+  it.each(ALGORITHMS)('%s without crash hints: every trial fails over, and no faster than detection allows', (algorithm) => {
+    const report = runFailover({ algorithm, nodes: 5, config, link, trials: 200, seed: 1, crashHints: false });
     expect(report.failed).toBe(0);
     expect(report.trials).toHaveLength(200);
     // Followers last heard the leader at most one heartbeat before the crash, so none can
     // notice before (minimum timeout - heartbeat); Bully's followers are no different.
     expect(report.failoverMs.min).toBeGreaterThanOrEqual(config.electionTimeoutMinMs - config.heartbeatMs);
     expect(report.failoverMs.p50).toBeLessThan(config.electionTimeoutMaxMs + 10 * 7 + config.heartbeatMs);
+  });
+
+  it.each(ALGORITHMS)('%s with crash hints: followers learn of the crash a network delay later and fail over well before any timeout', (algorithm) => {
+    const report = runFailover({ algorithm, nodes: 5, config, link, trials: 200, seed: 1 });
+    expect(report.failed).toBe(0);
+    // Nothing happens before the hint arrives; Bully's candidate still waits out its answer timeout.
+    expect(report.failoverMs.min).toBeGreaterThanOrEqual(link.latencyMs);
+    expect(report.failoverMs.p99).toBeLessThan(algorithm === 'bully' ? 3 * config.heartbeatMs + 4 * link.latencyMs : config.electionTimeoutMinMs - config.heartbeatMs);
+  });
+
+  it.each(['raft', 'paxos'] as const)('%s: ranked timeouts fail over faster than uniform ones at the same settings, without more elections', (algorithm) => {
+    const uniform = runFailover({ algorithm, nodes: 5, config: { ...config, rankedTimeouts: false }, link, trials: 300, seed: 1, crashHints: false });
+    const ranked = runFailover({ algorithm, nodes: 5, config, link, trials: 300, seed: 1, crashHints: false });
+    expect(ranked.failoverMs.p50).toBeLessThan(uniform.failoverMs.p50);
+    expect(ranked.failoverMs.p90).toBeLessThan(uniform.failoverMs.p90);
+    expect(ranked.elections.mean).toBeLessThanOrEqual(uniform.elections.mean);
   });
 });

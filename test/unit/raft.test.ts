@@ -450,3 +450,75 @@ describe('Raft thesis §3.10: leadership transfer', () => {
     expect(node.status().role).toBe('leader');
   });
 });
+
+describe('Raft: ranked timeouts and crash hints (faster failover at the same settings)', () => {
+  const RANKED: Partial<ElectionConfig> = { rankedTimeouts: true, preVote: true, electionTimeoutMinMs: 250, electionTimeoutMaxMs: 499, heartbeatMs: 50 };
+  const WINDOW = 10; // a fifth of the heartbeat
+
+  it.each([
+    ['n2', 0],
+    ['n3', 1],
+    ['n5', 3],
+  ] as const)('a follower of n1 times out in its window by rank among the successors: %s in window %i', (id, index) => {
+    const node = withConfig(RANKED, id);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: id, term: 2 }), 1_000);
+    const timeout = node.ready().wakeAt - 1_000;
+    expect(timeout).toBeGreaterThanOrEqual(250 + index * WINDOW);
+    expect(timeout).toBeLessThan(250 + (index + 0.2) * WINDOW);
+  });
+
+  it('with no leader known the whole range is used, and with ranked timeouts off always', () => {
+    const draws = (overrides: Partial<ElectionConfig>) =>
+      Array.from({ length: 40 }, (_, seed) => {
+        const node = new RaftNode({ id: 'n2', members: MEMBERS, config: { ...CONFIG, ...RANKED, ...overrides }, random: createRandom(seed), durable: null, now: 0 });
+        node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), 0);
+        return node.ready().wakeAt;
+      });
+    expect(Math.max(...draws({ rankedTimeouts: false }))).toBeGreaterThan(350);
+    expect(Math.max(...draws({}))).toBeLessThan(252);
+  });
+
+  it('a hint that the leader crashed makes its first successor pre-vote within its window, and others grant it', () => {
+    const first = withConfig(RANKED, 'n2');
+    const other = withConfig(RANKED, 'n3');
+    for (const node of [first, other]) {
+      node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2 }), 1_000);
+      node.ready();
+    }
+    first.hint({ kind: 'peer-down', peer: 'n1' }, 1_010);
+    other.hint({ kind: 'peer-down', peer: 'n1' }, 1_010);
+    const wakeAt = first.ready().wakeAt;
+    expect(wakeAt).toBeGreaterThanOrEqual(1_010 + WINDOW / 2);
+    expect(wakeAt).toBeLessThanOrEqual(1_010 + WINDOW);
+    expect(other.ready().wakeAt).toBeGreaterThan(wakeAt);
+    first.tick(wakeAt);
+    const preVote = first.ready().messages.find((m) => m.to === 'n3')!;
+    expect(preVote).toMatchObject({ kind: 'PreVote', term: 3 });
+    // n3 heard n1 20 ms ago, but believes the hint: it grants.
+    other.step(preVote, wakeAt + 1);
+    expect(other.ready().messages).toEqual([{ kind: 'PreVoteResp', from: 'n3', to: 'n2', term: 3, granted: true }]);
+  });
+
+  it('a wrong hint costs nothing: peers that still hear the leader refuse, and the next heartbeat restores trust', () => {
+    const misled = withConfig(RANKED, 'n2');
+    const other = withConfig(RANKED, 'n3');
+    for (const node of [misled, other]) node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2 }), 1_000);
+    misled.hint({ kind: 'peer-down', peer: 'n1' }, 1_010);
+    const wakeAt = misled.ready().wakeAt;
+    misled.tick(wakeAt);
+    const preVote = misled.ready().messages.find((m) => m.to === 'n3')!;
+    other.ready();
+    other.step(preVote, wakeAt + 1);
+    expect(other.ready().messages).toEqual([{ kind: 'PreVoteResp', from: 'n3', to: 'n2', term: 2, granted: false }]);
+    misled.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), wakeAt + 40);
+    expect(misled.status()).toMatchObject({ role: 'follower', term: 2, leaderId: 'n1' });
+  });
+
+  it('hints about anyone but the leader, or while not a follower, are ignored', () => {
+    const node = withConfig(RANKED, 'n2');
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), 1_000);
+    const before = node.ready().wakeAt;
+    node.hint({ kind: 'peer-down', peer: 'n4' }, 1_010);
+    expect(node.ready().wakeAt).toBe(before);
+  });
+});

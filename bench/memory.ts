@@ -1,0 +1,46 @@
+/** Resident memory of `conclave serve` under churn (the leader killed every 2 s, restarted a second later), at 5, 25 and 101 nodes. */
+import { poll, progress, sleep } from './lib.js';
+import { rssMiB, serveAndWatch } from './served.js';
+
+export interface ServeMemoryRow {
+  nodes: number;
+  churnS: number;
+  kills: number;
+  rssStartMiB: number;
+  rssEndMiB: number;
+  rssMaxMiB: number;
+  refused: string | null;
+}
+
+export async function benchServeMemory(nodeCounts: readonly number[], churnS: number): Promise<ServeMemoryRow[]> {
+  const rows: ServeMemoryRow[] = [];
+  for (const nodes of nodeCounts) {
+    let watched;
+    try {
+      watched = await serveAndWatch(['--nodes', String(nodes), '--seed', '5']);
+    } catch (error) {
+      rows.push({ nodes, churnS, kills: 0, rssStartMiB: NaN, rssEndMiB: NaN, rssMaxMiB: NaN, refused: error instanceof Error ? error.message.split('\n')[0]! : String(error) });
+      continue;
+    }
+    const pid = watched.server.process.pid!;
+    const rssStartMiB = rssMiB(pid);
+    let rssMaxMiB = rssStartMiB;
+    let kills = 0;
+    const until = performance.now() + churnS * 1000;
+    try {
+      while (performance.now() < until) {
+        const leader = await poll(() => watched.latest()?.leader ?? null, 20, 10_000);
+        if (leader !== null && (await watched.send({ type: 'kill', nodeId: leader.id })).ok) kills += 1;
+        await sleep(1_000);
+        if (leader !== null) await watched.send({ type: 'restart', nodeId: leader.id });
+        await sleep(1_000);
+        rssMaxMiB = Math.max(rssMaxMiB, rssMiB(pid));
+        if (kills % 30 === 0) progress(`memory, ${nodes} nodes: ${kills} kills, RSS ${rssMiB(pid).toFixed(0)} MiB`);
+      }
+      rows.push({ nodes, churnS, kills, rssStartMiB, rssEndMiB: rssMiB(pid), rssMaxMiB, refused: null });
+    } finally {
+      await watched.stop();
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,554 @@
+/**
+ * A real cluster of `conclave agent` processes, watched and steered as a console. The console is
+ * never on the data path: agents elect among themselves; this connects to each agent (and to
+ * its supervisor, where there is one) to receive status, events and the messages it sends, and to
+ * ask for faults. The same ClusterModel as the embedded cluster turns what the agents report into
+ * the events, faults and leader tracking the dashboard shows.
+ *
+ * - Times: each agent's clock offset is estimated from ping round trips; its events are stamped
+ *   in this console's time and, after a short reorder window, recorded in that order.
+ * - Faults on the network are leased: every agent gets this console's rule table with a lease,
+ *   renewed while the console lives, so a console that crashes or is closed never leaves the
+ *   cluster broken. Kill and pause go to the node's supervisor, leased the same way.
+ * - Several consoles may attach at once; the last one to set faults owns them.
+ */
+import { createRandom } from '../../shared/core/random.js';
+import type { NodeStatus } from '../../shared/core/election.js';
+import {
+  agentStatusSchema,
+  type AgentEvent,
+  type AgentStatus,
+  type ChildState,
+  type PushFrame,
+} from '../../shared/protocol/agent-wire.js';
+import type { NetworkTable } from '../../shared/network/link-rules.js';
+import type {
+  ClusterEvent,
+  ClusterSnapshot,
+  Command,
+  CommandAck,
+  NodeDetail,
+  NodeRunState,
+  NodeView,
+  TargetInfo,
+} from '../../shared/protocol/types.js';
+import { RealClock } from '../runtime/clock.js';
+import type { ManagedTarget } from '../runtime/console.js';
+import type { RuntimeListener } from '../runtime/embedded.js';
+import { ClusterModel, type NodeControl } from '../runtime/model.js';
+import { DialError, dialWire, type TlsFiles } from '../wire/connection.js';
+import { RequestChannel } from './channel.js';
+import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
+
+export const RECONNECT_MS_MIN = 100;
+export const RECONNECT_MS_MAX = 2_000;
+export const PING_INTERVAL_MS = 2_000;
+/** Telemetry waits this long so that events from different agents are recorded in time order. */
+export const REORDER_WINDOW_MS = 50;
+/** Opening waits at most this long for every reachable agent's first status. */
+export const FIRST_STATUS_WAIT_MS = 3_000;
+const DIAL_TIMEOUT_MS = 2_000;
+
+export interface AttachOptions {
+  /** Agents to learn the membership from (any one that answers). */
+  addresses: string[];
+  token: string;
+  /** How this console names itself to agents: in their logs, and as the owner of its faults. */
+  consoleId: string;
+  tls?: TlsFiles;
+  /** 'processes' when this console started the agents itself. */
+  kind?: 'attached' | 'processes';
+}
+
+type Member = AgentStatus['members'][number];
+type Push = Exclude<PushFrame, { t: 'res' }>;
+
+const UNAVAILABLE_ON_REAL_NODES = {
+  configure: "A real cluster's settings are in its cluster file: change it on every machine and restart the agents",
+  clock: 'Real nodes keep their own time: there is no clock control on a real cluster',
+  scenario: 'Scenarios run on the embedded cluster',
+} as const;
+
+class MemberState {
+  agent: RequestChannel | null = null;
+  supervisor: RequestChannel | null = null;
+  /** The agent's last status push. */
+  status: AgentStatus | null = null;
+  /** The status this console last fed to the model. */
+  observed: NodeStatus | null = null;
+  child: ChildState | null = null;
+  readonly clock = new ClockOffset();
+  /** A kill or pause this console holds (and renews) through the supervisor. */
+  held: 'kill' | 'pause' | null = null;
+  /** Requests to the supervisor not answered yet: until they are, its pushes predate them. */
+  childRequests = 0;
+  /** Why the last connection attempt failed, for the node's details. */
+  lastError: string | null = null;
+
+  constructor(readonly member: Member) {}
+}
+
+export class AttachedCluster implements ManagedTarget {
+  private readonly clock = new RealClock();
+  /** This console's cluster time 0, in epoch ms: agents speak epoch-based time. */
+  private readonly origin = Date.now() - this.clock.now();
+  private readonly model: ClusterModel;
+  private readonly members = new Map<string, MemberState>();
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+  private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
+  /** Telemetry waiting for the reorder window, in time order once flushed. */
+  private pending: Array<{ t: number; report: () => void }> = [];
+  private started = false;
+  private stopped = false;
+  /** Requests the command being executed sent; its ack waits for them. */
+  private inflight: Array<Promise<unknown>> | null = null;
+  /** The network rules this console set, and the version agents know them by. */
+  private faults: { table: NetworkTable; version: string } | null = null;
+  private faultsSerial = 0;
+  private readonly leaseMs: number;
+  private readonly target: TargetInfo;
+
+  /** Learns the membership from the first agent that answers, connects to every member, and waits for their status. */
+  static async open(options: AttachOptions): Promise<AttachedCluster> {
+    const problems: string[] = [];
+    for (const address of options.addresses) {
+      try {
+        const { connection } = await dialWire({ address, token: options.token, role: 'console', id: options.consoleId, timeoutMs: DIAL_TIMEOUT_MS, ...tlsOf(options) });
+        const channel = new RequestChannel(connection, () => undefined, () => undefined);
+        const status = agentStatusSchema.parse(await channel.request({ op: 'status' }));
+        channel.close('membership learned');
+        const cluster = new AttachedCluster(options, status);
+        await cluster.connectAll();
+        return cluster;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        problems.push(error instanceof DialError && /authentication failed/.test(reason) ? `${reason} (is the cluster token right?)` : reason);
+      }
+    }
+    throw new Error(`could not attach to a cluster: ${problems.join('; ')}`);
+  }
+
+  private constructor(
+    private readonly options: AttachOptions,
+    first: AgentStatus,
+  ) {
+    for (const member of first.members) this.members.set(member.id, new MemberState(member));
+    this.leaseMs = first.faultLeaseMs;
+    const processes = options.kind === 'processes';
+    this.target = {
+      kind: options.kind ?? 'attached',
+      label: processes
+        ? `${first.members.length} agent processes on this machine`
+        : `${first.members.length} agents attached via ${options.addresses[0]}`,
+      unavailable: UNAVAILABLE_ON_REAL_NODES,
+      faultLeaseMs: this.leaseMs,
+    };
+    this.model = new ClusterModel(
+      {
+        algorithm: first.algorithm,
+        config: first.config,
+        members: first.members.map((member) => member.id),
+        voters: first.members.filter((member) => member.voting).map((member) => member.id),
+        clock: this.clock,
+        random: createRandom(Date.now() >>> 0),
+        target: this.target,
+      },
+      this.control(),
+    );
+  }
+
+  // ---- ControlTarget ----
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.model.start();
+    // What the agents said before the run started becomes its first observations.
+    for (const state of this.members.values()) this.reconcile(state);
+    for (const state of this.members.values()) if (state.status !== null) this.feed(state, state.status.status);
+    this.intervals.push(setInterval(() => this.flush(false), REORDER_WINDOW_MS / 2));
+    this.intervals.push(setInterval(() => this.renew(), Math.max(250, this.leaseMs / 3)));
+    this.intervals.push(setInterval(() => this.pingAll(), PING_INTERVAL_MS));
+  }
+
+  /** Detaches: faults this console set are lifted and kills and pauses it holds released (bounded), then every connection closes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    const releases: Array<Promise<unknown>> = [];
+    if (this.faults !== null && this.faults.table.links.length + this.faults.table.blocked.length > 0) {
+      this.faults = { table: { blocked: [], links: [] }, version: this.nextVersion() };
+      for (const state of this.members.values()) if (state.agent?.isOpen) releases.push(this.pushFaults(state));
+    }
+    for (const state of this.members.values()) {
+      if (state.held !== null && state.supervisor?.isOpen) {
+        releases.push(state.supervisor.request({ op: 'child', action: state.held === 'kill' ? 'start' : 'resume', leaseMs: this.leaseMs }));
+      }
+    }
+    await Promise.race([Promise.allSettled(releases), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    this.stopped = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    for (const interval of this.intervals) clearInterval(interval);
+    for (const state of this.members.values()) {
+      state.agent?.close('the console detached');
+      state.supervisor?.close('the console detached');
+    }
+    this.model.stop();
+    this.clock.stop();
+  }
+
+  snapshot(): ClusterSnapshot {
+    const snapshot = this.model.snapshot();
+    const supervised = [...this.members.values()].some((state) => state.supervisor?.isOpen);
+    const unavailable = supervised
+      ? UNAVAILABLE_ON_REAL_NODES
+      : {
+          ...UNAVAILABLE_ON_REAL_NODES,
+          ...Object.fromEntries(
+            (['kill', 'restart', 'pause'] as const).map((control) => [
+              control,
+              'No supervisor is reachable: start the agents with --supervise to kill, restart or pause them from the console',
+            ]),
+          ),
+        };
+    return { ...snapshot, target: { ...this.target, unavailable }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+  }
+
+  history(limit?: number): ClusterEvent[] {
+    return this.model.history(limit);
+  }
+
+  subscribe(listener: RuntimeListener): () => void {
+    return this.model.subscribe(listener);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    const timers = [];
+    for (const [id, state] of this.members) {
+      const timer = state.status?.electionTimer;
+      if (timer && this.control().run(id) === 'up') timers.push({ id, startedAt: this.local(state, timer.startedAt), dueAt: this.local(state, timer.dueAt) });
+    }
+    return timers;
+  }
+
+  async inspect(nodeId: string): Promise<NodeDetail | null> {
+    const state = this.members.get(nodeId);
+    if (state === undefined) return null;
+    const view = this.decorate(this.model.nodeView(nodeId));
+    const clock = state.clock.estimate();
+    let answer: Record<string, unknown>;
+    if (state.agent?.isOpen) {
+      try {
+        answer = ((await state.agent.request({ op: 'inspect' })) ?? {}) as Record<string, unknown>;
+      } catch (error) {
+        answer = { error: error instanceof Error ? error.message : String(error) };
+      }
+    } else {
+      answer = { unreachable: state.lastError ?? 'this console is not connected to the agent' };
+    }
+    const { durable, ...internals } = answer;
+    return {
+      view,
+      internals: { ...internals, address: state.member.address, http: state.member.http, supervisor: state.member.supervisor, child: state.child },
+      durable: isDurable(durable) ? durable : null,
+      inbox: 0,
+      clock,
+    };
+  }
+
+  async execute(command: Command): Promise<CommandAck> {
+    switch (command.type) {
+      case 'configure':
+      case 'clock':
+      case 'scenario':
+        return { ok: false, error: UNAVAILABLE_ON_REAL_NODES[command.type] };
+      case 'open':
+        return { ok: false, error: 'opening another cluster is the console runtime’s job' };
+      case 'kill':
+      case 'restart':
+      case 'pause':
+      case 'resume': {
+        const state = this.members.get(command.nodeId);
+        if (state !== undefined && !state.supervisor?.isOpen) {
+          return { ok: false, error: `${command.nodeId} has no supervisor this console can reach (${state.member.supervisor}): start it with --supervise to ${command.type} it from here` };
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    const before = JSON.stringify(this.model.rules.toTable());
+    this.inflight = [];
+    const ack = this.model.execute(command);
+    const sent = this.inflight;
+    this.inflight = null;
+    if (!ack.ok) return ack;
+    const table = this.model.rules.toTable();
+    if (JSON.stringify(table) !== before) {
+      this.faults = { table, version: this.nextVersion() };
+      for (const state of this.members.values()) if (state.agent?.isOpen) sent.push(this.pushFaults(state));
+    }
+    const failures = (await Promise.allSettled(sent)).flatMap((result) => (result.status === 'rejected' ? [String(result.reason instanceof Error ? result.reason.message : result.reason)] : []));
+    return failures.length === 0 ? { ok: true } : { ok: false, error: `not every node could be reached: ${failures.join('; ')}` };
+  }
+
+  // ---- Nodes, as the model sees them ----
+
+  private control(): NodeControl {
+    const state = (id: string): MemberState => this.members.get(id)!;
+    const track = (request: Promise<unknown>): void => {
+      if (this.inflight !== null) this.inflight.push(request);
+      else request.catch(() => undefined);
+    };
+    const child = (id: string, action: 'kill' | 'start' | 'pause' | 'resume', run: NodeRunState): void => {
+      const member = state(id);
+      member.held = action === 'kill' ? 'kill' : action === 'pause' ? 'pause' : null;
+      // What the supervisor is about to do, until it reports it.
+      member.child = { state: run, pid: run === 'down' ? null : (member.child?.pid ?? null), restarts: member.child?.restarts ?? 0, lastExit: member.child?.lastExit ?? null, held: null };
+      const supervisor = member.supervisor;
+      if (supervisor === null) {
+        track(Promise.reject(new Error(`${id}'s supervisor is not reachable`)));
+        return;
+      }
+      member.childRequests += 1;
+      track(supervisor.request({ op: 'child', action, leaseMs: this.leaseMs }).finally(() => (member.childRequests -= 1)));
+    };
+    return {
+      run: (id) => this.runOf(state(id)),
+      status: (id) => (this.runOf(state(id)) === 'down' ? null : state(id).observed),
+      kill: (id) => child(id, 'kill', 'down'),
+      start: (id) => child(id, 'start', 'up'),
+      pause: (id) => child(id, 'pause', 'paused'),
+      resume: (id) => child(id, 'resume', 'up'),
+      transfer: (leaderId, target) => {
+        const agent = state(leaderId).agent;
+        if (!agent?.isOpen) return { ok: false, error: `${leaderId} is not reachable from this console` };
+        track(agent.request({ op: 'transfer', to: target }));
+        return { ok: true };
+      },
+      clockRefusal: UNAVAILABLE_ON_REAL_NODES.clock,
+    };
+  }
+
+  /** What runs, as best this console knows: the supervisor's word, else whether the agent answers. */
+  private runOf(state: MemberState): NodeRunState {
+    if (state.child !== null) return state.child.state;
+    return state.agent?.isOpen ? 'up' : 'down';
+  }
+
+  private decorate(node: NodeView): NodeView {
+    const state = this.members.get(node.id)!;
+    const pid = state.child?.pid ?? (state.agent?.isOpen ? (state.status?.pid ?? null) : null);
+    return { ...node, host: state.member.address, pid: node.status === 'down' ? null : pid, voting: state.member.voting, reachable: state.agent?.isOpen ?? false };
+  }
+
+  /** Records a run state the agents or supervisors reported that differs from what was recorded. */
+  private reconcile(state: MemberState): void {
+    if (this.started) this.model.reconcile(state.member.id, this.runOf(state));
+  }
+
+  // ---- Connections ----
+
+  private async connectAll(): Promise<void> {
+    for (const state of this.members.values()) {
+      this.keepConnected(state, 'agent');
+      this.keepConnected(state, 'supervisor');
+    }
+    // The first snapshot should show the agents, not a cluster of unknowns.
+    const deadline = Date.now() + FIRST_STATUS_WAIT_MS;
+    while (Date.now() < deadline && [...this.members.values()].some((state) => state.status === null && state.lastError === null)) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  private keepConnected(state: MemberState, kind: 'agent' | 'supervisor'): void {
+    const address = kind === 'agent' ? state.member.address : state.member.supervisor;
+    let delayMs = RECONNECT_MS_MIN;
+    const attempt = async (): Promise<void> => {
+      if (this.stopped) return;
+      try {
+        const { connection } = await dialWire({ address, token: this.options.token, role: 'console', id: this.options.consoleId, timeoutMs: DIAL_TIMEOUT_MS, ...tlsOf(this.options) });
+        if (this.stopped) {
+          connection.close('the console detached');
+          return;
+        }
+        delayMs = RECONNECT_MS_MIN;
+        const channel = new RequestChannel(
+          connection,
+          (frame) => this.onPush(state, frame),
+          () => {
+            if (kind === 'agent') state.agent = null;
+            else state.supervisor = null;
+            this.reconcile(state);
+            this.model.changed();
+            retry();
+          },
+        );
+        if (kind === 'agent') {
+          state.agent = channel;
+          state.lastError = null;
+          state.clock.clear();
+          this.ping(state);
+          if (this.faults !== null) void this.pushFaults(state).catch(() => undefined);
+        } else {
+          state.supervisor = channel;
+        }
+        this.reconcile(state);
+      } catch (error) {
+        if (kind === 'agent') state.lastError = error instanceof Error ? error.message : String(error);
+        retry();
+      }
+    };
+    const retry = (): void => {
+      if (this.stopped) return;
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void attempt();
+      }, delayMs * (0.5 + Math.random()));
+      this.retries.add(timer);
+      delayMs = Math.min(RECONNECT_MS_MAX, delayMs * 2);
+    };
+    void attempt();
+  }
+
+  private onPush(state: MemberState, frame: Push): void {
+    switch (frame.t) {
+      case 'status':
+        state.status = frame.status;
+        if (this.started && !sameStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
+        this.model.changed();
+        return;
+      case 'event':
+        this.onEvent(state, frame.event);
+        return;
+      case 'sent':
+        for (const message of frame.messages) {
+          const sentAt = this.local(state, message.sentT);
+          const granted = message.granted;
+          this.model.transit({
+            message: { kind: message.kind, from: message.from, to: message.to, term: 0, ...(granted === undefined ? {} : { granted }) },
+            sentAt,
+            deliverAt: message.deliverT === null ? null : Math.max(sentAt, this.local(state, message.deliverT)),
+            dropped: message.dropped,
+            duplicate: message.duplicate,
+          });
+        }
+        return;
+      case 'child':
+        // A push sent before our request was handled says nothing about its outcome.
+        if (state.childRequests > 0) return;
+        state.child = frame.child;
+        if (frame.child.state === 'down') state.observed = null;
+        this.reconcile(state);
+        this.model.changed();
+        return;
+    }
+  }
+
+  private onEvent(state: MemberState, event: AgentEvent): void {
+    if (!this.started) return;
+    switch (event.type) {
+      case 'boot':
+        this.later(state, event.t, () => {
+          state.observed = null;
+          this.feed(state, event.status);
+        });
+        return;
+      case 'status':
+        this.later(state, event.t, () => this.feed(state, event.status));
+        return;
+      case 'persisted':
+        this.later(state, event.t, () => this.model.persisted(state.member.id, {}, event.status));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Feeds a node's status to the model, against the one fed before (null: it booted). */
+  private feed(state: MemberState, status: NodeStatus): void {
+    if (sameStatus(state.observed, status)) return;
+    const previous = state.observed;
+    state.observed = status;
+    this.model.observe(state.member.id, status, previous);
+  }
+
+  /** Queues a report from an agent at its time `agentT`, to be recorded in time order. */
+  private later(state: MemberState, agentT: number, report: () => void): void {
+    const t = this.local(state, agentT);
+    this.pending.push({ t, report: () => this.model.at(t, report) });
+  }
+
+  /** Records what waited out the reorder window (everything, when `all`). */
+  private flush(all: boolean): void {
+    if (this.pending.length === 0) return;
+    const horizon = all ? Infinity : this.clock.now() - REORDER_WINDOW_MS;
+    this.pending.sort((a, b) => a.t - b.t);
+    let ready = 0;
+    while (ready < this.pending.length && this.pending[ready]!.t <= horizon) ready += 1;
+    for (const item of this.pending.splice(0, ready)) item.report();
+  }
+
+  /** An agent's time (epoch-based ms on its clock) in this console's cluster time. */
+  private local(state: MemberState, agentT: number): number {
+    const offset: OffsetEstimate | null = state.clock.estimate();
+    return agentT - (offset?.offsetMs ?? 0) - this.origin;
+  }
+
+  private pingAll(): void {
+    for (const state of this.members.values()) if (state.agent?.isOpen) this.ping(state);
+  }
+
+  private ping(state: MemberState): void {
+    const agent = state.agent;
+    if (agent === null) return;
+    const sentAt = this.origin + this.clock.now();
+    agent.request({ op: 'ping', sentAt }).then(
+      (value) => {
+        const agentNow = (value as { agentNow?: unknown } | undefined)?.agentNow;
+        if (typeof agentNow === 'number' && Number.isFinite(agentNow)) state.clock.add(sentAt, agentNow, this.origin + this.clock.now());
+      },
+      () => undefined,
+    );
+  }
+
+  // ---- Leases ----
+
+  private nextVersion(): string {
+    this.faultsSerial += 1;
+    return `${this.options.consoleId}#${this.faultsSerial}`;
+  }
+
+  private pushFaults(state: MemberState): Promise<unknown> {
+    const faults = this.faults;
+    if (faults === null || state.agent === null) return Promise.resolve();
+    return state.agent.request({ op: 'faults', table: faults.table, version: faults.version, leaseMs: this.leaseMs });
+  }
+
+  /** Keeps this console's faults, kills and pauses alive; an agent that lost them gets them again. */
+  private renew(): void {
+    const faults = this.faults;
+    const empty = faults === null || faults.table.blocked.length + faults.table.links.length === 0;
+    for (const state of this.members.values()) {
+      if (!empty && state.agent?.isOpen) {
+        state.agent.request({ op: 'renew', version: faults!.version }).catch(() => this.pushFaults(state).catch(() => undefined));
+      }
+      if (state.held !== null && state.supervisor?.isOpen) state.supervisor.request({ op: 'renew-child' }).catch(() => undefined);
+    }
+  }
+}
+
+function tlsOf(options: AttachOptions): { tls?: TlsFiles } {
+  return options.tls === undefined ? {} : { tls: options.tls };
+}
+
+function sameStatus(a: NodeStatus | null, b: NodeStatus): boolean {
+  return a !== null && a.role === b.role && a.term === b.term && a.votedFor === b.votedFor && a.leaderId === b.leaderId;
+}
+
+function isDurable(value: unknown): value is Record<string, string | number | null> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => v === null || typeof v === 'string' || typeof v === 'number');
+}

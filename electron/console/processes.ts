@@ -1,0 +1,162 @@
+/**
+ * Real agent processes on this machine, for a newcomer and for CI: a cluster file for N agents on
+ * 127.0.0.1 and free ports, a random token, one `conclave agent --supervise` per member with its
+ * own data dir, then a console attached to them. Every process started here is stopped when the
+ * target stops; if this process dies first, its children see their IPC channel close and exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
+import { MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
+import type { ManagedTarget } from '../runtime/console.js';
+import { AttachedCluster } from './attached.js';
+
+/** How long the agents may take to start answering. */
+export const PROCESSES_START_TIMEOUT_MS = 20_000;
+/** Supervisors get this long to stop their agents before they are killed. */
+export const PROCESSES_STOP_TIMEOUT_MS = 5_000;
+const LOG_LINES_KEPT = 50;
+
+export interface ProcessesOptions {
+  nodes: number;
+  algorithm: AlgorithmName;
+  config: Partial<ElectionConfig>;
+  /** The built CLI the agents run (out/main/cli.js). */
+  cli: string;
+  /** Where the data dirs go; a temporary folder, removed at stop, when null. */
+  dataDir: string | null;
+  consoleId: string;
+}
+
+/** Free TCP ports on 127.0.0.1, held open together so that none is handed out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+class Supervised {
+  readonly log: string[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly process: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() === '') continue;
+        this.log.push(line);
+        if (this.log.length > LOG_LINES_KEPT) this.log.shift();
+      }
+    };
+    process.stdout?.on('data', keep);
+    process.stderr?.on('data', keep);
+    // Without these, a supervisor that outlives our interest in it could block on a full pipe.
+    process.stdout?.resume();
+    process.stderr?.resume();
+  }
+
+  get exited(): boolean {
+    return this.process.exitCode !== null || this.process.signalCode !== null;
+  }
+
+  /** The last thing it said, to explain a failure. */
+  lastWords(): string {
+    return this.log.at(-1)?.slice(0, 300) ?? 'no output';
+  }
+}
+
+export async function startProcesses(options: ProcessesOptions): Promise<ManagedTarget> {
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > MAX_MEMBERS) {
+    throw new Error(`agent processes: 1 to ${MAX_MEMBERS} nodes (got ${options.nodes})`);
+  }
+  const temporary = options.dataDir === null;
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'conclave-processes-'));
+  mkdirSync(dir, { recursive: true });
+  const ports = await freePorts(3 * options.nodes);
+  const members = Array.from({ length: options.nodes }, (_, index) => ({
+    id: `n${index + 1}`,
+    address: `127.0.0.1:${ports[3 * index]}`,
+    http: `127.0.0.1:${ports[3 * index + 1]}`,
+    supervisor: `127.0.0.1:${ports[3 * index + 2]}`,
+  }));
+  const clusterFile = join(dir, 'cluster.json');
+  writeFileSync(clusterFile, JSON.stringify({ name: 'processes on this machine', algorithm: options.algorithm, timing: options.config, members }, null, 2));
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+
+  const supervised: Supervised[] = [];
+  const killAll = (): void => {
+    for (const child of supervised) if (!child.exited) child.process.kill('SIGKILL');
+  };
+  // Whatever way this process ends normally, its children end with it.
+  process.once('exit', killAll);
+  const stopAll = async (): Promise<void> => {
+    process.off('exit', killAll);
+    const exits = supervised.filter((child) => !child.exited).map((child) => new Promise((resolve) => child.process.once('exit', resolve)));
+    for (const child of supervised) if (!child.exited) child.process.kill('SIGTERM');
+    const timer = setTimeout(killAll, PROCESSES_STOP_TIMEOUT_MS);
+    await Promise.all(exits);
+    clearTimeout(timer);
+    if (temporary) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const member of members) {
+      const child = spawn(
+        process.execPath,
+        [options.cli, 'agent', '--supervise', '--id', member.id, '--cluster', clusterFile, '--data-dir', join(dir, member.id), '--token-file', tokenFile],
+        { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+      );
+      supervised.push(new Supervised(member.id, child));
+    }
+    const deadline = Date.now() + PROCESSES_START_TIMEOUT_MS;
+    let attached: AttachedCluster | null = null;
+    let lastProblem = '';
+    while (attached === null) {
+      const dead = supervised.find((child) => child.exited);
+      if (dead !== undefined) throw new Error(`the agent ${dead.id} exited as it started: ${dead.lastWords()}`);
+      if (Date.now() > deadline) throw new Error(`the agents did not answer within ${PROCESSES_START_TIMEOUT_MS / 1000} s: ${lastProblem}`);
+      try {
+        attached = await AttachedCluster.open({ addresses: members.map((member) => member.address), token, consoleId: options.consoleId, kind: 'processes' });
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const cluster = attached;
+    return {
+      start: () => cluster.start(),
+      stop: async () => {
+        await cluster.stop();
+        await stopAll();
+      },
+      snapshot: () => cluster.snapshot(),
+      history: (limit) => cluster.history(limit),
+      execute: (command) => cluster.execute(command),
+      inspect: (nodeId) => cluster.inspect(nodeId),
+      timers: () => cluster.timers(),
+      now: () => cluster.now(),
+      subscribe: (listener) => cluster.subscribe(listener),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * A scripted stand-in for `conclave agent` and its supervisor on the wire (shared/protocol/agent-wire.ts):
+ * it answers a console's requests, pushes what the test tells it to, and records what it was asked,
+ * so the console's side can be tested on its own (the real agents have their own tests).
+ */
+import { DEFAULT_ELECTION_CONFIG, type NodeStatus } from '../../shared/core/election.js';
+import { requestFrame, type AgentEvent, type AgentStatus, type ChildState, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import { listenWire, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+
+export const FAKE_TOKEN = 'fake cluster token, long enough';
+
+export interface FakeMember {
+  id: string;
+  agent: WireServer;
+  supervisor: WireServer | null;
+  /** Requests received, in order. */
+  requests: RequestOp[];
+  consoles: WireConnection[];
+  supervisorConsoles: WireConnection[];
+  status: NodeStatus;
+  /** How far this agent's clock is ahead of the test's, ms. */
+  skewMs: number;
+  child: ChildState;
+  /** What a `faults` request set, and its lease. */
+  faults: { version: string; leaseMs: number; owner: string; table: unknown } | null;
+}
+
+export class FakeCluster {
+  readonly members: FakeMember[] = [];
+
+  static async start(ids: string[], options: { supervised?: boolean; skewMs?: (id: string) => number } = {}): Promise<FakeCluster> {
+    const cluster = new FakeCluster();
+    // Ports first: every member's status lists every member's addresses.
+    for (const id of ids) {
+      const member: FakeMember = {
+        id,
+        agent: null as unknown as WireServer,
+        supervisor: null,
+        requests: [],
+        consoles: [],
+        supervisorConsoles: [],
+        status: { role: 'follower', term: 1, votedFor: null, leaderId: null },
+        skewMs: options.skewMs?.(id) ?? 0,
+        child: { state: 'up', pid: 4_000 + cluster.members.length, restarts: 0, lastExit: null, held: null },
+        faults: null,
+      };
+      member.agent = await listenWire({
+        host: '127.0.0.1',
+        port: 0,
+        id,
+        token: FAKE_TOKEN,
+        admit: () => null,
+        onConnection: (connection) => cluster.serveAgent(member, connection),
+      });
+      if (options.supervised) {
+        member.supervisor = await listenWire({
+          host: '127.0.0.1',
+          port: 0,
+          id,
+          token: FAKE_TOKEN,
+          admit: () => null,
+          onConnection: (connection) => cluster.serveSupervisor(member, connection),
+        });
+      }
+      cluster.members.push(member);
+    }
+    return cluster;
+  }
+
+  address(id: string): string {
+    return `127.0.0.1:${this.member(id).agent.port}`;
+  }
+
+  member(id: string): FakeMember {
+    return this.members.find((member) => member.id === id)!;
+  }
+
+  statusOf(member: FakeMember): AgentStatus {
+    return {
+      id: member.id,
+      address: `127.0.0.1:${member.agent.port}`,
+      pid: member.child.pid ?? 1,
+      version: 'fake',
+      members: this.members.map((other) => ({
+        id: other.id,
+        address: `127.0.0.1:${other.agent.port}`,
+        voting: true,
+        http: '127.0.0.1:1',
+        supervisor: `127.0.0.1:${other.supervisor?.port ?? 1}`,
+      })),
+      algorithm: 'raft',
+      config: DEFAULT_ELECTION_CONFIG,
+      faultLeaseMs: 3_000,
+      status: member.status,
+      electionTimer: null,
+      now: Date.now() + member.skewMs,
+      startedAt: Date.now(),
+      peers: {},
+      faults: member.faults === null ? null : { table: member.faults.table as never, version: member.faults.version, owner: member.faults.owner, expiresInMs: member.faults.leaseMs },
+      supervised: member.supervisor !== null,
+    };
+  }
+
+  /** A status change, pushed to every console as an event and a status. */
+  setStatus(id: string, status: NodeStatus): void {
+    const member = this.member(id);
+    const previous = member.status;
+    member.status = status;
+    this.push(member, { t: 'event', event: { type: 'status', t: Date.now() + member.skewMs, status, previous } satisfies AgentEvent });
+    this.push(member, { t: 'status', status: this.statusOf(member) });
+  }
+
+  /** Every member follows `leaderId` in `term`. */
+  elect(leaderId: string, term: number): void {
+    for (const member of this.members) {
+      this.setStatus(member.id, { role: member.id === leaderId ? 'leader' : 'follower', term, votedFor: leaderId, leaderId });
+    }
+  }
+
+  push(member: FakeMember, frame: unknown): void {
+    for (const console of member.consoles) console.send(frame);
+  }
+
+  async stop(): Promise<void> {
+    for (const member of this.members) {
+      await member.agent.close();
+      await member.supervisor?.close();
+    }
+  }
+
+  private serveAgent(member: FakeMember, connection: WireConnection): void {
+    member.consoles.push(connection);
+    connection.once('close', () => member.consoles.splice(member.consoles.indexOf(connection), 1));
+    connection.send({ t: 'status', status: this.statusOf(member) });
+    connection.on('frame', (raw) => {
+      const request = requestFrame.parse(raw);
+      const op = request.op;
+      member.requests.push(op);
+      const answer = (value: unknown): void => connection.send({ t: 'res', id: request.id, ok: true, value });
+      const refuse = (error: string): void => connection.send({ t: 'res', id: request.id, ok: false, error });
+      switch (op.op) {
+        case 'ping':
+          return answer({ sentAt: op.sentAt, agentNow: Date.now() + member.skewMs });
+        case 'status':
+          return answer(this.statusOf(member));
+        case 'inspect':
+          return answer({ role: member.status.role, durable: { term: member.status.term, votedFor: member.status.votedFor } });
+        case 'faults':
+          member.faults = { version: op.version, leaseMs: op.leaseMs, owner: connection.remoteId, table: op.table };
+          return answer(undefined);
+        case 'renew':
+          return member.faults?.version === op.version ? answer(undefined) : refuse('the fault table changed');
+        case 'transfer':
+          return answer(undefined);
+        default:
+          return refuse(`${op.op} is for supervisors`);
+      }
+    });
+  }
+
+  private serveSupervisor(member: FakeMember, connection: WireConnection): void {
+    member.supervisorConsoles.push(connection);
+    connection.send({ t: 'child', member: member.id, child: member.child });
+    connection.on('frame', (raw) => {
+      const request = requestFrame.parse(raw);
+      const op = request.op;
+      member.requests.push(op);
+      if (op.op === 'child') {
+        const state = op.action === 'kill' ? 'down' : op.action === 'pause' ? 'paused' : 'up';
+        member.child = { ...member.child, state, pid: state === 'down' ? null : (member.child.pid ?? 5_000), held: op.action === 'kill' || op.action === 'pause' ? { action: op.action, expiresInMs: op.leaseMs } : null };
+        if (state === 'down') for (const console of member.consoles) console.close('killed');
+      }
+      connection.send({ t: 'res', id: request.id, ok: true });
+      for (const console of member.supervisorConsoles) console.send({ t: 'child', member: member.id, child: member.child });
+    });
+  }
+}
