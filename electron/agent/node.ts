@@ -129,7 +129,11 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     random: random.fork('transport'),
     log,
     deliver: (message) => agent?.receive(message),
-    onEvent: emit,
+    onEvent: (event) => {
+      // A connection that closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
+      if (event.type === 'peer-lost') agent?.hint(event.peer);
+      emit(event);
+    },
     onSent: recordSent,
     onChange: markChanged,
   });

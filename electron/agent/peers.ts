@@ -126,7 +126,8 @@ export class PeerTransport {
     if (link === undefined || this.stopped) return;
     const sentT = clock.now();
     const decision = rules.decide(self, message.to, random, { latencyMs: 0, jitterMs: 0 });
-    const record = { from: self, to: message.to, kind: message.kind, sentT };
+    const granted = (message as Message & { granted?: unknown }).granted;
+    const record = { from: self, to: message.to, kind: message.kind, ...(typeof granted === 'boolean' ? { granted } : {}), sentT };
     if (decision.dropped !== null) {
       this.options.onSent({ ...record, deliverT: null, dropped: decision.dropped, duplicate: false });
       return;
