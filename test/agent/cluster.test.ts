@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, faultsResultSchema, inspectResultSchema, pingResultSchema } from '../../shared/protocol/agent-wire.js';
 import { linkKey } from '../../shared/protocol/faults.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
+import { AttachedCluster } from '../../electron/console/attached.js';
 import { dialWire } from '../../electron/wire/connection.js';
 import { encodeFrame } from '../../electron/wire/frames.js';
 import { loadClusterFile } from '../../electron/agent/flags.js';
@@ -222,6 +223,23 @@ describe('five agent processes', () => {
       console.close();
       deafConsole.close();
     }
+  });
+
+  it('the hub\'s console attaches through any one agent, shows the real leader, partitions through the agents and releases it on detach', async () => {
+    const { leader, term } = await agreedLeader(cluster.members);
+    const attached = await AttachedCluster.open({ addresses: [cluster.members[0]!.address], token: TOKEN, consoleId: 'console@hub-test' });
+    try {
+      attached.start();
+      const shown = await waitFor('the console to show the leader', () => (attached.snapshot().leader?.id === leader ? attached.snapshot() : undefined), 10_000);
+      expect(shown.nodes.map((node) => node.id)).toEqual(IDS);
+      expect(await attached.execute({ type: 'partition', preset: 'isolate-leader' })).toMatchObject({ ok: true });
+      const next = await agreedLeader(others(leader), 15_000);
+      expect(next.term).toBeGreaterThan(term);
+    } finally {
+      await attached.stop();
+    }
+    for (const member of cluster.members) await waitFor(`${member.id} to drop the console's faults`, async () => ((await statusOf(member)).faults === null ? true : undefined), 15_000);
+    await agreedLeader(cluster.members);
   });
 
   it('hand leadership over on a console request, and say why not when the target cannot take it', async () => {
