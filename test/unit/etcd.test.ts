@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdAuthenticationFailedError, GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
+import { UsageError, parseServeArgs } from '../../electron/cli/flags.js';
 import { explainEtcdError, hexId } from '../../electron/etcd/client.js';
 import { membersFrom } from '../../electron/etcd/cluster.js';
 import { ETCD_MISSING, etcdMemberId, findEtcdBinary } from '../../electron/etcd/playground.js';
@@ -112,5 +113,49 @@ describe('finding the etcd binary', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the serve flags of etcd', () => {
+  const parse = (args: string[], env: Record<string, string> = {}) => {
+    const options = parseServeArgs(args, env);
+    if (options === 'help') throw new Error('help');
+    return options;
+  };
+
+  it('--etcd watches the endpoints given, with a user whose password comes from a file or the environment, and PEM files for https', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-etcd-flags-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      for (const name of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, name), pem);
+      writeFileSync(join(dir, 'password'), 's3cret\n');
+      expect(parse(['--etcd', 'http://10.0.0.5:2379,http://10.0.0.6:2379/']).cluster).toEqual({ kind: 'etcd', endpoints: ['http://10.0.0.5:2379', 'http://10.0.0.6:2379'] });
+      expect(parse(['--etcd', 'http://a:2379', '--etcd-user', 'root', '--etcd-password-file', join(dir, 'password')]).cluster).toMatchObject({ username: 'root', password: 's3cret' });
+      expect(parse(['--etcd', 'http://a:2379', '--etcd-user', 'root'], { CONCLAVE_ETCD_PASSWORD: 'from env' }).cluster).toMatchObject({ password: 'from env' });
+      const tls = ['--etcd-ca', join(dir, 'ca.pem'), '--etcd-cert', join(dir, 'cert.pem'), '--etcd-key', join(dir, 'key.pem')];
+      expect(parse(['--etcd', 'https://a:2379', ...tls]).cluster).toMatchObject({ tls: { ca: pem, cert: pem, key: pem } });
+      expect(() => parse(['--etcd', 'http://a:2379', ...tls])).toThrow('--etcd-ca, --etcd-cert and --etcd-key go with https:// endpoints');
+      expect(() => parse(['--etcd', 'https://a:2379', '--etcd-cert', join(dir, 'cert.pem')])).toThrow('--etcd-cert and --etcd-key go together');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['--etcd', '10.0.0.5:2379'], '--etcd takes the members\' client URLs, with ports, separated by commas: http://10.0.0.5:2379,... (got "10.0.0.5:2379")'],
+    [['--etcd', 'http://a:2379', '--etcd-user', 'root'], '--etcd-user needs its password: --etcd-password-file F, or CONCLAVE_ETCD_PASSWORD in the environment'],
+    [['--etcd', 'http://a:2379', '--etcd-password-file', '/nonexistent'], '--etcd-password-file: cannot read /nonexistent (ENOENT)'],
+    [['--etcd-user', 'root'], '--etcd-user goes with --etcd'],
+    [['--etcd', 'http://a:2379', '--nodes', '3'], '--nodes and --etcd cannot be used together'],
+    [['--etcd-playground', '3', '--attach', 'a:1'], '--attach and --etcd-playground cannot be used together'],
+    [['--etcd-playground', '3', '--algorithm', 'bully'], '--algorithm does not go with --etcd or --etcd-playground: etcd elects with Raft'],
+    [['--etcd-playground', '4'], '--etcd-playground takes 3 or 5 members (got 4)'],
+  ])('%j is refused: %s', (args, message) => {
+    expect(() => parse(args)).toThrow(UsageError);
+    expect(() => parse(args)).toThrow(message);
+  });
+
+  it('--etcd-playground starts 3 or 5 members, from the binary --etcd-bin names', () => {
+    expect(parse(['--etcd-playground', '5', '--etcd-bin', 'bin/etcd'])).toMatchObject({ cluster: { kind: 'etcd-playground', members: 5 }, etcdBin: join(process.cwd(), 'bin/etcd') });
   });
 });
