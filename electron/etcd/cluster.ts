@@ -634,17 +634,21 @@ export class EtcdCluster implements ManagedTarget {
   }
 }
 
-/** The members etcd lists, named, each with the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises. */
+/**
+ * The members etcd lists (it lists them by id), named and in the order of their names, each with
+ * the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises.
+ */
 export function membersFrom(members: IMember[], endpoints: string[]): EtcdMemberInfo[] {
   const given = new Map(endpoints.map((endpoint) => [new URL(endpoint).origin, endpoint]));
   const names = new Set<string>();
-  return members.map((member) => {
+  const named = members.map((member) => {
     let name = member.name !== '' && member.name.length <= 64 ? member.name : hexId(member.ID);
     if (names.has(name)) name = hexId(member.ID);
     names.add(name);
     const endpoint = member.clientURLs.map((url) => given.get(safeOrigin(url))).find((url) => url !== undefined) ?? member.clientURLs[0] ?? null;
     return { name, memberId: member.ID, endpoint, voting: !member.isLearner };
   });
+  return named.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
 
 function safeOrigin(url: string): string {

@@ -49,12 +49,12 @@ describe('etcd member ids', () => {
 describe('the members of a watched cluster', () => {
   const member = (ID: string, name: string, clientURLs: string[], isLearner = false) => ({ ID, name, clientURLs, peerURLs: [], isLearner });
 
-  it("are named by etcd's names, asked at the endpoint the user gave for each, else the first URL they advertise", () => {
+  it("are named by etcd's names, in their order, asked at the endpoint the user gave for each, else the first URL they advertise", () => {
     const members = membersFrom(
       [
+        member('3', 'infra3', ['http://10.0.0.3:2379'], true),
         member('1', 'infra1', ['http://10.0.0.1:2379', 'http://etcd-1:2379']),
         member('2', 'infra2', ['http://10.0.0.2:2379']),
-        member('3', 'infra3', ['http://10.0.0.3:2379'], true),
       ],
       ['http://etcd-1:2379', 'http://10.0.0.2:2379'],
     );
@@ -68,9 +68,9 @@ describe('the members of a watched cluster', () => {
   it('that have no name (not started) or share one are named by their id; one with no client URL has no endpoint', () => {
     const members = membersFrom([member('255', 'same', ['http://a:2379']), member('256', 'same', ['http://b:2379']), member('257', '', [])], []);
     expect(members.map((m) => [m.name, m.endpoint])).toEqual([
-      ['same', 'http://a:2379'],
       ['100', 'http://b:2379'],
       ['101', null],
+      ['same', 'http://a:2379'],
     ]);
   });
 });
