@@ -50,6 +50,8 @@ export const ALARM_POLL_MS = 1_000;
 /** Opening waits this long for the membership, then for every member's first status. */
 export const OPEN_TIMEOUT_MS = 3_000;
 export const FIRST_STATUS_WAIT_MS = 3_000;
+/** Terms whose leader is remembered, below the latest (see feed). */
+const LEADER_TERMS_KEPT = 64;
 /** etcd's move-leader answers once the new leader leads, or fails. */
 export const MOVE_LEADER_TIMEOUT_MS = 5_000;
 
@@ -166,6 +168,8 @@ export class EtcdCluster implements ManagedTarget {
   private inflight: Array<Promise<unknown>> | null = null;
   private refreshing = false;
   private lastRefreshMs = 0;
+  /** Who led each recent term, as the members said (see feed). */
+  private readonly leaderOfTerm = new Map<number, string>();
   /** A watch that began before any member answered: its members are its endpoints until one does. */
   private provisional: boolean;
   private config: ElectionConfig;
@@ -428,7 +432,15 @@ export class EtcdCluster implements ManagedTarget {
     }
   }
 
-  /** Feeds a member's status to the model, against the one fed before (null: it booted, or came back). */
+  /**
+   * Feeds a member's status to the model, against the one fed before (null: it booted, or came back).
+   *
+   * etcd's status gives as raftTerm the term of the last entry the member applied, not its raft
+   * term: a new leader, and the members that follow it, name it alongside the previous term until
+   * its first entry is committed and applied (a round trip later). Such a status, naming a leader
+   * other than the one already seen leading that term, waits for its term instead of showing two
+   * leaders in one term.
+   */
   private feed(state: MemberState, status: IStatusResponse): void {
     const memberId = status.header.member_id;
     const next: NodeStatus = {
@@ -437,10 +449,20 @@ export class EtcdCluster implements ManagedTarget {
       votedFor: null,
       leaderId: this.nameOfMemberId(status.leader),
     };
+    if (next.leaderId !== null) {
+      const known = this.leaderOfTerm.get(next.term);
+      if (known !== undefined && known !== next.leaderId) return;
+      if (known === undefined) this.rememberLeader(next.term, next.leaderId);
+    }
     const previous = state.observed;
     if (previous !== null && previous.role === next.role && previous.term === next.term && previous.leaderId === next.leaderId) return;
     state.observed = next;
     this.model.observe(state.name, next, previous);
+  }
+
+  private rememberLeader(term: number, leader: string): void {
+    this.leaderOfTerm.set(term, leader);
+    for (const old of this.leaderOfTerm.keys()) if (old < term - LEADER_TERMS_KEPT) this.leaderOfTerm.delete(old);
   }
 
   private nameOfMemberId(memberId: string): string | null {
@@ -588,6 +610,7 @@ export class EtcdCluster implements ManagedTarget {
       this.listeners.set(listener, this.model.subscribe(listener));
     }
     previous.stop();
+    this.leaderOfTerm.clear();
     this.track(members);
     if (!this.started) return;
     for (const listener of this.listeners.keys()) listener.onReset?.();

@@ -298,6 +298,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
           advertisedPeerUrl: member.proxy.url,
           peerProxy: { ...member.proxy.stats },
           dataDir: member.dataDir,
+          logFile: member.logFile,
           starts: member.starts,
           lastExit: member.lastExit,
           log: logTail(member.logFile),

@@ -48,16 +48,21 @@ export function etcdctlStatus(endpoints: string[], extra: string[] = []): Promis
         reject(new Error(`etcdctl failed: ${stderr || error.message}`));
         return;
       }
-      const quoted = stdout.replace(/"(cluster_id|member_id|leader|revision|raft_term|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse)":(\d+)/g, '"$1":"$2"');
-      const entries = JSON.parse(quoted) as Array<{ Endpoint: string; Status: { header: { member_id: string }; leader: string; raftTerm: string } }>;
-      resolve(
-        entries.map((entry) => ({
-          endpoint: entry.Endpoint,
-          memberId: BigInt(entry.Status.header.member_id).toString(16),
-          leader: BigInt(entry.Status.leader).toString(16),
-          raftTerm: Number(entry.Status.raftTerm),
-        })),
-      );
+      try {
+        // A member with no leader has no "leader" field: proto3's JSON leaves zeros out.
+        const quoted = stdout.replace(/"(cluster_id|member_id|leader|revision|raft_term|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse)":(\d+)/g, '"$1":"$2"');
+        const entries = JSON.parse(quoted) as Array<{ Endpoint: string; Status: { header: { member_id: string }; leader?: string; raftTerm?: string } }>;
+        resolve(
+          entries.map((entry) => ({
+            endpoint: entry.Endpoint,
+            memberId: BigInt(entry.Status.header.member_id).toString(16),
+            leader: BigInt(entry.Status.leader ?? '0').toString(16),
+            raftTerm: Number(entry.Status.raftTerm ?? 0),
+          })),
+        );
+      } catch (parseError) {
+        reject(new Error(`etcdctl said something unexpected (${String(parseError)}): ${stdout.slice(0, 300)}`));
+      }
     });
   });
 }
