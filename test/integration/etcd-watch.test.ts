@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../electron/console/processes.js';
 import { EtcdCluster } from '../../electron/etcd/cluster.js';
+import { startHub } from '../../electron/hub/hub.js';
+import { ConsoleRuntime } from '../../electron/runtime/console.js';
 import { openTarget } from '../../electron/runtime/targets.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 import { ETCD_SKIP_REASON, OPENSSL_SKIP_REASON, etcdctl, etcdctlStatus, makeTestPki, startRawCluster, type RawCluster } from '../support/etcd.js';
-import { waitFor } from './harness.js';
+import { connectControl, connected, waitFor } from './harness.js';
 
 /** Fast enough for a short test, slow enough for a busy 2-core machine. */
 const HEARTBEAT_MS = 50;
@@ -103,6 +105,29 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
     victim.restart();
     const back = await waitFor('the old leader back', () => watch.snapshot().nodes.find((node) => node.id === before.id && node.reachable && node.status === 'up' && node.leaderId === after.id), FAILOVER_BOUND_MS);
     expect(back.role).toBe('follower');
+  });
+
+  it('is opened from the dashboard over /control, and /metrics shows its leader', async () => {
+    const context = { seed: 3 };
+    const runtime = new ConsoleRuntime(await openTarget({ kind: 'embedded', nodes: 3 }, context), (spec) => openTarget(spec, context));
+    const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, target: runtime });
+    runtime.start();
+    const control = connectControl(hub.url);
+    try {
+      await connected(control.socket);
+      const ack = await control.socket.timeout(10_000).emitWithAck('command', { type: 'open', target: { kind: 'etcd', endpoints: raw.endpoints } });
+      expect(ack).toEqual({ ok: true });
+      const snapshot = await waitFor('the etcd leader', () => (control.latest()?.target.kind === 'etcd' && control.latest()!.leader !== null ? control.latest() : null), FAILOVER_BOUND_MS);
+      expect(snapshot.nodes.map((node) => node.id)).toEqual(raw.members.map((member) => member.name));
+      const metrics = await (await fetch(new URL('/metrics', hub.url))).text();
+      expect(metrics).toMatch(/^conclave_has_leader 1$/m);
+      expect(metrics).toMatch(new RegExp(`^conclave_leader_term ${snapshot.leader!.term}$`, 'm'));
+      expect(await control.socket.timeout(4_000).emitWithAck('command', { type: 'kill', nodeId: snapshot.leader!.id })).toEqual({ ok: false, error: expect.stringMatching(/cannot kill them/) });
+    } finally {
+      control.socket.disconnect();
+      await runtime.stop();
+      await hub.close();
+    }
   });
 
   it('shows an endpoint that does not answer as unreachable, and goes on with the ones that do', async () => {
