@@ -154,6 +154,17 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground', () => {
     await waitFor('everyone to follow one leader again', settled, FAILOVER_BOUND_MS);
   });
 
+  it('a member that dies on its own is shown down, and restarts from the dashboard', async () => {
+    const before = await waitFor('a settled leader', settled, FAILOVER_BOUND_MS);
+    const victim = ['n1', 'n2', 'n3'].find((id) => id !== before.id)!;
+    process.kill(playground.snapshot().nodes.find((node) => node.id === victim)!.pid!, 'SIGKILL');
+    await waitFor(`${victim} down`, () => playground.snapshot().nodes.find((node) => node.id === victim && node.status === 'down'));
+    expect(playground.history().some((event) => event.type === 'kill' && event.nodeId === victim)).toBe(true);
+    expect((await playground.inspect(victim))!.internals!.lastExit).toMatch(/^exited \(SIGKILL\)/);
+    expect(await playground.execute({ type: 'restart', nodeId: victim })).toEqual({ ok: true });
+    await waitFor(`${victim} to follow again`, settled, FAILOVER_BOUND_MS);
+  });
+
   it('move-leader moves it', async () => {
     const before = await waitFor('a settled leader', settled, FAILOVER_BOUND_MS);
     const target = ['n1', 'n2', 'n3'].find((id) => id !== before.id)!;

@@ -153,6 +153,28 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
   });
 });
 
+describe.skipIf(ETCD_SKIP_REASON !== null)('a watch that began before etcd answered', () => {
+  it('keeps asking, and once a member answers learns who the members are and starts its run over', async () => {
+    const late = await startRawCluster({ members: 1, heartbeatMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS, start: false });
+    const watch = await EtcdCluster.watch({ kind: 'etcd', endpoints: late.endpoints });
+    let resets = 0;
+    watch.subscribe({ onReset: () => (resets += 1) });
+    try {
+      watch.start();
+      expect(watch.snapshot().nodes).toEqual([expect.objectContaining({ id: new URL(late.endpoints[0]!).host, reachable: false })]);
+      expect(watch.snapshot().target.label).toMatch(/unreachable/);
+      late.members[0]!.restart();
+      await waitFor('the member, by its name, leading', () => watch.snapshot().leader?.id === 'e1', 15_000);
+      expect(resets).toBe(1);
+      expect(watch.snapshot().target.label).toBe(`etcd cluster via ${late.endpoints[0]}: 1 member`);
+      expect(watch.snapshot().config).toMatchObject({ heartbeatMs: HEARTBEAT_MS, electionTimeoutMinMs: ELECTION_TIMEOUT_MS });
+    } finally {
+      await watch.stop();
+      await late.stop();
+    }
+  });
+});
+
 describe.skipIf(ETCD_SKIP_REASON !== null || OPENSSL_SKIP_REASON !== null)('an etcd cluster with TLS, client certificates and users', () => {
   let raw: RawCluster;
   let dir: string;

@@ -98,7 +98,15 @@ export interface RawCluster {
  * An etcd cluster the test starts itself, not through Conclave: what an operator would point
  * Conclave at. `flags` are added to every member's (TLS, for one).
  */
-export async function startRawCluster(options: { members: number; heartbeatMs: number; electionTimeoutMs: number; scheme?: 'http' | 'https'; flags?: string[] }): Promise<RawCluster> {
+export async function startRawCluster(options: {
+  members: number;
+  heartbeatMs: number;
+  electionTimeoutMs: number;
+  scheme?: 'http' | 'https';
+  flags?: string[];
+  /** false: the members are only started by their restart(). */
+  start?: boolean;
+}): Promise<RawCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-etcd-test-'));
   const ports = await freePorts(2 * options.members);
   const scheme = options.scheme ?? 'http';
@@ -154,7 +162,7 @@ export async function startRawCluster(options: { members: number; heartbeatMs: n
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  for (const member of members) member.restart();
+  if (options.start !== false) for (const member of members) member.restart();
   return cluster;
 }
 
