@@ -184,10 +184,10 @@ export class EtcdCluster implements ManagedTarget {
   static async watch(spec: EtcdWatchSpec): Promise<EtcdCluster> {
     const access: EtcdAccess = { username: spec.username, password: spec.password, tls: spec.tls };
     const probes = await Promise.all(spec.endpoints.map((endpoint) => listMembers(endpoint, access)));
-    const answer = probes.find((probe) => 'members' in probe);
+    const answer = probes.find((probe): probe is MemberList => 'members' in probe);
     let cluster: EtcdCluster;
     if (answer === undefined) {
-      const problems = probes.map((probe) => (probe as { problem: EtcdProblem }).problem);
+      const problems = probes.flatMap((probe) => ('problem' in probe ? [probe.problem] : []));
       const refusal = problems.find((problem) => problem.kind === 'auth' || problem.kind === 'tls' || problem.kind === 'permission');
       if (refusal !== undefined) throw new Error(refusal.message);
       cluster = new EtcdCluster({
@@ -205,7 +205,7 @@ export class EtcdCluster implements ManagedTarget {
         kind: 'etcd',
         access,
         endpoints: spec.endpoints,
-        members: membersFrom((answer as { members: IMember[] }).members, spec.endpoints),
+        members: membersFrom(answer.members, spec.endpoints),
         config: timing?.config ?? etcdDefaults(null),
         configSource: timing?.source ?? "etcd's defaults (the members' flags could not be read)",
       });
@@ -686,7 +686,12 @@ function sameMembership(a: EtcdMemberInfo[], b: EtcdMemberInfo[]): boolean {
   return a.length === b.length && a.every((member, index) => member.name === b[index]!.name && member.memberId === b[index]!.memberId && member.voting === b[index]!.voting && member.endpoint === b[index]!.endpoint);
 }
 
-async function listMembers(endpoint: string, access: EtcdAccess): Promise<{ endpoint: string; members: IMember[] } | { endpoint: string; problem: EtcdProblem }> {
+interface MemberList {
+  endpoint: string;
+  members: IMember[];
+}
+
+async function listMembers(endpoint: string, access: EtcdAccess): Promise<MemberList | { endpoint: string; problem: EtcdProblem }> {
   const client = memberClient(endpoint, access);
   try {
     return { endpoint, members: (await client.cluster.memberList({}, within(OPEN_TIMEOUT_MS))).members };
