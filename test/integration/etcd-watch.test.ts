@@ -107,7 +107,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
     expect(back.role).toBe('follower');
   });
 
-  it('is opened from the dashboard over /control, and /metrics shows its leader', async () => {
+  it('is opened from the dashboard over /control; /metrics shows its leader, and /export.jsonl records it', async () => {
     const context = { seed: 3 };
     const runtime = new ConsoleRuntime(await openTarget({ kind: 'embedded', nodes: 3 }, context), (spec) => openTarget(spec, context));
     const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, target: runtime });
@@ -122,6 +122,9 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
       const metrics = await (await fetch(new URL('/metrics', hub.url))).text();
       expect(metrics).toMatch(/^conclave_has_leader 1$/m);
       expect(metrics).toMatch(new RegExp(`^conclave_leader_term ${snapshot.leader!.term}$`, 'm'));
+      const recording = (await (await fetch(new URL('/export.jsonl', hub.url))).text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(recording[0]).toMatchObject({ format: 'conclave-run', algorithm: 'raft', members: raw.members.map((member) => member.name) });
+      expect(recording).toContainEqual({ event: expect.objectContaining({ type: 'leader', nodeId: snapshot.leader!.id }) });
       expect(await control.socket.timeout(4_000).emitWithAck('command', { type: 'kill', nodeId: snapshot.leader!.id })).toEqual({ ok: false, error: expect.stringMatching(/cannot kill them/) });
     } finally {
       control.socket.disconnect();
