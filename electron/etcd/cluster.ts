@@ -55,10 +55,16 @@ const LEADER_TERMS_KEPT = 64;
 /** etcd's move-leader answers once the new leader leads, or fails. */
 export const MOVE_LEADER_TIMEOUT_MS = 5_000;
 
+/** Why a playground refuses loss and duplication. */
+export const TCP_LINK_REFUSAL =
+  "etcd's members talk over TCP streams, which never lose or duplicate a message: an etcd link can be cut or delayed (latency, jitter), not made lossy";
+
 const UNAVAILABLE_ON_ETCD = {
   configure: "An etcd cluster's timing is in its members' flags: open a new playground with other settings, or restart the members",
   clock: 'etcd members keep real time: there is no clock control on etcd',
   scenario: 'Scenarios run on the embedded cluster',
+  loss: TCP_LINK_REFUSAL,
+  duplicate: TCP_LINK_REFUSAL,
 } as const satisfies Partial<Record<TargetControl, string>>;
 
 const UNAVAILABLE_ON_WATCHED_ETCD = {
@@ -69,10 +75,6 @@ const UNAVAILABLE_ON_WATCHED_ETCD = {
   partition: "Conclave is not on this etcd cluster's network: it cannot partition it (an etcd playground can)",
   link: "Conclave is not on this etcd cluster's network: it cannot set link faults (an etcd playground can)",
 } as const satisfies Partial<Record<TargetControl, string>>;
-
-/** Why a playground refuses loss and duplication. */
-export const TCP_LINK_REFUSAL =
-  "etcd's members talk over TCP streams, which never lose or duplicate a message: an etcd link can be cut or delayed (latency, jitter), not made lossy";
 
 /** One member, as etcd lists it. */
 export interface EtcdMemberInfo {

@@ -34,8 +34,8 @@ export interface NodeView {
 export const TARGET_KINDS = ['embedded', 'processes', 'attached', 'etcd', 'etcd-playground'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
-/** Controls that may not apply to every kind of cluster. */
-export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link'] as const;
+/** Controls that may not apply to every kind of cluster; `loss` and `duplicate` are the link faults' dropProbability and duplicateProbability. */
+export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link', 'loss', 'duplicate'] as const;
 export type TargetControl = (typeof TARGET_CONTROLS)[number];
 
 export interface TargetInfo {

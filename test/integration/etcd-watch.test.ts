@@ -77,7 +77,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
     expect(await watch.execute({ type: 'partition', groups: [[someone]] })).toEqual({ ok: false, error: expect.stringMatching(/cannot partition it/) });
     expect(await watch.execute({ type: 'clock', speed: 0.5 })).toEqual({ ok: false, error: expect.stringMatching(/keep real time/) });
     expect(await watch.execute({ type: 'heal' })).toEqual({ ok: false, error: expect.stringMatching(/nothing for it to heal/) });
-    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['clock', 'configure', 'kill', 'link', 'partition', 'pause', 'restart', 'scenario']);
+    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['clock', 'configure', 'duplicate', 'kill', 'link', 'loss', 'partition', 'pause', 'restart', 'scenario']);
   });
 
   it('moves the leader with move-leader', async () => {
