@@ -4,24 +4,38 @@
  * waits; every process killed and every data dir removed), and etcdctl's word on them.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { freePorts } from '../../electron/console/processes.js';
 import { findEtcdBinary } from '../../electron/etcd/playground.js';
 
 const ETCDCTL_TIMEOUT_MS = 5_000;
 
-function find(name: 'etcd' | 'etcdctl'): string | null {
+function findEtcd(): string | null {
   try {
-    return findEtcdBinary(undefined).replace(/etcd$/, name);
+    return findEtcdBinary(undefined);
   } catch {
     return null;
   }
 }
 
-export const ETCD_BIN = find('etcd');
-export const ETCDCTL_BIN = find('etcdctl');
+/** etcdctl on PATH, else beside etcd. */
+function findEtcdctl(etcd: string | null): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...(etcd === null ? [] : [dirname(etcd)])];
+  for (const dir of dirs.filter((entry) => entry !== '')) {
+    try {
+      accessSync(join(dir, 'etcdctl'), constants.X_OK);
+      return join(dir, 'etcdctl');
+    } catch {
+      // Not in this one.
+    }
+  }
+  return null;
+}
+
+export const ETCD_BIN = findEtcd();
+export const ETCDCTL_BIN = findEtcdctl(ETCD_BIN);
 
 /** Why the etcd tests cannot run here, or null. Printed when they are skipped. */
 export const ETCD_SKIP_REASON =
