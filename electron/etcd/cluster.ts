@@ -89,6 +89,8 @@ export interface EtcdMemberInfo {
 
 /** What a playground adds to watching: it runs the members and their network. */
 export interface EtcdRunner {
+  /** Controls it cannot carry out here, with the reason. */
+  readonly unavailable: Partial<Record<TargetControl, string>>;
   run(name: string): NodeRunState;
   pid(name: string): number | null;
   kill(name: string): void;
@@ -176,6 +178,8 @@ export class EtcdCluster implements ManagedTarget {
   private provisional: boolean;
   private config: ElectionConfig;
   private configSource: string;
+  /** The controls this cluster refuses, with the reason. */
+  private readonly unavailable: Partial<Record<TargetControl, string>>;
 
   /**
    * Watches the etcd cluster behind `spec.endpoints`: learns the members from any endpoint that
@@ -218,6 +222,7 @@ export class EtcdCluster implements ManagedTarget {
 
   constructor(private readonly options: EtcdClusterOptions) {
     this.runner = options.runner ?? null;
+    this.unavailable = this.runner === null ? UNAVAILABLE_ON_WATCHED_ETCD : { ...UNAVAILABLE_ON_ETCD, ...this.runner.unavailable };
     this.config = options.config;
     this.configSource = options.configSource;
     this.provisional = options.provisional ?? false;
@@ -324,30 +329,16 @@ export class EtcdCluster implements ManagedTarget {
   }
 
   async execute(command: Command): Promise<CommandAck> {
-    switch (command.type) {
-      case 'configure':
-      case 'clock':
-      case 'scenario':
-        return { ok: false, error: UNAVAILABLE_ON_ETCD[command.type] };
-      case 'open':
-        return { ok: false, error: 'opening another cluster is the console runtime’s job' };
-      case 'kill':
-      case 'restart':
-      case 'pause':
-      case 'resume':
-      case 'partition':
-        if (this.runner === null) return { ok: false, error: UNAVAILABLE_ON_WATCHED_ETCD[command.type === 'resume' ? 'pause' : command.type] };
-        break;
-      case 'link':
-        if (this.runner === null) return { ok: false, error: UNAVAILABLE_ON_WATCHED_ETCD.link };
-        if ((command.dropProbability ?? 0) > 0 || (command.duplicateProbability ?? 0) > 0) return { ok: false, error: TCP_LINK_REFUSAL };
-        break;
-      case 'heal':
-        if (this.runner === null) return { ok: false, error: 'Conclave set no faults on this etcd cluster: there is nothing for it to heal' };
-        break;
-      case 'transfer':
-        break;
+    if (command.type === 'open') return { ok: false, error: 'opening another cluster is the console runtime’s job' };
+    if (command.type === 'configure' || command.type === 'scenario') return { ok: false, error: UNAVAILABLE_ON_ETCD[command.type] };
+    if (command.type === 'heal' && this.runner === null) return { ok: false, error: 'Conclave set no faults on this etcd cluster: there is nothing for it to heal' };
+    const refusals = command.type === 'heal' ? [] : [this.unavailable[command.type === 'resume' ? 'pause' : command.type]];
+    if (command.type === 'link') {
+      if ((command.dropProbability ?? 0) > 0) refusals.push(this.unavailable.loss);
+      if ((command.duplicateProbability ?? 0) > 0) refusals.push(this.unavailable.duplicate);
     }
+    const refusal = refusals.find((reason) => reason !== undefined);
+    if (refusal !== undefined) return { ok: false, error: refusal };
     const before = JSON.stringify(this.model.rules.toTable());
     this.inflight = [];
     const ack = this.model.execute(command);
@@ -366,7 +357,7 @@ export class EtcdCluster implements ManagedTarget {
     const target: TargetInfo = {
       kind: this.options.kind,
       label: '',
-      unavailable: this.runner === null ? UNAVAILABLE_ON_WATCHED_ETCD : UNAVAILABLE_ON_ETCD,
+      unavailable: this.unavailable,
       faultLeaseMs: null,
     };
     return new ClusterModel(

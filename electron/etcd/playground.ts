@@ -261,6 +261,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
     for (const member of members.values()) spawnMember(member);
 
     const runner: EtcdRunner = {
+      unavailable: process.platform === 'win32' ? { pause: 'Windows has no SIGSTOP and SIGCONT: etcd members cannot be paused there' } : {},
       run: (name) => members.get(name)!.state,
       pid: (name) => members.get(name)!.child?.pid ?? null,
       kill: (name) => {
