@@ -3,8 +3,10 @@
  * range is a UsageError whose message says what was expected.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../shared/core/election.js';
 import { HOST_PORT_PATTERN, MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
+import { ETCD_PLAYGROUND_SIZES, parseEtcdTarget, type EtcdTls } from '../../shared/protocol/etcd.js';
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import type { TlsFiles } from '../wire/connection.js';
@@ -33,6 +35,8 @@ export interface ServeOptions {
   dataDir: string | null;
   /** --attach: certificate files when the agents use TLS. */
   tls: TlsFiles | null;
+  /** --etcd-bin: the etcd binary of playgrounds (this one and any the dashboard opens); found on PATH when null. */
+  etcdBin: string | null;
 }
 
 type FlagKind = 'integer' | 'string' | 'boolean';
@@ -90,12 +94,22 @@ export const SERVE_FLAGS: Record<string, FlagKind> = {
   'tls-cert': 'string',
   'tls-key': 'string',
   'tls-ca': 'string',
+  etcd: 'string',
+  'etcd-user': 'string',
+  'etcd-password-file': 'string',
+  'etcd-ca': 'string',
+  'etcd-cert': 'string',
+  'etcd-key': 'string',
+  'etcd-playground': 'integer',
+  'etcd-bin': 'string',
   help: 'boolean',
 };
 
 export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--nodes ${DEFAULT_NODE_COUNT}] [--algorithm raft]
                      [--seed N] [--token T]
                      [--processes N [--data-dir DIR]] | [--attach HOST:PORT[,HOST:PORT...] [--cluster-token-file F]]
+                     | [--etcd URL[,URL...] [--etcd-user U --etcd-password-file F] [--etcd-ca F] [--etcd-cert F --etcd-key F]]
+                     | [--etcd-playground 3|5 [--etcd-bin PATH]]
 
   --port       TCP port of the hub and dashboard (0 picks a free one)
   --host       address to listen on; anything but loopback requires a token
@@ -108,6 +122,11 @@ export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--ho
   --attach     watch and steer a real cluster of conclave agents: any of its agents' addresses
   --cluster-token-file  the agents' cluster token (else CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN)
   --tls-cert, --tls-key, --tls-ca  certificate files when the agents use TLS
+  --etcd       watch a real etcd cluster: its members' client URLs (http://10.0.0.5:2379, ...)
+  --etcd-user, --etcd-password-file  an etcd user and a file holding its password (or set
+               CONCLAVE_ETCD_PASSWORD); --etcd-ca, --etcd-cert, --etcd-key: PEM files for https
+  --etcd-playground  start 3 or 5 etcd members on this machine to break; they stop when this does
+  --etcd-bin   the etcd binary (default: etcd on PATH; Debian: sudo apt-get install etcd-server)
 
 Timing defaults: heartbeat ${DEFAULT_ELECTION_CONFIG.heartbeatMs} ms, election timeout ${DEFAULT_ELECTION_CONFIG.electionTimeoutMinMs}-${DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs} ms.`;
 
@@ -134,17 +153,30 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
     cluster: clusterChoice(flags, env, algorithm as AlgorithmName, nodes),
     dataDir: stringFlag(flags, 'data-dir') ?? null,
     tls: tlsFlags(flags),
+    etcdBin: etcdBinFlag(flags),
   };
 }
 
 /** Which cluster the flags ask for; combinations that cannot both hold are refused. */
 function clusterChoice(flags: Map<string, string | true>, env: Record<string, string | undefined>, algorithm: AlgorithmName, nodes: number): TargetSpec {
   const attach = stringFlag(flags, 'attach');
-  const exclusive = ['attach', 'processes', 'nodes'].filter((name) => flags.has(name));
+  const exclusive = ['attach', 'processes', 'nodes', 'etcd', 'etcd-playground'].filter((name) => flags.has(name));
   if (exclusive.length > 1) throw new UsageError(`--${exclusive[0]} and --${exclusive[1]} cannot be used together`);
   if (flags.has('data-dir') && !flags.has('processes')) throw new UsageError('--data-dir goes with --processes');
   for (const name of ['cluster-token-file', 'tls-cert', 'tls-key', 'tls-ca']) {
     if (flags.has(name) && attach === undefined) throw new UsageError(`--${name} goes with --attach`);
+  }
+  for (const name of ['etcd-user', 'etcd-password-file', 'etcd-ca', 'etcd-cert', 'etcd-key']) {
+    if (flags.has(name) && !flags.has('etcd')) throw new UsageError(`--${name} goes with --etcd`);
+  }
+  if ((flags.has('etcd') || flags.has('etcd-playground')) && flags.has('algorithm')) {
+    throw new UsageError('--algorithm does not go with --etcd or --etcd-playground: etcd elects with Raft');
+  }
+  if (flags.has('etcd')) return etcdWatchChoice(flags, env);
+  if (flags.has('etcd-playground')) {
+    const members = integerFlag(flags, 'etcd-playground', 3, 1, 99);
+    if (!(ETCD_PLAYGROUND_SIZES as readonly number[]).includes(members)) throw new UsageError(`--etcd-playground takes ${ETCD_PLAYGROUND_SIZES.join(' or ')} members (got ${members})`);
+    return { kind: 'etcd-playground', members: members as (typeof ETCD_PLAYGROUND_SIZES)[number] };
   }
   if (flags.has('processes')) return { kind: 'processes', nodes: integerFlag(flags, 'processes', 3, 1, MAX_MEMBERS), algorithm };
   if (attach === undefined) return { kind: 'embedded', algorithm, nodes };
@@ -160,6 +192,49 @@ function clusterChoice(flags: Map<string, string | true>, env: Record<string, st
     throw new UsageError('--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment');
   }
   return { kind: 'attached', addresses, token };
+}
+
+/** --etcd and its access flags; the password comes from a file or the environment, never the command line. */
+function etcdWatchChoice(flags: Map<string, string | true>, env: Record<string, string | undefined>): TargetSpec {
+  const endpoints = stringFlag(flags, 'etcd')!.split(',').map((endpoint) => endpoint.trim().replace(/\/$/, ''));
+  const spec: TargetSpec & { kind: 'etcd' } = { kind: 'etcd', endpoints };
+  for (const endpoint of endpoints) {
+    try {
+      parseEtcdTarget({ kind: 'etcd', endpoints: [endpoint] }, 'etcd');
+    } catch {
+      throw new UsageError(`--etcd takes the members' client URLs, with ports, separated by commas: http://10.0.0.5:2379,... (got "${endpoint}")`);
+    }
+  }
+  const username = stringFlag(flags, 'etcd-user');
+  const passwordFile = stringFlag(flags, 'etcd-password-file');
+  let password = env.CONCLAVE_ETCD_PASSWORD || undefined;
+  if (passwordFile !== undefined) password = readTextFile(passwordFile, '--etcd-password-file').replace(/\r?\n$/, '');
+  if (username !== undefined && password === undefined) throw new UsageError('--etcd-user needs its password: --etcd-password-file F, or CONCLAVE_ETCD_PASSWORD in the environment');
+  if (username === undefined && passwordFile !== undefined) throw new UsageError('--etcd-password-file goes with --etcd-user');
+  if (username !== undefined) {
+    spec.username = username;
+    spec.password = password;
+  }
+  const tls: EtcdTls = {};
+  for (const [flag, field] of [['etcd-ca', 'ca'], ['etcd-cert', 'cert'], ['etcd-key', 'key']] as const) {
+    const file = stringFlag(flags, flag);
+    if (file !== undefined) tls[field] = readTextFile(file, `--${flag}`);
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together');
+  if (Object.keys(tls).length > 0) {
+    if (!endpoints.every((endpoint) => endpoint.startsWith('https:'))) throw new UsageError('--etcd-ca, --etcd-cert and --etcd-key go with https:// endpoints');
+    spec.tls = tls;
+  }
+  try {
+    return parseEtcdTarget(spec, '--etcd');
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function etcdBinFlag(flags: Map<string, string | true>): string | null {
+  const path = stringFlag(flags, 'etcd-bin');
+  return path === undefined ? null : resolve(path);
 }
 
 function tlsFlags(flags: Map<string, string | true>): TlsFiles | null {

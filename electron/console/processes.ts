@@ -33,7 +33,7 @@ export interface ProcessesOptions {
 }
 
 /** Free TCP ports on 127.0.0.1, held open together so that none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },

@@ -22,7 +22,7 @@ export type ControlSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 export const REQUESTS_PER_SECOND_MAX = 20;
 /** Requests one connection may make at once after a quiet spell. */
 export const REQUEST_BURST_MAX = 40;
-/** What `configure` and running a scenario cost, counted in requests: each rebuilds the cluster. */
+/** What `configure`, `open` and running a scenario cost, counted in requests: each rebuilds the cluster (an open may start processes). */
 export const EXPENSIVE_REQUEST_COST = 10;
 /** Refused requests forgiven per second: a client that overshoots now and then is only refused. */
 export const REFUSALS_FORGIVEN_PER_SECOND = 100;
@@ -73,7 +73,7 @@ export class TokenBucket {
 /** The cost of a request, read from its payload before it is validated. */
 export function requestCost(event: string, payload: unknown): number {
   if (event !== 'command' || !isPlainObject(payload)) return 1;
-  return payload.type === 'configure' || (payload.type === 'scenario' && payload.action === 'run') ? EXPENSIVE_REQUEST_COST : 1;
+  return payload.type === 'configure' || payload.type === 'open' || (payload.type === 'scenario' && payload.action === 'run') ? EXPENSIVE_REQUEST_COST : 1;
 }
 
 export interface SessionHooks {
@@ -115,7 +115,7 @@ export class ControlSession {
       this.drop('flood', `disconnected for too many requests: more than ${REFUSALS_MAX} refused beyond ${REFUSALS_FORGIVEN_PER_SECOND} a second`);
     }
     const retryS = Math.ceil(this.requests.waitMs(cost) / 100) / 10;
-    return `rate limited: at most ${REQUESTS_PER_SECOND_MAX} requests a second (configure and scenario runs count ${EXPENSIVE_REQUEST_COST}); retry in ${retryS} s`;
+    return `rate limited: at most ${REQUESTS_PER_SECOND_MAX} requests a second (configure, open and scenario runs count ${EXPENSIVE_REQUEST_COST}); retry in ${retryS} s`;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Building the cluster a spec names: the one place that knows every kind of target. The embedded
  * cluster runs in this process; agent processes and attached clusters are reached through their
- * agents (electron/console/).
+ * agents (electron/console/); etcd clusters, watched or started as a playground, through etcd's
+ * own API (electron/etcd/).
  */
 import { hostname } from 'node:os';
 import { parseElectionConfig } from '../../shared/core/config.js';
@@ -10,6 +11,8 @@ import type { TargetSpec } from '../../shared/protocol/types.js';
 import { findBuiltCli } from '../app-root.js';
 import { AttachedCluster } from '../console/attached.js';
 import { startProcesses } from '../console/processes.js';
+import { EtcdCluster } from '../etcd/cluster.js';
+import { startEtcdPlayground } from '../etcd/playground.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from './cluster.js';
 import type { ManagedTarget } from './console.js';
@@ -22,6 +25,8 @@ export interface TargetContext {
   dataDir?: string | null;
   /** Certificate files for attaching to agents that use TLS. */
   tls?: TlsFiles | null;
+  /** The etcd binary of playgrounds that name none (--etcd-bin); else found on PATH. */
+  etcdBin?: string | null;
 }
 
 /** How this console names itself to agents (their logs; the owner of the faults it sets). */
@@ -50,5 +55,9 @@ export async function openTarget(spec: TargetSpec, context: TargetContext): Prom
     }
     case 'attached':
       return AttachedCluster.open({ addresses: spec.addresses, token: spec.token, consoleId: CONSOLE_ID, ...(context.tls ? { tls: context.tls } : {}) });
+    case 'etcd':
+      return EtcdCluster.watch(spec);
+    case 'etcd-playground':
+      return startEtcdPlayground(spec, { etcdBin: context.etcdBin ?? null });
   }
 }

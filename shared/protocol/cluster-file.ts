@@ -142,7 +142,8 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
 }
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
+/** A zod issue path as people write it: members[2].address. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join('');
 }
 

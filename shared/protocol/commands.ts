@@ -3,6 +3,7 @@ import { ALGORITHMS } from '../core/election.js';
 import { parsePartialConfig } from '../core/config.js';
 import { parseScenario } from '../scenario/format.js';
 import { HOST_PORT_PATTERN } from './cluster-file.js';
+import { parseEtcdTarget } from './etcd.js';
 import { PARTITION_PRESETS } from './faults.js';
 import { TARGET_KINDS, type Command, type CommandType, type TargetSpec } from './types.js';
 import {
@@ -38,6 +39,8 @@ export const MAX_ATTACH_ADDRESSES = 101;
 export const MAX_COMMAND_JSON_CHARS = 16_384;
 /** Scenarios may be longer than other commands. */
 export const MAX_SCENARIO_COMMAND_JSON_CHARS = 131_072;
+/** So may an `open`: an etcd target carries its CA, client certificate and key. */
+export const MAX_OPEN_COMMAND_JSON_CHARS = 131_072;
 export const MAX_NODE_ID_LENGTH = 64;
 /** Bounds on a command's shape (not on the cluster: unknown nodes are refused by the cluster). */
 export const MAX_GROUPS = 64;
@@ -54,7 +57,8 @@ function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefine
 }
 
 export function parseCommand(payload: unknown): Command {
-  const limit = isPlainObject(payload) && payload.type === 'scenario' ? MAX_SCENARIO_COMMAND_JSON_CHARS : MAX_COMMAND_JSON_CHARS;
+  const requested = isPlainObject(payload) ? payload.type : undefined;
+  const limit = requested === 'scenario' ? MAX_SCENARIO_COMMAND_JSON_CHARS : requested === 'open' ? MAX_OPEN_COMMAND_JSON_CHARS : MAX_COMMAND_JSON_CHARS;
   if (exceedsJsonSize(payload, limit)) {
     throw new ValidationError(`command is too large (limit ${limit} characters of JSON)`);
   }
@@ -144,10 +148,14 @@ export function parseCommand(payload: unknown): Command {
   }
 }
 
-/** Which cluster to serve: the embedded one with settings, agent processes on this machine, or a real cluster to attach to. */
+/**
+ * Which cluster to serve: the embedded one with settings, agent processes on this machine, a real
+ * cluster to attach to, an etcd cluster to watch, or an etcd playground (shared/protocol/etcd.ts).
+ */
 export function parseTargetSpec(value: unknown, path: string): TargetSpec {
   if (!isPlainObject(value)) fail(path, 'an object like { "kind": "attached", "addresses": ["10.0.0.5:7400"], "token": "..." }', value);
   const kind = expectOneOf(value.kind, `${path}.kind`, TARGET_KINDS);
+  if (kind === 'etcd' || kind === 'etcd-playground') return parseEtcdTarget(value, path);
   if (kind === 'attached') {
     const input = expectObject(value, path, ['kind', 'addresses', 'token']);
     const addresses = expectArray(input.addresses, `${path}.addresses`, MAX_ATTACH_ADDRESSES).map((address, index) => {

@@ -3,6 +3,7 @@
  * shared by the hub, the dashboard and any other client.
  */
 import type { AlgorithmName, ElectionConfig, Role } from '../core/election.js';
+import type { EtcdPlaygroundSpec, EtcdWatchSpec } from './etcd.js';
 import type { LinkFault, PartitionPreset } from './faults.js';
 import type { MessageBatch } from './messages.js';
 import type { Scenario, ScenarioReport } from '../scenario/format.js';
@@ -30,16 +31,19 @@ export interface NodeView {
 }
 
 /** What runs the cluster the hub serves. */
-export const TARGET_KINDS = ['embedded', 'processes', 'attached'] as const;
+export const TARGET_KINDS = ['embedded', 'processes', 'attached', 'etcd', 'etcd-playground'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
-/** Controls that may not apply to every kind of cluster. */
-export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link'] as const;
+/** Controls that may not apply to every kind of cluster; `loss` and `duplicate` are the link faults' dropProbability and duplicateProbability. */
+export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link', 'loss', 'duplicate'] as const;
 export type TargetControl = (typeof TARGET_CONTROLS)[number];
 
 export interface TargetInfo {
   kind: TargetKind;
-  /** In words: "embedded 5-node Raft cluster", "5 agent processes on this machine", "3 agents attached via 10.0.0.5:7400". */
+  /**
+   * In words: "embedded 5-node Raft cluster", "5 agent processes on this machine", "3 agents attached via 10.0.0.5:7400",
+   * "etcd cluster via http://10.0.0.5:2379 (3 members)", "etcd 3.4.23 playground: 3 members on 127.0.0.1".
+   */
   label: string;
   /** Controls that cannot act on this cluster, each with the reason to show; any control not listed works. */
   unavailable: Partial<Record<TargetControl, string>>;
@@ -142,7 +146,9 @@ export type ClusterCommand =
 export type TargetSpec =
   | { kind: 'embedded'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> }
   | { kind: 'processes'; nodes: number; algorithm?: AlgorithmName; config?: Partial<ElectionConfig> }
-  | { kind: 'attached'; addresses: string[]; token: string };
+  | { kind: 'attached'; addresses: string[]; token: string }
+  | EtcdWatchSpec
+  | EtcdPlaygroundSpec;
 
 /**
  * Replacing the cluster with one of other settings, or with another cluster altogether, and

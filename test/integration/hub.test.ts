@@ -207,7 +207,7 @@ describe('/control: rate limits', () => {
     );
     const limited = acks.map((ack) => !ack.ok && ack.error!.startsWith('rate limited'));
     expect(limited).toEqual(acks.map((_, i) => i >= REQUEST_BURST_MAX));
-    expect(acks.at(-1)).toEqual({ ok: false, error: expect.stringMatching(/^rate limited: at most 20 requests a second \(configure and scenario runs count 10\); retry in 0\.\d s$/) });
+    expect(acks.at(-1)).toEqual({ ok: false, error: expect.stringMatching(/^rate limited: at most 20 requests a second \(configure, open and scenario runs count 10\); retry in 0\.\d s$/) });
     await new Promise((resolve) => setTimeout(resolve, (1_000 / REQUESTS_PER_SECOND_MAX) * 3));
     expect((await socket.emitWithAck('inspect', 'n1')).ok).toBe(true);
     // configure costs 10 requests: far more than what refilled.

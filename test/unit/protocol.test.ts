@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../shared/protocol/commands.js';
 
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
 describe('command validation', () => {
   it.each([
     [{ type: 'kill', nodeId: 'n1' }],
@@ -24,6 +26,10 @@ describe('command validation', () => {
     [{ type: 'open', target: { kind: 'embedded', algorithm: 'bully', nodes: 9, config: { heartbeatMs: 20 } } }],
     [{ type: 'open', target: { kind: 'processes', nodes: 3 } }],
     [{ type: 'open', target: { kind: 'attached', addresses: ['10.0.0.5:7400', '[::1]:7401'], token: 'correct horse' } }],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://10.0.0.5:2379', 'http://[::1]:2379'] } }],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['https://etcd-1.example:2379'], username: 'root', password: 'pw', tls: { ca: PEM, cert: PEM, key: PEM } } }],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 3 } }],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 5, heartbeatMs: 50, electionTimeoutMs: 250, preVote: false, etcdBin: '/opt/etcd/etcd' } }],
     [{ type: 'scenario', action: 'stop' }],
     [{ type: 'scenario', action: 'run', scenario: { name: 'x', durationMs: 5_000, steps: [{ at: 1_000, do: { type: 'heal' } }], assertions: [] } }],
   ])('accepts %j', (command) => {
@@ -62,7 +68,21 @@ describe('command validation', () => {
     [{ type: 'configure', config: { heartbeatMs: 0 } }, 'configure command.config.heartbeatMs must be between 1 and 60000'],
     [{ type: 'configure', config: { heartbeat: 50 } }, 'configure command.config has an unknown field "heartbeat"'],
     [{ type: 'open' }, 'open command.target must be an object like'],
-    [{ type: 'open', target: { kind: 'etcd' } }, 'open command.target.kind must be one of embedded, processes, attached (got "etcd")'],
+    [{ type: 'open', target: { kind: 'zookeeper' } }, 'open command.target.kind must be one of embedded, processes, attached, etcd, etcd-playground (got "zookeeper")'],
+    [{ type: 'open', target: { kind: 'etcd' } }, 'open command.target.endpoints: Invalid input: expected array'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: [] } }, 'open command.target.endpoints: Too small'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['10.0.0.5:2379'] } }, 'open command.target.endpoints[0]: must be an http(s) URL with a port and no path'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://10.0.0.5'] } }, 'open command.target.endpoints[0]: must be an http(s) URL with a port'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://a:2379', 'https://b:2379'] } }, 'open command.target.endpoints: must all be http:// or all https://'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://a:2379'], username: 'root' } }, 'open command.target.password: a user name and its password go together'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://a:2379'], tls: { ca: PEM } } }, 'open command.target.tls: goes with https:// endpoints'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['https://a:2379'], tls: { cert: PEM } } }, 'open command.target.tls.key: a client certificate and its key go together'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['https://a:2379'], tls: { ca: '/etc/ca.pem' } } }, 'open command.target.tls.ca: must be PEM text'],
+    [{ type: 'open', target: { kind: 'etcd', endpoints: ['http://a:2379'], token: 't' } }, 'open command.target: Unrecognized key: "token"'],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 4 } }, 'open command.target.members: Invalid option: expected one of 3|5'],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 3, heartbeatMs: 100, electionTimeoutMs: 400 } }, 'open command.target.electionTimeoutMs: must be at least 5 heartbeats (500 ms), as etcd requires (got 400 ms)'],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 3, etcdBin: 'etcd' } }, 'open command.target.etcdBin: must be an absolute path'],
+    [{ type: 'open', target: { kind: 'etcd-playground', members: 3, etcdBin: '/bin/sh' } }, 'open command.target.etcdBin: must name a binary called etcd'],
     [{ type: 'open', target: { kind: 'processes' } }, 'open command.target.nodes must be an integer'],
     [{ type: 'open', target: { kind: 'attached', addresses: [], token: 't' } }, 'open command.target.addresses must name at least one agent'],
     [{ type: 'open', target: { kind: 'attached', addresses: ['10.0.0.5'], token: 't' } }, 'open command.target.addresses[0] must be host:port'],
@@ -74,5 +94,13 @@ describe('command validation', () => {
     [{ type: 'scenario', action: 'run', scenario: { name: 'x', durationMs: 5_000, steps: 'all', assertions: [] } }, 'scenario.steps must be an array'],
   ])('refuses %j: %s', (payload, reason) => {
     expect(() => parseCommand(payload)).toThrow(reason);
+  });
+
+  it('lets an etcd target carry its CA, client certificate and key past the size of other commands', () => {
+    const file = PEM.repeat(300);
+    const command = { type: 'open', target: { kind: 'etcd', endpoints: ['https://a:2379'], tls: { ca: file, cert: file, key: file } } };
+    expect(JSON.stringify(command).length).toBeGreaterThan(16_384);
+    expect(parseCommand(command)).toEqual(command);
+    expect(() => parseCommand({ ...command, target: { ...command.target, tls: { ca: PEM.repeat(700) } } })).toThrow('open command.target.tls.ca: Too big');
   });
 });

@@ -45,6 +45,7 @@ describe('request cost', () => {
   it('charges more for what rebuilds the cluster', () => {
     expect(requestCost('command', { type: 'configure', nodes: 3 })).toBe(EXPENSIVE_REQUEST_COST);
     expect(requestCost('command', { type: 'scenario', action: 'run', scenario: {} })).toBe(EXPENSIVE_REQUEST_COST);
+    expect(requestCost('command', { type: 'open', target: { kind: 'etcd-playground', members: 3 } })).toBe(EXPENSIVE_REQUEST_COST);
     expect(requestCost('command', { type: 'scenario', action: 'stop' })).toBe(1);
     expect(requestCost('command', { type: 'kill', nodeId: 'n1' })).toBe(1);
     expect(requestCost('command', 'configure')).toBe(1);

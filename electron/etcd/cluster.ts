@@ -1,0 +1,696 @@
+/**
+ * An etcd cluster, watched as a console: each member is a node, as its own maintenance status
+ * says — reachable or not, leader or follower (etcd does not say when a member campaigns), its
+ * raft term and the leader it follows — polled every STATUS_POLL_INTERVAL_MS, at most one
+ * request per member in flight. The same ClusterModel as every other cluster turns what the
+ * members say into the timeline, leader and quorum tracking, failovers, /metrics and recordings.
+ *
+ * Watched, the console can only move the leader (move-leader); a playground (playground.ts)
+ * runs the members itself and adds kill, restart, pause and the network's faults through an
+ * EtcdRunner.
+ */
+import type { IMember, IStatusResponse, Etcd3 } from 'etcd3';
+import type { ElectionConfig, NodeStatus } from '../../shared/core/election.js';
+import { createRandom } from '../../shared/core/random.js';
+import type { NetworkTable } from '../../shared/network/link-rules.js';
+import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
+import type {
+  ClusterEvent,
+  ClusterSnapshot,
+  Command,
+  CommandAck,
+  NodeDetail,
+  NodeRunState,
+  NodeView,
+  TargetControl,
+  TargetInfo,
+} from '../../shared/protocol/types.js';
+import { RealClock } from '../runtime/clock.js';
+import type { ManagedTarget } from '../runtime/console.js';
+import type { RuntimeListener } from '../runtime/embedded.js';
+import { ClusterModel, type NodeControl } from '../runtime/model.js';
+import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from './client.js';
+import { etcdDefaults, readTiming } from './timing.js';
+
+/** How often each member's status is asked for: a leader change shows within about this, plus a round trip. */
+export const STATUS_POLL_INTERVAL_MS = 20;
+/** A status request without an answer by then has failed. */
+export const STATUS_TIMEOUT_MS = 400;
+/** A member is shown unreachable after this many failed requests in a row (at once when its port refuses). */
+export const UNREACHABLE_AFTER_FAILURES = 2;
+/** Retries of a member that does not answer back off from this to that. */
+export const RETRY_MS_MIN = 50;
+export const RETRY_MS_MAX = 1_000;
+/** How often a watch asks who the members are (members added or removed start a new run). */
+export const MEMBERSHIP_REFRESH_MS = 5_000;
+/** ... and at most this often when it has a reason to ask sooner (a leader it does not know). */
+const MEMBERSHIP_REFRESH_MS_MIN = 500;
+/** How often the cluster's alarms (NOSPACE, CORRUPT) are read. */
+export const ALARM_POLL_MS = 1_000;
+/** Opening waits this long for the membership, then for every member's first status. */
+export const OPEN_TIMEOUT_MS = 3_000;
+export const FIRST_STATUS_WAIT_MS = 3_000;
+/** Terms whose leader is remembered, below the latest (see feed). */
+const LEADER_TERMS_KEPT = 64;
+/** etcd's move-leader answers once the new leader leads, or fails. */
+export const MOVE_LEADER_TIMEOUT_MS = 5_000;
+
+/** Why a playground refuses loss and duplication. */
+export const TCP_LINK_REFUSAL =
+  "etcd's members talk over TCP streams, which never lose or duplicate a message: an etcd link can be cut or delayed (latency, jitter), not made lossy";
+
+const UNAVAILABLE_ON_ETCD = {
+  configure: "An etcd cluster's timing is in its members' flags: open a new playground with other settings, or restart the members",
+  clock: 'etcd members keep real time: there is no clock control on etcd',
+  scenario: 'Scenarios run on the embedded cluster',
+  loss: TCP_LINK_REFUSAL,
+  duplicate: TCP_LINK_REFUSAL,
+} as const satisfies Partial<Record<TargetControl, string>>;
+
+const UNAVAILABLE_ON_WATCHED_ETCD = {
+  ...UNAVAILABLE_ON_ETCD,
+  kill: 'Conclave watches this etcd cluster and does not run its members: it cannot kill them (an etcd playground can)',
+  restart: 'Conclave watches this etcd cluster and does not run its members: it cannot restart them (an etcd playground can)',
+  pause: 'Conclave watches this etcd cluster and does not run its members: it cannot pause them (an etcd playground can)',
+  partition: "Conclave is not on this etcd cluster's network: it cannot partition it (an etcd playground can)",
+  link: "Conclave is not on this etcd cluster's network: it cannot set link faults (an etcd playground can)",
+} as const satisfies Partial<Record<TargetControl, string>>;
+
+/** One member, as etcd lists it. */
+export interface EtcdMemberInfo {
+  /** The node's id: etcd's member name (its id in hex when it has none). */
+  name: string;
+  /** etcd's member id, decimal; null until known. */
+  memberId: string | null;
+  /** Where this console asks for its status; null when it advertises none. */
+  endpoint: string | null;
+  voting: boolean;
+}
+
+/** What a playground adds to watching: it runs the members and their network. */
+export interface EtcdRunner {
+  /** Controls it cannot carry out here, with the reason. */
+  readonly unavailable: Partial<Record<TargetControl, string>>;
+  run(name: string): NodeRunState;
+  pid(name: string): number | null;
+  kill(name: string): void;
+  /** Starts a member that is down, on its data dir. */
+  start(name: string): void;
+  pause(name: string): void;
+  resume(name: string): void;
+  /** The console's network rules changed. */
+  applyRules(table: NetworkTable): void;
+  /** For the node's details: ports, data dir, the end of its log. */
+  describe(name: string): Record<string, unknown>;
+  /** Calls back when a member exits without being asked to. */
+  onExit(listener: (name: string) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface EtcdClusterOptions {
+  kind: 'etcd' | 'etcd-playground';
+  access: EtcdAccess;
+  /** The endpoints the watch was given (a playground: its members'). */
+  endpoints: string[];
+  members: EtcdMemberInfo[];
+  config: ElectionConfig;
+  /** Where the timing came from, in words (a watch reads it from the members when it can). */
+  configSource: string;
+  /** "etcd 3.4.23 playground: 3 members on 127.0.0.1"; a watch's label is made from its endpoints. */
+  label?: string;
+  runner?: EtcdRunner;
+  /** The members are the endpoints, named by host:port, until one answers (a watch that began unreachable). */
+  provisional?: boolean;
+}
+
+class MemberState {
+  client: Etcd3 | null;
+  status: IStatusResponse | null = null;
+  /** When the last status came (epoch ms), and how long it took. */
+  statusAt: number | null = null;
+  roundTripMs: number | null = null;
+  /** The status this console last fed to the model. */
+  observed: NodeStatus | null = null;
+  reachable = false;
+  failures = 0;
+  lastError: string | null = null;
+  alarms: string[] = [];
+  timer: ReturnType<typeof setTimeout> | null = null;
+  polling = false;
+  retired = false;
+
+  constructor(
+    readonly info: EtcdMemberInfo,
+    access: EtcdAccess,
+  ) {
+    this.client = info.endpoint === null ? null : memberClient(info.endpoint, access);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  retire(): void {
+    this.retired = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.client?.close();
+    this.client = null;
+  }
+}
+
+export class EtcdCluster implements ManagedTarget {
+  private readonly clock = new RealClock();
+  private model: ClusterModel;
+  private members = new Map<string, MemberState>();
+  private readonly listeners = new Map<RuntimeListener, () => void>();
+  private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
+  private readonly runner: EtcdRunner | null;
+  private started = false;
+  private stopped = false;
+  /** Requests the command being executed sent; its ack waits for them. */
+  private inflight: Array<Promise<unknown>> | null = null;
+  private refreshing = false;
+  private lastRefreshMs = 0;
+  /** Who led each recent term, as the members said (see feed). */
+  private readonly leaderOfTerm = new Map<number, string>();
+  /** A watch that began before any member answered: its members are its endpoints until one does. */
+  private provisional: boolean;
+  private config: ElectionConfig;
+  private configSource: string;
+  /** The controls this cluster refuses, with the reason. */
+  private readonly unavailable: Partial<Record<TargetControl, string>>;
+
+  /**
+   * Watches the etcd cluster behind `spec.endpoints`: learns the members from any endpoint that
+   * answers and then asks each member itself. A wrong password or certificate is refused with
+   * the reason; a cluster none of whose endpoints answers is shown unreachable, and watched
+   * until it answers.
+   */
+  static async watch(spec: EtcdWatchSpec): Promise<EtcdCluster> {
+    const access: EtcdAccess = { username: spec.username, password: spec.password, tls: spec.tls };
+    const probes = await Promise.all(spec.endpoints.map((endpoint) => listMembers(endpoint, access)));
+    const answer = probes.find((probe): probe is MemberList => 'members' in probe);
+    let cluster: EtcdCluster;
+    if (answer === undefined) {
+      const problems = probes.flatMap((probe) => ('problem' in probe ? [probe.problem] : []));
+      const refusal = problems.find((problem) => problem.kind === 'auth' || problem.kind === 'tls' || problem.kind === 'permission');
+      if (refusal !== undefined) throw new Error(refusal.message);
+      cluster = new EtcdCluster({
+        kind: 'etcd',
+        access,
+        endpoints: spec.endpoints,
+        members: spec.endpoints.map((endpoint) => ({ name: new URL(endpoint).host, memberId: null, endpoint, voting: true })),
+        config: etcdDefaults(null),
+        configSource: "etcd's defaults (no member has answered yet)",
+        provisional: true,
+      });
+    } else {
+      const timing = await readTiming(answer.endpoint, access);
+      cluster = new EtcdCluster({
+        kind: 'etcd',
+        access,
+        endpoints: spec.endpoints,
+        members: membersFrom(answer.members, spec.endpoints),
+        config: timing?.config ?? etcdDefaults(null),
+        configSource: timing?.source ?? "etcd's defaults (the members' flags could not be read)",
+      });
+    }
+    await cluster.firstStatuses();
+    return cluster;
+  }
+
+  constructor(private readonly options: EtcdClusterOptions) {
+    this.runner = options.runner ?? null;
+    this.unavailable = this.runner === null ? UNAVAILABLE_ON_WATCHED_ETCD : { ...UNAVAILABLE_ON_ETCD, ...this.runner.unavailable };
+    this.config = options.config;
+    this.configSource = options.configSource;
+    this.provisional = options.provisional ?? false;
+    this.model = this.createModel(options.members);
+    this.track(options.members);
+    this.runner?.onExit((name) => {
+      const state = this.members.get(name);
+      if (state === undefined) return;
+      state.observed = null;
+      if (this.started) this.model.reconcile(name, 'down');
+    });
+  }
+
+  /** Whether some member says it leads (what it said, before the run starts and feeds the model). */
+  leaderReported(): boolean {
+    return [...this.members.values()].some((state) => state.reachable && state.status !== null && state.status.leader === state.status.header.member_id);
+  }
+
+  /** The name of the member whose id (hex, as rafthttp sends it) this is, or null. */
+  nameOfHexId(hex: string): string | null {
+    for (const state of this.members.values()) if (state.info.memberId !== null && hexId(state.info.memberId) === hex) return state.name;
+    return null;
+  }
+
+  // ---- ControlTarget ----
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.model.start();
+    this.observeAll();
+    if (this.options.kind === 'etcd') this.intervals.push(setInterval(() => void this.refreshMembership(), MEMBERSHIP_REFRESH_MS));
+    this.intervals.push(setInterval(() => void this.readAlarms(), ALARM_POLL_MS));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const interval of this.intervals) clearInterval(interval);
+    for (const state of this.members.values()) state.retire();
+    for (const unsubscribe of this.listeners.values()) unsubscribe();
+    this.listeners.clear();
+    this.model.stop();
+    this.clock.stop();
+    await this.runner?.stop();
+  }
+
+  snapshot(): ClusterSnapshot {
+    const snapshot = this.model.snapshot();
+    return { ...snapshot, target: { ...snapshot.target, label: this.label() }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+  }
+
+  history(limit?: number): ClusterEvent[] {
+    return this.model.history(limit);
+  }
+
+  subscribe(listener: RuntimeListener): () => void {
+    this.listeners.set(listener, this.model.subscribe(listener));
+    return () => {
+      this.listeners.get(listener)?.();
+      this.listeners.delete(listener);
+    };
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** etcd does not say when its members' election timers run. */
+  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    return [];
+  }
+
+  inspect(nodeId: string): NodeDetail | null {
+    const state = this.members.get(nodeId);
+    if (state === undefined) return null;
+    const status = state.status;
+    return {
+      view: this.decorate(this.model.nodeView(nodeId)),
+      internals: {
+        endpoint: state.info.endpoint,
+        memberId: state.info.memberId === null ? null : hexId(state.info.memberId),
+        reachable: state.reachable,
+        lastError: state.lastError,
+        lastStatusMsAgo: state.statusAt === null ? null : Date.now() - state.statusAt,
+        statusRoundTripMs: state.roundTripMs === null ? null : Math.round(state.roundTripMs * 10) / 10,
+        raftTerm: status === null ? null : Number(status.raftTerm),
+        raftIndex: status === null ? null : Number(status.raftIndex),
+        raftAppliedIndex: status === null ? null : Number(status.raftAppliedIndex),
+        leader: status === null ? null : this.nameOfMemberId(status.leader),
+        version: status?.version ?? null,
+        dbSizeBytes: status === null ? null : Number(status.dbSize),
+        dbSizeInUseBytes: status === null ? null : Number(status.dbSizeInUse),
+        isLearner: status?.isLearner ?? !state.info.voting,
+        errors: status?.errors ?? [],
+        alarms: state.alarms,
+        timing: this.configSource,
+        ...this.runner?.describe(nodeId),
+      },
+      durable: null,
+      inbox: 0,
+      clock: null,
+    };
+  }
+
+  async execute(command: Command): Promise<CommandAck> {
+    if (command.type === 'open') return { ok: false, error: 'opening another cluster is the console runtime’s job' };
+    if (command.type === 'configure' || command.type === 'scenario') return { ok: false, error: UNAVAILABLE_ON_ETCD[command.type] };
+    if (command.type === 'heal' && this.runner === null) return { ok: false, error: 'Conclave set no faults on this etcd cluster: there is nothing for it to heal' };
+    const refusals = command.type === 'heal' ? [] : [this.unavailable[command.type === 'resume' ? 'pause' : command.type]];
+    if (command.type === 'link') {
+      if ((command.dropProbability ?? 0) > 0) refusals.push(this.unavailable.loss);
+      if ((command.duplicateProbability ?? 0) > 0) refusals.push(this.unavailable.duplicate);
+    }
+    const refusal = refusals.find((reason) => reason !== undefined);
+    if (refusal !== undefined) return { ok: false, error: refusal };
+    const before = JSON.stringify(this.model.rules.toTable());
+    this.inflight = [];
+    const ack = this.model.execute(command);
+    const sent = this.inflight;
+    this.inflight = null;
+    if (!ack.ok) return ack;
+    const table = this.model.rules.toTable();
+    if (JSON.stringify(table) !== before) this.runner?.applyRules(table);
+    const failures = (await Promise.allSettled(sent)).flatMap((result) => (result.status === 'rejected' ? [result.reason instanceof Error ? result.reason.message : String(result.reason)] : []));
+    return failures.length === 0 ? { ok: true } : { ok: false, error: failures.join('; ') };
+  }
+
+  // ---- The model ----
+
+  private createModel(members: EtcdMemberInfo[]): ClusterModel {
+    const target: TargetInfo = {
+      kind: this.options.kind,
+      label: '',
+      unavailable: this.unavailable,
+      faultLeaseMs: null,
+    };
+    return new ClusterModel(
+      {
+        algorithm: 'raft',
+        config: this.config,
+        members: members.map((member) => member.name),
+        voters: members.filter((member) => member.voting).map((member) => member.name),
+        clock: this.clock,
+        random: createRandom(Date.now() >>> 0),
+        target,
+      },
+      this.control(),
+    );
+  }
+
+  private control(): NodeControl {
+    const state = (id: string): MemberState => this.members.get(id)!;
+    const run = (id: string): NodeRunState => (this.runner !== null ? this.runner.run(id) : state(id).reachable ? 'up' : 'down');
+    const runner = (): EtcdRunner => {
+      // The commands that need a runner are refused on a watched cluster before the model sees them.
+      if (this.runner === null) throw new Error('this etcd cluster is watched, not run, by Conclave');
+      return this.runner;
+    };
+    return {
+      run,
+      status: (id) => (run(id) === 'down' ? null : state(id).observed),
+      kill: (id) => {
+        runner().kill(id);
+        state(id).observed = null;
+      },
+      start: (id) => {
+        runner().start(id);
+        this.wake(state(id));
+      },
+      pause: (id) => runner().pause(id),
+      resume: (id) => {
+        runner().resume(id);
+        this.wake(state(id));
+      },
+      transfer: (leaderId, target) => this.moveLeader(state(leaderId), state(target)),
+      clockRefusal: UNAVAILABLE_ON_ETCD.clock,
+    };
+  }
+
+  private moveLeader(leader: MemberState, target: MemberState): { ok: true } | { ok: false; error: string } {
+    const client = leader.client;
+    if (client === null || leader.info.endpoint === null) return { ok: false, error: `${leader.name} has no client URL this console can reach` };
+    if (target.info.memberId === null) return { ok: false, error: `${target.name}'s etcd member id is not known yet` };
+    const endpoint = leader.info.endpoint;
+    const request = client.maintenance.moveLeader({ targetID: target.info.memberId }, within(MOVE_LEADER_TIMEOUT_MS)).catch((error: unknown) => {
+      throw new Error(`move-leader to ${target.name} failed: ${explainEtcdError(error, endpoint, this.options.access).message}`);
+    });
+    if (this.inflight !== null) this.inflight.push(request);
+    else request.catch(() => undefined);
+    return { ok: true };
+  }
+
+  /** Feeds every member's current status to a model that starts (again). */
+  private observeAll(): void {
+    for (const state of this.members.values()) {
+      if (this.runner === null) this.model.reconcile(state.name, state.reachable ? 'up' : 'down');
+      state.observed = null;
+      if (state.status !== null && state.reachable) this.feed(state, state.status);
+    }
+  }
+
+  /**
+   * Feeds a member's status to the model, against the one fed before (null: it booted, or came back).
+   *
+   * etcd's status gives as raftTerm the term of the last entry the member applied, not its raft
+   * term: a new leader, and the members that follow it, name it alongside the previous term until
+   * its first entry is committed and applied (a round trip later). Such a status, naming a leader
+   * other than the one already seen leading that term, waits for its term instead of showing two
+   * leaders in one term.
+   */
+  private feed(state: MemberState, status: IStatusResponse): void {
+    const memberId = status.header.member_id;
+    const next: NodeStatus = {
+      role: status.leader === memberId ? 'leader' : 'follower',
+      term: Number(status.raftTerm),
+      votedFor: null,
+      leaderId: this.nameOfMemberId(status.leader),
+    };
+    if (next.leaderId !== null) {
+      const known = this.leaderOfTerm.get(next.term);
+      if (known !== undefined && known !== next.leaderId) return;
+      if (known === undefined) this.rememberLeader(next.term, next.leaderId);
+    }
+    const previous = state.observed;
+    if (previous !== null && previous.role === next.role && previous.term === next.term && previous.leaderId === next.leaderId) return;
+    state.observed = next;
+    this.model.observe(state.name, next, previous);
+  }
+
+  private rememberLeader(term: number, leader: string): void {
+    this.leaderOfTerm.set(term, leader);
+    for (const old of this.leaderOfTerm.keys()) if (old < term - LEADER_TERMS_KEPT) this.leaderOfTerm.delete(old);
+  }
+
+  private nameOfMemberId(memberId: string): string | null {
+    if (memberId === '0') return null;
+    for (const state of this.members.values()) if (state.info.memberId === memberId) return state.name;
+    // A leader this console does not know: the membership changed.
+    if (this.options.kind === 'etcd') void this.refreshMembership();
+    return null;
+  }
+
+  // ---- Polling ----
+
+  private track(members: EtcdMemberInfo[]): void {
+    this.members = new Map(members.map((info) => [info.name, new MemberState(info, this.options.access)]));
+    for (const state of this.members.values()) void this.poll(state);
+  }
+
+  private schedule(state: MemberState, delayMs: number): void {
+    if (this.stopped || state.retired) return;
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      void this.poll(state);
+    }, delayMs);
+  }
+
+  /** Asks again at once (a member that was just started or resumed). */
+  private wake(state: MemberState): void {
+    state.failures = 0;
+    if (state.timer === null) return;
+    clearTimeout(state.timer);
+    state.timer = null;
+    void this.poll(state);
+  }
+
+  private async poll(state: MemberState): Promise<void> {
+    const client = state.client;
+    if (client === null || state.polling || state.retired) {
+      if (client === null) state.lastError = `${state.name} advertises no client URL (has it started?)`;
+      return;
+    }
+    state.polling = true;
+    const sentMs = performance.now();
+    try {
+      const status = await client.maintenance.status(within(STATUS_TIMEOUT_MS));
+      state.polling = false;
+      if (state.retired) return;
+      state.roundTripMs = performance.now() - sentMs;
+      this.received(state, status);
+      this.schedule(state, Math.max(0, STATUS_POLL_INTERVAL_MS - state.roundTripMs));
+    } catch (error) {
+      state.polling = false;
+      if (state.retired) return;
+      this.failed(state, error);
+      this.schedule(state, Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** (state.failures - 1)));
+    }
+  }
+
+  private received(state: MemberState, status: IStatusResponse): void {
+    const memberId = status.header.member_id;
+    if (state.info.memberId !== null && state.info.memberId !== memberId) {
+      this.failed(state, new Error(`${state.info.endpoint} answers as another member (${hexId(memberId)}): is it a load balancer? Give each member's own URL`));
+      return;
+    }
+    const learned = state.info.memberId === null;
+    state.info.memberId = memberId;
+    state.status = status;
+    state.statusAt = Date.now();
+    state.failures = 0;
+    state.lastError = null;
+    const cameBack = !state.reachable;
+    state.reachable = true;
+    // A watch that began before any member answered learns the members now.
+    if (learned && this.provisional) void this.refreshMembership();
+    if (!this.started) return;
+    if (cameBack && this.runner === null) {
+      state.observed = null;
+      this.model.reconcile(state.name, 'up');
+    }
+    this.feed(state, status);
+    if (cameBack) this.model.changed();
+  }
+
+  private failed(state: MemberState, error: unknown): void {
+    const problem = explainEtcdError(error, state.info.endpoint ?? state.name, this.options.access);
+    state.failures += 1;
+    state.lastError = problem.message;
+    const lost = state.failures >= UNREACHABLE_AFTER_FAILURES || problem.kind === 'unreachable';
+    if (!lost || !state.reachable) return;
+    state.reachable = false;
+    if (this.runner === null) {
+      state.observed = null;
+      if (this.started) this.model.reconcile(state.name, 'down');
+    }
+    this.model.changed();
+  }
+
+  private async firstStatuses(): Promise<void> {
+    const deadline = Date.now() + FIRST_STATUS_WAIT_MS;
+    const waiting = (): boolean => [...this.members.values()].some((state) => state.client !== null && state.status === null && state.failures === 0);
+    while (Date.now() < deadline && waiting()) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  // ---- Membership and alarms ----
+
+  private reachableMember(): MemberState | null {
+    return [...this.members.values()].find((state) => state.reachable && state.client !== null) ?? null;
+  }
+
+  /** Asks who the members are; a different membership starts a new run. */
+  private async refreshMembership(): Promise<void> {
+    const asked = this.reachableMember();
+    if (this.refreshing || this.stopped || asked === null || performance.now() - this.lastRefreshMs < MEMBERSHIP_REFRESH_MS_MIN) return;
+    this.refreshing = true;
+    this.lastRefreshMs = performance.now();
+    try {
+      const answer = await asked.client!.cluster.memberList({}, within(STATUS_TIMEOUT_MS));
+      if (this.stopped) return;
+      const members = membersFrom(answer.members, this.options.endpoints);
+      const known = [...this.members.values()].map((state) => state.info);
+      if (sameMembership(members, known)) return;
+      if (this.provisional) {
+        // The first answer of a watch that began unreachable: its timing can be read now.
+        this.provisional = false;
+        const timing = await readTiming(asked.info.endpoint!, this.options.access);
+        if (timing !== null) {
+          this.config = timing.config;
+          this.configSource = timing.source;
+        }
+      }
+      if (!this.stopped) this.restartRun(members);
+    } catch {
+      // The next refresh asks again.
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /** A new run over other members: listeners start over from its empty history. */
+  private restartRun(members: EtcdMemberInfo[]): void {
+    for (const state of this.members.values()) state.retire();
+    const previous = this.model;
+    this.model = this.createModel(members);
+    for (const [listener, unsubscribe] of this.listeners) {
+      unsubscribe();
+      this.listeners.set(listener, this.model.subscribe(listener));
+    }
+    previous.stop();
+    this.leaderOfTerm.clear();
+    this.track(members);
+    if (!this.started) return;
+    for (const listener of this.listeners.keys()) listener.onReset?.();
+    this.model.start();
+  }
+
+  private async readAlarms(): Promise<void> {
+    const asked = this.reachableMember();
+    if (asked === null) return;
+    try {
+      const answer = await asked.client!.maintenance.alarm({ action: 'Get' }, within(STATUS_TIMEOUT_MS));
+      let changed = false;
+      for (const state of this.members.values()) {
+        const alarms = answer.alarms.filter((alarm) => alarm.memberID === state.info.memberId).map((alarm) => alarm.alarm);
+        if (alarms.join() !== state.alarms.join()) changed = true;
+        state.alarms = alarms;
+      }
+      if (changed) this.model.changed();
+    } catch {
+      // Alarms are read again in a second.
+    }
+  }
+
+  // ---- What the dashboard sees ----
+
+  private label(): string {
+    const count = this.members.size;
+    const reached = [...this.members.values()].some((state) => state.reachable);
+    const base =
+      this.options.label ??
+      `etcd cluster via ${this.options.endpoints[0]}${this.options.endpoints.length > 1 ? ` (+${this.options.endpoints.length - 1})` : ''}: ${count} member${count === 1 ? '' : 's'}`;
+    if (reached) return base;
+    const reason = [...this.members.values()].find((state) => state.lastError !== null)?.lastError;
+    return `${base}, unreachable${reason === undefined ? '' : `: ${reason}`}`;
+  }
+
+  private decorate(node: NodeView): NodeView {
+    const state = this.members.get(node.id);
+    if (state === undefined) return node;
+    const view: NodeView = { ...node, voting: state.info.voting, reachable: state.reachable };
+    if (state.info.endpoint !== null) view.host = state.info.endpoint;
+    if (this.runner !== null) view.pid = node.status === 'down' ? null : this.runner.pid(node.id);
+    return view;
+  }
+}
+
+/**
+ * The members etcd lists (it lists them by id), named and in the order of their names, each with
+ * the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises.
+ */
+export function membersFrom(members: IMember[], endpoints: string[]): EtcdMemberInfo[] {
+  const given = new Map(endpoints.map((endpoint) => [new URL(endpoint).origin, endpoint]));
+  const names = new Set<string>();
+  const named = members.map((member) => {
+    let name = member.name !== '' && member.name.length <= 64 ? member.name : hexId(member.ID);
+    if (names.has(name)) name = hexId(member.ID);
+    names.add(name);
+    const endpoint = member.clientURLs.map((url) => given.get(safeOrigin(url))).find((url) => url !== undefined) ?? member.clientURLs[0] ?? null;
+    return { name, memberId: member.ID, endpoint, voting: !member.isLearner };
+  });
+  return named.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+function sameMembership(a: EtcdMemberInfo[], b: EtcdMemberInfo[]): boolean {
+  return a.length === b.length && a.every((member, index) => member.name === b[index]!.name && member.memberId === b[index]!.memberId && member.voting === b[index]!.voting && member.endpoint === b[index]!.endpoint);
+}
+
+interface MemberList {
+  endpoint: string;
+  members: IMember[];
+}
+
+async function listMembers(endpoint: string, access: EtcdAccess): Promise<MemberList | { endpoint: string; problem: EtcdProblem }> {
+  const client = memberClient(endpoint, access);
+  try {
+    return { endpoint, members: (await client.cluster.memberList({}, within(OPEN_TIMEOUT_MS))).members };
+  } catch (error) {
+    return { endpoint, problem: explainEtcdError(error, endpoint, access) };
+  } finally {
+    client.close();
+  }
+}
