@@ -316,6 +316,8 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
       electionTimeoutMaxMs: 2 * electionTimeoutMs,
       preVote,
       checkQuorum: true,
+      // etcd draws every timeout uniformly: it has no ranked timeouts.
+      rankedTimeouts: false,
     };
     const peerUrls = new Map(names.map((name, index) => [name, proxies[index]!.url]));
     cluster = new EtcdCluster({

@@ -27,6 +27,8 @@ export function etcdDefaults(version: string | null): ElectionConfig {
     electionTimeoutMaxMs: 2_000,
     preVote: major > 3 || (major === 3 && minor >= 5),
     checkQuorum: true,
+    // etcd draws every timeout uniformly: it has no ranked timeouts.
+    rankedTimeouts: false,
   };
 }
 
@@ -53,6 +55,8 @@ export function timingFromCommandLine(cmdline: readonly string[], version: strin
     electionTimeoutMaxMs: 2 * (Number.isFinite(electionMs) && electionMs > 0 ? electionMs : defaults.electionTimeoutMinMs),
     preVote: preVote === undefined ? defaults.preVote : preVote === 'true' || preVote === '1',
     checkQuorum: true,
+    // etcd draws every timeout uniformly: it has no ranked timeouts.
+    rankedTimeouts: false,
   };
   const hidden = flagValue(cmdline, 'config-file', false) !== undefined ? 'a config file' : 'ETCD_* environment variables';
   return { config, source: `the member's flags, and etcd's defaults for those not given (settings in ${hidden} are not visible)` };
