@@ -84,7 +84,8 @@ describe('/metrics', () => {
     expect(value('conclave_has_leader')).toBe(1);
     expect(value('conclave_leader_changes_seen_total')).toBe(2);
     expect(value('conclave_failovers_total')).toBe(1);
-    expect(value('conclave_last_failover_seconds')).toBeGreaterThan(0.05);
+    // A crash hint reaches the peers a network delay (2 ms) after the kill: no failover is faster.
+    expect(value('conclave_last_failover_seconds')).toBeGreaterThan(0.002);
     expect(value('conclave_last_failover_seconds')).toBeLessThan(2);
     expect(text).toMatch(/^conclave_failover_seconds\{quantile="0\.99"\} [\d.]+$/m);
     expect(text).toMatch(/^conclave_messages_sent_total\{kind="Heartbeat"\} \d+$/m);

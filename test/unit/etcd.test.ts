@@ -22,6 +22,7 @@ describe("a watched cluster's timing", () => {
       electionTimeoutMaxMs: 1_000,
       preVote: true,
       checkQuorum: true,
+      rankedTimeouts: false,
     });
     expect(timingFromCommandLine(['etcd', '--pre-vote=false'], '3.5.9').config.preVote).toBe(false);
   });
