@@ -111,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       'Content-Disposition': `attachment; filename="conclave-${snapshot.algorithm}-${new Date(snapshot.at).toISOString().replace(/[:.]/g, '-')}.jsonl"`,
       'Cache-Control': 'no-store',
     });
+    const coverage = stream.history();
     const lines = serializeRunLines({
       header: {
         format: RUN_FORMAT,
@@ -119,9 +120,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         config: snapshot.config,
         members: snapshot.nodes.map((node) => node.id),
         exportedAt: snapshot.at,
+        messageDetailFromT: coverage.detailFromT,
       },
       events: target.history(),
-      messages: stream.history(),
+      messages: coverage.messages,
+      aggregates: coverage.aggregates,
     });
     const write = (): void => {
       for (let next = lines.next(); !next.done; next = lines.next()) {

@@ -5,8 +5,8 @@
  */
 import { parseElectionConfig } from '../core/config.js';
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
-import { parseClusterEvent, parseMessageRecord } from './events.js';
-import type { MessageRecord } from './messages.js';
+import { parseClusterEvent, parseMessageAggregate, parseMessageRecord } from './events.js';
+import type { MessageAggregate, MessageRecord } from './messages.js';
 import type { ClusterEvent } from './types.js';
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, isPlainObject } from './validate.js';
 
@@ -22,18 +22,26 @@ export interface RunHeader {
   members: string[];
   /** Wall-clock epoch ms of the export. */
   exportedAt: number;
+  /**
+   * Cluster time from which the record holds every message whole; before it, only counts per
+   * link and category (`aggregate` lines). Absent or null: every message recorded is whole.
+   */
+  messageDetailFromT?: number | null;
 }
 
 export interface RunRecord {
   header: RunHeader;
   events: ClusterEvent[];
   messages: MessageRecord[];
+  /** Messages counted per link and category over stretches before `header.messageDetailFromT`. */
+  aggregates: MessageAggregate[];
 }
 
 export function serializeRunLines(record: RunRecord): Generator<string> {
   return (function* lines() {
     yield JSON.stringify(record.header);
     for (const event of record.events) yield JSON.stringify({ event });
+    for (const aggregate of record.aggregates) yield JSON.stringify({ aggregate });
     for (const message of record.messages) yield JSON.stringify({ message });
   })();
 }
@@ -42,7 +50,7 @@ function parseHeader(value: unknown): RunHeader {
   if (!isPlainObject(value) || value.format !== RUN_FORMAT) {
     throw new ValidationError(`this is not a Conclave run: the first line must be a header with "format": "${RUN_FORMAT}"`);
   }
-  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt']);
+  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt', 'messageDetailFromT']);
   if (input.version !== RUN_FORMAT_VERSION) {
     throw new ValidationError(`header.version ${String(input.version)} is not supported (this Conclave reads version ${RUN_FORMAT_VERSION})`);
   }
@@ -55,6 +63,9 @@ function parseHeader(value: unknown): RunHeader {
     config: parseElectionConfig(input.config, 'header.config'),
     members,
     exportedAt: expectNumber(input.exportedAt, 'header.exportedAt', 0, Number.MAX_SAFE_INTEGER),
+    ...(input.messageDetailFromT === undefined || input.messageDetailFromT === null
+      ? {}
+      : { messageDetailFromT: expectNumber(input.messageDetailFromT, 'header.messageDetailFromT', 0, Number.MAX_SAFE_INTEGER) }),
   };
 }
 
@@ -64,6 +75,7 @@ export function parseRun(text: string): RunRecord {
   let header: RunHeader | null = null;
   const events: ClusterEvent[] = [];
   const messages: MessageRecord[] = [];
+  const aggregates: MessageAggregate[] = [];
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!.trim();
     if (line === '') continue;
@@ -88,11 +100,14 @@ export function parseRun(text: string): RunRecord {
         }
         if ('nodeId' in event && !header.members.includes(event.nodeId)) throw new ValidationError(`event ${event.seq} names ${event.nodeId}, which is not a member`);
         events.push(event);
+      } else if (isPlainObject(value) && 'aggregate' in value) {
+        expectObject(value, 'line', ['aggregate']);
+        aggregates.push(parseMessageAggregate(value.aggregate));
       } else if (isPlainObject(value) && 'message' in value) {
         expectObject(value, 'line', ['message']);
         messages.push(parseMessageRecord(value.message));
       } else {
-        throw new ValidationError('expected {"event": ...} or {"message": ...}');
+        throw new ValidationError('expected {"event": ...}, {"aggregate": ...} or {"message": ...}');
       }
     } catch (error) {
       if (error instanceof ValidationError) throw new ValidationError(`${where}: ${error.message}`);
@@ -100,5 +115,5 @@ export function parseRun(text: string): RunRecord {
     }
   }
   if (header === null) throw new ValidationError('the file is empty');
-  return { header, events, messages };
+  return { header, events, messages, aggregates };
 }
