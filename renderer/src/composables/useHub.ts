@@ -113,7 +113,10 @@ export function useHub() {
     }
   }
 
-  function sendCommand(command: Command): Promise<CommandAck> {
+  async function sendCommand(command: Command): Promise<CommandAck> {
+    // A new run this dashboard asked for is not news when it arrives.
+    const replacesRun = command.type === 'configure' || command.type === 'open' || (command.type === 'scenario' && command.action === 'run' && command.scenario.cluster !== undefined);
+    if (replacesRun) store.expectNewRun();
     return ask((connected) => connected.timeout(COMMAND_TIMEOUT_MS).emitWithAck('command', command));
   }
 
