@@ -1,13 +1,8 @@
 /** Breaking the cluster on purpose from the dashboard, and watching it recover. */
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures.js';
+import { expect, leaderOf, nodeAction, test } from './fixtures.js';
 
-async function leaderOf(page: Page): Promise<{ id: string; term: number }> {
-  const leader = page.getByTestId('leader-id').first();
-  await expect(leader).toHaveText(/^n\d$/);
-  return { id: (await leader.textContent())!, term: Number(await page.getByTestId('leader-term').textContent()) };
-}
-
+/** A node's row in the node table. */
 const card = (page: Page, id: string) => page.getByTestId(`node-${id}`);
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
@@ -15,10 +10,10 @@ test('pause and resume a node', async ({ page, server }) => {
   await page.goto(server.url);
   const leader = await leaderOf(page);
   const victim = ['n1', 'n2', 'n3', 'n4', 'n5'].find((id) => id !== leader.id)!;
-  await button(page, `Pause ${victim}`).click();
+  await nodeAction(page, victim, `Pause ${victim}`);
   await expect(card(page, victim).getByTestId('role')).toHaveText('paused');
   await expect(page.getByTestId('active-faults')).toContainText(`${victim} paused`);
-  await button(page, `Resume ${victim}`).click();
+  await nodeAction(page, victim, `Resume ${victim}`);
   await expect(card(page, victim).getByTestId('role')).toHaveText('follower');
   await expect(card(page, victim).getByTestId('leader-id')).toHaveText(leader.id);
   await expect(page.getByText('No faults in force')).toBeVisible();
@@ -64,7 +59,7 @@ test('slow motion and freeze', async ({ page, server }) => {
   await button(page, 'Freeze').click();
   await expect(page.getByTestId('clock-speed')).toHaveText('frozen');
   const leader = await leaderOf(page);
-  await button(page, `Kill ${leader.id}`).click();
+  await nodeAction(page, leader.id, `Kill ${leader.id}`);
   await page.waitForTimeout(800);
   await expect(page.getByTestId('no-leader')).toBeVisible();
   await button(page, 'Unfreeze').click();

@@ -1,5 +1,5 @@
 /** The core promise of the dashboard: a leader shows, killing it shows the next one. */
-import { expect, test } from './fixtures.js';
+import { expect, nodeAction, openNodeMenu, showTab, test } from './fixtures.js';
 
 test('a leader appears; killing it yields a new leader in a higher term and an entry in the leader changes', async ({ page, server }) => {
   await page.goto(server.url);
@@ -8,9 +8,10 @@ test('a leader appears; killing it yields a new leader in a higher term and an e
   await expect(page.getByTestId('connection')).toHaveText('live');
   const oldLeader = (await leaderId.textContent())!;
   const oldTerm = Number(await page.getByTestId('leader-term').textContent());
+  await showTab(page, 'Leader changes');
   await expect(page.getByTestId('leader-changes').getByRole('listitem')).toHaveCount(1);
 
-  await page.getByRole('button', { name: `Kill ${oldLeader}`, exact: true }).click();
+  await nodeAction(page, oldLeader, `Kill ${oldLeader}`);
 
   await expect(leaderId).not.toHaveText(oldLeader);
   await expect(leaderId).toHaveText(/^n\d$/);
@@ -25,7 +26,9 @@ test('a leader appears; killing it yields a new leader in a higher term and an e
   await expect(changes.nth(1)).toContainText('killed');
   const oldCard = page.getByTestId(`node-${oldLeader}`);
   await expect(oldCard.getByTestId('role')).toHaveText('down');
-  await expect(page.getByRole('button', { name: `Kill ${oldLeader}`, exact: true })).toBeDisabled();
+  await openNodeMenu(page, oldLeader);
+  await expect(page.getByRole('menuitem', { name: `Kill ${oldLeader}`, exact: true })).toBeDisabled();
+  await expect(page.getByRole('menu')).toContainText(`${oldLeader} is already down`);
 });
 
 test('restart brings a killed node back as a follower of the current leader', async ({ page, server }) => {
@@ -33,10 +36,10 @@ test('restart brings a killed node back as a follower of the current leader', as
   await expect(page.getByTestId('leader-id').first()).toHaveText(/^n\d$/);
   const leader = (await page.getByTestId('leader-id').first().textContent())!;
   const victim = ['n1', 'n2', 'n3', 'n4', 'n5'].find((id) => id !== leader)!;
-  await page.getByRole('button', { name: `Kill ${victim}`, exact: true }).click();
+  await nodeAction(page, victim, `Kill ${victim}`);
   const card = page.getByTestId(`node-${victim}`);
   await expect(card.getByTestId('role')).toHaveText('down');
-  await page.getByRole('button', { name: `Restart ${victim}`, exact: true }).click();
+  await nodeAction(page, victim, `Restart ${victim}`);
   await expect(card.getByTestId('role')).toHaveText('follower');
   await expect(card.getByTestId('leader-id')).toHaveText(leader);
 });
