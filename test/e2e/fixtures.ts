@@ -38,7 +38,13 @@ export async function showTab(page: Page, name: string): Promise<void> {
 
 /** The leader the headline names. */
 export async function leaderOf(page: Page): Promise<{ id: string; term: number }> {
-  const leader = page.getByTestId('leader-id').first();
+  const headline = page.getByTestId('headline');
+  const leader = headline.getByTestId('leader-id');
   await expect(leader).toHaveText(/^n\d+$/);
-  return { id: (await leader.textContent())!, term: Number(await page.getByTestId('leader-term').first().textContent()) };
+  const [id, term] = await headline.evaluate((element) => [
+    element.querySelector('[data-testid="leader-id"]')?.textContent ?? '',
+    element.querySelector('[data-testid="leader-term"]')?.textContent ?? '',
+  ]);
+  if (!/^n\d+$/.test(id!)) return leaderOf(page);
+  return { id: id!, term: Number(term) };
 }
