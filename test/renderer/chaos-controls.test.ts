@@ -56,14 +56,14 @@ describe('node controls', () => {
   it('leadership goes to a running follower; the leader, a paused node and Bully say why not', async () => {
     const { wrapper, socket, click } = await dashboard();
     await showTab(wrapper, 'Cards');
-    expect(wrapper.get('button[aria-label="Transfer leadership to n1"]').attributes('title')).toBe('n1 already leads');
-    expect(wrapper.get('button[aria-label="Transfer leadership to n3"]').attributes('title')).toBe('n3 is paused');
-    await click('Transfer leadership to n4');
+    expect(wrapper.get('button[aria-label="Lead: transfer leadership to n1"]').attributes('title')).toBe('n1 already leads');
+    expect(wrapper.get('button[aria-label="Lead: transfer leadership to n3"]').attributes('title')).toBe('n3 is paused');
+    await click('Lead: transfer leadership to n4');
     expect(socket.commands).toEqual([{ type: 'transfer', nodeId: 'n4' }]);
 
     const bully = await dashboard({ algorithm: 'bully' });
     await showTab(bully.wrapper, 'Cards');
-    const lead = bully.wrapper.get('button[aria-label="Transfer leadership to n4"]');
+    const lead = bully.wrapper.get('button[aria-label="Lead: transfer leadership to n4"]');
     expect(lead.attributes('disabled')).toBeDefined();
     expect(lead.attributes('title')).toContain('highest-ranked running node');
   });

@@ -57,7 +57,7 @@ describe('dashboard', () => {
     await flushPromises();
     // The plain table first, as etcdctl endpoint status shows it.
     expect(wrapper.findAll('[data-testid="node-table"] tbody tr').map((row) => row.get('[data-testid="role"]').text())).toEqual([
-      '★ leader',
+      'leader',
       'follower',
       'down',
       'candidate',

@@ -70,7 +70,7 @@ export function useNodeActions(node: Ref<NodeView | null>) {
     if (transferBlocked === null && view.status !== 'up') transferBlocked = `${id} is ${view.status}`;
     if (transferBlocked === null && leader.value === null) transferBlocked = 'there is no leader to hand leadership over from';
     if (transferBlocked === null && leader.value?.id === id) transferBlocked = `${id} already leads`;
-    list.push(make('transfer', 'Lead', `Transfer leadership to ${id}`, `Ask ${leader.value?.id ?? 'the leader'} to hand leadership to ${id}`, transferBlocked));
+    list.push(make('transfer', 'Lead', `Lead: transfer leadership to ${id}`, `Ask ${leader.value?.id ?? 'the leader'} to hand leadership to ${id}`, transferBlocked));
     return list;
   });
 
