@@ -7,7 +7,7 @@ import { parseElectionConfig } from '../core/config.js';
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
 import { parseClusterEvent, parseMessageAggregate, parseMessageRecord } from './events.js';
 import type { MessageAggregate, MessageRecord } from './messages.js';
-import type { ClusterEvent } from './types.js';
+import type { ClusterEvent, ClusterEventBody } from './types.js';
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, isPlainObject } from './validate.js';
 
 export const RUN_FORMAT = 'conclave-run';
@@ -27,6 +27,12 @@ export interface RunHeader {
    * link and category (`aggregate` lines). Absent or null: every message recorded is whole.
    */
   messageDetailFromT?: number | null;
+  /**
+   * What was in force when the first recorded event happened, as events without seq, t and at
+   * (each node's status and run state, the leader, the partition, link faults, the clock): a long
+   * run's export keeps only its latest events. Absent: the record starts at the run's start.
+   */
+  initial?: ClusterEventBody[];
 }
 
 export interface RunRecord {
@@ -50,7 +56,7 @@ function parseHeader(value: unknown): RunHeader {
   if (!isPlainObject(value) || value.format !== RUN_FORMAT) {
     throw new ValidationError(`this is not a Conclave run: the first line must be a header with "format": "${RUN_FORMAT}"`);
   }
-  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt', 'messageDetailFromT']);
+  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt', 'messageDetailFromT', 'initial']);
   if (input.version !== RUN_FORMAT_VERSION) {
     throw new ValidationError(`header.version ${String(input.version)} is not supported (this Conclave reads version ${RUN_FORMAT_VERSION})`);
   }
@@ -66,7 +72,15 @@ function parseHeader(value: unknown): RunHeader {
     ...(input.messageDetailFromT === undefined || input.messageDetailFromT === null
       ? {}
       : { messageDetailFromT: expectNumber(input.messageDetailFromT, 'header.messageDetailFromT', 0, Number.MAX_SAFE_INTEGER) }),
+    ...(input.initial === undefined ? {} : { initial: expectArray(input.initial, 'header.initial', 100_000).map((body, i) => parseInitial(body, `header.initial[${i}]`)) }),
   };
+}
+
+/** One event of a record's initial state: an event body, checked as events are. */
+function parseInitial(value: unknown, path: string): ClusterEventBody {
+  if (!isPlainObject(value) || 'seq' in value || 't' in value || 'at' in value) throw new ValidationError(`${path} must be an event without seq, t and at`);
+  const { seq: _seq, t: _t, at: _at, ...body } = parseClusterEvent({ ...value, seq: 1, t: 0, at: 0 }, path);
+  return body as ClusterEventBody;
 }
 
 /** Parses a whole run; throws a ValidationError naming the line of the first problem. */

@@ -74,6 +74,36 @@ describe('a replay', () => {
     expect(replay.detailFromT).toBe(3);
   });
 
+  it('a record that lost its oldest events starts from the state it carries', () => {
+    const replay = useReplayStore();
+    const late = EVENTS.slice(8);
+    replay.load(
+      {
+        header: {
+          format: 'conclave-run',
+          version: 1,
+          algorithm: 'raft',
+          config: DEFAULT_ELECTION_CONFIG,
+          members: MEMBERS,
+          exportedAt: 0,
+          initial: [
+            { type: 'status', nodeId: 'n1', role: 'leader', term: 1, votedFor: 'n1', leaderId: 'n1' },
+            { type: 'kill', nodeId: 'n1' },
+            { type: 'status', nodeId: 'n2', role: 'candidate', term: 2, votedFor: 'n2', leaderId: null },
+            { type: 'status', nodeId: 'n3', role: 'follower', term: 1, votedFor: 'n1', leaderId: null },
+          ],
+        },
+        events: late,
+        messages: [],
+        aggregates: [],
+      },
+      'late.jsonl',
+    );
+    expect(replay.startT).toBe(1_300);
+    expect(replay.snapshot?.nodes.map((node) => `${node.id} ${node.status} ${node.role ?? ''}`)).toEqual(['n1 down ', 'n2 up leader', 'n3 up follower']);
+    expect(replay.snapshot?.faults.map((fault) => fault.label)).toEqual(['n1 down']);
+  });
+
   it('knows from when its messages are whole', () => {
     const replay = useReplayStore();
     const message = { from: 'n1', to: 'n2', kind: 'Heartbeat', category: 'heartbeat' as const, sentT: 900, deliverT: 902, duplicate: false };

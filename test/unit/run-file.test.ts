@@ -16,6 +16,10 @@ function recorded(): RunRecord {
       members: ['n1', 'n2', 'n3', 'n4', 'n5'],
       exportedAt: 1_800_000_000_000,
       messageDetailFromT: 10,
+      initial: [
+        { type: 'status', nodeId: 'n1', role: 'follower', term: 0, votedFor: null, leaderId: null },
+        { type: 'link', from: 'n1', to: 'n2', fault: { cut: true, dropProbability: 0, latencyMs: 2, jitterMs: 1, duplicateProbability: 0 } },
+      ],
     },
     events,
     messages: [{ from: 'n1', to: 'n2', kind: 'Heartbeat', category: 'heartbeat', sentT: 10, deliverT: 12, duplicate: false }],

@@ -52,29 +52,13 @@ export function snapshotAt(analysis: RunAnalysis, run: RunIdentity, t: number): 
   };
 }
 
-/**
- * Events that put a fresh analysis in the state another one has reached: each node's role and
- * run state, the partition, link faults and the clock, stamped at `t`. How a rewind starts
- * when the run's oldest events are no longer kept.
- */
+/** The state `base` reached, as events stamped at `t` (with `seq` 0): where a rewind starts when the oldest events are gone. */
 export function seedEvents(base: RunAnalysis, t: number): ClusterEvent[] {
-  const at = base.lastAt;
-  const bodies: ClusterEventBody[] = [];
-  for (const node of base.nodeViews()) {
-    if (node.role !== null) bodies.push({ type: 'status', nodeId: node.id, role: node.role, term: node.term, votedFor: node.votedFor, leaderId: node.leaderId });
-    if (node.status === 'down') bodies.push({ type: 'kill', nodeId: node.id });
-    if (node.status === 'paused') bodies.push({ type: 'pause', nodeId: node.id });
-    if (node.status === 'up' && node.role === 'leader') bodies.push({ type: 'leader', nodeId: node.id, term: node.term });
-  }
-  const network = base.network();
-  if (network.partition !== null) bodies.push({ type: 'partition', label: network.partition.label, groups: network.partition.groups, blocked: network.blocked });
-  for (const link of network.links) bodies.push({ type: 'link', from: link.from, to: link.to, fault: link.fault });
-  if (base.clockSpeed !== 1) bodies.push({ type: 'clock', speed: base.clockSpeed });
-  const majority = base.majorityLeader;
-  if (majority !== null) {
-    const view = base.nodeViews().find((node) => node.id === majority);
-    bodies.push({ type: 'quorum', leaderId: majority, term: view?.term ?? 0 });
-  }
+  return stamp(base.stateEvents(), t, base.lastAt);
+}
+
+/** Bodies of events (a record's initial state) as events at `t`, before any recorded one (`seq` 0). */
+export function stamp(bodies: readonly ClusterEventBody[], t: number, at: number): ClusterEvent[] {
   return bodies.map((body) => ({ ...body, seq: 0, t, at }) as ClusterEvent);
 }
 

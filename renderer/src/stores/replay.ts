@@ -8,7 +8,7 @@ import type { RunAnalysis } from '../../../shared/analysis/run.js';
 import type { MessageAggregate, MessageRecord } from '../../../shared/protocol/messages.js';
 import type { RunRecord } from '../../../shared/protocol/run-file.js';
 import type { ClusterSnapshot } from '../../../shared/protocol/types.js';
-import { RunCursor, newAnalysis, snapshotAt } from './cursor.js';
+import { RunCursor, newAnalysis, snapshotAt, stamp } from './cursor.js';
 
 export const REPLAY_SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
 /** A run's nodes boot one after another in its first moments: the first frame shows them all booted. */
@@ -20,6 +20,8 @@ const BOOT_WINDOW_MS = 1_000;
  */
 function openingT(run: RunRecord): number {
   const first = run.events[0]?.t ?? 0;
+  // A record with its initial state knows every node from its first moment.
+  if (run.header.initial !== undefined) return first;
   const seen = new Set<string>();
   for (const event of run.events) {
     if (event.t > first + BOOT_WINDOW_MS) break;
@@ -84,10 +86,12 @@ export const useReplayStore = defineStore('replay', () => {
     stop();
     record.value = markRaw(run);
     name.value = fileName;
+    const first = run.events[0];
+    const initial = run.header.initial === undefined || first === undefined ? [] : stamp(run.header.initial, first.t, first.at);
     const full = newAnalysis(run.header.members, run.header.algorithm);
-    for (const event of run.events) full.observe(event);
+    for (const event of [...initial, ...run.events]) full.observe(event);
     fullAnalysis.value = markRaw(full);
-    cursor.value = markRaw(new RunCursor(run.header.members, run.header.algorithm, () => run.events));
+    cursor.value = markRaw(new RunCursor(run.header.members, run.header.algorithm, () => run.events, () => initial));
     startT.value = openingT(run);
     seek(startT.value);
   }
