@@ -18,7 +18,7 @@ test('the timeline and the metrics follow a kill of the leader', async ({ page, 
   await expect(page.getByTestId('metric-has-leader')).toHaveText('yes');
   await expect(page.getByTestId('timeline-leader')).toHaveCount(1);
   await nodeAction(page, old, `Kill ${old}`);
-  await expect(page.getByTestId('leader-id').first()).not.toHaveText(old);
+  await expect(page.getByTestId('headline').getByTestId('leader-id')).not.toHaveText(old);
   await expect(page.getByTestId('metric-failovers')).toHaveText('1');
   await expect(page.getByTestId('metric-leader-changes')).toHaveText('2');
   await expect(page.getByTestId('metric-last-failover')).toHaveText(/^\d+ ms$/);
@@ -45,7 +45,7 @@ test('export a run, then replay it with the slider and play', async ({ page, ser
   await page.goto(server.url);
   const first = await leaderOf(page);
   await nodeAction(page, first, `Kill ${first}`);
-  await expect(page.getByTestId('leader-id').first()).not.toHaveText(first);
+  await expect(page.getByTestId('headline').getByTestId('leader-id')).not.toHaveText(first);
   const second = await leaderOf(page);
   await page.waitForTimeout(1_200);
   await showTab(page, 'Record');
@@ -67,12 +67,12 @@ test('export a run, then replay it with the slider and play', async ({ page, ser
   });
   await expect(page.getByTestId('no-leader')).toBeVisible();
   await page.getByRole('button', { name: 'Play replay' }).click();
-  await expect(page.getByTestId('leader-id').first()).toHaveText(first);
+  await expect(page.getByTestId('headline').getByTestId('leader-id')).toHaveText(first);
   await slider.evaluate((element: HTMLInputElement) => {
     element.value = element.max;
     element.dispatchEvent(new Event('input'));
   });
-  await expect(page.getByTestId('leader-id').first()).toHaveText(second);
+  await expect(page.getByTestId('headline').getByTestId('leader-id')).toHaveText(second);
   await showTab(page, 'Nodes');
   await expect(page.getByTestId(`node-${first}`).getByTestId('role')).toHaveText('down');
   await expect(page.getByTestId('timeline-leader')).toHaveCount(2);
