@@ -62,6 +62,11 @@ test('act on a node with the keyboard only: Tab to the topology, arrows to the n
   await expect(page.getByRole('heading', { name: `Node ${victim}` })).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(page.locator(`[data-node="${victim}"]`)).toBeFocused();
+  // Heal all disables itself once nothing is left: focus goes back to the nodes, not to the page.
+  await page.getByRole('button', { name: 'Heal all' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(row(page, victim).getByTestId('role')).toHaveText('follower');
+  await expect(page.locator(`[data-node="${victim}"]`)).toBeFocused();
 });
 
 test.describe('Bully', () => {

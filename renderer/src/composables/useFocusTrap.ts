@@ -49,3 +49,26 @@ export function useFocusTrap(container: Ref<HTMLElement | null>) {
 
   return { activate, release, onKeydown };
 }
+
+/**
+ * After an action that removes or disables the control that did it (Heal all with nothing left,
+ * an Undo whose row goes, Run while a scenario runs), focus goes to the first of `selectors` that
+ * is there and usable, rather than falling back to the page's body.
+ */
+export function focusAfter(...selectors: string[]): void {
+  requestAnimationFrame(() => {
+    if (document.activeElement instanceof HTMLElement && document.activeElement !== document.body && !(document.activeElement as HTMLButtonElement).disabled) return;
+    focusFirst(selectors);
+  });
+}
+
+/** Focuses the first of `selectors` that is there and usable. */
+export function focusFirst(selectors: readonly string[]): void {
+  for (const selector of selectors) {
+    const target = document.querySelector<HTMLElement>(selector);
+    if (target !== null && !(target as HTMLButtonElement).disabled) {
+      target.focus();
+      return;
+    }
+  }
+}
