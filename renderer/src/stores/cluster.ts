@@ -281,7 +281,7 @@ export const useClusterStore = defineStore('cluster', () => {
     if (live === null || replaying.value) return;
     flushEvents();
     const now = clusterNow(performance.now(), true);
-    const earliest = events.value[0]?.t ?? now;
+    const earliest = rewindFloor(live.nodes.filter((node) => node.status !== 'down').map((node) => node.id)) ?? now;
     if (t >= now) {
       backToLive();
       return;
@@ -300,6 +300,25 @@ export const useClusterStore = defineStore('cluster', () => {
     rewindCursor.seek(target);
     rewindT.value = target;
     rewindVersion.value += 1;
+  }
+
+  /**
+   * How far back a rewind can go: the first kept event when the kept events start at the run's
+   * start or a base state is known; otherwise (a dashboard that joined late got only the latest
+   * events) the first moment at which every node running now has been seen, so that none shows
+   * as down for want of news.
+   */
+  function rewindFloor(running: readonly string[]): number | null {
+    const list = events.value;
+    const first = list[0];
+    if (first === undefined) return null;
+    if (first.seq === 1 || baseline !== null) return first.t;
+    const unseen = new Set(running);
+    for (const event of list) {
+      if ('nodeId' in event) unseen.delete(event.nodeId);
+      if (unseen.size === 0) return event.t;
+    }
+    return list.at(-1)!.t;
   }
 
   function backToLive(): void {
