@@ -201,6 +201,36 @@ describe('honest state', () => {
   });
 });
 
+describe('rewinding the live run', () => {
+  it('the moment slider shows the cluster as it was, disables commands, and Back to live returns', async () => {
+    const { wrapper, socket } = await dashboard();
+    const at = (t: number) => Date.UTC(2026, 10, 26, 9, 0, 0) + t;
+    const history: ClusterEvent[] = [
+      ...['n1', 'n2', 'n3', 'n4', 'n5'].map((id, index) => ({ type: 'status', nodeId: id, role: 'follower', term: 0, votedFor: null, leaderId: null, seq: index + 1, t: 1, at: at(1) }) as ClusterEvent),
+      { type: 'status', nodeId: 'n2', role: 'leader', term: 1, votedFor: 'n2', leaderId: 'n2', seq: 6, t: 200, at: at(200) },
+      { type: 'leader', nodeId: 'n2', term: 1, seq: 7, t: 200, at: at(200) },
+      { type: 'kill', nodeId: 'n2', seq: 8, t: 3_000, at: at(3_000) },
+      { type: 'status', nodeId: 'n1', role: 'leader', term: 2, votedFor: 'n1', leaderId: 'n1', seq: 9, t: 3_300, at: at(3_300) },
+      { type: 'leader', nodeId: 'n1', term: 2, seq: 10, t: 3_300, at: at(3_300) },
+    ];
+    socket.serverEmit('history', history);
+    socket.serverEmit('snapshot', snapshot(NODES, { t: 5_000 }));
+    await flushPromises();
+    const slider = wrapper.get('input[aria-label="Moment shown"]');
+    await slider.setValue(1_000);
+    await slider.trigger('input');
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="rewind-bar"]').exists()).toBe(true));
+    expect(wrapper.get('[data-testid="headline"] [data-testid="leader-id"]').text()).toBe('n2');
+    expect(wrapper.get('[data-testid="node-n2"] [data-testid="role"]').text()).toBe('leader');
+    const heal = wrapper.findAll('button').find((button) => button.text() === 'Heal all')!;
+    expect(heal.attributes('title')).toMatch(/^Showing the run as it was .* ago: go back to live first$/);
+    await wrapper.findAll('button').find((button) => button.text() === 'Back to live')!.trigger('click');
+    await flushPromises();
+    expect(wrapper.find('[data-testid="rewind-bar"]').exists()).toBe(false);
+    expect(wrapper.get('[data-testid="headline"] [data-testid="leader-id"]').text()).toBe('n1');
+  });
+});
+
 describe('alarms and faults, grouped', () => {
   function staleLeaders(count: number, lastingMs: number): ClusterEvent[] {
     const events: ClusterEvent[] = [];
