@@ -40,6 +40,7 @@ async function measure(nodes: number): Promise<Figures> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(server.url);
     await page.getByTestId('headline').getByTestId('leader-id').waitFor({ timeout: 30_000 });
+    if (process.env.BENCH_TAB) await page.getByRole('tab', { name: new RegExp(`^${process.env.BENCH_TAB}`) }).click();
     await page.waitForTimeout(2_000);
     // A string, not a function: the bundler's helpers (tsx names functions) do not exist in the page.
     await page.evaluate(`(() => {
