@@ -62,6 +62,13 @@ test('act on a node with the keyboard only: Tab to the topology, arrows to the n
   await expect(page.getByRole('heading', { name: `Node ${victim}` })).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(page.locator(`[data-node="${victim}"]`)).toBeFocused();
+  // The shortcuts overlay is modal: Tab stays in it, Escape gives focus back.
+  await page.keyboard.press('?');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Close' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('help')).toBeHidden();
+  await expect(page.locator(`[data-node="${victim}"]`)).toBeFocused();
   // Heal all disables itself once nothing is left: focus goes back to the nodes, not to the page.
   await page.getByRole('button', { name: 'Heal all' }).focus();
   await page.keyboard.press('Enter');

@@ -10,18 +10,26 @@ export function focusableIn(container: HTMLElement): HTMLElement[] {
   return [...container.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((element) => !element.closest('[hidden]') && element.getClientRects().length > 0);
 }
 
+/** What can hold focus: HTML controls, and SVG elements with a tabindex (the topology's nodes). */
+type Focusable = HTMLElement | SVGElement;
+
+function focusedElement(): Focusable | null {
+  const active = document.activeElement;
+  return active instanceof HTMLElement || active instanceof SVGElement ? active : null;
+}
+
 export function useFocusTrap(container: Ref<HTMLElement | null>) {
-  let returnTo: HTMLElement | null = null;
+  let returnTo: Focusable | null = null;
 
   /** Call on open: remembers the focused element and focuses `first` (or the first focusable element). */
   function activate(first?: HTMLElement | null): void {
-    returnTo = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    returnTo = focusedElement();
     const target = first ?? (container.value === null ? null : (focusableIn(container.value)[0] ?? container.value));
     target?.focus();
   }
 
   /** Call on close: focus goes back where it was, or to `fallback` when that element is gone. */
-  function release(fallback?: HTMLElement | null): void {
+  function release(fallback?: Focusable | null): void {
     const back = returnTo !== null && returnTo.isConnected && returnTo !== document.body ? returnTo : (fallback ?? null);
     returnTo = null;
     back?.focus();
@@ -57,7 +65,8 @@ export function useFocusTrap(container: Ref<HTMLElement | null>) {
  */
 export function focusAfter(...selectors: string[]): void {
   requestAnimationFrame(() => {
-    if (document.activeElement instanceof HTMLElement && document.activeElement !== document.body && !(document.activeElement as HTMLButtonElement).disabled) return;
+    const active = focusedElement();
+    if (active !== null && active !== document.body && !(active as HTMLButtonElement).disabled) return;
     focusFirst(selectors);
   });
 }
