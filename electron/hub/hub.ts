@@ -30,6 +30,7 @@ import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
+import { MAX_EVENTS_KEPT } from '../runtime/cluster.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
 /** What the hub steers: the embedded cluster today, other targets (LAN agents, etcd) later. */
@@ -87,17 +88,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
 
-  const newAnalysis = (): RunAnalysis => {
+  const freshAnalysis = (): RunAnalysis => {
     const snapshot = target.snapshot();
-    const analysis = new RunAnalysis({
+    return new RunAnalysis({
       members: snapshot.nodes.map((node) => node.id),
       singleLeaderPerTerm: ALGORITHM_INFO[snapshot.algorithm].singleLeaderPerTerm,
     });
+  };
+  const newAnalysis = (): RunAnalysis => {
+    const analysis = freshAnalysis();
     for (const event of target.history()) analysis.observe(event);
     return analysis;
   };
   let analysis = newAnalysis();
   const stream = new MessageStream();
+  /**
+   * The state before the oldest event the target still keeps, for the export's `initial`: events
+   * wait in `recent` (the target's own objects, at most as many as it keeps) and are folded into
+   * `before` as they fall out of the target's history.
+   */
+  let before = freshAnalysis();
+  let recent: ClusterEvent[] = target.history();
+  const keepState = (): void => {
+    if (recent.length <= MAX_EVENTS_KEPT + 5_000) return;
+    const folded = recent.splice(0, recent.length - MAX_EVENTS_KEPT);
+    for (const event of folded) before.observe(event);
+  };
   const sessions = new Set<ControlSession>();
   const sessionCounts: Omit<ControlStats, 'clients'> = { refusedRequests: 0, drops: { flood: 0, slow: 0 } };
   const metrics = createMetricsRegistry({
@@ -113,6 +129,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       'Content-Disposition': `attachment; filename="conclave-${snapshot.algorithm}-${new Date(snapshot.at).toISOString().replace(/[:.]/g, '-')}.jsonl"`,
       'Cache-Control': 'no-store',
     });
+    const coverage = stream.history();
+    const events = target.history();
+    const first = events[0]?.seq ?? Infinity;
+    let dropped = 0;
+    while (dropped < recent.length && recent[dropped]!.seq < first) before.observe(recent[dropped++]!);
+    if (dropped > 0) recent.splice(0, dropped);
+    const initial = first > 1 && before.startT !== null ? before.stateEvents() : null;
     const lines = serializeRunLines({
       header: {
         format: RUN_FORMAT,
@@ -121,9 +144,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         config: snapshot.config,
         members: snapshot.nodes.map((node) => node.id),
         exportedAt: snapshot.at,
+        messageDetailFromT: coverage.detailFromT,
+        ...(initial === null ? {} : { initial }),
       },
-      events: target.history(),
-      messages: stream.history(),
+      events,
+      messages: coverage.messages,
+      aggregates: coverage.aggregates,
     });
     const write = (): void => {
       for (let next = lines.next(); !next.done; next = lines.next()) {
@@ -213,6 +239,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     onEvent: (event) => {
       analysis.observe(event);
       if (LEADERSHIP_EVENTS.has(event.type)) leadershipChanged = true;
+      recent.push(event);
+      keepState();
       for (const session of sessions) session.sendEvent(event);
     },
     onChange: scheduleSnapshot,
@@ -221,6 +249,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     // snapshot; the snapshot of the started run follows at once rather than after the interval.
     onReset: () => {
       analysis = newAnalysis();
+      before = freshAnalysis();
+      recent = [];
       stream.clear();
       if (snapshotTimer !== null) clearTimeout(snapshotTimer);
       snapshotTimer = null;

@@ -8,6 +8,7 @@ import { createRandom, type Random } from '../../shared/core/random.js';
 import type { LinkFault } from '../../shared/protocol/faults.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import { MAX_NODES } from '../../shared/core/config.js';
 import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail, TargetInfo } from '../../shared/protocol/types.js';
 import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from './agent.js';
 import type { Clock } from './clock.js';
@@ -16,7 +17,7 @@ import { ClusterModel, type ClusterListener, type NodeControl } from './model.js
 
 export { MAX_EVENTS_KEPT, TRAFFIC_INTERVAL_MS, type ClusterListener } from './model.js';
 
-export const MAX_NODES = 25;
+export { MAX_NODES } from '../../shared/core/config.js';
 export const DEFAULT_NODE_COUNT = 5;
 /** Loopback-like defaults: a couple of milliseconds each way, with jitter to reorder. */
 export const DEFAULT_LINK: LinkSettings = { latencyMs: 2, jitterMs: 1 };

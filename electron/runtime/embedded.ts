@@ -88,7 +88,7 @@ export class EmbeddedRuntime {
 
   execute(command: Command): CommandAck {
     if (command.type === 'configure') return this.configure(command);
-    if (command.type === 'scenario') return command.action === 'run' ? this.runScenario(command.scenario) : this.stopScenario();
+    if (command.type === 'scenario') return command.action === 'run' ? this.runScenario(command.scenario) : this.stopScenario(command.keepFaults === true);
     if (command.type === 'open') return { ok: false, error: 'this hub serves one embedded cluster and cannot open another' };
     return this.current.execute(command);
   }
@@ -111,9 +111,9 @@ export class EmbeddedRuntime {
     return { ok: true };
   }
 
-  private stopScenario(): CommandAck {
+  private stopScenario(keepFaults: boolean): CommandAck {
     if (this.scenario === null || this.scenario.finished !== null) return { ok: false, error: 'no scenario is running' };
-    this.scenario.stop();
+    this.scenario.stop(keepFaults);
     return { ok: true };
   }
 

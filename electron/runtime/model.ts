@@ -6,6 +6,7 @@
  * drive one ClusterModel: they report what their nodes do, and carry out what it decides
  * through a NodeControl.
  */
+import { randomUUID } from 'node:crypto';
 import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import { LinkRules } from '../../shared/network/link-rules.js';
@@ -83,6 +84,8 @@ export interface ModelOptions {
   random: Random;
   /** What runs the nodes, as snapshots describe it. */
   target: TargetInfo;
+  /** Names this run in snapshots; a fresh random id when left out. */
+  runId?: string;
 }
 
 interface Partition {
@@ -107,6 +110,7 @@ export class ClusterModel {
   readonly members: readonly string[];
   readonly voters: ReadonlySet<string>;
   readonly target: TargetInfo;
+  readonly runId: string;
   /** The network's fault rules: the embedded fabric reads them, attached agents get a copy. */
   readonly rules = new LinkRules();
   private readonly clock: Clock;
@@ -144,6 +148,7 @@ export class ClusterModel {
     this.members = options.members;
     this.voters = new Set(options.voters ?? options.members);
     this.target = options.target;
+    this.runId = options.runId ?? randomUUID();
     this.clock = options.clock;
     this.random = options.random;
     this.rank = new Map(options.members.map((id, index) => [id, index]));
@@ -192,6 +197,7 @@ export class ClusterModel {
   snapshot(): ClusterSnapshot {
     const nodes = this.members.map((id) => this.nodeView(id));
     return {
+      runId: this.runId,
       target: this.target,
       algorithm: this.algorithm,
       config: this.config,

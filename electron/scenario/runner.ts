@@ -39,6 +39,8 @@ export class ScenarioRunner {
   private readonly healTimes: number[] = [];
   private readonly unsubscribe: () => void;
   private report: ScenarioReport | null = null;
+  /** Faults its steps put in force (id and since when), so that its end can undo those still in force. */
+  private readonly introduced = new Map<string, number>();
 
   constructor(
     readonly scenario: Scenario,
@@ -54,16 +56,19 @@ export class ScenarioRunner {
     for (const step of scenario.steps) {
       for (const offset of stepTimes(step, scenario.durationMs)) this.at(offset, () => this.run(step, offset));
     }
-    this.at(scenario.durationMs, () => this.finish(false));
+    this.at(scenario.durationMs, () => this.finish(false, false));
   }
 
   get finished(): ScenarioReport | null {
     return this.report;
   }
 
-  /** Ends the scenario now: pending steps and undos are dropped, and the report covers what ran. */
-  stop(): ScenarioReport {
-    return this.report ?? this.finish(true);
+  /**
+   * Ends the scenario now: pending steps and undos are dropped, the faults it set are undone
+   * (unless `keepFaults`, or the scenario says to keep them), and the report covers what ran.
+   */
+  stop(keepFaults = false): ScenarioReport {
+    return this.report ?? this.finish(true, keepFaults);
   }
 
   private at(offsetMs: number, action: () => void): void {
@@ -77,7 +82,11 @@ export class ScenarioRunner {
       this.note({ t: offset, label, ok: false, note: resolved });
       return;
     }
+    const before = new Set(this.cluster.snapshot().faults.map((fault) => `${fault.id}@${fault.sinceT}`));
     const result = this.cluster.execute(resolved);
+    if (result.ok) {
+      for (const fault of this.cluster.snapshot().faults) if (!before.has(`${fault.id}@${fault.sinceT}`)) this.introduced.set(fault.id, fault.sinceT);
+    }
     this.note({ t: offset, label, ok: result.ok, ...(result.ok ? {} : { note: result.error }) });
     if (!result.ok) return;
     const now = this.clock.now();
@@ -138,12 +147,13 @@ export class ScenarioRunner {
     if (this.steps.length < MAX_REPORTED_STEPS) this.steps.push(result);
   }
 
-  private finish(stopped: boolean): ScenarioReport {
+  private finish(stopped: boolean, keepFaults: boolean): ScenarioReport {
     for (const timer of this.timers) this.clock.clearTimer(timer);
     this.unsubscribe();
     const endedT = this.clock.now();
     const metrics = this.analysis.metricsBetween(this.startedT, endedT);
     const assertions = this.scenario.assertions.map((assertion) => this.check(assertion, endedT));
+    const { undone, kept } = this.undoFaults(keepFaults || this.scenario.keepFaults === true);
     const report: ScenarioReport = {
       name: this.scenario.name,
       passed: !stopped && assertions.every((assertion) => assertion.passed),
@@ -152,6 +162,8 @@ export class ScenarioRunner {
       stopped,
       steps: this.steps,
       assertions,
+      undone,
+      kept,
       metrics: {
         elections: metrics.electionsStarted,
         leaderChanges: metrics.leaderChanges,
@@ -167,6 +179,23 @@ export class ScenarioRunner {
     this.cluster.annotate({ type: 'scenario', name: this.scenario.name, status: stopped ? 'stopped' : 'finished', durationMs: this.scenario.durationMs, report });
     this.options.onFinish?.(report);
     return report;
+  }
+
+  /** The faults its steps set that are still in force (the same ones, not set again since): undone, or kept. */
+  private undoFaults(keep: boolean): { undone: string[]; kept: string[] } {
+    const undone: string[] = [];
+    const kept: string[] = [];
+    for (const fault of this.cluster.snapshot().faults) {
+      if (this.introduced.get(fault.id) !== fault.sinceT) continue;
+      if (keep) {
+        kept.push(fault.label);
+        continue;
+      }
+      const result = this.cluster.execute({ type: 'heal', faultId: fault.id });
+      if (result.ok) undone.push(fault.label);
+      else this.note({ t: this.clock.now() - this.startedT, label: `undo at the end: ${fault.label}`, ok: false, note: result.error });
+    }
+    return { undone, kept };
   }
 
   private check(assertion: ScenarioAssertion, endedT: number): AssertionResult {

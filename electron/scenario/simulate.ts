@@ -4,7 +4,7 @@ import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import type { Scenario, ScenarioReport } from '../../shared/scenario/format.js';
 import { DEFAULT_NODE_COUNT } from '../runtime/cluster.js';
-import { MAX_TIMERS_PER_SIMULATED_SECOND, seededCluster } from '../sim/seeded.js';
+import { seededCluster, timerBudgetPerSecond } from '../sim/seeded.js';
 import { ScenarioRunner } from './runner.js';
 
 export interface SimulatedScenario {
@@ -25,7 +25,7 @@ export function simulateScenario(scenario: Scenario, seed: number): SimulatedSce
   cluster.start();
   const runner = new ScenarioRunner(scenario, cluster, clock, { random: random.fork('scenario') });
   for (let t = 0; t <= scenario.durationMs && runner.finished === null; t += 1_000) {
-    clock.runUntil(Math.min(t + 1_000, scenario.durationMs), MAX_TIMERS_PER_SIMULATED_SECOND);
+    clock.runUntil(Math.min(t + 1_000, scenario.durationMs), timerBudgetPerSecond(nodes));
   }
   const report = runner.finished ?? runner.stop();
   cluster.stop();

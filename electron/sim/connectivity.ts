@@ -1,7 +1,7 @@
 /**
  * Who can talk to whom right now, for the liveness checkers: an undirected graph of running
  * nodes joined where messages get through both ways, and cliques in it (Bron–Kerbosch with
- * pivoting; clusters are at most 25 nodes).
+ * pivoting; clusters are at most 101 nodes).
  */
 export type Graph = Map<string, Set<string>>;
 

@@ -7,8 +7,16 @@ import { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { SimulatedDisk, type DiskListener } from './disk.js';
 
-/** A guard against a runaway state machine: no run fires more timers per simulated second. */
+/** A guard against a runaway state machine: no run of 5 nodes or fewer fires more timers per simulated second. */
 export const MAX_TIMERS_PER_SIMULATED_SECOND = 200_000;
+
+/**
+ * The guard for a cluster of `nodes`: an election round is every candidate messaging every node,
+ * so the timers a healthy run fires grow with the square of its size (101 nodes: ×408).
+ */
+export function timerBudgetPerSecond(nodes: number): number {
+  return MAX_TIMERS_PER_SIMULATED_SECOND * Math.max(1, (nodes / 5) ** 2);
+}
 
 /** A deliberately broken runtime, to prove the checkers catch what they claim to (see mutations.ts). */
 export interface Variant {

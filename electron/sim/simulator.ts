@@ -29,7 +29,7 @@ import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { GlobalChecks, type Finding, type WireViolationKind } from './checkers.js';
 import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
 import { Nemesis, type FaultProfile } from './faults.js';
-import { MAX_TIMERS_PER_SIMULATED_SECOND, seededCluster, type Variant } from './seeded.js';
+import { seededCluster, timerBudgetPerSecond, type Variant } from './seeded.js';
 import { formatEvent } from './trace.js';
 
 export interface SimulationOptions {
@@ -287,7 +287,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   }
 
   const stepMs = 100;
-  const timerBudget = (MAX_TIMERS_PER_SIMULATED_SECOND * stepMs) / 1_000;
+  const timerBudget = (timerBudgetPerSecond(options.nodes) * stepMs) / 1_000;
   for (let t = 0; t < options.durationMs && safety === null; ) {
     t = Math.min(t + stepMs, options.durationMs);
     clock.runUntil(t, timerBudget);

@@ -6,7 +6,7 @@
  */
 import type { Role } from '../core/election.js';
 import { describeLinkFault, type LinkFault } from '../protocol/faults.js';
-import type { ActiveFault, ClusterEvent, LeaderLossCause, NetworkView, NodeView } from '../protocol/types.js';
+import type { ActiveFault, ClusterEvent, ClusterEventBody, LeaderLossCause, NetworkView, NodeView } from '../protocol/types.js';
 import { SafetyMonitor, type SafetyViolation } from './safety.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -116,7 +116,7 @@ export class RunAnalysis {
   private readonly openFaults = new Map<string, FaultWindow>();
   private openGap: LeaderlessGap | null = null;
   private openConcurrent: Alarm | null = null;
-  private majorityLeader: string | null = null;
+  private majorityLeaderId: string | null = null;
   private readonly electionTimes: number[] = [];
   private readonly preVoteTimes: number[] = [];
   private readonly trafficLog: Array<{ t: number; sent: Record<string, number>; dropped: number; intervalMs: number }> = [];
@@ -221,7 +221,7 @@ export class RunAnalysis {
         this.clockSpeed = event.speed;
         break;
       case 'quorum':
-        this.majorityLeader = event.leaderId;
+        this.majorityLeaderId = event.leaderId;
         if (event.leaderId === null) {
           if (this.openGap === null) this.openGapAt(t, 'lost majority', null);
         } else if (this.openGap !== null) {
@@ -313,7 +313,7 @@ export class RunAnalysis {
     const openGap = this.gaps.find((gap) => gap.start <= to && (gap.end === null || gap.end > to));
     return {
       elapsedMs,
-      hasLeader: openGap === undefined && this.majorityLeader !== null,
+      hasLeader: openGap === undefined && this.majorityLeaderId !== null,
       leaderChanges: (before?.leaderChanges ?? 0) + this.leadership.filter((period) => within(period.startT)).length,
       electionsStarted: (before?.elections ?? 0) + this.electionTimes.filter(within).length,
       preVotesStarted: (before?.preVotes ?? 0) + this.preVoteTimes.filter(within).length,
@@ -327,6 +327,11 @@ export class RunAnalysis {
       droppedTotal: (before?.dropped ?? 0) + traffic.reduce((sum, entry) => sum + entry.dropped, 0),
       safetyViolations: (before?.violations ?? 0) + this.alarms.filter((alarm) => alarm.severity === 'violation' && within(alarm.start)).length,
     };
+  }
+
+  /** The leader a majority of running nodes follows, as last reported (null: none). */
+  get majorityLeader(): string | null {
+    return this.majorityLeaderId;
   }
 
   /** How long after `t` a leader was followed by a majority again (0 if one was; null if none yet). */
@@ -345,6 +350,31 @@ export class RunAnalysis {
       if (running === 'down') return { id, status: 'down', role: null, term: role.term, votedFor: role.votedFor, leaderId: null };
       return { id, status: running, role: role.role, term: role.term, votedFor: role.votedFor, leaderId: role.leaderId };
     });
+  }
+
+  /**
+   * The state reached, as events that put a fresh analysis in it: each node's role and run state,
+   * who leads and whether a majority follows, the partition, link faults and the clock speed.
+   * What a record whose oldest events are gone starts from (the export's `initial`, a rewind).
+   */
+  stateEvents(): ClusterEventBody[] {
+    const bodies: ClusterEventBody[] = [];
+    const views = this.nodeViews();
+    for (const node of views) {
+      const role = this.role.get(node.id);
+      if (role !== undefined) bodies.push({ type: 'status', nodeId: node.id, role: role.role, term: role.term, votedFor: role.votedFor, leaderId: role.leaderId });
+      if (node.status === 'down') bodies.push({ type: 'kill', nodeId: node.id });
+      if (node.status === 'paused') bodies.push({ type: 'pause', nodeId: node.id });
+      if (node.status === 'up' && node.role === 'leader') bodies.push({ type: 'leader', nodeId: node.id, term: node.term });
+    }
+    if (this.partition !== null) bodies.push({ type: 'partition', label: this.partition.label, groups: this.partition.groups, blocked: this.partition.blocked });
+    for (const link of this.linkFaults.values()) bodies.push({ type: 'link', from: link.from, to: link.to, fault: link.fault });
+    if (this.clockSpeed !== 1) bodies.push({ type: 'clock', speed: this.clockSpeed });
+    if (this.majorityLeaderId !== null) {
+      const term = views.find((node) => node.id === this.majorityLeaderId)?.term ?? 0;
+      bodies.push({ type: 'quorum', leaderId: this.majorityLeaderId, term });
+    }
+    return bodies;
   }
 
   network(): NetworkView {

@@ -2,6 +2,8 @@ import { DEFAULT_ELECTION_CONFIG, type ElectionConfig } from './election.js';
 import { ValidationError, expectBoolean, expectInteger, expectObject } from '../protocol/validate.js';
 
 export const TIMING_LIMIT_MS = 60_000;
+/** The largest cluster Conclave runs (embedded, simulated, configured from the dashboard). */
+export const MAX_NODES = 101;
 
 /**
  * Checks an election config, returning it typed, or throwing with an explicit reason

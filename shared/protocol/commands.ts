@@ -44,6 +44,8 @@ export const MAX_OPEN_COMMAND_JSON_CHARS = 131_072;
 export const MAX_NODE_ID_LENGTH = 64;
 /** Bounds on a command's shape (not on the cluster: unknown nodes are refused by the cluster). */
 export const MAX_GROUPS = 64;
+/** Nodes in one group of a partition: a side of a 1,000-node cluster. */
+export const MAX_GROUP_MEMBERS = 1_000;
 export const MAX_LATENCY_MS = 10_000;
 export const MIN_CLOCK_SPEED = 0.05;
 export const MAX_CLOCK_SPEED = 1;
@@ -81,7 +83,7 @@ export function parseCommand(payload: unknown): Command {
       }
       if (input.preset !== undefined) return { type, preset: expectOneOf(input.preset, `${where}.preset`, PARTITION_PRESETS) };
       const groups = expectArray(input.groups, `${where}.groups`, MAX_GROUPS).map((group, index) =>
-        expectArray(group, `${where}.groups[${index}]`, MAX_GROUPS).map((id, position) =>
+        expectArray(group, `${where}.groups[${index}]`, MAX_GROUP_MEMBERS).map((id, position) =>
           parseNodeId(id, `${where}.groups[${index}][${position}]`),
         ),
       );
@@ -139,8 +141,8 @@ export function parseCommand(payload: unknown): Command {
     case 'scenario': {
       const action = expectOneOf(payload.action, `${where}.action`, ['run', 'stop'] as const);
       if (action === 'stop') {
-        expectObject(payload, where, ['type', 'action']);
-        return { type, action };
+        const input = expectObject(payload, where, ['type', 'action', 'keepFaults']);
+        return input.keepFaults === undefined ? { type, action } : { type, action, keepFaults: expectBoolean(input.keepFaults, `${where}.keepFaults`) };
       }
       const input = expectObject(payload, where, ['type', 'action', 'scenario']);
       return { type, action, scenario: parseScenario(input.scenario) };

@@ -4,7 +4,7 @@
  */
 import { ROLES } from '../core/election.js';
 import type { LinkFault } from './faults.js';
-import { MESSAGE_CATEGORIES, type MessageRecord } from './messages.js';
+import { MESSAGE_CATEGORIES, type MessageAggregate, type MessageRecord } from './messages.js';
 import type { ScenarioReport } from '../scenario/format.js';
 import type { ClusterEvent, ClusterEventType } from './types.js';
 import {
@@ -107,7 +107,7 @@ const FIELDS: { [K in ClusterEventType]: Record<string, (value: unknown, path: s
 };
 
 function scenarioReport(value: unknown, path: string): ScenarioReport {
-  const input = expectObject(value, path, ['name', 'passed', 'startedT', 'endedT', 'stopped', 'steps', 'assertions', 'metrics']);
+  const input = expectObject(value, path, ['name', 'passed', 'startedT', 'endedT', 'stopped', 'steps', 'assertions', 'undone', 'kept', 'metrics']);
   const count = (v: unknown, p: string): number => expectNumber(v, p, 0, Number.MAX_SAFE_INTEGER);
   const metrics = expectObject(input.metrics, `${path}.metrics`, [
     'elections',
@@ -144,6 +144,9 @@ function scenarioReport(value: unknown, path: string): ScenarioReport {
         detail: expectString(fields.detail, `${at}.detail`, 4_000),
       };
     }),
+    // Runs recorded before faults were undone at the end have neither list.
+    undone: expectArray(input.undone ?? [], `${path}.undone`, 10_000).map((label, i) => expectString(label, `${path}.undone[${i}]`, TEXT)),
+    kept: expectArray(input.kept ?? [], `${path}.kept`, 10_000).map((label, i) => expectString(label, `${path}.kept[${i}]`, TEXT)),
     metrics: {
       elections: count(metrics.elections, `${path}.metrics.elections`),
       leaderChanges: count(metrics.leaderChanges, `${path}.metrics.leaderChanges`),
@@ -186,4 +189,15 @@ export function parseMessageRecord(value: unknown, path = 'message'): MessageRec
     deliverT,
     duplicate: expectBoolean(input.duplicate, `${path}.duplicate`),
   };
+}
+
+export function parseMessageAggregate(value: unknown, path = 'aggregate'): MessageAggregate {
+  const input = expectObject(value, path, ['fromT', 'toT', 'from', 'to', 'category', 'sent', 'dropped']);
+  const time = (v: unknown, p: string): number => expectNumber(v, p, 0, Number.MAX_SAFE_INTEGER);
+  const fromT = time(input.fromT, `${path}.fromT`);
+  const toT = time(input.toT, `${path}.toT`);
+  if (toT <= fromT) throw new ValidationError(`${path}.toT must be after fromT`);
+  const sent = expectInteger(input.sent, `${path}.sent`, 1, Number.MAX_SAFE_INTEGER);
+  const dropped = expectInteger(input.dropped, `${path}.dropped`, 0, sent);
+  return { fromT, toT, from: id(input.from, `${path}.from`), to: id(input.to, `${path}.to`), category: expectOneOf(input.category, `${path}.category`, MESSAGE_CATEGORIES), sent, dropped };
 }

@@ -63,3 +63,19 @@ export interface MessageBatch {
   /** Election timers that are running: node, start and due time (cluster ms). */
   timers: Array<{ id: string; startedAt: number; dueAt: number }>;
 }
+
+/**
+ * Messages of one link and category over a stretch of cluster time, counted rather than kept:
+ * what a recording holds for the stretch before its whole messages begin.
+ */
+export interface MessageAggregate {
+  /** Cluster ms: the stretch [fromT, toT). */
+  fromT: number;
+  toT: number;
+  from: string;
+  to: string;
+  category: MessageCategory;
+  sent: number;
+  /** Of them, dropped by the network. */
+  dropped: number;
+}

@@ -5,9 +5,9 @@
  */
 import { parseElectionConfig } from '../core/config.js';
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
-import { parseClusterEvent, parseMessageRecord } from './events.js';
-import type { MessageRecord } from './messages.js';
-import type { ClusterEvent } from './types.js';
+import { parseClusterEvent, parseMessageAggregate, parseMessageRecord } from './events.js';
+import type { MessageAggregate, MessageRecord } from './messages.js';
+import type { ClusterEvent, ClusterEventBody } from './types.js';
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, isPlainObject } from './validate.js';
 
 export const RUN_FORMAT = 'conclave-run';
@@ -22,18 +22,32 @@ export interface RunHeader {
   members: string[];
   /** Wall-clock epoch ms of the export. */
   exportedAt: number;
+  /**
+   * Cluster time from which the record holds every message whole; before it, only counts per
+   * link and category (`aggregate` lines). Absent or null: every message recorded is whole.
+   */
+  messageDetailFromT?: number | null;
+  /**
+   * What was in force when the first recorded event happened, as events without seq, t and at
+   * (each node's status and run state, the leader, the partition, link faults, the clock): a long
+   * run's export keeps only its latest events. Absent: the record starts at the run's start.
+   */
+  initial?: ClusterEventBody[];
 }
 
 export interface RunRecord {
   header: RunHeader;
   events: ClusterEvent[];
   messages: MessageRecord[];
+  /** Messages counted per link and category over stretches before `header.messageDetailFromT`. */
+  aggregates: MessageAggregate[];
 }
 
 export function serializeRunLines(record: RunRecord): Generator<string> {
   return (function* lines() {
     yield JSON.stringify(record.header);
     for (const event of record.events) yield JSON.stringify({ event });
+    for (const aggregate of record.aggregates) yield JSON.stringify({ aggregate });
     for (const message of record.messages) yield JSON.stringify({ message });
   })();
 }
@@ -42,7 +56,7 @@ function parseHeader(value: unknown): RunHeader {
   if (!isPlainObject(value) || value.format !== RUN_FORMAT) {
     throw new ValidationError(`this is not a Conclave run: the first line must be a header with "format": "${RUN_FORMAT}"`);
   }
-  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt']);
+  const input = expectObject(value, 'header', ['format', 'version', 'algorithm', 'config', 'members', 'exportedAt', 'messageDetailFromT', 'initial']);
   if (input.version !== RUN_FORMAT_VERSION) {
     throw new ValidationError(`header.version ${String(input.version)} is not supported (this Conclave reads version ${RUN_FORMAT_VERSION})`);
   }
@@ -55,7 +69,18 @@ function parseHeader(value: unknown): RunHeader {
     config: parseElectionConfig(input.config, 'header.config'),
     members,
     exportedAt: expectNumber(input.exportedAt, 'header.exportedAt', 0, Number.MAX_SAFE_INTEGER),
+    ...(input.messageDetailFromT === undefined || input.messageDetailFromT === null
+      ? {}
+      : { messageDetailFromT: expectNumber(input.messageDetailFromT, 'header.messageDetailFromT', 0, Number.MAX_SAFE_INTEGER) }),
+    ...(input.initial === undefined ? {} : { initial: expectArray(input.initial, 'header.initial', 100_000).map((body, i) => parseInitial(body, `header.initial[${i}]`)) }),
   };
+}
+
+/** One event of a record's initial state: an event body, checked as events are. */
+function parseInitial(value: unknown, path: string): ClusterEventBody {
+  if (!isPlainObject(value) || 'seq' in value || 't' in value || 'at' in value) throw new ValidationError(`${path} must be an event without seq, t and at`);
+  const { seq: _seq, t: _t, at: _at, ...body } = parseClusterEvent({ ...value, seq: 1, t: 0, at: 0 }, path);
+  return body as ClusterEventBody;
 }
 
 /** Parses a whole run; throws a ValidationError naming the line of the first problem. */
@@ -64,6 +89,7 @@ export function parseRun(text: string): RunRecord {
   let header: RunHeader | null = null;
   const events: ClusterEvent[] = [];
   const messages: MessageRecord[] = [];
+  const aggregates: MessageAggregate[] = [];
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!.trim();
     if (line === '') continue;
@@ -88,11 +114,14 @@ export function parseRun(text: string): RunRecord {
         }
         if ('nodeId' in event && !header.members.includes(event.nodeId)) throw new ValidationError(`event ${event.seq} names ${event.nodeId}, which is not a member`);
         events.push(event);
+      } else if (isPlainObject(value) && 'aggregate' in value) {
+        expectObject(value, 'line', ['aggregate']);
+        aggregates.push(parseMessageAggregate(value.aggregate));
       } else if (isPlainObject(value) && 'message' in value) {
         expectObject(value, 'line', ['message']);
         messages.push(parseMessageRecord(value.message));
       } else {
-        throw new ValidationError('expected {"event": ...} or {"message": ...}');
+        throw new ValidationError('expected {"event": ...}, {"aggregate": ...} or {"message": ...}');
       }
     } catch (error) {
       if (error instanceof ValidationError) throw new ValidationError(`${where}: ${error.message}`);
@@ -100,5 +129,5 @@ export function parseRun(text: string): RunRecord {
     }
   }
   if (header === null) throw new ValidationError('the file is empty');
-  return { header, events, messages };
+  return { header, events, messages, aggregates };
 }

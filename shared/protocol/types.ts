@@ -86,6 +86,8 @@ export interface NetworkView {
 }
 
 export interface ClusterSnapshot {
+  /** A random id per run, new whenever the cluster is replaced (configure, open): a client that reconnects can tell whether it is still the run it showed. */
+  runId: string;
   target: TargetInfo;
   algorithm: AlgorithmName;
   config: ElectionConfig;
@@ -158,7 +160,7 @@ export type RuntimeCommand =
   | { type: 'configure'; algorithm?: AlgorithmName; nodes?: number; config?: Partial<ElectionConfig> }
   | { type: 'open'; target: TargetSpec }
   | { type: 'scenario'; action: 'run'; scenario: Scenario }
-  | { type: 'scenario'; action: 'stop' };
+  | { type: 'scenario'; action: 'stop'; keepFaults?: boolean };
 
 export type Command = ClusterCommand | RuntimeCommand;
 

@@ -4,7 +4,7 @@
  */
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
 
-import { TIMING_LIMIT_MS, parsePartialConfig } from '../core/config.js';
+import { MAX_NODES, TIMING_LIMIT_MS, parsePartialConfig } from '../core/config.js';
 import { PARTITION_PRESETS, type PartitionPreset } from '../protocol/faults.js';
 import {
   ValidationError,
@@ -58,6 +58,8 @@ export interface Scenario {
   seed?: number;
   steps: ScenarioStep[];
   assertions: ScenarioAssertion[];
+  /** Leave the faults it set in force when it ends or is stopped; by default they are undone (as a chaos experiment's are). */
+  keepFaults?: boolean;
 }
 
 export const MAX_SCENARIO_DURATION_MS = 3_600_000;
@@ -92,8 +94,8 @@ function parseAction(value: unknown, path: string): ScenarioAction {
       if (input.preset !== undefined) return { type, preset: expectOneOf(input.preset, `${path}.preset`, PARTITION_PRESETS) };
       return {
         type,
-        groups: expectArray(input.groups, `${path}.groups`, 25).map((group, i) =>
-          expectArray(group, `${path}.groups[${i}]`, 25).map((ref, j) => nodeRef(ref, `${path}.groups[${i}][${j}]`)),
+        groups: expectArray(input.groups, `${path}.groups`, MAX_NODES).map((group, i) =>
+          expectArray(group, `${path}.groups[${i}]`, MAX_NODES).map((ref, j) => nodeRef(ref, `${path}.groups[${i}][${j}]`)),
         ),
       };
     }
@@ -156,7 +158,7 @@ function parseAssertion(value: unknown, path: string): ScenarioAssertion {
 
 /** Validates a scenario, returning it typed, or throwing a ValidationError that names the field. */
 export function parseScenario(value: unknown): Scenario {
-  const input = expectObject(value, 'scenario', ['name', 'description', 'durationMs', 'cluster', 'seed', 'steps', 'assertions']);
+  const input = expectObject(value, 'scenario', ['name', 'description', 'durationMs', 'cluster', 'seed', 'steps', 'assertions', 'keepFaults']);
   const durationMs = expectInteger(input.durationMs, 'scenario.durationMs', 1_000, MAX_SCENARIO_DURATION_MS);
   const scenario: Scenario = {
     name: expectString(input.name, 'scenario.name', 120),
@@ -165,12 +167,13 @@ export function parseScenario(value: unknown): Scenario {
     assertions: expectArray(input.assertions ?? [], 'scenario.assertions', MAX_ASSERTIONS).map((a, i) => parseAssertion(a, `scenario.assertions[${i}]`)),
   };
   if (input.description !== undefined) scenario.description = expectString(input.description, 'scenario.description', 2_000);
+  if (input.keepFaults !== undefined) scenario.keepFaults = expectBoolean(input.keepFaults, 'scenario.keepFaults');
   if (input.seed !== undefined) scenario.seed = expectInteger(input.seed, 'scenario.seed', 0, 2 ** 32 - 1);
   if (input.cluster !== undefined) {
     const cluster = expectObject(input.cluster, 'scenario.cluster', ['algorithm', 'nodes', 'config']);
     scenario.cluster = {};
     if (cluster.algorithm !== undefined) scenario.cluster.algorithm = expectOneOf(cluster.algorithm, 'scenario.cluster.algorithm', ALGORITHMS);
-    if (cluster.nodes !== undefined) scenario.cluster.nodes = expectInteger(cluster.nodes, 'scenario.cluster.nodes', 1, 25);
+    if (cluster.nodes !== undefined) scenario.cluster.nodes = expectInteger(cluster.nodes, 'scenario.cluster.nodes', 1, MAX_NODES);
     if (cluster.config !== undefined) scenario.cluster.config = parsePartialConfig(cluster.config, 'scenario.cluster.config');
   }
   const occurrences = scenario.steps.reduce((sum, step) => sum + (step.every === undefined ? 1 : Math.ceil(((step.until ?? durationMs) - (step.from ?? 0)) / step.every)), 0);
@@ -223,6 +226,10 @@ export interface ScenarioReport {
   stopped: boolean;
   steps: ScenarioStepResult[];
   assertions: AssertionResult[];
+  /** Faults it set that were still in force at its end and were undone then (labels as listed in snapshots). */
+  undone: string[];
+  /** Faults it set that were left in force at its end, because the scenario or the stop said to keep them. */
+  kept: string[];
   metrics: {
     elections: number;
     leaderChanges: number;

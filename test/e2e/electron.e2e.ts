@@ -19,7 +19,7 @@ test('the Electron window opens on the dashboard and shows a leader', async () =
   try {
     const page = await app.firstWindow();
     await expect(page).toHaveTitle('Conclave');
-    await expect(page.getByTestId('leader-id').first()).toHaveText(/^n\d+$/);
+    await expect(page.getByTestId('headline').getByTestId('leader-id')).toHaveText(/^n\d+$/);
     // Sandboxed and isolated: no Node in the page, only the preload's allow-list.
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => (globalThis as { conclaveShell?: { kind: string } }).conclaveShell?.kind)).toBe('electron');

@@ -345,7 +345,7 @@ describe('the Electron main process (built) against a fake Electron', () => {
   it('prints its flags with --help and quits', async () => {
     const electron = await launch(['--help']);
     expect(await electron.app.exitCodes.nth(1)).toBe(0);
-    expect(output.log.join('\n')).toContain('--nodes      embedded cluster size, 1 to 25');
+    expect(output.log.join('\n')).toContain('--nodes      embedded cluster size, 1 to 101');
   });
 });
 

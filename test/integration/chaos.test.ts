@@ -215,7 +215,7 @@ describe('configure', () => {
   });
 
   it.each([
-    [{ type: 'configure', nodes: 26 }, 'a cluster has 1 to 25 nodes (got 26)'],
+    [{ type: 'configure', nodes: 102 }, 'a cluster has 1 to 101 nodes (got 102)'],
     [{ type: 'configure', config: { heartbeatMs: 400 } }, 'must be greater than the heartbeat interval'],
     [{ type: 'configure', algorithm: 'raft2' }, 'configure command.algorithm must be one of raft, bully, paxos'],
   ])('refuses %j and keeps the cluster', async (command, error) => {

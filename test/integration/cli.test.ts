@@ -34,7 +34,7 @@ describe('conclave serve', () => {
   it.each([
     [['serve', '--port', '70000'], '--port must be between 0 and 65535 (got 70000)'],
     [['serve', '--nodes', 'five'], '--nodes must be a whole number (got "five")'],
-    [['serve', '--nodes', '0'], '--nodes must be between 1 and 25 (got 0)'],
+    [['serve', '--nodes', '0'], '--nodes must be between 1 and 101 (got 0)'],
     [['serve', '--algorithm', 'zab'], '--algorithm must be one of'],
     [['serve', '--port'], '--port needs a value'],
     [['serve', '--colour', 'blue'], 'unknown flag --colour'],
@@ -64,7 +64,7 @@ describe('conclave serve', () => {
   it('prints its flags with --help', () => {
     const result = runCli(['serve', '--help']);
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 25');
+    expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 101');
   });
 });
 

@@ -47,7 +47,7 @@ describe('opening another cluster', () => {
   it('a cluster that cannot be opened leaves the current one in place, saying why', async () => {
     const control = await serve();
     const ack = await control.socket.timeout(4_000).emitWithAck('command', { type: 'open', target: { kind: 'embedded', nodes: 500 } });
-    expect(ack).toEqual({ ok: false, error: 'an embedded cluster has 1 to 25 nodes (got 500)' });
+    expect(ack).toEqual({ ok: false, error: 'an embedded cluster has 1 to 101 nodes (got 500)' });
     expect(control.latest()!.nodes).toHaveLength(5);
   });
 });

@@ -137,7 +137,7 @@ describe('npm start with an Electron binary', () => {
   it('lists Conclave flags and Chromium switches with --help', () => {
     const result = runLauncher(['--help'], fakeEnv('run'));
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 25');
+    expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 101');
     expect(result.stdout).toContain('Chromium switches for the Electron window (ignored when serving for a browser):');
     expect(existsSync(recordFile())).toBe(false);
   });

@@ -3,7 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActiveFault, ClusterSnapshot } from '../../shared/protocol/types.js';
-import { FakeSocket, node, snapshot } from './fake-hub.js';
+import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
 
 const sockets: FakeSocket[] = [];
 vi.mock('socket.io-client', () => ({
@@ -43,6 +43,7 @@ beforeEach(() => {
 describe('node controls', () => {
   it('pause and resume follow the node state', async () => {
     const { wrapper, socket, click } = await dashboard();
+    await showTab(wrapper, 'Cards');
     expect(wrapper.find('button[aria-label="Resume n2"]').exists()).toBe(false);
     await click('Pause n2');
     await click('Resume n3');
@@ -54,13 +55,15 @@ describe('node controls', () => {
 
   it('leadership goes to a running follower; the leader, a paused node and Bully say why not', async () => {
     const { wrapper, socket, click } = await dashboard();
-    expect(wrapper.get('button[aria-label="Transfer leadership to n1"]').attributes('title')).toBe('n1 already leads');
-    expect(wrapper.get('button[aria-label="Transfer leadership to n3"]').attributes('title')).toBe('n3 is paused');
-    await click('Transfer leadership to n4');
+    await showTab(wrapper, 'Cards');
+    expect(wrapper.get('button[aria-label="Lead: transfer leadership to n1"]').attributes('title')).toBe('n1 already leads');
+    expect(wrapper.get('button[aria-label="Lead: transfer leadership to n3"]').attributes('title')).toBe('n3 is paused');
+    await click('Lead: transfer leadership to n4');
     expect(socket.commands).toEqual([{ type: 'transfer', nodeId: 'n4' }]);
 
     const bully = await dashboard({ algorithm: 'bully' });
-    const lead = bully.wrapper.get('button[aria-label="Transfer leadership to n4"]');
+    await showTab(bully.wrapper, 'Cards');
+    const lead = bully.wrapper.get('button[aria-label="Lead: transfer leadership to n4"]');
     expect(lead.attributes('disabled')).toBeDefined();
     expect(lead.attributes('title')).toContain('highest-ranked running node');
   });

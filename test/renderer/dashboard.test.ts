@@ -6,7 +6,7 @@ import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import { FakeSocket, node, snapshot } from './fake-hub.js';
+import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
 
 const sockets: FakeSocket[] = [];
 const connections: Array<{ url: string; auth: unknown; transports: unknown }> = [];
@@ -55,6 +55,15 @@ describe('dashboard', () => {
     expect(connections[0]!.url).toBe('/control');
     socket.serverEmit('snapshot', snapshot(FIVE, { faults: [{ id: 'down:n3', kind: 'down', label: 'n3 down', nodes: ['n3'], sinceT: 0, sinceAt: 0 }] }));
     await flushPromises();
+    // The plain table first, as etcdctl endpoint status shows it.
+    expect(wrapper.findAll('[data-testid="node-table"] tbody tr').map((row) => row.get('[data-testid="role"]').text())).toEqual([
+      'leader',
+      'follower',
+      'down',
+      'candidate',
+      'follower',
+    ]);
+    await showTab(wrapper, 'Cards');
     expect(wrapper.get('[data-testid="leader-id"]').text()).toBe('n1');
     expect(wrapper.get('[data-testid="leader-term"]').text()).toBe('3');
     expect(wrapper.get('[data-testid="connection"]').text()).toBe('live');
@@ -84,6 +93,7 @@ describe('dashboard', () => {
     const { wrapper, socket } = await mountDashboard();
     socket.serverEmit('snapshot', snapshot(FIVE));
     await flushPromises();
+    await showTab(wrapper, 'Cards');
     const names = wrapper.findAll('button').map((button) => button.attributes('aria-label'));
     for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) expect(names).toEqual(expect.arrayContaining([`Kill ${id}`, `Restart ${id}`]));
     const killDown = wrapper.get('button[aria-label="Kill n3"]');
@@ -96,6 +106,7 @@ describe('dashboard', () => {
     const { wrapper, socket } = await mountDashboard();
     socket.serverEmit('snapshot', snapshot(FIVE));
     await flushPromises();
+    await showTab(wrapper, 'Cards');
     await wrapper.get('button[aria-label="Kill n1"]').trigger('click');
     await wrapper.get('button[aria-label="Restart n3"]').trigger('click');
     await flushPromises();
@@ -110,6 +121,7 @@ describe('dashboard', () => {
     socket.answer = () => ({ ok: false, error: 'n2 is already down' });
     socket.serverEmit('snapshot', snapshot(FIVE));
     await flushPromises();
+    await showTab(wrapper, 'Cards');
     await wrapper.get('button[aria-label="Kill n2"]').trigger('click');
     await flushPromises();
     expect(wrapper.get('[data-testid="node-n2"] [role="alert"]').text()).toBe('n2 is already down');
@@ -121,6 +133,7 @@ describe('dashboard', () => {
     socket.answer = () => 'silence';
     socket.serverEmit('snapshot', snapshot(FIVE));
     await flushPromises();
+    await showTab(wrapper, 'Cards');
     await wrapper.get('button[aria-label="Restart n5"]').trigger('click');
     await flushPromises();
     expect(wrapper.get('[data-testid="node-n5"] [role="alert"]').text()).toBe('the hub did not answer within 4 s');
@@ -137,6 +150,7 @@ describe('dashboard', () => {
     socket.serverEmit('history', history);
     socket.serverEmit('snapshot', snapshot(FIVE));
     await flushPromises();
+    await showTab(wrapper, 'Leader changes');
     const rows = wrapper.findAll('[data-testid="leader-changes"] li').map((row) => row.text());
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/term 2\s*n4/);
@@ -145,8 +159,8 @@ describe('dashboard', () => {
     expect(rows[1]).toContain('led 1.2 s, killed');
     socket.serverEmit('event', { type: 'leader', nodeId: 'n5', term: 3, seq: 4, t: 2_000, at: at(2_000) });
     socket.serverEmit('event', { type: 'leader', nodeId: 'n5', term: 3, seq: 4, t: 2_000, at: at(2_000) });
-    await flushPromises();
-    expect(wrapper.findAll('[data-testid="leader-changes"] li')).toHaveLength(3);
+    // Events are applied together, once a frame.
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="leader-changes"] li')).toHaveLength(3));
   });
 
   it('asks for a token when the hub requires one, and reconnects with it', async () => {
@@ -165,6 +179,7 @@ describe('dashboard', () => {
     const { wrapper } = await mountDashboard();
     expect(connections[0]!.auth).toEqual({ token: 'from-url-123' });
     expect(window.location.search).toBe('');
+    await showTab(wrapper, 'Record');
     // The export link carries it too (the Electron window's token is this launch's own).
     expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('/export.jsonl?token=from-url-123');
   });
@@ -185,6 +200,7 @@ describe('the hub named by ?hub= (npm run dev: the page comes from the dev serve
     expect(connections).toEqual([{ url: 'http://127.0.0.1:4100/control', auth: { token: 'dev-token-123' }, transports: ['websocket'] }]);
     // The token leaves the address bar; the hub stays, so a hot reload finds the hub again.
     expect(window.location.search).toBe('?hub=http%3A%2F%2F127.0.0.1%3A4100%2F');
+    await showTab(wrapper, 'Record');
     expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('http://127.0.0.1:4100/export.jsonl?token=dev-token-123');
   });
 

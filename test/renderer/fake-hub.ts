@@ -1,6 +1,7 @@
 /** A stand-in for socket.io-client: lets dashboard tests play the hub's side of `/control`. */
 import type { ClusterSnapshot, Command, CommandAck, NodeView } from '../../shared/protocol/types.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
+import { flushPromises, type VueWrapper } from '@vue/test-utils';
 
 type Handler = (...args: unknown[]) => void;
 
@@ -28,7 +29,9 @@ export class FakeSocket {
 
   timeout(_ms: number) {
     return {
-      emitWithAck: async (_event: string, command: Command): Promise<CommandAck> => {
+      emitWithAck: async (event: string, command: Command): Promise<CommandAck> => {
+        // Inspections (the node table asks the leader about contacts) are not commands.
+        if (event === 'inspect') return { ok: false, error: 'no details in this fake hub' };
         this.commands.push(command);
         const answer = this.answer(command);
         if (answer === 'silence') throw new Error('operation has timed out');
@@ -45,6 +48,7 @@ export function node(id: string, overrides: Partial<NodeView> = {}): NodeView {
 export function snapshot(nodes: NodeView[], overrides: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
   const leader = nodes.find((n) => n.role === 'leader');
   return {
+    runId: 'run-1',
     target: { kind: 'embedded', label: 'embedded 5-node Raft cluster', unavailable: {}, faultLeaseMs: null },
     algorithm: 'raft',
     config: DEFAULT_ELECTION_CONFIG,
@@ -59,4 +63,12 @@ export function snapshot(nodes: NodeView[], overrides: Partial<ClusterSnapshot> 
     lastEventSeq: 0,
     ...overrides,
   };
+}
+
+/** Shows one of the console's side tabs ("Cards", "Leader changes", "Record"...), as a click on it would. */
+export async function showTab(wrapper: VueWrapper, label: string): Promise<void> {
+  const tab = wrapper.findAll('[role="tab"]').find((candidate) => candidate.text().startsWith(label));
+  if (tab === undefined) throw new Error(`no tab "${label}"`);
+  await tab.trigger('click');
+  await flushPromises();
 }

@@ -132,7 +132,7 @@ describe('embedded cluster', () => {
   });
 
   it('refuses impossible sizes', () => {
-    expect(() => cluster(0)).toThrow('a cluster has 1 to 25 nodes (got 0)');
-    expect(() => cluster(26)).toThrow('a cluster has 1 to 25 nodes (got 26)');
+    expect(() => cluster(0)).toThrow('a cluster has 1 to 101 nodes (got 0)');
+    expect(() => cluster(102)).toThrow('a cluster has 1 to 101 nodes (got 102)');
   });
 });

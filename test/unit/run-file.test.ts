@@ -8,9 +8,22 @@ import { SCENARIO_PRESETS } from '../../shared/scenario/presets.js';
 function recorded(): RunRecord {
   const { events } = simulateScenario(SCENARIO_PRESETS['isolate-leader']!, 2);
   return {
-    header: { format: 'conclave-run', version: 1, algorithm: 'raft', config: DEFAULT_ELECTION_CONFIG, members: ['n1', 'n2', 'n3', 'n4', 'n5'], exportedAt: 1_800_000_000_000 },
+    header: {
+      format: 'conclave-run',
+      version: 1,
+      algorithm: 'raft',
+      config: DEFAULT_ELECTION_CONFIG,
+      members: ['n1', 'n2', 'n3', 'n4', 'n5'],
+      exportedAt: 1_800_000_000_000,
+      messageDetailFromT: 10,
+      initial: [
+        { type: 'status', nodeId: 'n1', role: 'follower', term: 0, votedFor: null, leaderId: null },
+        { type: 'link', from: 'n1', to: 'n2', fault: { cut: true, dropProbability: 0, latencyMs: 2, jitterMs: 1, duplicateProbability: 0 } },
+      ],
+    },
     events,
     messages: [{ from: 'n1', to: 'n2', kind: 'Heartbeat', category: 'heartbeat', sentT: 10, deliverT: 12, duplicate: false }],
+    aggregates: [{ fromT: 0, toT: 1_000, from: 'n1', to: 'n2', category: 'heartbeat', sent: 20, dropped: 1 }],
   };
 }
 

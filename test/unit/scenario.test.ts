@@ -29,7 +29,7 @@ describe('scenario format', () => {
     [{ ...BASE, steps: [{ at: 1, do: { type: 'link', dropProbability: 3 } }] }, 'scenario.steps[0].do.dropProbability must be between 0 and 1'],
     [{ ...BASE, steps: [{ every: 100, do: { type: 'heal' } }], durationMs: 3_600_000 }, 'its steps would run 36000 times; at most 10000'],
     [{ ...BASE, assertions: [{ type: 'leader-within', after: 'lunch', withinMs: 5 }] }, 'scenario.assertions[0].after must be one of fault, heal'],
-    [{ ...BASE, cluster: { nodes: 40 } }, 'scenario.cluster.nodes must be between 1 and 25'],
+    [{ ...BASE, cluster: { nodes: 102 } }, 'scenario.cluster.nodes must be between 1 and 101'],
     [{ ...BASE, cluster: { config: { heartbeatMs: 'fast' } } }, 'scenario.cluster.config.heartbeatMs must be an integer'],
     [{ ...BASE, colour: 'red' }, 'scenario has an unknown field "colour"'],
   ])('refuses %#: %s', (scenario, error) => {
@@ -105,5 +105,28 @@ describe('scenario runner on the simulator', () => {
   it('runs on the algorithm and size it names', () => {
     const { algorithm, nodes, report } = simulateScenario({ ...BASE, cluster: { algorithm: 'paxos', nodes: 7 } }, 5);
     expect([algorithm, nodes, report.passed]).toEqual(['paxos', 7, true]);
+  });
+
+  it('undoes the faults it set that are still in force when it ends, and says which', () => {
+    const scenario: Scenario = {
+      ...BASE,
+      durationMs: 6_000,
+      steps: [
+        { at: 1_000, do: { type: 'kill', node: 'n2' } },
+        { at: 1_500, do: { type: 'link', from: 'n3', to: 'n4', cut: true } },
+        { at: 2_000, do: { type: 'pause', node: 'n5' }, undoAfter: 1_000 },
+      ],
+      assertions: [],
+    };
+    const { report, events } = simulateScenario(scenario, 4);
+    expect(report.undone).toEqual(['n2 down', 'n3 → n4: cut']);
+    expect(report.kept).toEqual([]);
+    const end = events.findIndex((event) => event.type === 'scenario' && event.status === 'finished');
+    expect(events.slice(0, end).filter((event) => event.type === 'heal').map((event) => 'faultId' in event && event.faultId)).toEqual(['down:n2', 'link:n3->n4']);
+  });
+
+  it('keeps its faults when it says so', () => {
+    const { report } = simulateScenario({ ...BASE, durationMs: 3_000, keepFaults: true, steps: [{ at: 1_000, do: { type: 'kill', node: 'n2' } }], assertions: [] }, 4);
+    expect([report.undone, report.kept]).toEqual([[], ['n2 down']]);
   });
 });

@@ -15,6 +15,8 @@ import {
 import { useClusterStore } from '../stores/cluster.js';
 
 export const COMMAND_TIMEOUT_MS = 4_000;
+/** Opening another cluster may start processes (an etcd playground takes up to 20 s): its answer is waited for longer. */
+export const OPEN_TIMEOUT_MS = 45_000;
 const TOKEN_STORAGE_KEY = 'conclave.token';
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -104,17 +106,21 @@ export function useHub() {
   }
 
   /** Asks the hub and waits for its acknowledgement; being offline or a timeout are answers too. */
-  async function ask<T>(send: (connected: HubSocket) => Promise<T>): Promise<T | { ok: false; error: string }> {
+  async function ask<T>(send: (connected: HubSocket) => Promise<T>, timeoutMs = COMMAND_TIMEOUT_MS): Promise<T | { ok: false; error: string }> {
     if (socket === null || !socket.connected) return { ok: false, error: 'not connected to the hub' };
     try {
       return await send(socket);
     } catch {
-      return { ok: false, error: `the hub did not answer within ${COMMAND_TIMEOUT_MS / 1000} s` };
+      return { ok: false, error: `the hub did not answer within ${timeoutMs / 1000} s` };
     }
   }
 
-  function sendCommand(command: Command): Promise<CommandAck> {
-    return ask((connected) => connected.timeout(COMMAND_TIMEOUT_MS).emitWithAck('command', command));
+  async function sendCommand(command: Command): Promise<CommandAck> {
+    // A new run this dashboard asked for is not news when it arrives.
+    const replacesRun = command.type === 'configure' || command.type === 'open' || (command.type === 'scenario' && command.action === 'run' && command.scenario.cluster !== undefined);
+    if (replacesRun) store.expectNewRun();
+    const timeoutMs = command.type === 'open' ? OPEN_TIMEOUT_MS : COMMAND_TIMEOUT_MS;
+    return ask((connected) => connected.timeout(timeoutMs).emitWithAck('command', command), timeoutMs);
   }
 
   function inspect(nodeId: string): Promise<InspectAck> {

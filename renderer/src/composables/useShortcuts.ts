@@ -16,7 +16,8 @@ export const SHORTCUTS = [
   { key: 'H', does: 'Heal every fault' },
   { key: 'F', does: 'Freeze or unfreeze the cluster' },
   { key: '?', does: 'Show or hide this help' },
-  { key: 'Esc', does: 'Close help and node details' },
+  { key: 'Esc', does: 'Close help, menus and node details' },
+  { key: 'Tab, arrows, Enter', does: 'Reach the topology\'s nodes, move between them, open a node\'s actions' },
 ] as const;
 
 const KEY_ACTIONS: Readonly<Record<string, MenuAction>> = {
@@ -45,8 +46,9 @@ export function useShortcuts(onEscape: () => void) {
     clearTimer = setTimeout(() => (feedback.value = ''), FEEDBACK_MS);
   }
 
-  async function act(label: string, run: () => Promise<boolean>, error: () => string | null): Promise<void> {
-    tell((await run()) ? label : `${label} failed: ${error() ?? 'unknown error'}`);
+  /** Says what was done, or that it could not be and why ("Could not kill n2: not connected to the hub"). */
+  async function act(done: string, failed: string, run: () => Promise<boolean>, error: () => string | null): Promise<void> {
+    tell((await run()) ? done : `${failed}: ${error() ?? 'unknown error'}`);
   }
 
   /** Performs an action; false when there is no live cluster to act on (replaying, or not connected yet). */
@@ -56,15 +58,21 @@ export function useShortcuts(onEscape: () => void) {
       return true;
     }
     if (store.replaying || store.snapshot === null) return false;
+    const control = action === 'kill-leader' ? 'kill' : action === 'toggle-freeze' ? 'clock' : undefined;
+    const blocked = store.blockedReason(control);
+    if (blocked !== null) {
+      tell(blocked);
+      return true;
+    }
     if (action === 'kill-leader') {
       const leader = store.leader;
       if (leader === null) tell('No leader to kill');
-      else void act(`Killed ${leader.id}`, () => command.run({ type: 'kill', nodeId: leader.id }), () => command.error.value);
+      else void act(`Killed ${leader.id}`, `Could not kill ${leader.id}`, () => command.run({ type: 'kill', nodeId: leader.id }), () => command.error.value);
     } else if (action === 'heal-all') {
-      void act('Healed every fault', () => command.run({ type: 'heal' }), () => command.error.value);
+      void act('Healed every fault', 'Could not heal', () => command.run({ type: 'heal' }), () => command.error.value);
     } else {
       const frozen = clock.frozen.value;
-      void act(frozen ? 'Unfroze the cluster' : 'Froze the cluster', clock.toggleFreeze, () => clock.command.error.value);
+      void act(frozen ? 'Unfroze the cluster' : 'Froze the cluster', frozen ? 'Could not unfreeze the cluster' : 'Could not freeze the cluster', clock.toggleFreeze, () => clock.command.error.value);
     }
     return true;
   }
@@ -73,6 +81,8 @@ export function useShortcuts(onEscape: () => void) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target as HTMLElement | null;
     if (target !== null && (target.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName))) return;
+    // Inside a modal (help, a dialog) or a menu, keys belong to it.
+    if (event.key !== 'Escape' && event.key !== '?' && target?.closest?.('[aria-modal="true"], dialog[open], [role="menu"]')) return;
     if (event.key === 'Escape') {
       helpOpen.value = false;
       onEscape();

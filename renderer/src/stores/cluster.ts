@@ -1,14 +1,18 @@
 /**
  * The dashboard's view of the cluster. Live, it is fed only by the hub (through useHub); while a
- * recorded run is replayed (useReplayStore), the same getters answer from the record, so every
- * component draws live and replayed runs alike.
+ * recorded run is replayed (useReplayStore) or the live run is rewound to a past moment, the same
+ * getters answer from the events up to that moment, so every component draws them alike.
+ * Offline, it keeps the last known state, stops the clocks, and says since when.
  */
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, triggerRef } from 'vue';
 import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
-import { RunAnalysis } from '../../../shared/analysis/run.js';
+import type { RunAnalysis } from '../../../shared/analysis/run.js';
 import type { MessageBatch, MessageRecord } from '../../../shared/protocol/messages.js';
-import type { ClusterEvent, ClusterSnapshot } from '../../../shared/protocol/types.js';
+import { RUN_FORMAT, RUN_FORMAT_VERSION, type RunRecord } from '../../../shared/protocol/run-file.js';
+import type { ClusterEvent, ClusterSnapshot, TargetControl } from '../../../shared/protocol/types.js';
+import { formatClock, formatDuration } from '../format.js';
+import { RunCursor, leadersAmong, newAnalysis, seedEvents, snapshotAt } from './cursor.js';
 import { useReplayStore } from './replay.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthorized';
@@ -19,7 +23,9 @@ export interface ConnectionState {
   error: string | null;
 }
 
-export const MAX_EVENTS_SHOWN = 5_000;
+/** Events kept in the browser for the timeline and rewinding; older ones are folded into a base state. */
+export const MAX_EVENTS_KEPT = 50_000;
+const EVENT_TRIM_CHUNK = 5_000;
 /** Messages kept for the animation: those sent within this much cluster time. */
 export const FLIGHT_WINDOW_MS = 5_000;
 const MAX_FLIGHTS = 5_000;
@@ -29,14 +35,26 @@ export interface Timer {
   dueAt: number;
 }
 
+/** The hub began serving another run than the one shown (it restarted, or another console replaced the cluster). */
+export interface RunChange {
+  previousLabel: string;
+  /** The previous run as far as this dashboard saw it, to keep as a recording. */
+  previous: RunRecord | null;
+  at: number;
+}
+
 export const useClusterStore = defineStore('cluster', () => {
   const replay = useReplayStore();
   const liveSnapshot = shallowRef<ClusterSnapshot | null>(null);
   const events = shallowRef<ClusterEvent[]>([]);
   const connection = ref<ConnectionState>({ status: 'connecting', error: null });
+  /** Wall-clock ms when the last snapshot arrived: what "last known at" refers to while offline. */
+  const lastSnapshotAt = ref<number | null>(null);
   /** The live run's analysis; mutated in place, so `version` says when it changed. */
   const liveAnalysis = shallowRef<RunAnalysis | null>(null);
-  /** Which run the live analysis describes: algorithm and members. */
+  /** The state the events dropped from the front of `events` had reached. */
+  let baseline: RunAnalysis | null = null;
+  let baselineT = 0;
   let analysisKey = '';
   const version = ref(0);
   /** Cluster time at a moment of performance.now(), to extrapolate between updates. */
@@ -45,9 +63,37 @@ export const useClusterStore = defineStore('cluster', () => {
   const flights: MessageRecord[] = markRaw([]);
   const timers = markRaw(new Map<string, Timer>());
   const omitted = ref(0);
+  /** Events received but not yet applied: they are applied together, at most once a frame. */
+  let pendingEvents: ClusterEvent[] = [];
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The live run rewound to a past moment (cluster ms), or null when showing the present. */
+  const rewindT = ref<number | null>(null);
+  const rewindVersion = ref(0);
+  let rewindCursor: RunCursor | null = null;
+
+  /** The run changed under us; shown until dismissed. */
+  const runChange = shallowRef<RunChange | null>(null);
+  /** A new run this dashboard asked for (configure, open, a scenario with cluster settings) is not news. */
+  let expectingNewRun = false;
+  /** The run shown before the last history, kept until the next snapshot tells whether the run changed. */
+  let previousRun: { snapshot: ClusterSnapshot; events: ClusterEvent[]; messages: MessageRecord[] } | null = null;
 
   const replaying = computed(() => replay.record !== null);
-  const snapshot = computed(() => (replaying.value ? replay.snapshot : liveSnapshot.value));
+  const rewinding = computed(() => !replaying.value && rewindT.value !== null);
+  /** Looking at another moment than the live present. */
+  const inPast = computed(() => replaying.value || rewinding.value);
+  const offline = computed(() => connection.value.status !== 'connected' && liveSnapshot.value !== null);
+
+  const rewindSnapshot = computed<ClusterSnapshot | null>(() => {
+    void rewindVersion.value;
+    const live = liveSnapshot.value;
+    if (rewindCursor === null || live === null || rewindT.value === null) return null;
+    return snapshotAt(rewindCursor.analysis, { ...live, members: live.nodes.map((node) => node.id) }, rewindT.value);
+  });
+
+  const snapshot = computed(() => (replaying.value ? replay.snapshot : rewinding.value ? rewindSnapshot.value : liveSnapshot.value));
+
   /**
    * The run's analysis at the moment shown. It is mutated in place, so this is a function that
    * reads the version counters: a computed that calls it re-runs whenever the analysis changes.
@@ -55,9 +101,12 @@ export const useClusterStore = defineStore('cluster', () => {
   function analysis(): RunAnalysis | null {
     void version.value;
     void replay.version;
-    return replaying.value ? replay.analysis : liveAnalysis.value;
+    void rewindVersion.value;
+    if (replaying.value) return replay.analysis;
+    if (rewinding.value) return rewindCursor?.analysis ?? null;
+    return liveAnalysis.value;
   }
-  /** The whole run for the timeline: live, what has happened; in replay, the whole record. */
+  /** The whole run for the timeline: live (rewound or not), what has happened; in replay, the whole record. */
   function fullAnalysis(): RunAnalysis | null {
     void version.value;
     return replaying.value ? replay.fullAnalysis : liveAnalysis.value;
@@ -65,54 +114,135 @@ export const useClusterStore = defineStore('cluster', () => {
 
   const nodes = computed(() => snapshot.value?.nodes ?? []);
   const leader = computed(() => snapshot.value?.leader ?? null);
+  /** Every running node that believes it leads, the highest term first: more than one is news. */
+  const leaders = computed(() => leadersAmong(nodes.value));
   const faults = computed(() => snapshot.value?.faults ?? []);
   const network = computed(() => snapshot.value?.network ?? { partition: null, blocked: [], links: [] });
   const clockSpeed = computed(() => snapshot.value?.clockSpeed ?? 1);
   const algorithm = computed(() => (snapshot.value === null ? null : ALGORITHM_INFO[snapshot.value.algorithm]));
+  const target = computed(() => snapshot.value?.target ?? null);
   const leaderChanges = computed(() => [...(analysis()?.leadership ?? [])].reverse());
   const alarms = computed(() => [...(analysis()?.alarms ?? [])]);
+
+  /**
+   * Why no command can be sent now, or null: offline, replaying, looking at the past, not
+   * connected yet; with a control, also when this cluster cannot do it (its target says why).
+   */
+  function blockedReason(control?: TargetControl): string | null {
+    if (replaying.value) return 'Replaying a recorded run: go back to live first';
+    if (offline.value) return `Offline: the hub cannot be reached (last known at ${lastSnapshotAt.value === null ? '—' : formatClock(lastSnapshotAt.value)})`;
+    if (liveSnapshot.value === null) return 'Not connected to a cluster yet';
+    if (rewinding.value) return `Showing the run as it was ${formatDuration(clusterNow(performance.now(), true) - rewindT.value!)} ago: go back to live first`;
+    if (control !== undefined) return liveSnapshot.value.target.unavailable[control] ?? null;
+    return null;
+  }
 
   /** (Re)builds the live analysis when the run it describes changes. */
   function ensureAnalysis(force = false): void {
     const current = liveSnapshot.value;
     if (current === null) return;
     const members = current.nodes.map((node) => node.id);
-    const key = `${current.algorithm}:${members.join()}`;
+    const key = `${current.runId}:${current.algorithm}:${members.join()}`;
     if (!force && liveAnalysis.value !== null && key === analysisKey) return;
-    const rebuilt = new RunAnalysis({ members, singleLeaderPerTerm: ALGORITHM_INFO[current.algorithm].singleLeaderPerTerm });
+    const rebuilt = newAnalysis(members, current.algorithm);
     for (const event of events.value) rebuilt.observe(event);
     liveAnalysis.value = markRaw(rebuilt);
+    baseline = null;
     analysisKey = key;
     version.value += 1;
+    if (rewindT.value !== null) backToLive();
   }
 
   function applyHistory(history: ClusterEvent[]): void {
-    events.value = history.slice(-MAX_EVENTS_SHOWN);
+    flushEvents();
+    const shown = liveSnapshot.value;
+    if (shown !== null && events.value.length > 0) previousRun = { snapshot: shown, events: events.value, messages: flights.slice() };
+    events.value = history.slice(-MAX_EVENTS_KEPT);
     flights.length = 0;
     timers.clear();
     liveAnalysis.value = null;
+    rewindT.value = null;
+    rewindCursor = null;
     ensureAnalysis(true);
   }
 
   function applyEvent(event: ClusterEvent): void {
+    pendingEvents.push(event);
+    flushTimer ??= setTimeout(flushEvents, 16);
+  }
+
+  /** Applies the events received since the last flush, all at once: one redraw for a burst of them. */
+  function flushEvents(): void {
+    if (flushTimer !== null) clearTimeout(flushTimer);
+    flushTimer = null;
+    if (pendingEvents.length === 0) return;
+    const batch = pendingEvents;
+    pendingEvents = [];
     const list = events.value;
-    if (list.length > 0 && event.seq <= list[list.length - 1]!.seq) return;
-    list.push(event);
-    if (list.length > MAX_EVENTS_SHOWN + 500) {
-      // Keep memory bounded in long sessions: drop the oldest events and re-derive from the rest.
-      list.splice(0, list.length - MAX_EVENTS_SHOWN);
-      ensureAnalysis(true);
-    } else {
+    for (const event of batch) {
+      if (list.length > 0 && event.seq <= list[list.length - 1]!.seq) continue;
+      list.push(event);
       liveAnalysis.value?.observe(event);
-      version.value += 1;
     }
+    if (list.length > MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) {
+      // Bounded memory in long sessions: the oldest events are folded into a base state that
+      // rewinding starts from; the live analysis has seen them and prunes itself.
+      const dropped = list.splice(0, list.length - MAX_EVENTS_KEPT);
+      const current = liveSnapshot.value;
+      if (current !== null) {
+        baseline ??= markRaw(newAnalysis(current.nodes.map((node) => node.id), current.algorithm));
+        for (const event of dropped) baseline.observe(event);
+        baselineT = dropped.at(-1)!.t;
+      }
+      rewindCursor?.shifted(dropped.length);
+    }
+    version.value += 1;
     triggerRef(events);
   }
 
   function applySnapshot(next: ClusterSnapshot, receivedAt: number): void {
+    flushEvents();
+    const shown = previousRun;
+    previousRun = null;
+    if (shown !== null && shown.snapshot.runId !== next.runId) {
+      if (!expectingNewRun) announceRunChange(shown);
+      expectingNewRun = false;
+    }
     liveSnapshot.value = next;
+    lastSnapshotAt.value = Date.now();
     timeBase = { t: next.t, receivedAt };
     ensureAnalysis();
+  }
+
+  function announceRunChange(shown: { snapshot: ClusterSnapshot; events: ClusterEvent[]; messages: MessageRecord[] }): void {
+    const { snapshot: before } = shown;
+    runChange.value = markRaw<RunChange>({
+      previousLabel: `${before.target.label} (${ALGORITHM_INFO[before.algorithm].label}, ${before.nodes.length} nodes)`,
+      previous: {
+        header: {
+          format: RUN_FORMAT,
+          version: RUN_FORMAT_VERSION,
+          algorithm: before.algorithm,
+          config: before.config,
+          members: before.nodes.map((node) => node.id),
+          exportedAt: before.at,
+          messageDetailFromT: shown.messages[0]?.sentT ?? before.t,
+        },
+        events: shown.events,
+        messages: shown.messages,
+        aggregates: [],
+      },
+      at: Date.now(),
+    });
+  }
+
+  function dismissRunChange(): void {
+    runChange.value = null;
+  }
+
+  /** The next new run is this dashboard's own doing (it asked for it). */
+  function expectNewRun(): void {
+    expectingNewRun = true;
   }
 
   function applyMessages(batch: MessageBatch, receivedAt: number): void {
@@ -131,21 +261,80 @@ export const useClusterStore = defineStore('cluster', () => {
     connection.value = { status, error };
   }
 
-  /** Cluster time now: extrapolated from the last update at the clock's speed, or the replay cursor. */
-  function clusterNow(performanceNow: number): number {
-    if (replaying.value) return replay.cursorT;
+  /**
+   * Cluster time now: extrapolated from the last update at the clock's speed (not while offline:
+   * the last known time stands), the rewound moment, or the replay cursor. `live` asks for the
+   * live present even while rewound.
+   */
+  function clusterNow(performanceNow: number, live = false): number {
+    if (!live && replaying.value) return replay.cursorT;
+    if (!live && rewindT.value !== null) return rewindT.value;
     const current = liveSnapshot.value;
     if (current === null) return 0;
+    if (offline.value) return timeBase.t;
     return timeBase.t + Math.max(0, performanceNow - timeBase.receivedAt) * current.clockSpeed;
   }
 
-  /** Messages to draw: live, those streamed; in replay, the record's. */
+  /** Shows the live run as it was at cluster time `t`; at (or past) the present, back to live. */
+  function rewindTo(t: number): void {
+    const live = liveSnapshot.value;
+    if (live === null || replaying.value) return;
+    flushEvents();
+    const now = clusterNow(performance.now(), true);
+    const earliest = rewindFloor(live.nodes.filter((node) => node.status !== 'down').map((node) => node.id)) ?? now;
+    if (t >= now) {
+      backToLive();
+      return;
+    }
+    if (rewindCursor === null) {
+      const seed = baseline;
+      const seedT = baselineT;
+      rewindCursor = new RunCursor(
+        live.nodes.map((node) => node.id),
+        live.algorithm,
+        () => events.value,
+        () => (seed === null ? [] : seedEvents(seed, seedT)),
+      );
+    }
+    const target = Math.max(earliest, t);
+    rewindCursor.seek(target);
+    rewindT.value = target;
+    rewindVersion.value += 1;
+  }
+
+  /**
+   * How far back a rewind can go: the first kept event when the kept events start at the run's
+   * start or a base state is known; otherwise (a dashboard that joined late got only the latest
+   * events) the first moment at which every node running now has been seen, so that none shows
+   * as down for want of news.
+   */
+  function rewindFloor(running: readonly string[]): number | null {
+    const list = events.value;
+    const first = list[0];
+    if (first === undefined) return null;
+    if (first.seq === 1 || baseline !== null) return first.t;
+    const unseen = new Set(running);
+    for (const event of list) {
+      if ('nodeId' in event) unseen.delete(event.nodeId);
+      if (unseen.size === 0) return event.t;
+    }
+    return list.at(-1)!.t;
+  }
+
+  function backToLive(): void {
+    rewindT.value = null;
+    rewindCursor = null;
+    rewindVersion.value += 1;
+  }
+
+  /** Messages to draw: live, those streamed; in replay, the record's; rewound, none are kept that far. */
   function messagesInFlight(): readonly MessageRecord[] {
-    return replaying.value ? replay.messages : flights;
+    if (replaying.value) return replay.messages;
+    return rewindT.value === null ? flights : [];
   }
 
   function runningTimers(): ReadonlyMap<string, Timer> {
-    return replaying.value ? new Map() : timers;
+    return inPast.value || offline.value ? new Map() : timers;
   }
 
   return {
@@ -153,25 +342,39 @@ export const useClusterStore = defineStore('cluster', () => {
     snapshot,
     events,
     connection,
+    lastSnapshotAt,
     analysis,
     fullAnalysis,
     version,
     replaying,
+    rewinding,
+    rewindT,
+    inPast,
+    offline,
+    runChange,
     omitted,
     nodes,
     leader,
+    leaders,
     faults,
     network,
     clockSpeed,
     algorithm,
+    target,
     leaderChanges,
     alarms,
+    blockedReason,
     applyHistory,
     applyEvent,
+    flushEvents,
     applySnapshot,
     applyMessages,
     setConnection,
     clusterNow,
+    rewindTo,
+    backToLive,
+    dismissRunChange,
+    expectNewRun,
     messagesInFlight,
     runningTimers,
   };

@@ -4,16 +4,31 @@
  */
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
-import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
-import { RunAnalysis } from '../../../shared/analysis/run.js';
-import type { MessageRecord } from '../../../shared/protocol/messages.js';
+import type { RunAnalysis } from '../../../shared/analysis/run.js';
+import type { MessageAggregate, MessageRecord } from '../../../shared/protocol/messages.js';
 import type { RunRecord } from '../../../shared/protocol/run-file.js';
-import type { ClusterSnapshot, LeaderInfo } from '../../../shared/protocol/types.js';
+import type { ClusterSnapshot } from '../../../shared/protocol/types.js';
+import { RunCursor, newAnalysis, snapshotAt, stamp } from './cursor.js';
 
 export const REPLAY_SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
+/** A run's nodes boot one after another in its first moments: the first frame shows them all booted. */
+const BOOT_WINDOW_MS = 1_000;
 
-function newAnalysis(record: RunRecord): RunAnalysis {
-  return new RunAnalysis({ members: record.header.members, singleLeaderPerTerm: ALGORITHM_INFO[record.header.algorithm].singleLeaderPerTerm });
+/**
+ * Where a record starts showing: once every member has appeared, if they all did within the
+ * boot window of the first event (a run recorded from its start); else at the first event.
+ */
+function openingT(run: RunRecord): number {
+  const first = run.events[0]?.t ?? 0;
+  // A record with its initial state knows every node from its first moment.
+  if (run.header.initial !== undefined) return first;
+  const seen = new Set<string>();
+  for (const event of run.events) {
+    if (event.t > first + BOOT_WINDOW_MS) break;
+    if ('nodeId' in event) seen.add(event.nodeId);
+    if (seen.size === run.header.members.length) return event.t;
+  }
+  return first;
 }
 
 export const useReplayStore = defineStore('replay', () => {
@@ -25,54 +40,59 @@ export const useReplayStore = defineStore('replay', () => {
   /** Bumped whenever the analysis at the cursor changed in place. */
   const version = ref(0);
   const fullAnalysis = shallowRef<RunAnalysis | null>(null);
-  const analysis = shallowRef<RunAnalysis | null>(null);
-  /** Index of the next event the analysis at the cursor has not seen. */
-  let applied = 0;
+  const cursor = shallowRef<RunCursor | null>(null);
+  const startT = ref(0);
   let frame: number | null = null;
   let lastFrameAt = 0;
 
-  const startT = computed(() => record.value?.events[0]?.t ?? 0);
   const endT = computed(() => record.value?.events.at(-1)?.t ?? 0);
-
+  const analysis = computed(() => {
+    void version.value;
+    return cursor.value?.analysis ?? null;
+  });
   const messages = computed<readonly MessageRecord[]>(() => record.value?.messages ?? []);
+  const aggregates = computed<readonly MessageAggregate[]>(() => record.value?.aggregates ?? []);
+  /** From when the record holds whole messages; before it only counts per link (null: all whole). */
+  const detailFromT = computed(() => {
+    const run = record.value;
+    if (run === null) return null;
+    const declared = run.header.messageDetailFromT ?? null;
+    if (declared !== null) return declared > startT.value ? declared : null;
+    // Older files say nothing: their messages may start well after the events.
+    const first = run.messages[0]?.sentT;
+    return first !== undefined && first > startT.value + 1_000 ? first : run.messages.length === 0 ? startT.value : null;
+  });
 
   const snapshot = computed<ClusterSnapshot | null>(() => {
     void version.value;
     const run = record.value;
-    const current = analysis.value;
+    const current = cursor.value;
     if (run === null || current === null) return null;
-    const nodes = current.nodeViews();
-    let leader: LeaderInfo | null = null;
-    for (const node of nodes) {
-      if (node.status !== 'up' || node.role !== 'leader' || (leader !== null && node.term <= leader.term)) continue;
-      const period = current.leadership.findLast((p) => p.nodeId === node.id && p.endT === null);
-      leader = { id: node.id, term: node.term, sinceT: period?.startT ?? cursorT.value, sinceAt: period?.startAt ?? current.lastAt };
-    }
-    return {
-      target: { kind: 'embedded', label: `a recorded run of ${run.header.members.length} nodes`, unavailable: {}, faultLeaseMs: null },
-      algorithm: run.header.algorithm,
-      config: run.header.config,
-      nodes,
-      faults: current.activeFaults(),
-      network: current.network(),
-      leader,
-      clockSpeed: current.clockSpeed,
-      scenario: null,
-      t: cursorT.value,
-      at: current.lastAt + (cursorT.value - current.lastT),
-      lastEventSeq: record.value?.events[applied - 1]?.seq ?? 0,
-    };
+    const { header } = run;
+    return snapshotAt(
+      current.analysis,
+      {
+        runId: `replay:${name.value}:${header.exportedAt}`,
+        target: { kind: 'embedded', label: `a recorded run of ${header.members.length} nodes`, unavailable: {}, faultLeaseMs: null },
+        algorithm: header.algorithm,
+        config: header.config,
+        members: header.members,
+      },
+      cursorT.value,
+    );
   });
 
   function load(run: RunRecord, fileName: string): void {
     stop();
     record.value = markRaw(run);
     name.value = fileName;
-    const full = newAnalysis(run);
-    for (const event of run.events) full.observe(event);
+    const first = run.events[0];
+    const initial = run.header.initial === undefined || first === undefined ? [] : stamp(run.header.initial, first.t, first.at);
+    const full = newAnalysis(run.header.members, run.header.algorithm);
+    for (const event of [...initial, ...run.events]) full.observe(event);
     fullAnalysis.value = markRaw(full);
-    analysis.value = markRaw(newAnalysis(run));
-    applied = 0;
+    cursor.value = markRaw(new RunCursor(run.header.members, run.header.algorithm, () => run.events, () => initial));
+    startT.value = openingT(run);
     seek(startT.value);
   }
 
@@ -80,20 +100,14 @@ export const useReplayStore = defineStore('replay', () => {
     stop();
     record.value = null;
     fullAnalysis.value = null;
-    analysis.value = null;
+    cursor.value = null;
   }
 
   /** Moves the cursor: forward by feeding the next events, backward by replaying from the start. */
   function seek(t: number): void {
-    const run = record.value;
-    if (run === null) return;
+    if (record.value === null || cursor.value === null) return;
     const target = Math.min(Math.max(t, startT.value), endT.value);
-    if (target < cursorT.value || analysis.value === null) {
-      analysis.value = markRaw(newAnalysis(run));
-      applied = 0;
-    }
-    const current = analysis.value!;
-    while (applied < run.events.length && run.events[applied]!.t <= target) current.observe(run.events[applied++]!);
+    cursor.value.seek(target);
     cursorT.value = target;
     version.value += 1;
   }
@@ -123,5 +137,5 @@ export const useReplayStore = defineStore('replay', () => {
     frame = null;
   }
 
-  return { record, name, cursorT, playing, speed, version, fullAnalysis, analysis, startT, endT, messages, snapshot, load, exit, seek, play, pause: stop };
+  return { record, name, cursorT, playing, speed, version, fullAnalysis, analysis, startT, endT, messages, aggregates, detailFromT, snapshot, load, exit, seek, play, pause: stop };
 });
