@@ -9,12 +9,13 @@
  *
  * Not etcd3's own Campaign and observer: its Lease declares itself lost only 2 TTLs after the last
  * renewal (a leader cut off from etcd would go on leading while etcd elects another), and its
- * observer hides the leader key's revision. Here a leader stops leading before etcd can have
- * expired its lease: the TTL counted from the last renewal it sent and etcd answered, less a margin.
+ * observer hides the leader key's revision. Here the agent renews its lease itself, one keep-alive
+ * at a time, and a leader stops leading before etcd can have expired it: the TTL counted from when
+ * it sent the last keep-alive etcd answered, less a margin.
  *
  * Everything read from etcd is checked before it is used; every failure is retried with backoff.
  */
-import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse, Lease, Watcher } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { z } from 'zod';
 import type { NodeStatus } from '../../shared/core/election.js';
 import type { EtcdBackendStatus } from '../../shared/protocol/agent-wire.js';
@@ -22,6 +23,10 @@ import { MEMBER_ID_PATTERN } from '../../shared/protocol/cluster-file.js';
 import { hexId } from '../etcd/client.js';
 import type { Logger } from './log.js';
 
+/** Calls to etcd that are not watches fail after this long. */
+export const ETCD_CALL_TIMEOUT_MS = 2_000;
+/** A keep-alive that failed is sent again after this long, while the lease may still be alive. */
+export const KEEPALIVE_RETRY_MS = 250;
 /** Failed calls to etcd are retried after this long, doubling to the maximum (each ±50%). */
 export const ETCD_RETRY_MS_MIN = 250;
 export const ETCD_RETRY_MS_MAX = 5_000;
@@ -76,12 +81,8 @@ interface Session {
   /** The TTL asked for, then the one etcd granted. */
   ttlS: number;
   granted: boolean;
-  /** Keep-alives fail since the last renewal. */
-  failing: boolean;
   /** performance.now() before which etcd cannot have expired the lease. */
   validUntil: number;
-  /** When each keep-alive not answered yet was fired. */
-  unanswered: number[];
   end: (error: Error) => void;
 }
 
@@ -241,27 +242,21 @@ export class EtcdElection {
   private async campaign(established: () => void): Promise<void> {
     const { client, leaseTtlS, log } = this.options;
     const askedAt = performance.now();
-    const lease = client.lease(leaseTtlS);
+    // Kept alive here, one request at a time, so that each renewal is known by when it was sent.
+    const lease = client.lease(leaseTtlS, { autoKeepAlive: false });
     let end!: (error: Error) => void;
     const ended = new Promise<never>((_resolve, reject) => (end = reject));
     ended.catch(() => undefined);
-    const session: Session = { lease, key: null, revision: null, ttlS: leaseTtlS, granted: false, failing: false, validUntil: askedAt + leaseTtlS * 1_000, unanswered: [], end };
+    // etcd grants at least the TTL asked for, counted from when the grant arrives.
+    const session: Session = { lease, key: null, revision: null, ttlS: leaseTtlS, granted: false, validUntil: askedAt + leaseTtlS * 1_000, end };
     this.session = session;
     lease.on('lost', (error: Error) => end(error));
-    lease.on('keepaliveFired', () => session.unanswered.push(performance.now()));
-    lease.on('keepaliveSucceeded', (response: ILeaseKeepAliveResponse) => this.renewed(session, response));
-    // etcd3 types this as a response; it is the error.
-    lease.on('keepaliveFailed', (error: unknown) => {
-      session.unanswered = [];
-      // The client tries again every 100 ms: say it once, until a renewal gets through.
-      if (!session.failing) log.warn({ key: session.key, problem: this.options.explain(error) }, 'etcd lease keep-alive failed: retrying');
-      session.failing = true;
-    });
     try {
       const leaseId = await Promise.race([lease.grant(), ended]);
       const key = `${this.prefix}${hexId(leaseId)}`;
       // Known before the key exists, so that a read that sees it first knows it for ours.
       session.key = key;
+      this.keepAlive(session).catch(end);
       const value = JSON.stringify(this.options.self);
       const answer = await Promise.race([client.if(key, 'Create', '==', 0).then(client.put(key).value(value).lease(leaseId)).else(client.get(key)).commit(), ended]);
       const created = answer.succeeded ? answer.header.revision : answer.responses[0]?.response_range?.kvs[0]?.create_revision;
@@ -282,20 +277,37 @@ export class EtcdElection {
     }
   }
 
-  private renewed(session: Session, response: ILeaseKeepAliveResponse): void {
-    const firedAt = session.unanswered.shift();
-    const ttlS = Number(response.TTL);
-    if (firedAt === undefined || !Number.isSafeInteger(ttlS) || ttlS < 1) return;
-    if (session.failing) this.options.log.info({ key: session.key }, 'etcd lease renewed again');
-    session.failing = false;
-    if (!session.granted) {
-      session.granted = true;
-      if (ttlS !== session.ttlS) this.options.log.info({ askedS: this.options.leaseTtlS, grantedS: ttlS }, 'etcd granted a longer lease than asked (its minimum)');
+  /**
+   * Renews the session's lease every third of its TTL, as etcd's Go client does; rejects when etcd
+   * says the lease is gone, or when it could not be renewed before it may have expired.
+   */
+  private async keepAlive(session: Session): Promise<void> {
+    const { log, explain } = this.options;
+    let failing = false;
+    while (!this.stopped && this.session === session) {
+      const sentAt = performance.now();
+      try {
+        const answer = await session.lease.keepaliveOnce({ deadline: Date.now() + ETCD_CALL_TIMEOUT_MS });
+        const ttlS = Number(answer.TTL);
+        if (!Number.isSafeInteger(ttlS) || ttlS < 1) throw new Error(`etcd answered a keep-alive of ${session.key} with a TTL of "${String(answer.TTL).slice(0, 20)}"`);
+        if (failing) log.info({ key: session.key }, 'etcd lease renewed again');
+        failing = false;
+        if (!session.granted && ttlS !== session.ttlS) log.info({ askedS: session.ttlS, grantedS: ttlS }, 'etcd granted a longer lease than asked (its minimum)');
+        session.granted = true;
+        session.ttlS = ttlS;
+        // etcd renewed the lease when the request arrived, after it was sent.
+        session.validUntil = Math.max(session.validUntil, sentAt + ttlS * 1_000);
+        this.changed();
+        await this.sleep((ttlS * 1_000) / 3);
+      } catch (error) {
+        if (error instanceof EtcdLeaseInvalidError) throw error;
+        if (performance.now() >= session.validUntil) throw new Error(`the lease of ${session.key} may have expired: it could not be renewed for ${session.ttlS} s (${explain(error)})`, { cause: error });
+        // Said once, until a renewal gets through.
+        if (!failing) log.warn({ key: session.key, problem: explain(error) }, 'etcd lease keep-alive failed: retrying');
+        failing = true;
+        await this.sleep(KEEPALIVE_RETRY_MS);
+      }
     }
-    session.ttlS = ttlS;
-    // etcd renewed the lease when the keep-alive arrived, which was after it was fired.
-    session.validUntil = Math.max(session.validUntil, firedAt + ttlS * 1_000);
-    this.changed();
   }
 
   // ---- Observe ----

@@ -14,7 +14,7 @@ import { clusterClient, explainEtcdError } from '../etcd/client.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
-import { EtcdElection } from './etcd-election.js';
+import { ETCD_CALL_TIMEOUT_MS, EtcdElection } from './etcd-election.js';
 import { isEmptyTable } from './faults.js';
 import type { AgentSettings, EtcdBackendSettings } from './flags.js';
 import { LeaderHook, stopLeftoverHook } from './hook.js';
@@ -22,9 +22,6 @@ import { startAgentHttp, type AgentHttp } from './http.js';
 import type { Logger } from './log.js';
 import { AGENT_VERSION, STATUS_PUSH_INTERVAL_MS, type AgentRuntimeOptions, type RunningAgent } from './node.js';
 import { lockDataDir } from './storage.js';
-
-/** Unary calls to etcd fail after this long (and are retried with backoff). */
-export const ETCD_CALL_TIMEOUT_MS = 2_000;
 
 /** What an etcd-backed agent cannot do, with the reason consoles show. */
 export function etcdUnavailable(election: string): Partial<Record<TargetControl, string>> {
