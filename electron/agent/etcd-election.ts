@@ -102,6 +102,9 @@ class Backoff {
 
 class Stopped extends Error {}
 
+/** What this side found wrong, already in words (not an error of the client's to explain). */
+class ElectionError extends Error {}
+
 const NOT_OURS = "etcd election leader is not one of this cluster file's agents";
 
 export class EtcdElection {
@@ -208,13 +211,17 @@ export class EtcdElection {
         });
       } catch (error) {
         if (this.stopped || error instanceof Stopped) return;
-        problem = this.options.explain(error);
+        problem = this.words(error);
       }
       const retryInMs = Math.round(backoff.next());
       this.setProblem(what, problem);
       this.options.log.warn({ problem, retryInMs }, what === 'campaign' ? 'etcd campaign failed: retrying' : 'etcd observation failed: retrying');
       await this.sleep(retryInMs);
     }
+  }
+
+  private words(error: unknown): string {
+    return error instanceof ElectionError ? error.message : this.options.explain(error);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -261,7 +268,7 @@ export class EtcdElection {
       const answer = await Promise.race([client.if(key, 'Create', '==', 0).then(client.put(key).value(value).lease(leaseId)).else(client.get(key)).commit(), ended]);
       const created = answer.succeeded ? answer.header.revision : answer.responses[0]?.response_range?.kvs[0]?.create_revision;
       const revision = revisionSchema.safeParse(created);
-      if (!revision.success) throw new Error(`etcd answered the campaign for ${key} without a valid revision`);
+      if (!revision.success) throw new ElectionError(`etcd answered the campaign for ${key} without a valid revision`);
       session.revision = revision.data;
       log.info({ key, revision: revision.data, leaseTtlS: session.ttlS }, 'campaigning');
       established();
@@ -289,7 +296,7 @@ export class EtcdElection {
       try {
         const answer = await session.lease.keepaliveOnce({ deadline: Date.now() + ETCD_CALL_TIMEOUT_MS });
         const ttlS = Number(answer.TTL);
-        if (!Number.isSafeInteger(ttlS) || ttlS < 1) throw new Error(`etcd answered a keep-alive of ${session.key} with a TTL of "${String(answer.TTL).slice(0, 20)}"`);
+        if (!Number.isSafeInteger(ttlS) || ttlS < 1) throw new ElectionError(`etcd answered a keep-alive of ${session.key} with a TTL of "${String(answer.TTL).slice(0, 20)}"`);
         if (failing) log.info({ key: session.key }, 'etcd lease renewed again');
         failing = false;
         if (!session.granted && ttlS !== session.ttlS) log.info({ askedS: session.ttlS, grantedS: ttlS }, 'etcd granted a longer lease than asked (its minimum)');
@@ -301,7 +308,7 @@ export class EtcdElection {
         await this.sleep((ttlS * 1_000) / 3);
       } catch (error) {
         if (error instanceof EtcdLeaseInvalidError) throw error;
-        if (performance.now() >= session.validUntil) throw new Error(`the lease of ${session.key} may have expired: it could not be renewed for ${session.ttlS} s (${explain(error)})`, { cause: error });
+        if (performance.now() >= session.validUntil) throw new ElectionError(`the lease of ${session.key} may have expired: it could not be renewed for ${session.ttlS} s (${explain(error)})`, { cause: error });
         // Said once, until a renewal gets through.
         if (!failing) log.warn({ key: session.key, problem: explain(error) }, 'etcd lease keep-alive failed: retrying');
         failing = true;
@@ -329,6 +336,11 @@ export class EtcdElection {
           this.readSoon();
         });
         watcher.on('data', () => this.readSoon());
+        // Our key gone while the session lives (deleted by hand, or its lease expired): campaign again with a new one.
+        watcher.on('delete', (kv: IKeyValue) => {
+          const session = this.session;
+          if (session?.revision != null && kv.key.toString('utf8') === session.key && !this.stopped) session.end(new ElectionError(`this member's key ${session.key} was deleted`));
+        });
         // The client reconnects by itself, with backoff.
         watcher.on('disconnected', (error: Error) => {
           const problem = this.options.explain(error);
@@ -346,7 +358,8 @@ export class EtcdElection {
       this.watcher = null;
       this.watching = false;
       this.current = false;
-      await watcher.cancel().catch(() => undefined);
+      // Not waited for: a frozen etcd would never confirm it (closing the client ends it anyway).
+      watcher.cancel().catch(() => undefined);
       this.changed();
     }
   }
@@ -362,7 +375,7 @@ export class EtcdElection {
     this.read()
       .catch((error: unknown) => {
         this.current = false;
-        this.setProblem('observe', this.options.explain(error));
+        this.setProblem('observe', this.words(error));
         this.changed();
         const timer = setTimeout(() => {
           this.timers.delete(timer);
@@ -383,7 +396,7 @@ export class EtcdElection {
   private async read(): Promise<void> {
     const answer = await this.options.client.getAll().prefix(this.prefix).sort('Create', 'Ascend').limit(1).exec();
     const at = revisionSchema.safeParse(answer.header.revision);
-    if (!at.success) throw new Error('etcd answered a read without a valid revision');
+    if (!at.success) throw new ElectionError('etcd answered a read without a valid revision');
     if (at.data < this.readAt || this.stopped) return;
     this.readAt = at.data;
     const kv = answer.kvs[0];

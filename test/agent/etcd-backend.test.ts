@@ -172,6 +172,20 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('etcd-backed agents', () => {
     expect(restarted.logged('became leader')).toEqual([]);
   });
 
+  it('a member whose key is deleted behind its back campaigns again with a new one; the leader stays', async () => {
+    const before = await agreedLeader(cluster.members);
+    const follower = cluster.members.find((member) => member.id !== before.leader)!;
+    const { key, revision } = (await statusOf(follower)).backend!;
+    await etcdctl(['--endpoints', etcd.endpoints[0]!, 'del', key!]);
+    await agents.get(follower.id)!.waitForLog('etcd campaign failed: retrying', (line) => line.problem === `this member's key ${key} was deleted`);
+    const again = await waitFor(`${follower.id}'s new key`, async () => {
+      const backend = (await statusOf(follower)).backend!;
+      return backend.key !== null && backend.key !== key ? backend : undefined;
+    }, 10_000);
+    expect(again.revision).toBeGreaterThan(revision!);
+    expect(await agreedLeader(cluster.members)).toEqual(before);
+  });
+
   it('SIGTERM of the leader: it stops its command, resigns, and the next in line leads at once', async () => {
     const { leader, term } = await agreedLeader(cluster.members);
     const key = (await statusOf(cluster.member(leader))).backend!.key!;
