@@ -152,8 +152,8 @@ export class EtcdElection {
   status(): NodeStatus {
     const { id } = this.options.self;
     if (this.leading()) return { role: 'leader', term: this.leader!.revision, votedFor: null, leaderId: id };
-    // Our own key without a lease we can vouch for: nobody knows who leads now.
-    const known = this.current && this.leader !== null && this.leader.key !== this.session?.key ? this.leader.memberId : null;
+    // A key naming this member that does not lead now (its lease is not vouched for, or it is a killed run's): nobody known leads.
+    const known = this.current && this.leader !== null && this.leader.memberId !== id ? this.leader.memberId : null;
     return { role: 'follower', term: this.term, votedFor: null, leaderId: known };
   }
 
@@ -420,7 +420,11 @@ export class EtcdElection {
       this.report(key, `the election's leader key ${key} ${named.problem}`, NOT_OURS);
       return { key, revision: revision.data, memberId: null };
     }
-    if (named === self && key !== this.session?.key && this.options.campaign) this.report(key, `another agent campaigns as ${self} (key ${key}): two agents share this member id`, 'another agent campaigns as this member');
+    if (named === self && key !== this.session?.key && this.options.campaign) this.report(
+        key,
+        `${key} names ${self} but is not this run's key: a killed run's key stays until its lease expires (up to the TTL); if it stays longer, another agent runs as ${self}`,
+        'another key of this member leads',
+      );
     return { key, revision: revision.data, memberId: named };
   }
 
