@@ -420,11 +420,10 @@ export class EtcdElection {
       this.report(key, `the election's leader key ${key} ${named.problem}`, NOT_OURS);
       return { key, revision: revision.data, memberId: null };
     }
-    if (named === self && key !== this.session?.key && this.options.campaign) this.report(
-        key,
-        `${key} names ${self} but is not this run's key: a killed run's key stays until its lease expires (up to the TTL); if it stays longer, another agent runs as ${self}`,
-        'another key of this member leads',
-      );
+    if (named === self && key !== this.session?.key && this.options.campaign) {
+      const problem = `${key} names ${self} but is not this run's key: a killed run's key stays until its lease expires (up to the TTL); if it stays longer, another agent runs as ${self}`;
+      this.report(key, problem, 'another key of this member leads');
+    }
     return { key, revision: revision.data, memberId: named };
   }
 

@@ -89,9 +89,7 @@ export async function startEtcdAgent(settings: AgentSettings, backend: EtcdBacke
       const current = election.status();
       if (!sameStatus(last, current)) {
         if (last !== null) emit({ type: 'status', t: clock.now(), status: current, previous: last });
-        if (last === null || last.role !== current.role || last.term !== current.term || last.leaderId !== current.leaderId) {
-          log.info({ role: current.role, term: current.term, leaderId: current.leaderId }, current.role === 'leader' ? 'became leader' : `now ${current.role}`);
-        }
+        log.info({ role: current.role, term: current.term, leaderId: current.leaderId }, current.role === 'leader' ? 'became leader' : `now ${current.role}`);
         last = current;
         // A stopping agent stops its command and starts none.
         if (!stopping) hook?.update(current);
