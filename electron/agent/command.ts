@@ -4,6 +4,7 @@
  * started by another process with an IPC channel, it also stops when that channel closes (its
  * parent died), so that nothing outlives the process that started it.
  */
+import { startEtcdAgent } from './etcd-node.js';
 import { AGENT_USAGE, parseAgentArgs, type AgentSettings } from './flags.js';
 import { createLogger, type Logger } from './log.js';
 import { startAgent, type RunningAgent } from './node.js';
@@ -30,7 +31,8 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
 async function runAgentProcess(settings: AgentSettings, log: Logger): Promise<number> {
   let running: RunningAgent;
   try {
-    running = await startAgent(settings, log, { supervised: process.env[SUPERVISED_ENV] === '1' });
+    const runtime = { supervised: process.env[SUPERVISED_ENV] === '1' };
+    running = settings.etcd === null ? await startAgent(settings, log, runtime) : await startEtcdAgent(settings, settings.etcd, log, runtime);
   } catch (error) {
     const message = describeStartError(error, settings);
     log.fatal({ error: message }, 'cannot start');

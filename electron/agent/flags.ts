@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { HOST_PORT_PATTERN, parseClusterFile, splitHostPort, type ClusterDefinition, type MemberEntry } from '../../shared/protocol/cluster-file.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import { MIN_TOKEN_LENGTH, UsageError } from '../cli/flags.js';
+import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
+import { MIN_TOKEN_LENGTH, UsageError, etcdWatchChoice } from '../cli/flags.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -17,10 +18,27 @@ export const ON_ELECTED_GRACE_MS_MAX = 600_000;
 /** Cluster files, token files and PEM files above this are refused: they are small by nature. */
 export const INPUT_FILE_BYTES_MAX = 1024 * 1024;
 export const ON_ELECTED_COMMAND_CHARS_MAX = 4_096;
+/** How an agent elects: with the cluster file's algorithm among its peers, or in an etcd election. */
+export const BACKENDS = ['conclave', 'etcd'] as const;
+export const DEFAULT_LEASE_TTL_S = 5;
+export const LEASE_TTL_S_MAX = 3_600;
+export const ELECTION_NAME_CHARS_MAX = 128;
+/** Parts of letters, digits, dots, dashes and underscores, separated by single slashes: "orders", "election/orders". */
+export const ELECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
+/** The flags of --backend etcd. */
+const ETCD_FLAGS = ['etcd', 'election', 'lease-ttl-s', 'etcd-user', 'etcd-password-file', 'etcd-ca', 'etcd-cert', 'etcd-key'] as const;
 
 export interface Endpoint {
   host: string;
   port: number;
+}
+
+/** --backend etcd: where and how the agent campaigns. */
+export interface EtcdBackendSettings {
+  /** The cluster's client URLs, and the user, password and TLS files it wants. */
+  access: EtcdWatchSpec;
+  election: string;
+  leaseTtlS: number;
 }
 
 export interface AgentSettings {
@@ -42,6 +60,8 @@ export interface AgentSettings {
   resetState: boolean;
   supervise: boolean;
   logLevel: LogLevel;
+  /** null: the cluster file's algorithm, with the peers; else the etcd election this agent campaigns in. */
+  etcd: EtcdBackendSettings | null;
 }
 
 const OPTIONS = {
@@ -59,6 +79,15 @@ const OPTIONS = {
   'reset-state': { type: 'boolean' },
   supervise: { type: 'boolean' },
   'log-level': { type: 'string' },
+  backend: { type: 'string' },
+  etcd: { type: 'string' },
+  election: { type: 'string' },
+  'lease-ttl-s': { type: 'string' },
+  'etcd-user': { type: 'string' },
+  'etcd-password-file': { type: 'string' },
+  'etcd-ca': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -89,7 +118,21 @@ See docs/operators.md.
                            a crash and lets consoles kill, restart, pause and resume it (on the
                            member's supervisor address)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info); JSON lines on stdout
-  --help                   this text`;
+  --help                   this text
+
+Electing through etcd instead (the cluster file still lists the members, for consoles):
+  --backend etcd           campaign in an etcd election (a lease kept alive, the oldest key leads)
+                           instead of running the cluster file's algorithm with the peers; the
+                           leader key's revision is the term and fencing token (default: conclave)
+  --etcd URL[,URL...]      the etcd cluster's client URLs (required with --backend etcd)
+  --election NAME          the election (required): its keys are NAME/<lease id>, as etcdctl elect
+  --lease-ttl-s N          the lease's TTL, 1 to ${LEASE_TTL_S_MAX} s (default ${DEFAULT_LEASE_TTL_S}; etcd may grant more): a
+                           crashed leader is replaced within about this long
+  --etcd-user U            an etcd user; its password in --etcd-password-file F or CONCLAVE_ETCD_PASSWORD
+  --etcd-password-file F
+  --etcd-ca F              with https:// URLs: the CA that signed etcd's certificates, and a client
+  --etcd-cert F            certificate and its key for members started with --client-cert-auth
+  --etcd-key F`;
 
 type ReadFile = (path: string) => Buffer;
 
@@ -212,6 +255,7 @@ export function parseAgentArgs(argv: readonly string[], env: Record<string, stri
   }
   const logLevel = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 40)}")`);
+  const etcd = etcdBackend(values, env);
 
   return {
     id,
@@ -229,5 +273,39 @@ export function parseAgentArgs(argv: readonly string[], env: Record<string, stri
     resetState: values['reset-state'] === true,
     supervise: values.supervise === true,
     logLevel: logLevel as LogLevel,
+    etcd,
   };
+}
+
+/** --backend and the etcd flags that go with it; refuses combinations that make no sense. */
+function etcdBackend(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>, env: Record<string, string | undefined>): EtcdBackendSettings | null {
+  const backend = values.backend ?? 'conclave';
+  if (typeof backend !== 'string' || !(BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${String(backend).slice(0, 40)}")`);
+  }
+  const given = new Map<string, string>();
+  for (const name of ETCD_FLAGS) {
+    const value = values[name];
+    if (typeof value === 'string') given.set(name, value);
+  }
+  if (backend !== 'etcd') {
+    const stray = given.keys().next();
+    if (stray.done !== true) throw new UsageError(`--${stray.value} goes with --backend etcd`);
+    return null;
+  }
+  if (values['reset-state'] === true) throw new UsageError('--reset-state does not go with --backend etcd: an etcd-backed agent keeps no election state of its own (etcd holds it)');
+  if (!given.has('etcd')) throw new UsageError("--backend etcd needs --etcd URL[,URL...]: the etcd cluster's client URLs");
+  const election = given.get('election');
+  if (election === undefined) throw new UsageError('--backend etcd needs --election NAME: the election to campaign in (its keys are NAME/<lease id>)');
+  if (election.length > ELECTION_NAME_CHARS_MAX || !ELECTION_NAME_PATTERN.test(election)) {
+    throw new UsageError(
+      `--election must be 1 to ${ELECTION_NAME_CHARS_MAX} letters, digits, dots, dashes and underscores, in parts separated by single slashes, like orders or election/orders (got "${election.slice(0, 80)}")`,
+    );
+  }
+  const ttlRaw = given.get('lease-ttl-s');
+  const leaseTtlS = ttlRaw === undefined ? DEFAULT_LEASE_TTL_S : Number(ttlRaw);
+  if (ttlRaw !== undefined && (!/^\d+$/.test(ttlRaw) || leaseTtlS < 1 || leaseTtlS > LEASE_TTL_S_MAX)) {
+    throw new UsageError(`--lease-ttl-s must be a whole number of seconds from 1 to ${LEASE_TTL_S_MAX} (got "${ttlRaw.slice(0, 40)}")`);
+  }
+  return { access: etcdWatchChoice(given, env), election, leaseTtlS };
 }

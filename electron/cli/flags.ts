@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../shared/core/election.js';
 import { HOST_PORT_PATTERN, MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
-import { ETCD_PLAYGROUND_SIZES, parseEtcdTarget, type EtcdTls } from '../../shared/protocol/etcd.js';
+import { ETCD_PLAYGROUND_SIZES, parseEtcdTarget, type EtcdTls, type EtcdWatchSpec } from '../../shared/protocol/etcd.js';
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import type { TlsFiles } from '../wire/connection.js';
@@ -194,8 +194,8 @@ function clusterChoice(flags: Map<string, string | true>, env: Record<string, st
   return { kind: 'attached', addresses, token };
 }
 
-/** --etcd and its access flags; the password comes from a file or the environment, never the command line. */
-function etcdWatchChoice(flags: Map<string, string | true>, env: Record<string, string | undefined>): TargetSpec {
+/** --etcd and its access flags (serve's and etcd-backed agents'); the password comes from a file or the environment, never the command line. */
+export function etcdWatchChoice(flags: Map<string, string | true>, env: Record<string, string | undefined>): EtcdWatchSpec {
   const endpoints = stringFlag(flags, 'etcd')!.split(',').map((endpoint) => endpoint.trim().replace(/\/$/, ''));
   const spec: TargetSpec & { kind: 'etcd' } = { kind: 'etcd', endpoints };
   for (const endpoint of endpoints) {
@@ -226,7 +226,7 @@ function etcdWatchChoice(flags: Map<string, string | true>, env: Record<string, 
     spec.tls = tls;
   }
   try {
-    return parseEtcdTarget(spec, '--etcd');
+    return parseEtcdTarget(spec, '--etcd') as EtcdWatchSpec;
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }

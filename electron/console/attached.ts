@@ -30,8 +30,10 @@ import type {
   NodeDetail,
   NodeRunState,
   NodeView,
+  TargetControl,
   TargetInfo,
 } from '../../shared/protocol/types.js';
+import { TARGET_CONTROLS } from '../../shared/protocol/types.js';
 import { RealClock } from '../runtime/clock.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
@@ -137,9 +139,9 @@ export class AttachedCluster implements ManagedTarget {
     const processes = options.kind === 'processes';
     this.target = {
       kind: options.kind ?? 'attached',
-      label: processes
-        ? `${first.members.length} agent processes on this machine`
-        : `${first.members.length} agents attached via ${options.addresses[0]}`,
+      label:
+        (processes ? `${first.members.length} agent processes on this machine` : `${first.members.length} agents attached via ${options.addresses[0]}`) +
+        (first.backend === undefined ? '' : `, electing through etcd (election "${first.backend.election}")`),
       unavailable: UNAVAILABLE_ON_REAL_NODES,
       faultLeaseMs: this.leaseMs,
     };
@@ -210,7 +212,19 @@ export class AttachedCluster implements ManagedTarget {
             ]),
           ),
         };
-    return { ...snapshot, target: { ...this.target, unavailable }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+    return { ...snapshot, target: { ...this.target, unavailable: { ...unavailable, ...this.refusedByAgents() } }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+  }
+
+  /** Controls that every agent that reported its status says it cannot carry out (etcd-backed agents: partitions, link faults, transfer), with the first one's reason. */
+  private refusedByAgents(): Partial<Record<TargetControl, string>> {
+    const lists = [...this.members.values()].flatMap((state) => (state.status === null ? [] : [state.status.unavailable ?? {}]));
+    const refused: Partial<Record<TargetControl, string>> = {};
+    if (lists.length === 0) return refused;
+    for (const control of TARGET_CONTROLS) {
+      const reason = lists[0]![control];
+      if (reason !== undefined && lists.every((list) => list[control] !== undefined)) refused[control] = reason;
+    }
+    return refused;
   }
 
   history(limit?: number): ClusterEvent[] {
@@ -267,6 +281,13 @@ export class AttachedCluster implements ManagedTarget {
         return { ok: false, error: UNAVAILABLE_ON_REAL_NODES[command.type] };
       case 'open':
         return { ok: false, error: 'opening another cluster is the console runtime’s job' };
+      case 'partition':
+      case 'link':
+      case 'transfer': {
+        const refusal = this.refusedByAgents()[command.type];
+        if (refusal !== undefined) return { ok: false, error: refusal };
+        break;
+      }
       case 'kill':
       case 'restart':
       case 'pause':

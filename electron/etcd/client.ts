@@ -16,7 +16,7 @@ const RECONNECT_BACKOFF_MS_MAX = 1_000;
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
 
-/** A fault-handling policy that runs the call once: the poller decides when to try again. */
+/** A fault-handling policy that runs the call once: the caller (the poller, an agent's election) decides when to try again. */
 const RUN_ONCE: HostPolicy = {
   // A type-only member of cockatiel's policies, never read.
   _altReturn: undefined as never,
@@ -27,18 +27,52 @@ const RUN_ONCE: HostPolicy = {
 
 /** A client of one member, at `endpoint` (http(s)://host:port). */
 export function memberClient(endpoint: string, access: EtcdAccess): Etcd3 {
-  const options: IOptions = {
-    hosts: endpoint,
-    faultHandling: { host: () => RUN_ONCE, global: RUN_ONCE },
-    grpcOptions: {
-      'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MIN,
-      'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MAX,
-    },
-  };
+  return new Etcd3(
+    withAccess(
+      {
+        hosts: endpoint,
+        faultHandling: { host: () => RUN_ONCE, global: RUN_ONCE },
+        grpcOptions: {
+          'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MIN,
+          'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MAX,
+        },
+      },
+      access,
+    ),
+  );
+}
+
+/**
+ * A client of a cluster, for a long-lived session (an agent's election): each call goes to one of
+ * the endpoints, at random, once (the caller retries, with its own backoff, and says why each
+ * failed); every call that is not a stream has a deadline, and gRPC keepalives notice a connection
+ * that went silent.
+ */
+export function clusterClient(endpoints: string[], access: EtcdAccess, callTimeoutMs: number): Etcd3 {
+  return new Etcd3(
+    withAccess(
+      {
+        hosts: endpoints,
+        faultHandling: { host: () => RUN_ONCE, global: RUN_ONCE },
+        defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+        grpcOptions: {
+          'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MIN,
+          'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS_MAX,
+          // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+          'grpc.keepalive_time_ms': 10_000,
+          'grpc.keepalive_timeout_ms': 5_000,
+        },
+      },
+      access,
+    ),
+  );
+}
+
+function withAccess(options: IOptions, access: EtcdAccess): IOptions {
   if (access.username !== undefined && access.password !== undefined) options.auth = { username: access.username, password: access.password };
   const credentials = credentialsOf(access.tls);
   if (credentials !== undefined) options.credentials = credentials;
-  return new Etcd3(options);
+  return options;
 }
 
 function credentialsOf(tls: EtcdTls | undefined): IOptions['credentials'] {

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { ALGORITHMS, ROLES } from '../core/election.js';
 import { MEMBER_ID_PATTERN } from './cluster-file.js';
+import { TARGET_CONTROLS } from './types.js';
 
 export const WIRE_VERSION = 1;
 /** Frames above this are refused and the connection closed. */
@@ -135,6 +136,29 @@ export const nodeStatusSchema = z
   .object({ role: z.enum(ROLES), term, votedFor: id.nullable(), leaderId: id.nullable() })
   .strict();
 
+/** An etcd-backed agent's election (`conclave agent --backend etcd`, docs/operators.md), as it sees it. */
+export const etcdBackendStatusSchema = z
+  .object({
+    kind: z.literal('etcd'),
+    /** The election's name: its keys are NAME/<lease id in hex>. */
+    election: z.string().max(128),
+    endpoints: z.array(z.string().max(300)).max(25),
+    /** Whether this member campaigns (voting members) or only observes. */
+    campaigning: z.boolean(),
+    /** The TTL etcd granted this agent's lease (s); null while it holds none. */
+    leaseTtlS: z.number().int().min(1).nullable(),
+    /** This agent's key and its create revision (its place in line); null while it has none. */
+    key: z.string().max(300).nullable(),
+    revision: term.nullable(),
+    /** The leader's key as last read from etcd; null when there is none or the view is not current. */
+    leaderKey: z.string().max(300).nullable(),
+    /** Why this agent's view of the election is not current or it cannot campaign (etcd unreachable, a wrong password), in words; null when all is well. */
+    problem: z.string().max(500).nullable(),
+  })
+  .strict();
+
+export type EtcdBackendStatus = z.infer<typeof etcdBackendStatusSchema>;
+
 /** What an agent tells consoles about itself. Times are its own clock's (ms, epoch-based, monotonic). */
 export const agentStatusSchema = z
   .object({
@@ -157,6 +181,10 @@ export const agentStatusSchema = z
     supervised: z.boolean(),
     /** The --on-elected command: null when none was given; `running` with its pid and the term it was started for. */
     leaderHook: z.object({ running: z.boolean(), pid: z.number().int().nullable(), term: term.nullable() }).strict().nullable().optional(),
+    /** How this agent elects, when not with Conclave's own algorithm (the cluster file's): etcd-backed agents campaign in an etcd election. */
+    backend: etcdBackendStatusSchema.optional(),
+    /** Console controls this agent cannot carry out, each with the reason in words (an etcd-backed agent has no peer transport to fault). */
+    unavailable: z.partialRecord(z.enum(TARGET_CONTROLS), z.string().max(300)).optional(),
   })
   .strict();
 
