@@ -1,9 +1,10 @@
 /** docs/benchmarks.md, rendered from whatever bench/results/*.json holds: each section with the context it was measured in. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FailoverRow } from './failover.js';
 import type { Figure16Result } from './figure16.js';
 import type { HubLatencyResult } from './hub.js';
-import { ROOT, RESULTS_DIR, markdownTable, ms, type RunContext } from './lib.js';
+import { ROOT, RESULTS_DIR, markdownTable, ms, ratio, type RunContext } from './lib.js';
 import type { ServeMemoryRow } from './memory.js';
 import type { SimSpeedRow } from './sim-speed.js';
 
@@ -19,6 +20,47 @@ function read<T>(section: string): Stored<T> | null {
 
 function measured(context: RunContext): string {
   return `*Measured ${context.date.slice(0, 16).replace('T', ' ')} UTC on ${context.machine}, Node ${context.node}, commit ${context.commit}, with \`${context.command}\`.*`;
+}
+
+function failover(stored: Stored<{ rows: FailoverRow[]; etcd: string | null }>): string {
+  const { rows, etcd } = stored.data;
+  const groups = new Map<string, FailoverRow[]>();
+  for (const row of rows) {
+    const key = `${row.nodes} nodes, pre-vote ${row.preVote ? 'on' : 'off'}, leader ${row.fault === 'kill' ? 'killed (SIGKILL)' : `paused (SIGSTOP) for 2 s`}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const tables = [...groups].map(([title, group]) => {
+    const reference = group.find((row) => row.system.startsWith('etcd'));
+    return [
+      `### ${title}`,
+      '',
+      markdownTable([
+        ['system', 'n', 'min', 'p50', 'p90', 'p99', 'max', 'more than one election', 'p50 / etcd', 'p90 / etcd'],
+        ...group.map((row) => [
+          row.system,
+          `${row.samples}${row.failed > 0 ? ` (+${row.failed} none in 10 s)` : ''}`,
+          ms(row.failoverMs.min),
+          ms(row.failoverMs.p50),
+          ms(row.failoverMs.p90),
+          ms(row.failoverMs.p99),
+          ms(row.failoverMs.max),
+          Number.isFinite(row.extraElectionShare) ? `${Math.round(100 * row.extraElectionShare)}%` : '–',
+          reference === undefined || row === reference ? '–' : ratio(row.failoverMs.p50, reference.failoverMs.p50),
+          reference === undefined || row === reference ? '–' : ratio(row.failoverMs.p90, reference.failoverMs.p90),
+        ]),
+      ]),
+    ].join('\n');
+  });
+  return [
+    '## Failover, side by side with etcd',
+    '',
+    measured(stored.context),
+    '',
+    'Heartbeat 50 ms, election timeout 250 ms in etcd\'s sense (each timeout drawn from [250, 500) ms; Conclave 250–499 ms with ranked timeouts), check-quorum on, on 127.0.0.1. Milliseconds from the fault to the first moment a majority follows a new leader, seen from outside: etcd and Conclave\'s agents by polling every member\'s status API every 3 ms, the embedded cluster through /control. The systems take turns round by round. "Crash hints": peers act on the crashed process\'s closed connections; without them Conclave detects the failure by timeouts alone, as etcd does.',
+    ...(etcd === null ? [] : ['', `*${etcd}.*`]),
+    '',
+    ...tables.flatMap((table) => [table, '']),
+  ].join('\n');
 }
 
 function figure16(stored: Stored<Figure16Result>): string {
@@ -115,10 +157,12 @@ export function writeReport(): string {
   const sections: string[] = [
     '# Benchmarks\n\nWritten by `npm run bench` from `bench/results/*.json`; rerun it (or one section, `npm run bench -- --only hub`) to refresh. Figures are measurements of one machine at one time, with the context under each heading.',
   ];
+  const failovers = read<{ rows: FailoverRow[]; etcd: string | null }>('failover');
   const figure = read<Figure16Result>('figure16');
   const sim = read<SimSpeedRow[]>('sim');
   const latency = read<HubLatencyResult>('hub');
   const rss = read<ServeMemoryRow[]>('memory');
+  if (failovers !== null) sections.push(failover(failovers));
   if (figure !== null) sections.push(figure16(figure));
   if (sim !== null) sections.push(simSpeed(sim));
   if (latency !== null) sections.push(hub(latency));

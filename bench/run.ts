@@ -5,9 +5,10 @@
  *
  *   npm run bench                        every section (about an hour on 2 cores)
  *   npm run bench -- --quick             fewer trials and rounds (a few minutes), for a look
- *   npm run bench -- --only figure16,hub one or more sections: figure16, sim, hub, memory
+ *   npm run bench -- --only figure16,hub one or more sections: failover, figure16, sim, hub, memory
  */
 import { parseArgs } from 'node:util';
+import { benchFailover } from './failover.js';
 import { benchFigure16 } from './figure16.js';
 import { benchHubLatency } from './hub.js';
 import { runContext, progress, writeResult } from './lib.js';
@@ -15,7 +16,7 @@ import { benchServeMemory } from './memory.js';
 import { writeReport } from './report.js';
 import { benchSimSpeed } from './sim-speed.js';
 
-const SECTIONS = ['figure16', 'sim', 'hub', 'memory'] as const;
+const SECTIONS = ['failover', 'figure16', 'sim', 'hub', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- --quick] [-- --only ${SECTIONS.join(',')}]`;
@@ -46,6 +47,9 @@ async function main(): Promise<number> {
     const started = performance.now();
     progress(`${section}: started`);
     switch (section) {
+      case 'failover':
+        writeResult(section, context, await benchFailover(quick ? { kills: 5, pauses: 2, sizes: [3] } : { kills: 30, pauses: 10, sizes: [3, 5] }));
+        break;
       case 'figure16':
         writeResult(section, context, benchFigure16(quick ? 100 : 1_000));
         break;

@@ -31,7 +31,7 @@ export interface StartServeOptions extends ServeOptions {
 }
 
 export async function startServe(options: StartServeOptions): Promise<Served> {
-  const context = { seed: options.seed, dataDir: options.dataDir, tls: options.tls, etcdBin: options.etcdBin };
+  const context = { seed: options.seed, dataDir: options.dataDir, tls: options.tls, etcdBin: options.etcdBin, crashHints: options.crashHints };
   const initial = await openTarget(options.cluster, context);
   const runtime = new ConsoleRuntime(initial, (spec) => openTarget(spec, context));
   let hub: Hub;

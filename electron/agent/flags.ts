@@ -58,6 +58,8 @@ export interface AgentSettings {
   onElected: string | null;
   onElectedGraceMs: number;
   resetState: boolean;
+  /** Whether a peer's lost connection may hurry an election (a crash hint); off only to measure failover by timeouts alone. */
+  crashHints: boolean;
   supervise: boolean;
   logLevel: LogLevel;
   /** null: the cluster file's algorithm, with the peers; else the etcd election this agent campaigns in. */
@@ -77,6 +79,7 @@ const OPTIONS = {
   'on-elected': { type: 'string' },
   'on-elected-grace-ms': { type: 'string' },
   'reset-state': { type: 'boolean' },
+  'no-crash-hints': { type: 'boolean' },
   supervise: { type: 'boolean' },
   'log-level': { type: 'string' },
   backend: { type: 'string' },
@@ -114,6 +117,8 @@ See docs/operators.md.
                            (default ${DEFAULT_ON_ELECTED_GRACE_MS})
   --reset-state            discard the durable state in DIR (an operator who means it: this
                            member may then vote twice in a term it already voted in)
+  --no-crash-hints         do not act on a peer's lost connection (a crash hint) before the election
+                           timeout; still logged. For measuring failover by timeouts alone
   --supervise              run the agent as a child of a small supervisor, which restarts it after
                            a crash and lets consoles kill, restart, pause and resume it (on the
                            member's supervisor address)
@@ -271,6 +276,7 @@ export function parseAgentArgs(argv: readonly string[], env: Record<string, stri
     onElected,
     onElectedGraceMs,
     resetState: values['reset-state'] === true,
+    crashHints: values['no-crash-hints'] !== true,
     supervise: values.supervise === true,
     logLevel: logLevel as LogLevel,
     etcd,

@@ -131,7 +131,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     deliver: (message) => agent?.receive(message),
     onEvent: (event) => {
       // A connection that closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
-      if (event.type === 'peer-lost') agent?.hint(event.peer);
+      if (event.type === 'peer-lost' && settings.crashHints) agent?.hint(event.peer);
       emit(event);
     },
     onSent: recordSent,

@@ -35,6 +35,8 @@ export interface ServeOptions {
   dataDir: string | null;
   /** --attach: certificate files when the agents use TLS. */
   tls: TlsFiles | null;
+  /** --no-crash-hints: a killed embedded node's peers learn of it by timeouts alone. */
+  crashHints: boolean;
   /** --etcd-bin: the etcd binary of playgrounds (this one and any the dashboard opens); found on PATH when null. */
   etcdBin: string | null;
 }
@@ -90,6 +92,7 @@ export const SERVE_FLAGS: Record<string, FlagKind> = {
   attach: 'string',
   'cluster-token-file': 'string',
   processes: 'integer',
+  'no-crash-hints': 'boolean',
   'data-dir': 'string',
   'tls-cert': 'string',
   'tls-key': 'string',
@@ -122,6 +125,8 @@ export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--ho
   --attach     watch and steer a real cluster of conclave agents: any of its agents' addresses
   --cluster-token-file  the agents' cluster token (else CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN)
   --tls-cert, --tls-key, --tls-ca  certificate files when the agents use TLS
+  --no-crash-hints  a killed embedded node's peers find out by their election timeout alone, as
+               if its connections had not closed (to compare failover with and without hints)
   --etcd       watch a real etcd cluster: its members' client URLs (http://10.0.0.5:2379, ...)
   --etcd-user, --etcd-password-file  an etcd user and a file holding its password (or set
                CONCLAVE_ETCD_PASSWORD); --etcd-ca, --etcd-cert, --etcd-key: PEM files for https
@@ -153,6 +158,7 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
     cluster: clusterChoice(flags, env, algorithm as AlgorithmName, nodes),
     dataDir: stringFlag(flags, 'data-dir') ?? null,
     tls: tlsFlags(flags),
+    crashHints: !flags.has('no-crash-hints'),
     etcdBin: etcdBinFlag(flags),
   };
 }

@@ -438,6 +438,8 @@ export class AttachedCluster implements ManagedTarget {
   private onPush(state: MemberState, frame: Push): void {
     switch (frame.t) {
       case 'status':
+        // Another process (restarted, or seen for the first time): what the old one said is over.
+        if (state.status !== null && state.status.pid !== frame.status.pid) state.observed = null;
         state.status = frame.status;
         if (this.started && !sameStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
         this.model.changed();

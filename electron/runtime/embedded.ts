@@ -18,6 +18,8 @@ export interface RuntimeSettings {
   nodes: number;
   config: ElectionConfig;
   seed: number;
+  /** Whether a killed node's peers get a crash hint (default true); off to measure failover by timeouts alone. */
+  crashHints?: boolean;
 }
 
 export interface RuntimeListener extends ClusterListener {
@@ -146,7 +148,7 @@ export class EmbeddedRuntime {
   }
 
   private createCluster(): Cluster {
-    const { algorithm, nodes, config, seed } = this.settings;
-    return new Cluster({ algorithm, nodeCount: nodes, config, seed: (seed + this.generation) >>> 0, clock: this.clock });
+    const { algorithm, nodes, config, seed, crashHints } = this.settings;
+    return new Cluster({ algorithm, nodeCount: nodes, config, seed: (seed + this.generation) >>> 0, clock: this.clock, ...(crashHints === undefined ? {} : { crashHints }) });
   }
 }

@@ -21,6 +21,8 @@ import { EmbeddedRuntime } from './embedded.js';
 export interface TargetContext {
   /** The seed of the embedded cluster's random choices. */
   seed: number;
+  /** Whether a killed embedded node's peers get a crash hint (default true). */
+  crashHints?: boolean;
   /** Where agent processes keep their data dirs; a temporary folder when null. */
   dataDir?: string | null;
   /** Certificate files for attaching to agents that use TLS. */
@@ -38,7 +40,7 @@ export async function openTarget(spec: TargetSpec, context: TargetContext): Prom
       const nodes = spec.nodes ?? DEFAULT_NODE_COUNT;
       if (nodes > MAX_NODES) throw new Error(`an embedded cluster has 1 to ${MAX_NODES} nodes (got ${nodes})`);
       const config = parseElectionConfig({ ...DEFAULT_ELECTION_CONFIG, ...spec.config }, 'target.config');
-      return new EmbeddedRuntime({ algorithm: spec.algorithm ?? 'raft', nodes, config, seed: context.seed });
+      return new EmbeddedRuntime({ algorithm: spec.algorithm ?? 'raft', nodes, config, seed: context.seed, ...(context.crashHints === undefined ? {} : { crashHints: context.crashHints }) });
     }
     case 'processes': {
       const cli = findBuiltCli();

@@ -34,6 +34,11 @@ export class Membership {
     return this.members.includes(id);
   }
 
+  /** Whether `a` comes before `b` in rank (member) order. */
+  ranksBefore(a: string, b: string): boolean {
+    return this.members.indexOf(a) < this.members.indexOf(b);
+  }
+
   /**
    * This node's place among the voters that would replace `leader` (in member order, the leader
    * left out): the first times out first. Null for a non-voter, or when the leader is unknown.
@@ -58,16 +63,23 @@ export const RANK_WINDOW_MS_MIN = 5;
  * How much of its window a successor's timeout may wander: enough to keep two nodes that share a
  * slot (after membership views differ) apart, little enough for the first successor to go at once.
  */
-const RANK_JITTER = 0.2;
+const RANK_JITTER = 0.1;
+/** How far into its window a hinted successor waits first, for the others' hints to arrive. */
+const HINT_DELAY = 0.1;
 
 /**
- * How wide each successor's window is: a fifth of a heartbeat (at least RANK_WINDOW_MS_MIN), so
- * the first successor's election is over before the second's timer fires, and never wider than
- * the timeout range shared among them.
+ * How far apart successors' timers fire: half a heartbeat (at least RANK_WINDOW_MS_MIN), so the
+ * first successor's election (a pre-vote round trip, a durable write, a vote round trip) is over
+ * before the second's timer fires, even on a loaded machine with a slow disk.
  */
+export function hintWindowMs(config: ElectionConfig): number {
+  return Math.max(RANK_WINDOW_MS_MIN, config.heartbeatMs / 2);
+}
+
+/** A successor's window of ranked timeouts: the hint window, never wider than the range shared among them. */
 export function rankWindowMs(config: ElectionConfig, count: number): number {
   const spreadMs = config.electionTimeoutMaxMs - config.electionTimeoutMinMs;
-  return Math.min(spreadMs / Math.max(1, count), Math.max(RANK_WINDOW_MS_MIN, config.heartbeatMs / 5));
+  return Math.min(spreadMs / Math.max(1, count), hintWindowMs(config));
 }
 
 /** A uniformly random election timeout in [min, max] ms. */
@@ -105,12 +117,13 @@ export class ElectionTimer {
   }
 
   /**
-   * The leader seems to have crashed: fire within this node's window from now rather than after
-   * the election timeout (the first successor a little after the others heard it too).
+   * The leader seems to have crashed: fire early in this node's window from now rather than after
+   * the election timeout (the first successor a little after the others heard it too, so that
+   * they no longer trust the leader when its pre-vote arrives).
    */
   hurry(now: number, slot: TimerSlot): void {
-    const windowMs = Math.max(RANK_WINDOW_MS_MIN, this.config.heartbeatMs / 5);
-    this.timeoutMs = windowMs * (slot.index + 0.5 + 0.5 * this.random.next());
+    const windowMs = hintWindowMs(this.config);
+    this.timeoutMs = windowMs * (slot.index + HINT_DELAY + RANK_JITTER * this.random.next());
     this.deadline = Math.min(this.deadline, now + this.timeoutMs);
   }
 

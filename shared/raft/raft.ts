@@ -283,7 +283,11 @@ export class RaftNode implements ElectionNode {
 
   private handlePreVote(message: Extract<RaftMessage, { kind: 'PreVote' }>): void {
     // etcd's canVote: a pre-vote for a later term is granted; for this term only as a vote would be.
-    const granted = message.term > this.term || this.grantsVote(message.from);
+    // Beyond etcd, two pre-candidates proposing the same term would both campaign and split the
+    // vote: the one ranked later (in member order) does not endorse the other, so the first-ranked
+    // reachable pre-candidate always gathers the endorsements and no one is stuck.
+    const rival = this.role === 'precandidate' && message.term === this.term + 1 && this.membership.ranksBefore(this.id, message.from);
+    const granted = !rival && (message.term > this.term || this.grantsVote(message.from));
     this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: granted ? message.term : this.term, granted });
   }
 
