@@ -18,6 +18,7 @@ import { Etcd3 } from 'etcd3';
 import { summarize, type Summary } from '../shared/analysis/stats.js';
 import { quorum, type ElectionConfig } from '../shared/core/election.js';
 import { freePorts } from '../electron/console/processes.js';
+import { runFailover } from '../electron/sim/failover.js';
 import { within } from '../electron/etcd/client.js';
 import { ETCD_BIN, startRawCluster, type RawCluster } from '../test/support/etcd.js';
 import { BUILT_CLI, poll, progress, sleep } from './lib.js';
@@ -53,12 +54,14 @@ export interface FailoverRow {
 }
 
 /** A cluster under test, seen from outside. */
-interface System {
+export interface System {
   readonly name: string;
   /** The leader a majority follows now, with its term. */
   leader(): Promise<{ id: string; term: number } | null>;
   /** Starts or stops watching (only the system under test is watched). */
   watch(on: boolean): void;
+  /** The operating-system processes of its nodes (none for the embedded cluster, which lives in serve). */
+  pids(): number[];
   fault(fault: Fault | 'resume' | 'restart', id: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -82,6 +85,7 @@ async function embedded(nodes: number, preVote: boolean, hints: boolean): Promis
       return event?.type === 'quorum' && event.leaderId !== null ? { id: event.leaderId, term: event.term! } : null;
     },
     watch: () => undefined,
+    pids: () => [watched.server.process.pid!],
     fault: async (fault, id) => {
       const command = fault === 'kill' ? 'kill' : fault === 'pause' ? 'pause' : fault;
       await watched.send({ type: command, nodeId: id });
@@ -167,7 +171,7 @@ function majorityLeader(views: Array<{ id: string; leaderId: string | null; term
 }
 
 /** `conclave agent` processes on 127.0.0.1, killed and paused with signals, watched through GET /status. */
-async function agents(nodes: number, preVote: boolean, hints: boolean): Promise<System> {
+export async function agents(nodes: number, preVote: boolean, hints: boolean): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-bench-agents-'));
   const ports = await freePorts(3 * nodes);
   const members = Array.from({ length: nodes }, (_, index) => ({
@@ -202,6 +206,7 @@ async function agents(nodes: number, preVote: boolean, hints: boolean): Promise<
     name: `Conclave agents${hints ? ', crash hints' : ''}`,
     leader: async () => majorityLeader(poller.current(), nodes),
     watch: (on) => poller.watch(on),
+    pids: () => [...processes.values()].map((child) => child.pid!),
     fault: async (fault, id) => {
       const child = processes.get(id)!;
       if (fault === 'kill') {
@@ -224,7 +229,7 @@ async function agents(nodes: number, preVote: boolean, hints: boolean): Promise<
 }
 
 /** etcd members on 127.0.0.1 with the same timing, watched through each member's maintenance status. */
-async function etcd(nodes: number, preVote: boolean): Promise<System> {
+export async function etcd(nodes: number, preVote: boolean): Promise<System> {
   const cluster: RawCluster = await startRawCluster({ members: nodes, heartbeatMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS, flags: preVote ? ['--pre-vote'] : [] });
   const clients = cluster.members.map((member) => new Etcd3({ hosts: member.clientUrl }));
   const names = new Map<string, string>();
@@ -249,6 +254,7 @@ async function etcd(nodes: number, preVote: boolean): Promise<System> {
       return found === null || !names.has(found.id) ? null : { id: names.get(found.id)!, term: found.term };
     },
     watch: (on) => poller.watch(on),
+    pids: () => cluster.members.map((member) => member.process!.pid!),
     fault: async (fault, id) => {
       const member = cluster.members.find((candidate) => candidate.name === id)!;
       if (fault === 'kill') await member.kill();
@@ -296,13 +302,56 @@ async function measure(system: System, fault: Fault): Promise<FailoverSample | n
   return after === null ? null : { ms: after.at - faultAt, extraElections: after.term - before.term > 1 };
 }
 
+/** What each part of the design does to failover, on the simulator at the bench's settings (loopback-like network, a 2 ms write). */
+export interface AblationRow {
+  variant: string;
+  nodes: number;
+  failoverMs: Summary;
+  /** Mean candidacies per failover (more than one: the vote split). */
+  candidacies: number;
+}
+
+export function simAblation(sizes: readonly number[], trials: number): AblationRow[] {
+  const variants: Array<[string, Partial<ElectionConfig>, boolean]> = [
+    ['timeouts uniform over the range (as etcd, the Raft paper)', { rankedTimeouts: false }, false],
+    ['+ ranked timeouts', {}, false],
+    ['+ crash hints', {}, true],
+  ];
+  const rows: AblationRow[] = [];
+  for (const nodes of sizes) {
+    for (const [variant, overrides, crashHints] of variants) {
+      const report = runFailover({
+        algorithm: 'raft',
+        nodes,
+        config: { ...conclaveConfig(true), ...overrides },
+        link: { latencyMs: 0.1, jitterMs: 0.05 },
+        diskWriteMs: 2,
+        crashHints,
+        trials,
+        seed: 1,
+      });
+      rows.push({ variant, nodes, failoverMs: report.failoverMs, candidacies: report.candidacies.mean });
+    }
+  }
+  return rows;
+}
+
 export interface FailoverOptions {
   kills: number;
   pauses: number;
   sizes: readonly number[];
 }
 
-export async function benchFailover(options: FailoverOptions): Promise<{ rows: FailoverRow[]; etcd: string | null }> {
+export interface FailoverResult {
+  rows: FailoverRow[];
+  /** Why etcd's columns are missing, or null. */
+  etcd: string | null;
+  ablation: AblationRow[];
+}
+
+export async function benchFailover(options: FailoverOptions): Promise<FailoverResult> {
+  const ablation = simAblation(options.sizes, options.kills * 20);
+  progress('failover: the simulator\'s ablation done');
   const rows: FailoverRow[] = [];
   const etcdMissing = ETCD_BIN === null ? 'etcd is not installed (sudo apt-get install etcd-server): its columns are skipped' : null;
   if (etcdMissing !== null) progress(etcdMissing);
@@ -346,5 +395,5 @@ export async function benchFailover(options: FailoverOptions): Promise<{ rows: F
       }
     }
   }
-  return { rows, etcd: etcdMissing };
+  return { rows, etcd: etcdMissing, ablation };
 }

@@ -1,6 +1,35 @@
-/** Resident memory of `conclave serve` under churn (the leader killed every 2 s, restarted a second later), at 5, 25 and 101 nodes. */
+/**
+ * Resident memory of `conclave serve` under churn (the leader killed every 2 s, restarted a second
+ * later), at 5, 25 and 101 nodes; and of one idle agent process next to one idle etcd member.
+ */
+import { ETCD_BIN } from '../test/support/etcd.js';
+import { agents, etcd, type System } from './failover.js';
 import { poll, progress, sleep } from './lib.js';
 import { rssMiB, serveAndWatch } from './served.js';
+
+export interface IdleMemoryRow {
+  system: string;
+  processes: number;
+  /** Mean resident memory of one process after the cluster idled. */
+  rssMiB: number;
+}
+
+/** Three-node clusters left alone for `idleS`, then each process measured. */
+export async function benchIdleMemory(idleS: number): Promise<IdleMemoryRow[]> {
+  const rows: IdleMemoryRow[] = [];
+  const systems: System[] = [await agents(3, true, true), ...(ETCD_BIN === null ? [] : [await etcd(3, true)])];
+  try {
+    await sleep(idleS * 1000);
+    for (const system of systems) {
+      const pids = system.pids();
+      rows.push({ system: system.name.replace(', crash hints', ''), processes: pids.length, rssMiB: pids.reduce((sum, pid) => sum + rssMiB(pid), 0) / pids.length });
+      progress(`idle memory: ${rows.at(-1)!.system} ${rows.at(-1)!.rssMiB.toFixed(0)} MiB per process`);
+    }
+  } finally {
+    for (const system of systems) await system.stop();
+  }
+  return rows;
+}
 
 export interface ServeMemoryRow {
   nodes: number;

@@ -12,7 +12,7 @@ import { benchFailover } from './failover.js';
 import { benchFigure16 } from './figure16.js';
 import { benchHubLatency } from './hub.js';
 import { runContext, progress, writeResult } from './lib.js';
-import { benchServeMemory } from './memory.js';
+import { benchIdleMemory, benchServeMemory } from './memory.js';
 import { writeReport } from './report.js';
 import { benchSimSpeed } from './sim-speed.js';
 
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
         writeResult(section, context, await benchHubLatency(quick ? 10 : 50));
         break;
       case 'memory':
-        writeResult(section, context, await benchServeMemory([5, 25, 101], quick ? 30 : 300));
+        writeResult(section, context, { serve: await benchServeMemory([5, 25, 101], quick ? 30 : 300), idle: await benchIdleMemory(quick ? 10 : 60) });
         break;
     }
     progress(`${section}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
