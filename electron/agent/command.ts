@@ -4,7 +4,6 @@
  * started by another process with an IPC channel, it also stops when that channel closes (its
  * parent died), so that nothing outlives the process that started it.
  */
-import { startEtcdAgent } from './etcd-node.js';
 import { AGENT_USAGE, parseAgentArgs, type AgentSettings } from './flags.js';
 import { createLogger, type Logger } from './log.js';
 import { startAgent, type RunningAgent } from './node.js';
@@ -32,7 +31,11 @@ async function runAgentProcess(settings: AgentSettings, log: Logger): Promise<nu
   let running: RunningAgent;
   try {
     const runtime = { supervised: process.env[SUPERVISED_ENV] === '1' };
-    running = settings.etcd === null ? await startAgent(settings, log, runtime) : await startEtcdAgent(settings, settings.etcd, log, runtime);
+    // etcd's client is loaded only by agents that elect through etcd.
+    running =
+      settings.etcd === null
+        ? await startAgent(settings, log, runtime)
+        : await (await import('./etcd-node.js')).startEtcdAgent(settings, settings.etcd, log, runtime);
   } catch (error) {
     const message = describeStartError(error, settings);
     log.fatal({ error: message }, 'cannot start');

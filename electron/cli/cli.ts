@@ -1,11 +1,10 @@
 /**
  * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario.
  */
-import { agentCommand } from '../agent/command.js';
-import { startServe } from '../serve.js';
-import { scenarioCommand } from '../scenario/cli.js';
-import { simCommand } from '../sim/cli.js';
 import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
+
+// Commands load their code on demand: an agent never loads the hub, the dashboard or etcd's client
+// unless it uses them, which keeps its start-up short and its memory small.
 
 const USAGE = `Usage: conclave <command> [flags]
 
@@ -35,6 +34,7 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
   }
   let served;
   try {
+    const { startServe } = await import('../serve.js');
     served = await startServe(options);
   } catch (error) {
     throw new Error(describeListenError(error, options.host, options.port), { cause: error });
@@ -66,11 +66,11 @@ export async function main(argv: readonly string[], notice?: string): Promise<nu
         await serveCommand(rest, notice);
         return 0;
       case 'agent':
-        return await agentCommand(rest);
+        return await (await import('../agent/command.js')).agentCommand(rest);
       case 'sim':
-        return simCommand(rest);
+        return (await import('../sim/cli.js')).simCommand(rest);
       case 'scenario':
-        return scenarioCommand(rest);
+        return (await import('../scenario/cli.js')).scenarioCommand(rest);
       case undefined:
       case '--help':
       case 'help':
