@@ -5,21 +5,22 @@
  * its heartbeat interval, or paused (SIGSTOP). Each system is observed the way an outside client
  * would see it, from the fault to the first moment a majority follows a new leader: etcd and
  * Conclave's agents by polling every member's status API, the embedded cluster through /control.
- * The systems take turns round by round, so that all of them see the same machine load.
+ * The systems take turns round by round, in a new (seeded) order each round, so that all of them
+ * see the same machine load and none always follows the same neighbour's restart.
  * Conclave runs with crash hints (a crashed process's connections close, and its peers act on it)
  * and without them (timeouts alone, as etcd), to show what each part of the design buys.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
 import { summarize, type Summary } from '../shared/analysis/stats.js';
 import { quorum, type ElectionConfig } from '../shared/core/election.js';
+import { createRandom } from '../shared/core/random.js';
 import { freePorts } from '../electron/console/processes.js';
 import { runFailover } from '../electron/sim/failover.js';
-import { within } from '../electron/etcd/client.js';
+import { memberClient, within } from '../electron/etcd/client.js';
 import { ETCD_BIN, startRawCluster, type RawCluster } from '../test/support/etcd.js';
 import { BUILT_CLI, poll, progress, sleep } from './lib.js';
 import { serveAndWatch, type Watched } from './served.js';
@@ -32,6 +33,16 @@ const FAILOVER_LIMIT_MS = 10_000;
 const POLL_MS = 3;
 /** A member that does not answer a status request within this long is counted as not following anyone. */
 const STATUS_TIMEOUT_MS = 300;
+/**
+ * How long after a new leader is seen its term is read again to count the elections it took:
+ * etcd reports the term of its last applied entry, which reaches the new term only once the new
+ * leader's first entry is applied (a heartbeat or two later).
+ */
+const SETTLE_MS = 4 * HEARTBEAT_MS;
+/** How long a killed process may take to be reaped. */
+const EXIT_TIMEOUT_MS = 5_000;
+/** The seed of the order the systems take turns in. */
+export const ORDER_SEED = 16;
 
 export type Fault = 'kill' | 'pause';
 
@@ -74,7 +85,10 @@ function conclaveConfig(preVote: boolean): ElectionConfig {
 async function embedded(nodes: number, preVote: boolean, hints: boolean): Promise<System> {
   const watched: Watched = await serveAndWatch(['--nodes', String(nodes), '--seed', '1', ...(hints ? [] : ['--no-crash-hints'])]);
   const ack = await watched.send({ type: 'configure', nodes, config: conclaveConfig(preVote) });
-  if (!ack.ok) throw new Error(`configure: ${ack.error}`);
+  if (!ack.ok) {
+    await watched.stop();
+    throw new Error(`configure: ${ack.error}`);
+  }
   // What came before belongs to the run configure replaced.
   watched.events.length = 0;
   return {
@@ -96,12 +110,15 @@ async function embedded(nodes: number, preVote: boolean, hints: boolean): Promis
 
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 
+/** A JSON answer within `timeoutMs` in all (not only between bytes), or null: never throws. */
 function getJson(url: string, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve) => {
-    const req = httpRequest(url, { agent: keepAlive, timeout: timeoutMs }, (response) => {
+    const req = httpRequest(url, { agent: keepAlive, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
+      // A process killed mid-answer resets the connection.
+      response.on('error', () => resolve(null));
       response.on('end', () => {
         try {
           resolve(JSON.parse(body));
@@ -111,11 +128,19 @@ function getJson(url: string, timeoutMs: number): Promise<unknown> {
       });
     });
     req.on('error', () => resolve(null));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(null);
-    });
     req.end();
+  });
+}
+
+/** Waits for a child process to exit, at most `EXIT_TIMEOUT_MS`; true when it did. */
+function exited(child: ChildProcess): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), EXIT_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -124,18 +149,24 @@ type View = { id: string; leaderId: string | null; term: number } | null;
 /**
  * Each member's latest answer, each member polled in its own loop (at most one request in flight
  * each), so that a member that does not answer holds up no one else's view. Only the system under
- * test is polled: the others' pollers idle, so the observer does not load the machine.
+ * test is polled: the others' pollers idle, so the observer does not load the machine. An answer
+ * to a request sent before the latest watch() began is dropped, so no round sees the last one's views.
  */
-class Poller {
+export class Poller {
   private readonly views = new Map<string, View>();
   private running = true;
   private active = false;
+  private generation = 0;
 
   constructor(ids: readonly string[], fetch: (id: string) => Promise<View>) {
     for (const id of ids) {
       void (async () => {
         while (this.running) {
-          if (this.active) this.views.set(id, await fetch(id));
+          if (this.active) {
+            const asked = this.generation;
+            const view = await fetch(id);
+            if (asked === this.generation && this.active) this.views.set(id, view);
+          }
           await sleep(this.active ? POLL_MS : 20);
         }
       })();
@@ -148,7 +179,8 @@ class Poller {
 
   watch(on: boolean): void {
     this.active = on;
-    if (!on) this.views.clear();
+    this.generation += 1;
+    this.views.clear();
   }
 
   stop(): void {
@@ -172,8 +204,8 @@ function majorityLeader(views: Array<{ id: string; leaderId: string | null; term
 
 /** `conclave agent` processes on 127.0.0.1, killed and paused with signals, watched through GET /status. */
 export async function agents(nodes: number, preVote: boolean, hints: boolean): Promise<System> {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-bench-agents-'));
   const ports = await freePorts(3 * nodes);
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-bench-agents-'));
   const members = Array.from({ length: nodes }, (_, index) => ({
     id: `n${index + 1}`,
     address: `127.0.0.1:${ports[3 * index]}`,
@@ -185,15 +217,28 @@ export async function agents(nodes: number, preVote: boolean, hints: boolean): P
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, 'a benchmark token of some length\n');
   const processes = new Map<string, ChildProcess>();
+  let stopping = false;
+  const log = (id: string): string => join(dir, `${id}.log`);
   const start = (id: string): void => {
     mkdirSync(join(dir, id), { recursive: true });
     const args = [BUILT_CLI, 'agent', '--id', id, '--cluster', clusterFile, '--data-dir', join(dir, id), '--token-file', tokenFile, '--log-level', 'warn', ...(hints ? [] : ['--no-crash-hints'])];
-    processes.set(id, spawn(process.execPath, args, { stdio: 'ignore' }));
+    // Each agent's warnings and errors go to its own log, shown if it dies on its own.
+    const fd = openSync(log(id), 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', fd] });
+    closeSync(fd);
+    child.once('exit', (code, signal) => {
+      if (signal !== 'SIGKILL' && !stopping) progress(`agent ${id} exited by itself (${signal ?? `code ${code}`}): ${readFileSync(log(id), 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
+    });
+    processes.set(id, child);
   };
   const killAll = (): void => {
     for (const child of processes.values()) child.kill('SIGKILL');
   };
-  process.once('exit', killAll);
+  const cleanUp = (): void => {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
   for (const member of members) start(member.id);
   const poller = new Poller(
     members.map((member) => member.id),
@@ -210,19 +255,17 @@ export async function agents(nodes: number, preVote: boolean, hints: boolean): P
     fault: async (fault, id) => {
       const child = processes.get(id)!;
       if (fault === 'kill') {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
-        await exited;
+        if (!(await exited(child))) throw new Error(`agent ${id} (pid ${child.pid}) did not exit on SIGKILL`);
       } else if (fault === 'restart') start(id);
       else child.kill(fault === 'pause' ? 'SIGSTOP' : 'SIGCONT');
     },
     stop: async () => {
+      stopping = true;
       poller.stop();
-      process.off('exit', killAll);
-      for (const child of processes.values()) child.kill('SIGCONT');
-      const exits = [...processes.values()].filter((child) => child.exitCode === null && child.signalCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
       killAll();
-      await Promise.all(exits);
+      await Promise.all([...processes.values()].map(exited));
+      process.off('exit', cleanUp);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -231,7 +274,8 @@ export async function agents(nodes: number, preVote: boolean, hints: boolean): P
 /** etcd members on 127.0.0.1 with the same timing, watched through each member's maintenance status. */
 export async function etcd(nodes: number, preVote: boolean): Promise<System> {
   const cluster: RawCluster = await startRawCluster({ members: nodes, heartbeatMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS, flags: preVote ? ['--pre-vote'] : [] });
-  const clients = cluster.members.map((member) => new Etcd3({ hosts: member.clientUrl }));
+  // The app's own client for one member: no retries, no circuit breaker hiding a member that came back.
+  const clients = cluster.members.map((member) => memberClient(member.clientUrl, {}));
   const names = new Map<string, string>();
   const poller = new Poller(
     cluster.members.map((member) => member.name),
@@ -290,6 +334,9 @@ async function measure(system: System, fault: Fault): Promise<FailoverSample | n
     const now = await system.leader();
     return now !== null && now.id !== before.id ? { ...now, at: performance.now() } : null;
   }, POLL_MS, FAILOVER_LIMIT_MS);
+  // The term the new leader settled in (for etcd, once its first entry is applied).
+  await sleep(SETTLE_MS);
+  const settledTerm = Math.max(after?.term ?? 0, (await system.leader())?.term ?? 0);
   if (fault === 'pause') {
     const resumeAt = faultAt + STOP_MS;
     await sleep(Math.max(0, resumeAt - performance.now()));
@@ -299,7 +346,7 @@ async function measure(system: System, fault: Fault): Promise<FailoverSample | n
   }
   // Let the old leader rejoin before the next round.
   await sleep(750);
-  return after === null ? null : { ms: after.at - faultAt, extraElections: after.term - before.term > 1 };
+  return after === null ? null : { ms: after.at - faultAt, extraElections: settledTerm - before.term > 1 };
 }
 
 /** What each part of the design does to failover, on the simulator at the bench's settings (loopback-like network, a 2 ms write). */
@@ -344,6 +391,8 @@ export interface FailoverOptions {
 
 export interface FailoverResult {
   rows: FailoverRow[];
+  /** The seed of the order the systems took turns in, round by round. */
+  orderSeed: number;
   /** Why etcd's columns are missing, or null. */
   etcd: string | null;
   ablation: AblationRow[];
@@ -355,16 +404,17 @@ export async function benchFailover(options: FailoverOptions): Promise<FailoverR
   const rows: FailoverRow[] = [];
   const etcdMissing = ETCD_BIN === null ? 'etcd is not installed (sudo apt-get install etcd-server): its columns are skipped' : null;
   if (etcdMissing !== null) progress(etcdMissing);
+  const random = createRandom(ORDER_SEED);
   for (const nodes of options.sizes) {
     for (const preVote of [true, false]) {
-      const systems: System[] = [
-        await embedded(nodes, preVote, false),
-        await embedded(nodes, preVote, true),
-        await agents(nodes, preVote, false),
-        await agents(nodes, preVote, true),
-        ...(etcdMissing === null ? [await etcd(nodes, preVote)] : []),
-      ];
+      const systems: System[] = [];
       try {
+        // Each one is stopped below even when a later one fails to start.
+        systems.push(await embedded(nodes, preVote, false));
+        systems.push(await embedded(nodes, preVote, true));
+        systems.push(await agents(nodes, preVote, false));
+        systems.push(await agents(nodes, preVote, true));
+        if (etcdMissing === null) systems.push(await etcd(nodes, preVote));
         for (const [fault, count] of [
           ['kill', options.kills],
           ['pause', options.pauses],
@@ -373,7 +423,7 @@ export async function benchFailover(options: FailoverOptions): Promise<FailoverR
           const measured = fault === 'pause' ? systems.filter((system) => !system.name.endsWith('crash hints')) : systems;
           const samples = new Map<System, Array<FailoverSample | null>>(measured.map((system) => [system, []]));
           for (let index = 1; index <= count; index++) {
-            for (const system of measured) samples.get(system)!.push(await round(system, fault));
+            for (const system of shuffled(measured, random)) samples.get(system)!.push(await round(system, fault));
             if (index % 5 === 0 || index === count) progress(`failover, ${nodes} nodes, pre-vote ${preVote ? 'on' : 'off'}, ${fault}: ${index}/${count} rounds`);
           }
           for (const [system, results] of samples) {
@@ -391,9 +441,24 @@ export async function benchFailover(options: FailoverOptions): Promise<FailoverR
           }
         }
       } finally {
-        for (const system of systems) await system.stop();
+        await stopAll(systems);
       }
     }
   }
-  return { rows, etcd: etcdMissing, ablation };
+  return { rows, orderSeed: ORDER_SEED, etcd: etcdMissing, ablation };
+}
+
+function shuffled<T>(items: readonly T[], random: { int(min: number, max: number): number }): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = random.int(0, index);
+    [copy[index], copy[other]] = [copy[other]!, copy[index]!];
+  }
+  return copy;
+}
+
+/** Stops every system, each even when another fails to stop. */
+export async function stopAll(systems: readonly System[]): Promise<void> {
+  const results = await Promise.allSettled(systems.map((system) => system.stop()));
+  for (const result of results) if (result.status === 'rejected') progress(`could not stop a system: ${String(result.reason)}`);
 }

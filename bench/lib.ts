@@ -52,6 +52,11 @@ export function writeResult(section: string, context: RunContext, data: unknown)
   return file;
 }
 
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable with another process's clock (the hub's event times). */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,7 +3,7 @@
  * later), at 5, 25 and 101 nodes; and of one idle agent process next to one idle etcd member.
  */
 import { ETCD_BIN } from '../test/support/etcd.js';
-import { agents, etcd, type System } from './failover.js';
+import { agents, etcd, stopAll, type System } from './failover.js';
 import { poll, progress, sleep } from './lib.js';
 import { rssMiB, serveAndWatch } from './served.js';
 
@@ -17,8 +17,10 @@ export interface IdleMemoryRow {
 /** Three-node clusters left alone for `idleS`, then each process measured. */
 export async function benchIdleMemory(idleS: number): Promise<IdleMemoryRow[]> {
   const rows: IdleMemoryRow[] = [];
-  const systems: System[] = [await agents(3, true, true), ...(ETCD_BIN === null ? [] : [await etcd(3, true)])];
+  const systems: System[] = [];
   try {
+    systems.push(await agents(3, true, true));
+    if (ETCD_BIN !== null) systems.push(await etcd(3, true));
     await sleep(idleS * 1000);
     for (const system of systems) {
       const pids = system.pids();
@@ -26,7 +28,7 @@ export async function benchIdleMemory(idleS: number): Promise<IdleMemoryRow[]> {
       progress(`idle memory: ${rows.at(-1)!.system} ${rows.at(-1)!.rssMiB.toFixed(0)} MiB per process`);
     }
   } finally {
-    for (const system of systems) await system.stop();
+    await stopAll(systems);
   }
   return rows;
 }

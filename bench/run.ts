@@ -70,4 +70,17 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Every process a section starts is killed by an exit handler; Node runs those on a signal only
+// when the signal is handled, so a Ctrl+C never leaves a paused (SIGSTOPped) agent or etcd member behind.
+for (const [signal, number] of [
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+  ['SIGHUP', 1],
+] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping every process the bench started`);
+    process.exit(128 + number);
+  });
+}
+
 process.exitCode = await main();
