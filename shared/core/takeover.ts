@@ -1,0 +1,174 @@
+/**
+ * A leader's watch over its followers for leadership to move on its own (Raft and Paxos), with
+ * the transfer they already have (TimeoutNow):
+ * - priority takeover (MongoDB's): a follower of higher priority than the leader that has
+ *   answered every heartbeat round for `takeoverAfterMs` (reachable and healthy: an answer within
+ *   every minimal election timeout, the window check-quorum uses) gets leadership; the best such;
+ * - a leader whose own priority became 0 hands over at once to the best reachable follower;
+ * - the preferred-leader rule, among the reachable members of the top priority present: a
+ *   follower whose value beats the leader's by more than the margin, on every answer for
+ *   `stableMs`, gets leadership (hysteresis: noise within the margin, or shorter than the stable
+ *   period, moves nothing).
+ * Followers advertise the one number the rule reads in their heartbeat replies (`metric`).
+ * A transfer that expires without effect restarts that follower's streak, so an attempt that
+ * cannot succeed is repeated at most once per period.
+ */
+import type { ElectionConfig } from './election.js';
+import {
+  beatsByMargin,
+  byPriority,
+  ruleValue,
+  takeoverDelayMs,
+  withPriority,
+  type Capabilities,
+  type LeadershipConfig,
+  type PreferredLeaderRule,
+} from './leadership.js';
+import type { Membership } from './parts.js';
+
+/** Leadership should go to `target`; `reason` says why in words, for the event log. */
+export interface TakeoverDecision {
+  target: string;
+  reason: string;
+}
+
+export interface FollowerTrack {
+  answeredAt: number;
+  /** Since when it has answered without a gap of a minimal election timeout. */
+  reachableSince: number;
+  /** The rule's value in its last answer. */
+  metric: number | null;
+  /** Since when its value has beaten the leader's by the margin on every answer, or null. */
+  preferredSince: number | null;
+}
+
+export class TakeoverWatch {
+  private readonly followers = new Map<string, FollowerTrack>();
+  private leadership: LeadershipConfig;
+  private ownMetric: number | null;
+
+  constructor(
+    private readonly config: ElectionConfig,
+    private readonly membership: Membership,
+    leadership: LeadershipConfig,
+    private capabilities: Capabilities,
+  ) {
+    this.leadership = leadership;
+    this.ownMetric = ruleValue(leadership.preferredLeader, capabilities);
+  }
+
+  /** What this node advertises in its heartbeat replies: the rule's value, or null (nothing sent) when no rule is set. */
+  get metric(): number | null {
+    return this.ownMetric;
+  }
+
+  get rule(): PreferredLeaderRule | null {
+    return this.leadership.preferredLeader;
+  }
+
+  setLeadership(leadership: LeadershipConfig, now: number): void {
+    this.leadership = leadership;
+    this.remeasure(now);
+  }
+
+  setCapabilities(capabilities: Capabilities, now: number): void {
+    this.capabilities = capabilities;
+    this.remeasure(now);
+  }
+
+  /** A new leadership period: nothing is known of the followers yet. */
+  lead(): void {
+    this.followers.clear();
+  }
+
+  /** A follower answered a heartbeat of this leader's, advertising `metric`. */
+  answered(peer: string, metric: number | null, now: number): void {
+    const track = this.followers.get(peer);
+    const continuous = track !== undefined && this.reachableAt(track, now);
+    const next: FollowerTrack = {
+      answeredAt: now,
+      reachableSince: continuous ? track.reachableSince : now,
+      metric,
+      preferredSince: continuous ? track.preferredSince : null,
+    };
+    this.followers.set(peer, this.judge(next, now));
+  }
+
+  /** A transfer to `target` expired without effect: wait a whole period again before retrying it. */
+  failed(target: string, now: number): void {
+    const track = this.followers.get(target);
+    if (track !== undefined) this.followers.set(target, { ...track, reachableSince: now, preferredSince: null });
+  }
+
+  /** Where leadership should go now, and why; null to keep it. */
+  decide(now: number): TakeoverDecision | null {
+    const self = this.membership.id;
+    const own = this.membership.priority(self);
+    const reachable = [...this.followers].filter(([peer, track]) => this.membership.canLead(peer) && this.reachableAt(track, now));
+    const priority = (id: string): number => this.membership.priority(id);
+    if (own === 0) {
+      const target = byPriority(reachable.map(([peer]) => peer).sort(this.memberOrder), priority)[0];
+      if (target === undefined) return null;
+      return { target, reason: `${self} has priority 0: hands over to ${withPriority(target, priority(target))}` };
+    }
+    const delayMs = takeoverDelayMs(this.config, this.leadership);
+    const steady = reachable.filter(([, track]) => now - track.reachableSince >= delayMs).map(([peer]) => peer);
+    const higher = byPriority(steady.sort(this.memberOrder), priority, (id) => priority(id) <= own)[0];
+    if (higher !== undefined) {
+      return { target: higher, reason: `priority takeover: ${withPriority(higher, priority(higher))} over ${withPriority(self, own)}` };
+    }
+    return this.preferred(reachable, own, now);
+  }
+
+  inspect(now: number): Record<string, unknown> {
+    return Object.fromEntries(
+      [...this.followers].map(([peer, track]) => [
+        peer,
+        {
+          reachableForMs: this.reachableAt(track, now) ? now - track.reachableSince : null,
+          metric: track.metric,
+          preferredForMs: track.preferredSince === null ? null : now - track.preferredSince,
+        },
+      ]),
+    );
+  }
+
+  /** The rule: among the reachable members of the top priority present, the best value that has beaten the leader's long enough. */
+  private preferred(reachable: Array<[string, FollowerTrack]>, own: number, now: number): TakeoverDecision | null {
+    const rule = this.leadership.preferredLeader;
+    if (rule === null) return null;
+    const top = Math.max(own, ...reachable.map(([peer]) => this.membership.priority(peer)));
+    if (own < top) return null; // priority takeover's business, once its period has passed
+    let best: [string, number] | null = null;
+    for (const [peer, track] of reachable) {
+      if (this.membership.priority(peer) !== own || track.preferredSince === null || now - track.preferredSince < rule.stableMs) continue;
+      if (track.metric !== null && (best === null || beatsByMargin({ ...rule, margin: 0 }, track.metric, best[1]))) best = [peer, track.metric];
+    }
+    if (best === null) return null;
+    const shown = (value: number | null): string => (value === null ? 'none reported' : String(value));
+    return {
+      target: best[0],
+      reason: `preferred leader (${rule.prefer} ${rule.capability}): ${best[0]} (${rule.capability} ${shown(best[1])}) over ${this.membership.id} (${rule.capability} ${shown(this.ownMetric)})`,
+    };
+  }
+
+  /** Answered within a minimal election timeout. (Protected so that the mutation suite can break it on purpose.) */
+  protected reachableAt(track: FollowerTrack, now: number): boolean {
+    return now - track.answeredAt < this.config.electionTimeoutMinMs;
+  }
+
+  /** Whether a follower's last value still beats the leader's; its streak goes on or starts over. */
+  private judge(track: FollowerTrack, now: number): FollowerTrack {
+    const rule = this.leadership.preferredLeader;
+    const beats = rule !== null && beatsByMargin(rule, track.metric, this.ownMetric);
+    return { ...track, preferredSince: beats ? (track.preferredSince ?? now) : null };
+  }
+
+  /** The rule or this node's own value changed: every follower is judged again against it. */
+  private remeasure(now: number): void {
+    this.ownMetric = ruleValue(this.leadership.preferredLeader, this.capabilities);
+    for (const [peer, track] of this.followers) this.followers.set(peer, this.judge(track, now));
+  }
+
+  private readonly memberOrder = (a: string, b: string): number => this.membership.members.indexOf(a) - this.membership.members.indexOf(b);
+}
