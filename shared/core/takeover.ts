@@ -3,7 +3,8 @@
  * the transfer they already have (TimeoutNow):
  * - priority takeover (MongoDB's): a follower of higher priority than the leader that has
  *   answered every heartbeat round for `takeoverAfterMs` (reachable and healthy: an answer within
- *   every minimal election timeout, the window check-quorum uses) gets leadership; the best such;
+ *   every minimal election timeout, the window check-quorum uses) gets leadership; the best such.
+ *   A change of priorities starts the period over;
  * - a leader whose own priority became 0 hands over at once to the best reachable follower;
  * - the preferred-leader rule, among the reachable members of the top priority present: a
  *   follower whose value beats the leader's by more than the margin, on every answer for
@@ -17,6 +18,7 @@ import type { ElectionConfig } from './election.js';
 import {
   beatsByMargin,
   byPriority,
+  priorityIn,
   ruleValue,
   takeoverDelayMs,
   withPriority,
@@ -66,8 +68,11 @@ export class TakeoverWatch {
     return this.leadership.preferredLeader;
   }
 
+  /** New priorities restart every follower's period: a node must have been reachable *and* of higher priority for all of it. */
   setLeadership(leadership: LeadershipConfig, now: number): void {
+    const reprioritized = this.membership.members.some((id) => priorityIn(leadership, id) !== priorityIn(this.leadership, id));
     this.leadership = leadership;
+    if (reprioritized) for (const [peer, track] of this.followers) this.followers.set(peer, { ...track, reachableSince: Math.max(track.reachableSince, now) });
     this.remeasure(now);
   }
 

@@ -154,6 +154,16 @@ describe.each(['raft', 'paxos'] as const)('%s: priorities', (algorithm) => {
     expect(timeoutNow[0]!.at).toBeGreaterThanOrEqual(silentUntil + TAKEOVER_MS);
   });
 
+  it('a follower raised above the leader takes over a whole period after the change, however long it answered before', () => {
+    const leader = node(algorithm, 'n1');
+    elect(algorithm, leader, 301);
+    runLeader(algorithm, leader, 301, 5_000, everyone('n1'));
+    leader.setLeadership(leadership({ n3: 2 }), 5_311);
+    const { timeoutNow } = runLeader(algorithm, leader, 5_311, TAKEOVER_MS + 200, everyone('n1'));
+    expect(timeoutNow[0]?.to).toBe('n3');
+    expect(timeoutNow[0]!.at).toBeGreaterThanOrEqual(5_311 + TAKEOVER_MS);
+  });
+
   it('followers of equal or lower priority never take over', () => {
     const leader = node(algorithm, 'n3', { leadership: leadership({ n3: 4, n1: 4, n2: 2 }) });
     elect(algorithm, leader, 200);
