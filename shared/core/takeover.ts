@@ -3,8 +3,10 @@
  * the transfer they already have (TimeoutNow):
  * - priority takeover (MongoDB's): a follower of higher priority than the leader that has
  *   answered every heartbeat round for `takeoverAfterMs` (reachable and healthy: an answer within
- *   every minimal election timeout, the window check-quorum uses) gets leadership; the best such.
- *   A change of priorities starts the period over;
+ *   every minimal election timeout, the window check-quorum uses) gets leadership: the highest
+ *   priority reachable, once it has been so for the whole period (never a lower one that happened
+ *   to be steady sooner, which would hand over twice). A change of priorities starts the period
+ *   over;
  * - a leader whose own priority became 0 hands over at once to the best reachable follower;
  * - the preferred-leader rule, among the reachable members of the top priority present: a
  *   follower whose value beats the leader's by more than the margin, on every answer for
@@ -116,11 +118,15 @@ export class TakeoverWatch {
       if (target === undefined) return null;
       return { target, reason: `${self} has priority 0: hands over to ${withPriority(target, priority(target))}` };
     }
-    const delayMs = takeoverDelayMs(this.config, this.leadership);
-    const steady = reachable.filter(([, track]) => now - track.reachableSince >= delayMs).map(([peer]) => peer);
-    const higher = byPriority(steady.sort(this.memberOrder), priority, (id) => priority(id) <= own)[0];
-    if (higher !== undefined) {
-      return { target: higher, reason: `priority takeover: ${withPriority(higher, priority(higher))} over ${withPriority(self, own)}` };
+    // The highest priority reachable, once one of them has been reachable for the whole period
+    // (not a lower one that happens to be steady sooner: that would hand over twice).
+    const top = Math.max(own, ...reachable.map(([peer]) => priority(peer)));
+    if (top > own) {
+      const delayMs = takeoverDelayMs(this.config, this.leadership);
+      const steady = reachable.filter(([peer, track]) => priority(peer) === top && now - track.reachableSince >= delayMs).map(([peer]) => peer);
+      const target = steady.sort(this.memberOrder)[0];
+      if (target === undefined) return null;
+      return { target, reason: `priority takeover: ${withPriority(target, top)} over ${withPriority(self, own)}` };
     }
     return this.preferred(reachable, own, now);
   }
@@ -138,12 +144,10 @@ export class TakeoverWatch {
     );
   }
 
-  /** The rule: among the reachable members of the top priority present, the best value that has beaten the leader's long enough. */
+  /** The rule: among the reachable members of the leader's priority (the top one present), the best value that has beaten the leader's long enough. */
   private preferred(reachable: Array<[string, FollowerTrack]>, own: number, now: number): TakeoverDecision | null {
     const rule = this.leadership.preferredLeader;
     if (rule === null) return null;
-    const top = Math.max(own, ...reachable.map(([peer]) => this.membership.priority(peer)));
-    if (own < top) return null; // priority takeover's business, once its period has passed
     let best: [string, number] | null = null;
     for (const [peer, track] of reachable) {
       if (this.membership.priority(peer) !== own || track.preferredSince === null || now - track.preferredSince < rule.stableMs) continue;
@@ -162,8 +166,8 @@ export class TakeoverWatch {
     return now - track.answeredAt < this.config.electionTimeoutMinMs;
   }
 
-  /** Whether a follower's last value still beats the leader's; its streak goes on or starts over. */
-  private judge(track: FollowerTrack, now: number): FollowerTrack {
+  /** Whether a follower's last value still beats the leader's; its streak goes on or starts over. (Protected for the mutation suite.) */
+  protected judge(track: FollowerTrack, now: number): FollowerTrack {
     const rule = this.leadership.preferredLeader;
     const beats = rule !== null && beatsByMargin(rule, track.metric, this.ownMetric);
     return { ...track, preferredSince: beats ? (track.preferredSince ?? now) : null };

@@ -120,7 +120,7 @@ export class PaxosNode implements ElectionNode {
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
     this.lease = new QuorumLease(options.config, this.membership);
-    this.takeover = new TakeoverWatch(options.config, this.membership, leadership, options.capabilities ?? {});
+    this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
   }
 
   status(): NodeStatus {
@@ -321,6 +321,11 @@ export class PaxosNode implements ElectionNode {
   /** Whether this node may propose ballots: it votes and its priority is above 0. */
   private mayPropose(): boolean {
     return this.membership.canLead(this.id);
+  }
+
+  /** The leader's watch for takeovers (a factory so that the mutation suite can swap in a broken one). */
+  protected watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new TakeoverWatch(...args);
   }
 
   /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
