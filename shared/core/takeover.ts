@@ -16,7 +16,7 @@
  * A transfer that expires without effect restarts that follower's streak, so an attempt that
  * cannot succeed is repeated at most once per period.
  */
-import type { ElectionConfig } from './election.js';
+import type { ActionResult, ElectionConfig, Notice } from './election.js';
 import {
   beatsByMargin,
   byPriority,
@@ -99,6 +99,17 @@ export class TakeoverWatch {
       preferredSince: continuous ? track.preferredSince : null,
     };
     this.followers.set(peer, this.judge(next, now));
+  }
+
+  /**
+   * For a leader with no transfer under way (`free`): decides, starts the transfer through
+   * `transfer`, and returns the notice that says why; null when leadership stays.
+   */
+  consider(now: number, free: boolean, transfer: (target: string) => ActionResult): Notice | null {
+    if (!free) return null;
+    const decision = this.decide(now);
+    if (decision === null || !transfer(decision.target).ok) return null;
+    return { kind: 'transfer', to: decision.target, reason: decision.reason };
   }
 
   /** A transfer to `target` expired without effect: wait a whole period again before retrying it. */

@@ -4,7 +4,7 @@ import { parsePartialConfig } from '../core/config.js';
 import { parseScenario } from '../scenario/format.js';
 import { HOST_PORT_PATTERN } from './cluster-file.js';
 import { parseEtcdTarget } from './etcd.js';
-import { parseCapabilities, parsePreferredLeaderRule, parsePriority, parseTakeoverAfterMs } from './leadership.js';
+import { parseCapabilities, parseLeadershipChange, parsePriority } from './leadership.js';
 import { PARTITION_PRESETS } from './faults.js';
 import { TARGET_KINDS, type Command, type CommandType, type TargetSpec } from './types.js';
 import {
@@ -134,18 +134,8 @@ export function parseCommand(payload: unknown): Command {
       const input = expectObject(payload, where, ['type', 'nodeId', 'capabilities']);
       return { type, nodeId: parseNodeId(input.nodeId, `${where}.nodeId`), capabilities: parseCapabilities(input.capabilities, `${where}.capabilities`) };
     }
-    case 'leadership': {
-      const input = expectObject(payload, where, ['type', 'takeoverAfterMs', 'preferredLeader']);
-      if (input.takeoverAfterMs === undefined && input.preferredLeader === undefined) {
-        throw new ValidationError(`${where} changes "takeoverAfterMs" (ms, or null for the default), "preferredLeader" (a rule, or null for none), or both`);
-      }
-      const command: Extract<Command, { type: 'leadership' }> = { type };
-      if (input.takeoverAfterMs !== undefined) command.takeoverAfterMs = input.takeoverAfterMs === null ? null : parseTakeoverAfterMs(input.takeoverAfterMs, `${where}.takeoverAfterMs`);
-      if (input.preferredLeader !== undefined) {
-        command.preferredLeader = input.preferredLeader === null ? null : parsePreferredLeaderRule(input.preferredLeader, `${where}.preferredLeader`);
-      }
-      return command;
-    }
+    case 'leadership':
+      return { type, ...parseLeadershipChange(expectObject(payload, where, ['type', 'takeoverAfterMs', 'preferredLeader']), where) };
     case 'configure': {
       const input = expectObject(payload, where, ['type', 'algorithm', 'nodes', 'config']);
       const command: Extract<Command, { type: 'configure' }> = { type };

@@ -63,6 +63,23 @@ export function parseTakeoverAfterMs(value: unknown, path: string): number {
   return expectInteger(value, path, 1, MAX_LEADERSHIP_MS);
 }
 
+/** A change of the rules: `takeoverAfterMs` (null: the default), `preferredLeader` (null: none), or both; a field left out stays as it is. */
+export interface LeadershipChange {
+  takeoverAfterMs?: number | null;
+  preferredLeader?: PreferredLeaderRule | null;
+}
+
+/** The two fields of a `leadership` command or scenario step, from an object already checked for unknown fields. */
+export function parseLeadershipChange(input: Record<string, unknown>, path: string): LeadershipChange {
+  if (input.takeoverAfterMs === undefined && input.preferredLeader === undefined) {
+    throw new ValidationError(`${path} changes "takeoverAfterMs" (ms, or null for the default), "preferredLeader" (a rule, or null for none), or both`);
+  }
+  const change: LeadershipChange = {};
+  if (input.takeoverAfterMs !== undefined) change.takeoverAfterMs = input.takeoverAfterMs === null ? null : parseTakeoverAfterMs(input.takeoverAfterMs, `${path}.takeoverAfterMs`);
+  if (input.preferredLeader !== undefined) change.preferredLeader = input.preferredLeader === null ? null : parsePreferredLeaderRule(input.preferredLeader, `${path}.preferredLeader`);
+  return change;
+}
+
 /** "lowest loadavg (margin 0.5, stable for 10 s)" */
 export function describeRule(rule: PreferredLeaderRule): string {
   return `${rule.prefer} ${rule.capability} (margin ${rule.margin}, stable for ${rule.stableMs / 1000} s)`;

@@ -5,6 +5,7 @@
 import type { AlgorithmName, ElectionConfig, Role } from '../core/election.js';
 import type { Capabilities, PreferredLeaderRule } from '../core/leadership.js';
 import type { EtcdPlaygroundSpec, EtcdWatchSpec } from './etcd.js';
+import type { LeadershipChange } from './leadership.js';
 import type { LinkFault, PartitionPreset } from './faults.js';
 import type { MessageBatch } from './messages.js';
 import type { Scenario, ScenarioReport } from '../scenario/format.js';
@@ -177,7 +178,7 @@ export type ClusterCommand =
   | { type: 'priority'; nodeId: string; priority: number }
   | { type: 'capabilities'; nodeId: string; capabilities: Capabilities }
   /** Fields left out stay as they are; null: the default delay, no rule. */
-  | { type: 'leadership'; takeoverAfterMs?: number | null; preferredLeader?: PreferredLeaderRule | null };
+  | ({ type: 'leadership' } & LeadershipChange);
 
 /** Which cluster the hub should serve instead of the current one. */
 export type TargetSpec =

@@ -374,10 +374,8 @@ export class RaftNode implements ElectionNode {
 
   /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
   private considerTakeover(now: number): void {
-    if (this.role !== 'leader' || this.transfer !== null) return;
-    const decision = this.takeover.decide(now);
-    if (decision === null || this.transferLeadership(decision.target, now).ok !== true) return;
-    this.notices.push({ kind: 'transfer', to: decision.target, reason: decision.reason });
+    const notice = this.takeover.consider(now, this.role === 'leader' && this.transfer === null, (target) => this.transferLeadership(target, now));
+    if (notice !== null) this.notices.push(notice);
   }
 
   /** A message of a later term: follow that term (the sender leads it if it sent a heartbeat). */

@@ -3,8 +3,8 @@
  * Pure types and a validator that names the offending field; the runner lives in electron/.
  */
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
-import type { Capabilities, PreferredLeaderRule } from '../core/leadership.js';
-import { describeCapabilities, describeRule, parseCapabilities, parsePreferredLeaderRule, parsePriority, parseTakeoverAfterMs } from '../protocol/leadership.js';
+import type { Capabilities } from '../core/leadership.js';
+import { describeCapabilities, describeRule, parseCapabilities, parseLeadershipChange, parsePriority, type LeadershipChange } from '../protocol/leadership.js';
 
 import { TIMING_LIMIT_MS, parsePartialConfig } from '../core/config.js';
 import { PARTITION_PRESETS, type PartitionPreset } from '../protocol/faults.js';
@@ -32,7 +32,7 @@ export type ScenarioAction =
   | { type: 'link'; from?: NodeRef; to?: NodeRef; cut?: boolean; dropProbability?: number; latencyMs?: number; jitterMs?: number; duplicateProbability?: number }
   | { type: 'priority'; node: NodeRef; priority: number }
   | { type: 'capabilities'; node: NodeRef; capabilities: Capabilities }
-  | { type: 'leadership'; takeoverAfterMs?: number | null; preferredLeader?: PreferredLeaderRule | null };
+  | ({ type: 'leadership' } & LeadershipChange);
 
 export interface ScenarioStep {
   /** Runs once, this many ms after the start... */
@@ -127,16 +127,8 @@ function parseAction(value: unknown, path: string): ScenarioAction {
       const input = expectObject(value, path, ['type', 'node', 'capabilities']);
       return { type, node: nodeRef(input.node, `${path}.node`), capabilities: parseCapabilities(input.capabilities, `${path}.capabilities`) };
     }
-    case 'leadership': {
-      const input = expectObject(value, path, ['type', 'takeoverAfterMs', 'preferredLeader']);
-      if (input.takeoverAfterMs === undefined && input.preferredLeader === undefined) throw new ValidationError(`${path} sets "takeoverAfterMs", "preferredLeader", or both`);
-      const action: Extract<ScenarioAction, { type: 'leadership' }> = { type };
-      if (input.takeoverAfterMs !== undefined) action.takeoverAfterMs = input.takeoverAfterMs === null ? null : parseTakeoverAfterMs(input.takeoverAfterMs, `${path}.takeoverAfterMs`);
-      if (input.preferredLeader !== undefined) {
-        action.preferredLeader = input.preferredLeader === null ? null : parsePreferredLeaderRule(input.preferredLeader, `${path}.preferredLeader`);
-      }
-      return action;
-    }
+    case 'leadership':
+      return { type, ...parseLeadershipChange(expectObject(value, path, ['type', 'takeoverAfterMs', 'preferredLeader']), path) };
   }
 }
 

@@ -82,7 +82,9 @@ function seeded(algorithm: AlgorithmName, leadership: LeadershipConfig, seed: nu
   const events: ClusterEvent[] = [];
   cluster.subscribe({ onEvent: (event) => events.push(event) });
   cluster.start();
-  const run = (ms: number): void => clock.runUntil(clock.now() + ms);
+  const run = (ms: number): void => {
+    clock.runUntil(clock.now() + ms);
+  };
   /** Runs until `node` leads a majority (or `limitMs` passes); returns how long it took, or null. */
   const until = (node: string, limitMs: number): number | null => {
     const start = clock.now();

@@ -66,7 +66,9 @@ function seeded(algorithm: AlgorithmName, seed = 3) {
   const events: ClusterEvent[] = [];
   cluster.subscribe({ onEvent: (event) => events.push(event) });
   cluster.start();
-  const run = (ms: number): void => clock.runUntil(clock.now() + ms);
+  const run = (ms: number): void => {
+    clock.runUntil(clock.now() + ms);
+  };
   return { clock, cluster, events, run, leader: () => cluster.snapshot().leader?.id ?? null };
 }
 

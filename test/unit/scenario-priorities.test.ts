@@ -31,7 +31,7 @@ describe('the scenario format', () => {
     [{ at: 0, do: { type: 'priority', node: 'n2' } }, 'scenario.steps[0].do.priority must be an integer'],
     [{ at: 0, do: { type: 'capabilities', node: 'n2', capabilities: { loadavg: 'x'.repeat(65) } } }, 'scenario.steps[0].do.capabilities.loadavg must be at most 64 characters'],
     [{ at: 0, do: { type: 'capabilities', node: 'n2', capabilities: {} }, undoAfter: 100 }, 'undoAfter does not apply to capabilities'],
-    [{ at: 0, do: { type: 'leadership' } }, 'scenario.steps[0].do sets "takeoverAfterMs", "preferredLeader", or both'],
+    [{ at: 0, do: { type: 'leadership' } }, 'scenario.steps[0].do changes "takeoverAfterMs" (ms, or null for the default), "preferredLeader" (a rule, or null for none), or both'],
   ])('refuses %j: %s', (step, reason) => {
     expect(() => parseScenario({ name: 'x', durationMs: 10_000, steps: [step], assertions: [] })).toThrow(reason);
   });
