@@ -58,6 +58,8 @@ export class LeadershipChecks {
   /** The last disturbance: a fault, a change of priorities or rules, an episode of the nemesis. */
   private disturbedAt = 0;
   private clean = true;
+  /** Reachability is looked at again after a disturbance (a run state or a link changed). */
+  private reachStale = true;
   /** The leaders followed by a majority since the last disturbance, in order (watched only when the network was clean then). */
   private calmLeaders: string[] = [];
   private calmCounts = true;
@@ -77,6 +79,7 @@ export class LeadershipChecks {
   /** Something changed that may move leadership legitimately: the periods start over. */
   disturbed(now: number): void {
     this.disturbedAt = now;
+    this.reachStale = true;
     this.clean = this.networkClean();
     // The leader of before may come back legitimately (elected away by the disturbance, then taking over again).
     this.calmLeaders = [];
@@ -113,13 +116,17 @@ export class LeadershipChecks {
 
   /** Polled every check interval; returns a liveness finding, if any. */
   poll(now: number): LeadershipFinding<LeadershipLivenessKind> | null {
-    this.refreshReach(now);
+    if (this.reachStale) {
+      this.reachStale = false;
+      this.refreshReach(now);
+    }
     if (this.flapping !== null) {
       const message = this.flapping;
       this.flapping = null;
       return { kind: 'flapping', message };
     }
-    if (!this.options.transfers) return null;
+    // Neither a handover nor a takeover can be due while every priority is the default.
+    if (!this.options.transfers || Object.keys(this.cluster.leadership().priorities).length === 0) return null;
     const { electionTimeoutMaxMs } = this.options.config;
     const leader = this.majorityLeader;
     const leadership = this.cluster.leadership();

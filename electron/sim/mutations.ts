@@ -63,9 +63,8 @@ class TakeoverToUnreachable extends RaftNode {
 
 /** The preferred-leader rule without its hysteresis: any better value, at once. */
 class ImpatientWatch extends TakeoverWatch {
-  protected override judge(track: FollowerTrack): FollowerTrack {
-    const rule = this.rule!;
-    return { ...track, preferredSince: beatsByMargin({ ...rule, margin: 0 }, track.metric, this.metric) ? -Infinity : null };
+  protected override judge(track: FollowerTrack): void {
+    track.preferredSince = beatsByMargin({ ...this.rule!, margin: 0 }, track.metric, this.metric) ? -Infinity : null;
   }
 }
 

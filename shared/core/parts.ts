@@ -26,6 +26,9 @@ export class Membership {
   readonly votes: boolean;
   readonly quorum: number;
   private priorities: Readonly<Record<string, number>>;
+  /** Orders derived from the priorities, computed once per table (a follower asks at every heartbeat). */
+  private readonly successors = new Map<string | null, string[]>();
+  private bandOf: TimerSlot | null | undefined;
 
   constructor(id: string, members: readonly string[], voters: readonly string[] = members, priorities: Readonly<Record<string, number>> = {}) {
     this.id = id;
@@ -44,6 +47,8 @@ export class Membership {
 
   setPriorities(priorities: Readonly<Record<string, number>>): void {
     this.priorities = priorities;
+    this.successors.clear();
+    this.bandOf = undefined;
   }
 
   priority(id: string): number {
@@ -62,7 +67,11 @@ export class Membership {
    */
   slotUnder(leader: string | null): TimerSlot | null {
     if (leader === null || !this.canLead(this.id)) return null;
-    const successors = byPriority(this.members, (id) => (this.voters.has(id) ? this.priority(id) : 0), (id) => id === leader);
+    let successors = this.successors.get(leader);
+    if (successors === undefined) {
+      successors = byPriority(this.members, (id) => (this.voters.has(id) ? this.priority(id) : 0), (id) => id === leader);
+      this.successors.set(leader, successors);
+    }
     const index = successors.indexOf(this.id);
     return index < 0 ? null : { index, count: successors.length };
   }
@@ -73,9 +82,10 @@ export class Membership {
    * out sooner. Null (the whole range) when all share one priority or this node may not lead.
    */
   band(): TimerSlot | null {
-    if (!this.canLead(this.id)) return null;
+    if (this.bandOf !== undefined) return this.bandOf;
     const levels = [...new Set([...this.voters].map((id) => this.priority(id)).filter((priority) => priority > 0))].sort((a, b) => b - a);
-    return levels.length < 2 ? null : { index: levels.indexOf(this.priority(this.id)), count: levels.length };
+    this.bandOf = !this.canLead(this.id) || levels.length < 2 ? null : { index: levels.indexOf(this.priority(this.id)), count: levels.length };
+    return this.bandOf;
   }
 }
 

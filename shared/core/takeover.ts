@@ -50,6 +50,8 @@ export class TakeoverWatch {
   private readonly followers = new Map<string, FollowerTrack>();
   private leadership: LeadershipConfig;
   private ownMetric: number | null;
+  /** The highest priority of any member. */
+  private highestPriority: number;
 
   constructor(
     private readonly config: ElectionConfig,
@@ -59,6 +61,11 @@ export class TakeoverWatch {
   ) {
     this.leadership = leadership;
     this.ownMetric = ruleValue(leadership.preferredLeader, capabilities);
+    this.highestPriority = this.highestOf(leadership);
+  }
+
+  private highestOf(leadership: LeadershipConfig): number {
+    return Math.max(...this.membership.members.map((id) => priorityIn(leadership, id)));
   }
 
   /** What this node advertises in its heartbeat replies: the rule's value, or null (nothing sent) when no rule is set. */
@@ -74,7 +81,8 @@ export class TakeoverWatch {
   setLeadership(leadership: LeadershipConfig, now: number): void {
     const reprioritized = this.membership.members.some((id) => priorityIn(leadership, id) !== priorityIn(this.leadership, id));
     this.leadership = leadership;
-    if (reprioritized) for (const [peer, track] of this.followers) this.followers.set(peer, { ...track, reachableSince: Math.max(track.reachableSince, now) });
+    this.highestPriority = this.highestOf(leadership);
+    if (reprioritized) for (const track of this.followers.values()) track.reachableSince = Math.max(track.reachableSince, now);
     this.remeasure(now);
   }
 
@@ -88,17 +96,17 @@ export class TakeoverWatch {
     this.followers.clear();
   }
 
-  /** A follower answered a heartbeat of this leader's, advertising `metric`. */
+  /** A follower answered a heartbeat of this leader's, advertising `metric`. (Every heartbeat: updated in place.) */
   answered(peer: string, metric: number | null, now: number): void {
-    const track = this.followers.get(peer);
-    const continuous = track !== undefined && this.reachableAt(track, now);
-    const next: FollowerTrack = {
-      answeredAt: now,
-      reachableSince: continuous ? track.reachableSince : now,
-      metric,
-      preferredSince: continuous ? track.preferredSince : null,
-    };
-    this.followers.set(peer, this.judge(next, now));
+    let track = this.followers.get(peer);
+    if (track === undefined || !this.reachableAt(track, now)) {
+      track = { answeredAt: now, reachableSince: now, metric, preferredSince: null };
+      this.followers.set(peer, track);
+    } else {
+      track.answeredAt = now;
+      track.metric = metric;
+    }
+    this.judge(track, now);
   }
 
   /**
@@ -115,13 +123,17 @@ export class TakeoverWatch {
   /** A transfer to `target` expired without effect: wait a whole period again before retrying it. */
   failed(target: string, now: number): void {
     const track = this.followers.get(target);
-    if (track !== undefined) this.followers.set(target, { ...track, reachableSince: now, preferredSince: null });
+    if (track === undefined) return;
+    track.reachableSince = now;
+    track.preferredSince = null;
   }
 
   /** Where leadership should go now, and why; null to keep it. */
   decide(now: number): TakeoverDecision | null {
     const self = this.membership.id;
     const own = this.membership.priority(self);
+    // Nobody outranks this leader and no rule is set (the usual case, checked at every heartbeat).
+    if (own > 0 && own >= this.highestPriority && this.leadership.preferredLeader === null) return null;
     const reachable = [...this.followers].filter(([peer, track]) => this.membership.canLead(peer) && this.reachableAt(track, now));
     const priority = (id: string): number => this.membership.priority(id);
     if (own === 0) {
@@ -178,16 +190,16 @@ export class TakeoverWatch {
   }
 
   /** Whether a follower's last value still beats the leader's; its streak goes on or starts over. (Protected for the mutation suite.) */
-  protected judge(track: FollowerTrack, now: number): FollowerTrack {
+  protected judge(track: FollowerTrack, now: number): void {
     const rule = this.leadership.preferredLeader;
     const beats = rule !== null && beatsByMargin(rule, track.metric, this.ownMetric);
-    return { ...track, preferredSince: beats ? (track.preferredSince ?? now) : null };
+    track.preferredSince = beats ? (track.preferredSince ?? now) : null;
   }
 
   /** The rule or this node's own value changed: every follower is judged again against it. */
   private remeasure(now: number): void {
     this.ownMetric = ruleValue(this.leadership.preferredLeader, this.capabilities);
-    for (const [peer, track] of this.followers) this.followers.set(peer, this.judge(track, now));
+    for (const track of this.followers.values()) this.judge(track, now);
   }
 
   private readonly memberOrder = (a: string, b: string): number => this.membership.members.indexOf(a) - this.membership.members.indexOf(b);
