@@ -13,11 +13,12 @@
  *   than the leader followed by a majority, that leader is replaced within takeoverAfterMs plus
  *   TAKEOVER_SLACK_TIMEOUTS maximal election timeouts (the transfer and the election), counted
  *   from the last disturbance (a fault, a change of priorities, anything the nemesis did);
- * - `flapping` (liveness): on a clean network, between two disturbances, leadership never goes
- *   back to a node it left after the disturbance, and changes at most once per member and twice
- *   more. Priority takeover
- *   only moves it up in priority; the rule, with noise below half its margin, only to a node whose
- *   level is lower: so noise alone never moves it back and forth.
+ * - `flapping` (liveness): on a clean network, between two disturbances, a leader never hands
+ *   leadership on its own to a node that itself handed it over on its own since the disturbance
+ *   (back and forth), and hands it over at most once per member and twice more. Priority
+ *   takeover only moves it up in priority; the rule, with noise below half its margin, only to a
+ *   node whose level is lower: so noise alone never moves it back and forth. (Elections right
+ *   after a disturbance may pass through a stale leader and back: they are not takeovers.)
  * Raft and Paxos hand over; Bully has no transfer and ignores capabilities, so only the first
  * applies to it (its coordinator by rank is the simulator's liveness check; its coordinators of
  * one election number may briefly alternate, which is Bully, not flapping).
@@ -40,8 +41,8 @@ export interface LeadershipFinding<Kind extends LeadershipSafetyKind | Leadershi
 export const HANDOVER_TIMEOUTS = 2;
 /** Priority takeover may take takeoverAfterMs and this many maximal election timeouts more. */
 export const TAKEOVER_SLACK_TIMEOUTS = 2;
-/** Leader changes allowed between two disturbances on a clean network, besides one per member. */
-export const CALM_EXTRA_CHANGES = 2;
+/** Takeovers allowed between two disturbances on a clean network, besides one per member. */
+export const CALM_EXTRA_TAKEOVERS = 2;
 
 export interface LeadershipCheckOptions {
   config: ElectionConfig;
@@ -60,8 +61,9 @@ export class LeadershipChecks {
   private clean = true;
   /** Reachability is looked at again after a disturbance (a run state or a link changed). */
   private reachStale = true;
-  /** The leaders followed by a majority since the last disturbance, in order (watched only when the network was clean then). */
-  private calmLeaders: string[] = [];
+  /** Since the last disturbance (watched only when the network was clean then): who handed leadership over on its own, and how often. */
+  private readonly gaveAway = new Set<string>();
+  private calmTakeovers = 0;
   private calmCounts = true;
   private flapping: string | null = null;
   /** Since when the handover and takeover requirements have applied, if they do. */
@@ -81,8 +83,8 @@ export class LeadershipChecks {
     this.disturbedAt = now;
     this.reachStale = true;
     this.clean = this.networkClean();
-    // The leader of before may come back legitimately (elected away by the disturbance, then taking over again).
-    this.calmLeaders = [];
+    this.gaveAway.clear();
+    this.calmTakeovers = 0;
     this.calmCounts = this.clean;
   }
 
@@ -97,10 +99,10 @@ export class LeadershipChecks {
         return null;
       case 'quorum':
         this.majorityLeader = event.leaderId;
-        if (event.leaderId !== null && event.leaderId !== this.calmLeaders.at(-1)) this.calm(event.leaderId, event.t);
         return null;
       case 'transfer': {
         if (event.reason === undefined) return null;
+        this.calm(event.from, event.to, event.t);
         this.refreshReach(event.t);
         const since = this.unreachableSince.get(linkKey(event.from, event.to));
         if (since === undefined || event.t - since <= this.reachWindowMs()) return null;
@@ -163,14 +165,14 @@ export class LeadershipChecks {
     return null;
   }
 
-  /** A new leader followed by a majority, between two disturbances. */
-  private calm(leader: string, now: number): void {
-    if (!this.calmCounts || !this.options.transfers) return;
-    const changes = this.calmLeaders.length;
+  /** A leader handed over on its own, between two disturbances. */
+  private calm(from: string, to: string, now: number): void {
+    if (!this.calmCounts) return;
+    this.calmTakeovers += 1;
     const since = `in ${Math.round(now - this.disturbedAt)} ms of a clean network with nothing disturbing it`;
-    if (this.calmLeaders.includes(leader)) this.flapping = `leadership went back to ${leader} (${[...this.calmLeaders, leader].join(' -> ')}) ${since}`;
-    else if (changes > this.cluster.members.length + CALM_EXTRA_CHANGES) this.flapping = `leadership changed ${changes} times ${since}`;
-    this.calmLeaders.push(leader);
+    if (this.gaveAway.has(to)) this.flapping = `${from} handed leadership back to ${to}, which had handed it over itself ${since}`;
+    else if (this.calmTakeovers > this.cluster.members.length + CALM_EXTRA_TAKEOVERS) this.flapping = `leaders handed over ${this.calmTakeovers} times ${since}`;
+    this.gaveAway.add(from);
     if (this.flapping !== null) this.calmCounts = false;
   }
 

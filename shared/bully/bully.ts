@@ -12,7 +12,8 @@
  *   an election, which it wins.
  *
  * Members that do not vote, and priority-0 members, are not ranked: they follow whoever
- * coordinates and never hold an election. A change of priorities takes effect at once: a node that
+ * coordinates and never hold an election (one whose coordinator falls silent forgets it, and
+ * follows the next ranked coordinator it hears). A change of priorities takes effect at once: a node that
  * now outranks its coordinator holds an election (and wins); a coordinator whose priority became 0
  * steps down and sends ELECTION to the ranked nodes. The preferred-leader rule does not apply:
  * Bully's rank must be the same on every node, and measured values are not.
@@ -149,7 +150,8 @@ export class BullyNode implements ElectionNode {
       return;
     }
     if (now < this.deadline) return;
-    if (this.phase === 'awaiting-answer') this.becomeCoordinator(now);
+    if (!this.ranks) this.forgetCoordinator(now);
+    else if (this.phase === 'awaiting-answer') this.becomeCoordinator(now);
     else this.startElection(now);
   }
 
@@ -181,7 +183,10 @@ export class BullyNode implements ElectionNode {
         break;
       case 'Coordinator':
       case 'Heartbeat':
-        if (stale) break;
+        // An unranked node holds no elections, so nobody would tell a coordinator it follows no
+        // more that a later one came and went: it follows a higher-ranked coordinator than its
+        // own even under an older election number.
+        if (stale && (this.ranks || senderRank <= this.rankOf(this.leaderId))) break;
         if (senderRank > this.rank || !this.ranks) {
           this.followCoordinator(message.from, now);
         } else if (this.role === 'leader') {
@@ -218,6 +223,10 @@ export class BullyNode implements ElectionNode {
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { term: this.confirmedTerm },
     };
+  }
+
+  private rankOf(id: string | null): number {
+    return id === null ? -1 : this.ranked.indexOf(id);
   }
 
   /** Whether this node is ranked: it votes and its priority is above 0. */
@@ -267,7 +276,14 @@ export class BullyNode implements ElectionNode {
     this.phase = 'idle';
     this.leaderId = coordinator;
     this.heartbeatDeadline = Infinity;
-    this.waitUntil(now, this.ranks ? now + randomTimeoutMs(this.config, this.random) : Infinity);
+    // An unranked node holds no election when its coordinator falls silent: it forgets it, so
+    // that any ranked coordinator may have it follow (see the stale check in step).
+    this.waitUntil(now, now + (this.ranks ? randomTimeoutMs(this.config, this.random) : this.config.electionTimeoutMaxMs));
+  }
+
+  private forgetCoordinator(now: number): void {
+    this.leaderId = null;
+    this.waitUntil(now, Infinity);
   }
 
   private waitUntil(now: number, deadline: number): void {

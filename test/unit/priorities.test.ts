@@ -294,6 +294,29 @@ describe('bully: rank by priority, then member order', () => {
     expect(zero.ready().messages).toEqual([]);
   });
 
+  it('a priority-0 node, which holds no elections, follows a higher-ranked coordinator than its own even under an older election number', () => {
+    const zero = bully('n1', leadership({ n1: 0, n4: 3 }));
+    zero.step({ kind: 'Coordinator', from: 'n2', to: 'n1', term: 9 }, 10);
+    zero.step({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 7 }, 20);
+    expect(zero.status()).toMatchObject({ leaderId: 'n4', term: 9 });
+    zero.step({ kind: 'Heartbeat', from: 'n3', to: 'n1', term: 8 }, 30);
+    expect(zero.status().leaderId).toBe('n4');
+    const ranked = bully('n2', leadership({ n1: 0, n4: 3 }));
+    ranked.step({ kind: 'Coordinator', from: 'n5', to: 'n2', term: 9 }, 10);
+    ranked.step({ kind: 'Heartbeat', from: 'n4', to: 'n2', term: 7 }, 20);
+    expect(ranked.status().leaderId).toBe('n5');
+  });
+
+  it('a priority-0 node whose coordinator falls silent forgets it, then follows any ranked coordinator', () => {
+    const zero = bully('n1', leadership({ n1: 0, n4: 3 }));
+    zero.step({ kind: 'Coordinator', from: 'n4', to: 'n1', term: 9 }, 10);
+    zero.tick(10 + DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs);
+    expect(zero.status()).toMatchObject({ role: 'follower', leaderId: null });
+    expect(zero.ready().messages).toEqual([]);
+    zero.step({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 6 }, 400);
+    expect(zero.status().leaderId).toBe('n2');
+  });
+
   it('a node raised above its coordinator holds an election at once and wins; a coordinator set to 0 steps down and calls one', () => {
     const follower = bully('n2', DEFAULT_LEADERSHIP);
     follower.step({ kind: 'Coordinator', from: 'n5', to: 'n2', term: 1 }, 10);
