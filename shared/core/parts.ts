@@ -162,13 +162,12 @@ export class ElectionTimer {
    * the election timeout (the first successor a little after the others heard it too). Nothing
    * changes for a node that is not among the leader's successors.
    */
-  hurry(now: number, leader: string): boolean {
+  hurry(now: number, leader: string): void {
     const slot = this.membership.slotUnder(leader);
-    if (slot === null) return false;
+    if (slot === null) return;
     const windowMs = Math.max(RANK_WINDOW_MS_MIN, this.config.heartbeatMs / 5);
     this.timeoutMs = windowMs * (slot.index + 0.5 + 0.5 * this.random.next());
     this.deadline = Math.min(this.deadline, now + this.timeoutMs);
-    return true;
   }
 
   span(): { startedAt: number; dueAt: number } {

@@ -151,8 +151,10 @@ export class PaxosNode implements ElectionNode {
   }
 
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId) return;
-    if (this.mayPropose() && this.election.hurry(now, hint.peer)) this.lease.leaderLost();
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
+    // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
+    this.lease.leaderLost();
+    if (this.mayPropose()) this.election.hurry(now, hint.peer);
   }
 
   setLeadership(leadership: LeadershipConfig, now: number): void {
