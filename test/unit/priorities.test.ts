@@ -214,6 +214,22 @@ describe.each(['raft', 'paxos'] as const)('%s: priorities', (algorithm) => {
   });
 });
 
+describe('raft: crash hints with priorities', () => {
+  it("a priority-0 voter stops trusting a leader whose connection closed, granting a successor's pre-vote, and does not stand itself", () => {
+    const sticky = { ...DEFAULT_ELECTION_CONFIG, preVote: true, checkQuorum: true };
+    const zero = node('raft', 'n2', { leadership: leadership({ n2: 0 }), config: sticky });
+    zero.step({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 1 }, 100);
+    zero.ready();
+    const preVote = { kind: 'PreVote', from: 'n3', to: 'n2', term: 2 } as Message;
+    zero.step(preVote, 105);
+    expect((zero.ready().messages[0] as unknown as { granted: boolean }).granted).toBe(false);
+    zero.hint({ kind: 'peer-down', peer: 'n1' }, 110);
+    zero.step(preVote, 115);
+    expect((zero.ready().messages[0] as unknown as { granted: boolean }).granted).toBe(true);
+    expect(zero.ready().wakeAt).toBe(Infinity);
+  });
+});
+
 describe.each(['raft', 'paxos'] as const)('%s: the preferred-leader rule', (algorithm) => {
   const withRule = leadership({}, { preferredLeader: RULE });
 
