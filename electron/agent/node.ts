@@ -2,6 +2,8 @@
  * One `conclave agent`: the shared election core, driven by the runtime's Agent on real time
  * (epoch-based, monotonic), with its durable state in a file, a direct transport to its peers,
  * a port consoles attach to, GET /leader and /status over HTTP, and the --on-elected command.
+ * Priorities and the leadership rules come from the cluster file; the capabilities it advertises
+ * are the file's facts and what it measures itself (capabilities.ts).
  * The console is never on the data path: the agent elects with its peers whether or not any
  * console is attached, and the faults a console sets lapse unless it renews them.
  */
@@ -12,6 +14,7 @@ import { createRandom } from '../../shared/core/random.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
 import { membershipSchema, type AgentEvent, type AgentStatus, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import { Agent } from '../runtime/agent.js';
+import { CAPABILITY_REFRESH_MS, advertised, measure } from './capabilities.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire, type WireServer } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
@@ -144,12 +147,16 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       : new LeaderHook({ command: settings.onElected, graceMs: settings.onElectedGraceMs, id, dataDir, log, now: () => clock.now(), onEvent: emit, onChange: markChanged });
 
   let lastLogged: NodeStatus | null = null;
+  const measuredCapabilities = () => advertised(member.capabilities, measure(clock.now() - startedAt, AGENT_VERSION));
+  let capabilities = measuredCapabilities();
   agent = new Agent({
     id,
     members: memberIds,
     voters,
     algorithm: cluster.algorithm,
     config: cluster.config,
+    leadership: cluster.leadership,
+    capabilities,
     clock,
     random: random.fork('machine'),
     storage,
@@ -182,6 +189,10 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       log.error({ error: error.message }, 'durable write failed: retrying');
       emit({ type: 'write-error', t: clock.now(), error: error.message.slice(0, 300) });
     },
+    onNotice: (_agent, notice) => {
+      log.info({ to: notice.to, reason: notice.reason }, 'leadership transfer started');
+      emit({ type: 'transfer', t: clock.now(), to: notice.to, reason: notice.reason.slice(0, 400) });
+    },
   });
 
   const status = (): AgentStatus => {
@@ -192,7 +203,9 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       address: member.address,
       pid: process.pid,
       version: AGENT_VERSION,
-      members: cluster.members.map(({ id: memberId, address, voting, http, supervisor }) => ({ id: memberId, address, voting, http, supervisor })),
+      members: cluster.members.map(({ id: memberId, address, voting, http, supervisor, priority }) => ({ id: memberId, address, voting, http, supervisor, priority })),
+      leadership: { takeoverAfterMs: cluster.leadership.takeoverAfterMs, preferredLeader: cluster.leadership.preferredLeader },
+      capabilities,
       algorithm: cluster.algorithm,
       config: cluster.config,
       faultLeaseMs: cluster.faultLeaseMs,
@@ -295,6 +308,11 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
   const sentTimer = setInterval(() => {
     for (const session of consoles) session.flushSent();
   }, SENT_BATCH_INTERVAL_MS);
+  const capabilityTimer = setInterval(() => {
+    capabilities = measuredCapabilities();
+    agent!.setCapabilities(capabilities);
+    markChanged();
+  }, CAPABILITY_REFRESH_MS);
 
   agent.start();
   transport.start();
@@ -326,6 +344,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       stopping = true;
       log.info({ reason }, 'stopping');
       clearInterval(sentTimer);
+      clearInterval(capabilityTimer);
       if (statusTimer !== null) clearTimeout(statusTimer);
       await hook?.stop();
       transport.stop();

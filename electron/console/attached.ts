@@ -14,6 +14,7 @@
  */
 import { createRandom } from '../../shared/core/random.js';
 import type { NodeStatus } from '../../shared/core/election.js';
+import { DEFAULT_PRIORITY } from '../../shared/core/leadership.js';
 import {
   agentStatusSchema,
   type AgentEvent,
@@ -65,10 +66,15 @@ export interface AttachOptions {
 type Member = AgentStatus['members'][number];
 type Push = Exclude<PushFrame, { t: 'res' }>;
 
+const IN_THE_CLUSTER_FILE = "A real cluster's priorities and leadership rules are in its cluster file: change it on every machine and restart the agents";
+
 const UNAVAILABLE_ON_REAL_NODES = {
   configure: "A real cluster's settings are in its cluster file: change it on every machine and restart the agents",
   clock: 'Real nodes keep their own time: there is no clock control on a real cluster',
   scenario: 'Scenarios run on the embedded cluster',
+  priority: IN_THE_CLUSTER_FILE,
+  capabilities: 'Agents advertise the facts their cluster file lists and what they measure themselves (loadavg, freememMb, uptimeS, version)',
+  leadership: IN_THE_CLUSTER_FILE,
 } as const;
 
 class MemberState {
@@ -154,6 +160,11 @@ export class AttachedCluster implements ManagedTarget {
         clock: this.clock,
         random: createRandom(Date.now() >>> 0),
         target: this.target,
+        leadership: {
+          priorities: Object.fromEntries(first.members.map((member) => [member.id, member.priority ?? DEFAULT_PRIORITY])),
+          takeoverAfterMs: first.leadership?.takeoverAfterMs ?? null,
+          preferredLeader: first.leadership?.preferredLeader ?? null,
+        },
       },
       this.control(),
     );
@@ -351,6 +362,7 @@ export class AttachedCluster implements ManagedTarget {
         return { ok: true };
       },
       clockRefusal: UNAVAILABLE_ON_REAL_NODES.clock,
+      leadershipRefusal: IN_THE_CLUSTER_FILE,
     };
   }
 
@@ -442,6 +454,7 @@ export class AttachedCluster implements ManagedTarget {
         if (state.status !== null && state.status.pid !== frame.status.pid) state.observed = null;
         state.status = frame.status;
         if (this.started && !sameStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
+        if (frame.status.capabilities !== undefined) this.model.observeCapabilities(state.member.id, frame.status.capabilities);
         this.model.changed();
         return;
       case 'event':
@@ -485,6 +498,9 @@ export class AttachedCluster implements ManagedTarget {
         return;
       case 'persisted':
         this.later(state, event.t, () => this.model.persisted(state.member.id, {}, event.status));
+        return;
+      case 'transfer':
+        this.later(state, event.t, () => this.model.noticed(state.member.id, { kind: 'transfer', to: event.to, reason: event.reason }));
         return;
       default:
         return;

@@ -59,12 +59,18 @@ export const MOVE_LEADER_TIMEOUT_MS = 5_000;
 export const TCP_LINK_REFUSAL =
   "etcd's members talk over TCP streams, which never lose or duplicate a message: an etcd link can be cut or delayed (latency, jitter), not made lossy";
 
+/** Why priorities and the preferred-leader rule do not apply to etcd. */
+const ETCD_HAS_NO_PRIORITIES = 'etcd elects by its own rules and has no member priorities or preferred leader: move its leader with transfer (move-leader)';
+
 const UNAVAILABLE_ON_ETCD = {
   configure: "An etcd cluster's timing is in its members' flags: open a new playground with other settings, or restart the members",
   clock: 'etcd members keep real time: there is no clock control on etcd',
   scenario: 'Scenarios run on the embedded cluster',
   loss: TCP_LINK_REFUSAL,
   duplicate: TCP_LINK_REFUSAL,
+  priority: ETCD_HAS_NO_PRIORITIES,
+  capabilities: ETCD_HAS_NO_PRIORITIES,
+  leadership: ETCD_HAS_NO_PRIORITIES,
 } as const satisfies Partial<Record<TargetControl, string>>;
 
 const UNAVAILABLE_ON_WATCHED_ETCD = {

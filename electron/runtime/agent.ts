@@ -18,7 +18,9 @@ import type {
   Message,
   NodeOptions,
   NodeStatus,
+  Notice,
 } from '../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -71,6 +73,10 @@ export interface AgentOptions {
   voters?: readonly string[];
   algorithm: AlgorithmName;
   config: ElectionConfig;
+  /** Every member's priority and the leadership rules at the first boot (the defaults when left out). */
+  leadership?: LeadershipConfig;
+  /** What this node advertises about itself at the first boot. */
+  capabilities?: Capabilities;
   clock: Clock;
   /** Each boot draws a fresh stream from this one, so restarts do not repeat timeouts. */
   random: Random;
@@ -84,6 +90,8 @@ export interface AgentOptions {
   onPersisted?: (agent: Agent, state: DurableState, status: NodeStatus) => void;
   /** Called for each failed write (it is retried). */
   onWriteError?: (agent: Agent, error: Error) => void;
+  /** Called for what the machine decided on its own (a transfer it started, with why). */
+  onNotice?: (agent: Agent, notice: Notice) => void;
 }
 
 export class Agent {
@@ -99,10 +107,17 @@ export class Agent {
   private writeAttempts = 0;
   private retryTimer: TimerHandle | null = null;
   private writeDoneWhilePaused: (() => void) | null = null;
+  /** The latest priorities and capabilities: what the machine boots with, and what it is told while running. */
+  private leadership: LeadershipConfig;
+  private capabilities: Capabilities;
+  /** They changed while the node was paused. */
+  private retellOnResume = false;
 
   constructor(options: AgentOptions) {
     this.id = options.id;
     this.options = options;
+    this.leadership = options.leadership ?? DEFAULT_LEADERSHIP;
+    this.capabilities = options.capabilities ?? {};
   }
 
   get state(): AgentState {
@@ -142,6 +157,8 @@ export class Agent {
       members,
       ...(voters === undefined ? {} : { voters }),
       config,
+      leadership: this.leadership,
+      capabilities: this.capabilities,
       random: random.fork(`boot-${this.boots}`),
       durable: storage.load(),
       now: clock.now(),
@@ -159,6 +176,7 @@ export class Agent {
     this.waiting = [];
     this.writeAttempts = 0;
     this.writeDoneWhilePaused = null;
+    this.retellOnResume = false;
     if (this.retryTimer !== null) this.options.clock.clearTimer(this.retryTimer);
     this.retryTimer = null;
     this.options.storage.crashed?.();
@@ -184,6 +202,11 @@ export class Agent {
     const writeDone = this.writeDoneWhilePaused;
     this.writeDoneWhilePaused = null;
     writeDone?.();
+    if (this.retellOnResume) {
+      this.retellOnResume = false;
+      this.setLeadership(this.leadership);
+      this.setCapabilities(this.capabilities);
+    }
     const waiting = this.inbox;
     this.inbox = [];
     for (const message of waiting) this.receive(message);
@@ -207,6 +230,33 @@ export class Agent {
     const result = machine.transferLeadership(target, this.options.clock.now());
     this.flush(previous);
     return result;
+  }
+
+  /**
+   * New priorities or leadership rules (every node gets the same table). A paused node learns
+   * them when it resumes, as a frozen process reads its configuration when it runs again.
+   */
+  setLeadership(leadership: LeadershipConfig): void {
+    this.leadership = leadership;
+    this.tellMachine((machine, now) => machine.setLeadership(leadership, now));
+  }
+
+  /** What this node advertises about itself changed. */
+  setCapabilities(capabilities: Capabilities): void {
+    this.capabilities = capabilities;
+    this.tellMachine((machine, now) => machine.setCapabilities(capabilities, now));
+  }
+
+  private tellMachine(tell: (machine: ElectionNode, now: number) => void): void {
+    const machine = this.machine;
+    if (machine === null) return;
+    if (this.paused) {
+      this.retellOnResume = true;
+      return;
+    }
+    const previous = machine.status();
+    tell(machine, this.options.clock.now());
+    this.flush(previous);
   }
 
   receive(message: Message): void {
@@ -237,6 +287,7 @@ export class Agent {
     const ready = machine.ready();
     this.dispatch({ state: ready.persist, status: machine.status(), messages: ready.messages });
     this.scheduleWake(ready.wakeAt);
+    for (const notice of ready.notices) this.options.onNotice?.(this, notice);
     this.options.onUpdate(this, previous);
   }
 

@@ -1,9 +1,10 @@
 /**
  * An embedded cluster: agents in this process, the fabric between them, and the ClusterModel
  * that records what they do and carries out commands on them (kill, restart, pause, partition,
- * link faults, transfer...). It only sees a Clock, so the app and the simulator share it.
+ * link faults, transfer, priorities...). It only sees a Clock, so the app and the simulator share it.
  */
 import type { AlgorithmName, ElectionConfig, ElectionNode, Message, NodeOptions, NodeStatus } from '../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
 import type { LinkFault } from '../../shared/protocol/faults.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
@@ -39,6 +40,10 @@ export interface ClusterOptions {
   crashHints?: boolean;
   /** Nodes boot at seeded random moments within this long, as real machines do; 0 boots them together. */
   bootSpreadMs?: number;
+  /** Each node's priority and the rules that move leadership at the start (the defaults when left out). */
+  leadership?: LeadershipConfig;
+  /** Each node's capabilities at the start (none when left out). */
+  capabilities?: Readonly<Record<string, Capabilities>>;
 }
 
 /** How snapshots describe an embedded cluster: every control applies. */
@@ -89,6 +94,11 @@ export class Cluster {
       pause: (id) => agent(id).pause(),
       resume: (id) => agent(id).resume(),
       transfer: (leaderId, target) => agent(leaderId).transferLeadership(target),
+      // Every node hears of a new table at once, as all of them would read one configuration.
+      setLeadership: (leadership) => {
+        for (const each of this.agents.values()) each.setLeadership(leadership);
+      },
+      setCapabilities: (id, capabilities) => agent(id).setCapabilities(capabilities),
       ...(this.clock.setSpeed === undefined
         ? { clockRefusal: 'this cluster runs on a virtual clock, which has no speed' }
         : { setClockSpeed: (speed: number) => this.clock.setSpeed!(speed) }),
@@ -101,6 +111,8 @@ export class Cluster {
         clock: this.clock,
         random: random.fork('nemesis'),
         target: embeddedTarget(this.algorithm, this.members.length),
+        leadership: options.leadership ?? DEFAULT_LEADERSHIP,
+        ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
       },
       control,
     );
@@ -126,6 +138,8 @@ export class Cluster {
           members: this.members,
           algorithm: this.algorithm,
           config: this.config,
+          leadership: options.leadership ?? DEFAULT_LEADERSHIP,
+          capabilities: options.capabilities?.[id] ?? {},
           clock: this.clock,
           random: random.fork(`node:${id}`),
           storage: options.storage?.(id) ?? new MemoryStorage(),
@@ -136,6 +150,7 @@ export class Cluster {
             if (status !== null) this.model.observe(updated.id, status, previous);
           },
           onPersisted: (persisted, state, status) => this.model.persisted(persisted.id, state, status),
+          onNotice: (noticing, notice) => this.model.noticed(noticing.id, notice),
         }),
       );
     }
@@ -200,6 +215,16 @@ export class Cluster {
       const agent = this.agents.get(id)!;
       return { id, state: agent.state, status: agent.status() };
     });
+  }
+
+  /** Priorities and the rules that move leadership, as in force now. */
+  leadership(): LeadershipConfig {
+    return this.model.leadership ?? DEFAULT_LEADERSHIP;
+  }
+
+  /** The facts a node advertises. */
+  capabilities(nodeId: string): Capabilities {
+    return this.model.capabilities(nodeId);
   }
 
   /** Whether any link currently has loss, extra delay or duplication (as opposed to cuts). */

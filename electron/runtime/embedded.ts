@@ -2,16 +2,20 @@
  * The embedded cluster as the app runs it: a Cluster on a RealClock, which `configure` replaces
  * with a fresh one of other settings (algorithm, size, timings). Listeners follow across the
  * replacement and are told with onReset, before the new run starts, so dashboards start its history.
+ * Priorities, capabilities and the leadership rules carry over to the new cluster (for the nodes it
+ * still has), except for a scenario that names its cluster: it starts from the defaults, as on
+ * the simulator.
  */
 import { parseElectionConfig } from '../../shared/core/config.js';
 import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
+import type { Capabilities } from '../../shared/core/leadership.js';
 import { createRandom } from '../../shared/core/random.js';
 import type { Scenario } from '../../shared/scenario/format.js';
 import { ScenarioRunner } from '../scenario/runner.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import { RealClock } from './clock.js';
-import { Cluster, MAX_NODES, type ClusterListener } from './cluster.js';
+import { Cluster, MAX_NODES, memberIds, type ClusterListener } from './cluster.js';
 
 export interface RuntimeSettings {
   algorithm: AlgorithmName;
@@ -101,7 +105,7 @@ export class EmbeddedRuntime {
       return { ok: false, error: `the scenario "${this.scenario.scenario.name}" is still running; stop it first` };
     }
     if (scenario.cluster !== undefined) {
-      const configured = this.configure({ type: 'configure', ...scenario.cluster });
+      const configured = this.configure({ type: 'configure', ...scenario.cluster }, false);
       if (!configured.ok) return { ok: false, error: `the scenario's cluster: ${configured.error}` };
     }
     this.scenario = new ScenarioRunner(scenario, this.current, this.clock, {
@@ -119,8 +123,8 @@ export class EmbeddedRuntime {
     return { ok: true };
   }
 
-  /** Replaces the cluster with a fresh one; the clock speed carries over. */
-  private configure(command: Extract<RuntimeCommand, { type: 'configure' }>): CommandAck {
+  /** Replaces the cluster with a fresh one; the clock speed carries over, and the priorities and capabilities unless `keepLeadership` is false. */
+  private configure(command: Extract<RuntimeCommand, { type: 'configure' }>, keepLeadership = true): CommandAck {
     const nodes = command.nodes ?? this.settings.nodes;
     if (nodes < 1 || nodes > MAX_NODES) return { ok: false, error: `a cluster has 1 to ${MAX_NODES} nodes (got ${nodes})` };
     let config: ElectionConfig;
@@ -131,6 +135,7 @@ export class EmbeddedRuntime {
       throw error;
     }
     const speed = this.clock.speed;
+    const previous = this.current;
     this.scenario?.stop();
     this.scenario = null;
     this.current.stop();
@@ -139,7 +144,7 @@ export class EmbeddedRuntime {
     this.generation += 1;
     this.clock = new RealClock();
     this.clock.setSpeed(speed);
-    this.current = this.createCluster();
+    this.current = keepLeadership ? this.createCluster(previous) : this.createCluster();
     for (const listener of this.listeners.keys()) this.listeners.set(listener, this.current.subscribe(listener));
     // Listeners restart from the new run's empty history before its first event, so nobody sees seq go back.
     for (const listener of this.listeners.keys()) listener.onReset?.();
@@ -147,8 +152,15 @@ export class EmbeddedRuntime {
     return { ok: true };
   }
 
-  private createCluster(): Cluster {
+  /** A cluster of the current settings, with the priorities and capabilities of `previous` for the nodes both have. */
+  private createCluster(previous: Cluster | null = null): Cluster {
     const { algorithm, nodes, config, seed, crashHints } = this.settings;
-    return new Cluster({ algorithm, nodeCount: nodes, config, seed: (seed + this.generation) >>> 0, clock: this.clock, ...(crashHints === undefined ? {} : { crashHints }) });
+    const cluster = { algorithm, nodeCount: nodes, config, seed: (seed + this.generation) >>> 0, clock: this.clock, ...(crashHints === undefined ? {} : { crashHints }) };
+    if (previous === null) return new Cluster(cluster);
+    const members = new Set(memberIds(nodes));
+    const kept = <T>(table: Readonly<Record<string, T>>): Record<string, T> => Object.fromEntries(Object.entries(table).filter(([id]) => members.has(id)));
+    const leadership = previous.leadership();
+    const capabilities: Record<string, Capabilities> = kept(Object.fromEntries(previous.members.map((id) => [id, previous.capabilities(id)])));
+    return new Cluster({ ...cluster, leadership: { ...leadership, priorities: kept(leadership.priorities) }, capabilities });
   }
 }

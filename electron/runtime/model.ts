@@ -4,10 +4,13 @@
  * follows, when a leader was lost (where a failover starts), and snapshots. The embedded
  * cluster (agents in this process) and an attached cluster (agents on other machines) both
  * drive one ClusterModel: they report what their nodes do, and carry out what it decides
- * through a NodeControl.
+ * through a NodeControl. Where the runtime knows them, it also keeps each node's priority and
+ * capabilities and the rules that move leadership (shared/core/leadership.ts) for the snapshot,
+ * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
-import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
+import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
 import { LinkRules } from '../../shared/network/link-rules.js';
 import {
@@ -28,6 +31,7 @@ import type {
   CommandAck,
   LeaderInfo,
   LeaderLossCause,
+  LeadershipView,
   NodeRunState,
   NodeView,
   TargetInfo,
@@ -70,6 +74,12 @@ export interface NodeControl {
   setClockSpeed?: (speed: number) => void;
   /** Why the clock cannot be changed, where setClockSpeed is absent. */
   readonly clockRefusal?: string;
+  /** Gives every node a new table of priorities and leadership rules; absent where they come from elsewhere (a cluster file). */
+  setLeadership?: (leadership: LeadershipConfig) => void;
+  /** Sets the facts a node advertises; absent where the nodes measure their own. */
+  setCapabilities?: (id: string, capabilities: Capabilities) => void;
+  /** Why priorities, capabilities and the rules cannot be changed, where setLeadership is absent. */
+  readonly leadershipRefusal?: string;
 }
 
 export interface ModelOptions {
@@ -86,6 +96,10 @@ export interface ModelOptions {
   target: TargetInfo;
   /** Names this run in snapshots; a fresh random id when left out. */
   runId?: string;
+  /** Each member's priority and when leadership moves on its own; absent where the runtime does not know them (etcd). */
+  leadership?: LeadershipConfig;
+  /** Each member's capabilities at the start (none when left out). */
+  capabilities?: Readonly<Record<string, Capabilities>>;
 }
 
 interface Partition {
@@ -138,6 +152,9 @@ export class ClusterModel {
   /** While set (see `at`), events are stamped with this cluster time instead of the clock's. */
   private stampT: number | null = null;
   private lastT = 0;
+  /** Priorities and leadership rules, where known (null: etcd). */
+  private leadershipConfig: LeadershipConfig | null;
+  private readonly capabilityTable = new Map<string, Capabilities>();
 
   constructor(
     options: ModelOptions,
@@ -152,11 +169,48 @@ export class ClusterModel {
     this.clock = options.clock;
     this.random = options.random;
     this.rank = new Map(options.members.map((id, index) => [id, index]));
+    this.leadershipConfig = options.leadership ?? null;
+    for (const [id, capabilities] of Object.entries(options.capabilities ?? {})) if (this.rank.has(id)) this.capabilityTable.set(id, capabilities);
   }
 
-  /** Starts recording traffic (the runtime starts its nodes). */
+  /**
+   * Starts recording traffic (the runtime starts its nodes), and records the priorities,
+   * capabilities and rules the run starts with that differ from the defaults, so that a replay
+   * knows them.
+   */
   start(): void {
     this.scheduleTraffic();
+    const leadership = this.leadershipConfig;
+    if (leadership === null) return;
+    for (const id of this.members) {
+      const priority = priorityIn(leadership, id);
+      if (priority !== priorityIn(DEFAULT_LEADERSHIP, id)) this.record({ type: 'priority', nodeId: id, priority, previous: priorityIn(DEFAULT_LEADERSHIP, id) });
+      const capabilities = this.capabilityTable.get(id);
+      if (capabilities !== undefined && Object.keys(capabilities).length > 0) this.record({ type: 'capabilities', nodeId: id, capabilities });
+    }
+    if (leadership.takeoverAfterMs !== null || leadership.preferredLeader !== null) this.record({ type: 'leadership', ...this.leadershipView(leadership) });
+  }
+
+  /** Priorities and leadership rules in force, where known. */
+  get leadership(): LeadershipConfig | null {
+    return this.leadershipConfig;
+  }
+
+  /** The facts a node advertises (none known: empty). */
+  capabilities(id: string): Capabilities {
+    return this.capabilityTable.get(id) ?? {};
+  }
+
+  /** What a remote node says it measures about itself: shown, not recorded as an event (it changes every few seconds). */
+  observeCapabilities(id: string, capabilities: Capabilities): void {
+    if (!this.rank.has(id) || JSON.stringify(this.capabilityTable.get(id) ?? {}) === JSON.stringify(capabilities)) return;
+    this.capabilityTable.set(id, capabilities);
+    this.changed();
+  }
+
+  /** A node started something on its own (a leader handing over by priority or by the rule): recorded with why. */
+  noticed(id: string, notice: Notice): void {
+    this.record({ type: 'transfer', from: id, to: notice.to, reason: notice.reason });
   }
 
   /** No more events or commands; listeners are dropped. */
@@ -209,6 +263,7 @@ export class ClusterModel {
         links: this.rules.linkFaults().map(([from, to, fault]) => ({ from, to, fault })),
       },
       leader: this.currentLeader(nodes),
+      ...(this.leadershipConfig === null ? {} : { leadership: this.leadershipView(this.leadershipConfig) }),
       clockSpeed: this.clock.speed,
       scenario: null,
       t: this.clock.now(),
@@ -219,9 +274,17 @@ export class ClusterModel {
 
   nodeView(id: string): NodeView {
     const live = this.control.status(id);
-    if (live !== null) return { id, status: this.control.run(id), ...live };
     const last = this.lastStatus.get(id);
-    return { id, status: 'down', role: null, term: last?.term ?? 0, votedFor: last?.votedFor ?? null, leaderId: null };
+    const view: NodeView =
+      live !== null
+        ? { id, status: this.control.run(id), ...live }
+        : { id, status: 'down', role: null, term: last?.term ?? 0, votedFor: last?.votedFor ?? null, leaderId: null };
+    if (this.leadershipConfig === null) return view;
+    return { ...view, priority: priorityIn(this.leadershipConfig, id), capabilities: this.capabilities(id) };
+  }
+
+  private leadershipView(leadership: LeadershipConfig): LeadershipView {
+    return { takeoverAfterMs: takeoverDelayMs(this.config, leadership), preferredLeader: leadership.preferredLeader };
   }
 
   // ---- What the runtime reports ----
@@ -345,6 +408,43 @@ export class ClusterModel {
         if (command.speed === this.clock.speed) return { ok: true };
         this.control.setClockSpeed(command.speed);
         this.record({ type: 'clock', speed: command.speed });
+        return { ok: true };
+      case 'priority':
+      case 'capabilities':
+      case 'leadership':
+        return this.applyLeadership(command);
+    }
+  }
+
+  /** Priorities, capabilities and the rules that move leadership: every node learns the new table at once. */
+  private applyLeadership(command: Extract<ClusterCommand, { type: 'priority' | 'capabilities' | 'leadership' }>): CommandAck {
+    const current = this.leadershipConfig;
+    const setLeadership = this.control.setLeadership;
+    if (current === null || setLeadership === undefined) return refuse(this.control.leadershipRefusal ?? 'this cluster has no priorities to change');
+    if (command.type !== 'leadership' && !this.isMember(command.nodeId)) return refuse(this.unknownNode(command.nodeId));
+    switch (command.type) {
+      case 'priority': {
+        const previous = priorityIn(current, command.nodeId);
+        if (previous === command.priority) return { ok: true };
+        this.leadershipConfig = { ...current, priorities: { ...current.priorities, [command.nodeId]: command.priority } };
+        setLeadership(this.leadershipConfig);
+        this.record({ type: 'priority', nodeId: command.nodeId, priority: command.priority, previous });
+        return { ok: true };
+      }
+      case 'capabilities':
+        if (this.control.setCapabilities === undefined) return refuse(this.control.leadershipRefusal ?? "this cluster's nodes measure their own capabilities");
+        this.capabilityTable.set(command.nodeId, command.capabilities);
+        this.control.setCapabilities(command.nodeId, command.capabilities);
+        this.record({ type: 'capabilities', nodeId: command.nodeId, capabilities: command.capabilities });
+        return { ok: true };
+      case 'leadership':
+        this.leadershipConfig = {
+          ...current,
+          ...(command.takeoverAfterMs === undefined ? {} : { takeoverAfterMs: command.takeoverAfterMs }),
+          ...(command.preferredLeader === undefined ? {} : { preferredLeader: command.preferredLeader }),
+        };
+        setLeadership(this.leadershipConfig);
+        this.record({ type: 'leadership', ...this.leadershipView(this.leadershipConfig) });
         return { ok: true };
     }
   }

@@ -2,13 +2,21 @@
  * Runs a scenario against a cluster on its clock: every step at its time (node roles resolved
  * when it runs), every undo after its delay, then the assertions over the run's events. The
  * same runner drives the live cluster (real time) and the simulator (virtual time, seeded).
+ *
+ * A recovery, for `priority-leader-within`: a step (or an undo) that is not a fault — a restart,
+ * a resume, a heal, a link restored, a transfer, a priority change — after which the network has
+ * no partition and no link fault in force. From then the highest-priority running node (any of
+ * them, when several share the top priority above 0) must lead a majority within the bound; a
+ * fault step before that supersedes the check (the next recovery starts another).
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
+import { priorityIn, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
-import type { ClusterCommand } from '../../shared/protocol/types.js';
+import type { ClusterCommand, ClusterEvent } from '../../shared/protocol/types.js';
 import {
   describeAssertion,
+  describeLeadershipAction,
   stepTimes,
   type AssertionResult,
   type NodeRef,
@@ -24,6 +32,20 @@ import type { Cluster } from '../runtime/cluster.js';
 
 /** Step results kept in a report, at most (a long scenario's report stays small). */
 export const MAX_REPORTED_STEPS = 500;
+/** Steps that break something (a link step counts only when it sets a fault). */
+const FAULT_STEPS = new Set<ClusterCommand['type']>(['kill', 'pause', 'partition', 'link']);
+/** Steps that neither break nor heal. */
+const SETTING_STEPS = new Set<ClusterCommand['type']>(['restart', 'resume', 'transfer', 'priority', 'capabilities', 'leadership']);
+
+/** A recovery after which the highest-priority running node must lead (see the header). */
+interface PriorityRecovery {
+  t: number;
+  label: string;
+  expected: ReadonlySet<string>;
+  /** How long until one of them led a majority; null while not yet. */
+  tookMs: number | null;
+  superseded: boolean;
+}
 
 export interface ScenarioRunnerOptions {
   random: Random;
@@ -37,6 +59,9 @@ export class ScenarioRunner {
   private readonly steps: ScenarioStepResult[] = [];
   private readonly faultTimes: number[] = [];
   private readonly healTimes: number[] = [];
+  private readonly recoveries: PriorityRecovery[] = [];
+  /** The leader followed by a majority, as the events last said. */
+  private majorityLeader: string | null = null;
   private readonly unsubscribe: () => void;
   private report: ScenarioReport | null = null;
   /** Faults its steps put in force (id and since when), so that its end can undo those still in force. */
@@ -50,8 +75,8 @@ export class ScenarioRunner {
   ) {
     this.startedT = clock.now();
     this.analysis = new RunAnalysis({ members: cluster.members, singleLeaderPerTerm: ALGORITHM_INFO[cluster.algorithm].singleLeaderPerTerm });
-    for (const event of cluster.history()) this.analysis.observe(event);
-    this.unsubscribe = cluster.subscribe({ onEvent: (event) => this.analysis.observe(event) });
+    for (const event of cluster.history()) this.observe(event);
+    this.unsubscribe = cluster.subscribe({ onEvent: (event) => this.observe(event) });
     cluster.annotate({ type: 'scenario', name: scenario.name, status: 'started', durationMs: scenario.durationMs, report: null });
     for (const step of scenario.steps) {
       for (const offset of stepTimes(step, scenario.durationMs)) this.at(offset, () => this.run(step, offset));
@@ -71,6 +96,41 @@ export class ScenarioRunner {
     return this.report ?? this.finish(true, keepFaults);
   }
 
+  private observe(event: ClusterEvent): void {
+    this.analysis.observe(event);
+    if (event.type !== 'quorum') return;
+    this.majorityLeader = event.leaderId;
+    if (event.leaderId !== null) this.recovered(event.leaderId, event.t);
+  }
+
+  /** A leader followed by a majority: the pending recoveries it satisfies are done. */
+  private recovered(leader: string, t: number): void {
+    for (const recovery of this.recoveries) {
+      if (recovery.tookMs === null && !recovery.superseded && recovery.expected.has(leader)) recovery.tookMs = Math.max(0, t - recovery.t);
+    }
+  }
+
+  /** After a step or an undo went through: a fault supersedes the pending recoveries; a recovery on a clean network starts a check. */
+  private afterStep(command: ClusterCommand, label: string): void {
+    const isFault = FAULT_STEPS.has(command.type) && !(command.type === 'link' && isRestore(command));
+    if (isFault) {
+      for (const recovery of this.recoveries) if (recovery.tookMs === null) recovery.superseded = true;
+      return;
+    }
+    if (command.type === 'capabilities' || command.type === 'leadership' || !this.networkClean()) return;
+    const leadership = this.cluster.leadership();
+    const running = this.cluster.states().filter((node) => node.state === 'up').map((node) => node.id);
+    const top = Math.max(0, ...running.map((id) => priorityIn(leadership, id)));
+    if (top === 0) return;
+    this.recoveries.push({ t: this.clock.now(), label, expected: new Set(running.filter((id) => priorityIn(leadership, id) === top)), tookMs: null, superseded: false });
+    if (this.majorityLeader !== null) this.recovered(this.majorityLeader, this.clock.now());
+  }
+
+  private networkClean(): boolean {
+    const members = this.cluster.members;
+    return !this.cluster.linksDegraded() && members.every((from) => members.every((to) => from === to || this.cluster.linkOpen(from, to)));
+  }
+
   private at(offsetMs: number, action: () => void): void {
     this.timers.push(this.clock.setTimer(this.startedT + offsetMs, action));
   }
@@ -83,6 +143,7 @@ export class ScenarioRunner {
       return;
     }
     const before = new Set(this.cluster.snapshot().faults.map((fault) => `${fault.id}@${fault.sinceT}`));
+    const undo = undoOf(resolved, this.cluster.leadership());
     const result = this.cluster.execute(resolved);
     if (result.ok) {
       for (const fault of this.cluster.snapshot().faults) if (!before.has(`${fault.id}@${fault.sinceT}`)) this.introduced.set(fault.id, fault.sinceT);
@@ -91,16 +152,16 @@ export class ScenarioRunner {
     if (!result.ok) return;
     const now = this.clock.now();
     if (resolved.type === 'heal') this.healTimes.push(now);
-    else if (resolved.type !== 'restart' && resolved.type !== 'resume' && resolved.type !== 'transfer') this.faultTimes.push(now);
-    if (step.undoAfter !== undefined && offset + step.undoAfter <= this.scenario.durationMs) {
-      const undo = undoOf(resolved);
-      if (undo !== null) {
-        this.at(offset + step.undoAfter, () => {
-          const undone = this.cluster.execute(undo);
-          this.note({ t: offset + step.undoAfter!, label: `undo: ${label}`, ok: undone.ok, ...(undone.ok ? {} : { note: undone.error }) });
-          if (undone.ok) this.healTimes.push(this.clock.now());
-        });
-      }
+    else if (!SETTING_STEPS.has(resolved.type)) this.faultTimes.push(now);
+    this.afterStep(resolved, label);
+    if (step.undoAfter !== undefined && offset + step.undoAfter <= this.scenario.durationMs && undo !== null) {
+      this.at(offset + step.undoAfter, () => {
+        const undone = this.cluster.execute(undo);
+        this.note({ t: offset + step.undoAfter!, label: `undo: ${label}`, ok: undone.ok, ...(undone.ok ? {} : { note: undone.error }) });
+        if (!undone.ok) return;
+        if (resolved.type !== 'priority') this.healTimes.push(this.clock.now());
+        this.afterStep(undo, `undo: ${label}`);
+      });
     }
   }
 
@@ -136,6 +197,12 @@ export class ScenarioRunner {
           const { from, to, ...fault } = action;
           return { ...fault, ...(from === undefined ? {} : { from: need(from) }), ...(to === undefined ? {} : { to: need(to) }), type: 'link' };
         }
+        case 'priority':
+          return { type: 'priority', nodeId: need(action.node), priority: action.priority };
+        case 'capabilities':
+          return { type: 'capabilities', nodeId: need(action.node), capabilities: action.capabilities };
+        case 'leadership':
+          return action;
       }
     } catch (error) {
       if (error instanceof Unresolved) return error.message;
@@ -230,14 +297,43 @@ export class ScenarioRunner {
         return { description, passed: metrics.failoverMs.p99 < assertion.ms, detail: `p99 ${Math.round(metrics.failoverMs.p99)} ms over ${metrics.failovers} failovers` };
       case 'availability-above':
         return { description, passed: metrics.availability >= assertion.ratio, detail: `${(metrics.availability * 100).toFixed(2)}%` };
+      case 'priority-leader-within': {
+        const late: string[] = [];
+        let worst = 0;
+        let measured = 0;
+        for (const recovery of this.recoveries) {
+          if (recovery.superseded) continue;
+          const at = `${((recovery.t - this.startedT) / 1000).toFixed(1)} s (${recovery.label})`;
+          const expected = [...recovery.expected].join(' or ');
+          if (recovery.tookMs === null) {
+            if (endedT - recovery.t >= assertion.withinMs) late.push(`after the recovery at ${at}, ${expected} never led`);
+            continue;
+          }
+          measured += 1;
+          worst = Math.max(worst, recovery.tookMs);
+          if (recovery.tookMs > assertion.withinMs) late.push(`after the recovery at ${at}, ${expected} led only after ${Math.round(recovery.tookMs)} ms`);
+        }
+        const superseded = this.recoveries.filter((recovery) => recovery.superseded).length;
+        const aside = superseded === 0 ? '' : ` (${superseded} cut short by a later fault)`;
+        if (measured === 0 && late.length === 0) return { description, passed: true, detail: `no recovery to measure${aside}` };
+        return { description, passed: late.length === 0, detail: late.length === 0 ? `worst ${Math.round(worst)} ms over ${measured} recoveries${aside}` : late.join('; ') };
+      }
     }
   }
 }
 
+/** A link step that sets no fault restores the link. */
+function isRestore(command: Extract<ClusterCommand, { type: 'link' }>): boolean {
+  return !command.cut && !command.dropProbability && command.latencyMs === undefined && command.jitterMs === undefined && !command.duplicateProbability;
+}
+
 class Unresolved extends Error {}
 
-function undoOf(command: ClusterCommand): ClusterCommand | null {
+/** What undoes a step (with the priorities in force before it, for a priority step), or null. */
+function undoOf(command: ClusterCommand, leadership: LeadershipConfig): ClusterCommand | null {
   switch (command.type) {
+    case 'priority':
+      return { type: 'priority', nodeId: command.nodeId, priority: priorityIn(leadership, command.nodeId) };
     case 'kill':
       return { type: 'restart', nodeId: command.nodeId };
     case 'pause':
@@ -269,5 +365,9 @@ export function describeAction(action: ScenarioAction): string {
       const settings = Object.entries(fault).map(([key, value]) => `${key} ${String(value)}`).join(', ');
       return `link ${from ?? 'all'} → ${to ?? 'all'}${settings === '' ? ' restored' : `: ${settings}`}`;
     }
+    case 'priority':
+    case 'capabilities':
+    case 'leadership':
+      return describeLeadershipAction(action);
   }
 }

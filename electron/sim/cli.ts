@@ -5,19 +5,22 @@
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
 import { configWarnings, parseElectionConfig } from '../../shared/core/config.js';
 import { summarize } from '../../shared/analysis/stats.js';
+import { MAX_PRIORITY } from '../../shared/core/leadership.js';
+import { parsePreferredLeaderRule } from '../../shared/protocol/leadership.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import { UsageError, integerFlag, readFlags, stringFlag } from '../cli/flags.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import { runFailover } from './failover.js';
 import { FIGURE16_MODELS, runFigure16, type Figure16Row } from './figure16.js';
-import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind, type FaultProfile } from './faults.js';
-import { MUTATIONS, type Mutation } from './mutations.js';
+import { DEFAULT_FAULTS, FAULT_KINDS, LEADERSHIP_FAULTS, type FaultKind, type FaultProfile } from './faults.js';
+import { MUTATIONS, SIMULATED_RULE, type Mutation } from './mutations.js';
 import { DEFAULT_DISK_WRITE_MS, describeFailure, runSimulation, violationOf, type SimulationOptions, type SimulationResult } from './simulator.js';
 
 export const SIM_USAGE = `Usage:
   conclave sim [--algorithm raft|bully|paxos|all] [--nodes ${DEFAULT_NODE_COUNT}] [--seeds 100] [--from 1] [--duration-s 180]
-               [--faults ${FAULT_KINDS.join(',')}|none] [timing flags] [--json]
-      runs seeds and prints a summary table; exits 1 if any seed fails
+               [--faults ${FAULT_KINDS.join(',')}|all|none] [priority flags] [timing flags] [--json]
+      runs seeds and prints a summary table; exits 1 if any seed fails (the default faults leave
+      out priority and capability; all includes them)
   conclave sim --algorithm raft --seed N [--trace] [same flags]
       replays one seed exactly; --trace prints every event
   conclave sim --mutation NAME [--seeds 100 | --seed N] [--duration-s 60]
@@ -32,7 +35,10 @@ export const SIM_USAGE = `Usage:
 
 Timing flags: --timeout-ms 150-300  --heartbeat-ms 50  --latency-ms 2  --jitter-ms 1  --disk-ms ${DEFAULT_DISK_WRITE_MS}
               --pre-vote true|false  --check-quorum true|false  --ranked-timeouts true|false
---disk-ms is how long a durable write takes; the nemesis crashes nodes in the middle of writes.`;
+--disk-ms is how long a durable write takes; the nemesis crashes nodes in the middle of writes.
+Priority flags: --priorities random|n1=3,n2=0 (default: all 1)  --takeover-ms N (default: 3 maximal timeouts)
+              --preferred-leader CAPABILITY[:lowest|highest[:MARGIN[:STABLE_MS]]] (loadavg: lowest, margin
+              ${SIMULATED_RULE.margin}, stable ${SIMULATED_RULE.stableMs} ms, the load the capability fault moves)`;
 
 const COMMON_FLAGS = {
   algorithm: 'string',
@@ -126,11 +132,40 @@ function faultProfile(flags: Flags): FaultProfile | null {
   const raw = stringFlag(flags, 'faults');
   if (raw === undefined) return DEFAULT_FAULTS;
   if (raw === 'none') return null;
+  if (raw === 'all') return LEADERSHIP_FAULTS;
   const kinds = raw.split(',');
   for (const kind of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--faults takes a comma-separated list of ${FAULT_KINDS.join(', ')}, or none (got "${kind}")`);
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--faults takes a comma-separated list of ${FAULT_KINDS.join(', ')}, or all, or none (got "${kind}")`);
   }
   return { ...DEFAULT_FAULTS, kinds: kinds as FaultKind[] };
+}
+
+/** --priorities, --takeover-ms and --preferred-leader, as simulation options. */
+function leadershipOptions(flags: Flags): Pick<SimulationOptions, 'priorities' | 'takeoverAfterMs' | 'preferredLeader'> {
+  const options: Pick<SimulationOptions, 'priorities' | 'takeoverAfterMs' | 'preferredLeader'> = {};
+  const priorities = stringFlag(flags, 'priorities');
+  if (priorities === 'random') options.priorities = 'random';
+  else if (priorities !== undefined) {
+    options.priorities = Object.fromEntries(
+      priorities.split(',').map((entry) => {
+        const match = /^(n\d{1,2})=(\d{1,4})$/.exec(entry);
+        if (match === null || Number(match[2]) > MAX_PRIORITY) throw new UsageError(`--priorities takes random or a list like n1=3,n2=0 (0 to ${MAX_PRIORITY}; got "${entry}")`);
+        return [match[1]!, Number(match[2])];
+      }),
+    );
+  }
+  if (flags.has('takeover-ms')) options.takeoverAfterMs = integerFlag(flags, 'takeover-ms', 0, 1, 3_600_000);
+  const rule = stringFlag(flags, 'preferred-leader');
+  if (rule !== undefined) {
+    const [capability, prefer = SIMULATED_RULE.prefer, margin = String(SIMULATED_RULE.margin), stableMs = String(SIMULATED_RULE.stableMs)] = rule.split(':');
+    try {
+      options.preferredLeader = parsePreferredLeaderRule({ capability, prefer, margin: Number(margin), stableMs: Number(stableMs) }, '--preferred-leader');
+    } catch (error) {
+      if (error instanceof ValidationError) throw new UsageError(`${error.message} (the flag is CAPABILITY[:lowest|highest[:MARGIN[:STABLE_MS]]])`);
+      throw error;
+    }
+  }
+  return options;
 }
 
 function format(value: number, digits = 0): string {
@@ -149,6 +184,7 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
   const timed = timing(flags);
   const { link, diskWriteMs } = timed;
   const config = mutation?.config ?? timed.config;
+  const leadership = leadershipOptions(flags);
   warnAbout(config, link);
   const faults = faultProfile(flags);
   const single = flags.has('seed') ? integerFlag(flags, 'seed', 1, 0, 2 ** 32 - 1) : null;
@@ -159,7 +195,7 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
   const replay = (algorithm: AlgorithmName, seed: number): string =>
     `npm run sim -- ${mutation === null ? `--algorithm ${algorithm}` : `--mutation ${mutation.name}`} --seed ${seed} --nodes ${nodes} --duration-s ${durationMs / 1000}` +
     (flags.has('faults') ? ` --faults ${stringFlag(flags, 'faults')}` : '') +
-    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'disk-ms', 'pre-vote', 'check-quorum', 'ranked-timeouts']
+    ['timeout-ms', 'heartbeat-ms', 'latency-ms', 'jitter-ms', 'disk-ms', 'pre-vote', 'check-quorum', 'ranked-timeouts', 'priorities', 'takeover-ms', 'preferred-leader']
       .filter((name) => flags.has(name))
       .map((name) => ` --${name} ${stringFlag(flags, name)}`)
       .join('');
@@ -180,7 +216,8 @@ function seedsCommand(flags: Flags, write: (line: string) => void): number {
         diskWriteMs,
         faults,
         keepTrace: single !== null && flags.has('trace'),
-        ...(mutation === null ? {} : { variant: mutation.variant }),
+        ...leadership,
+        ...(mutation === null ? {} : { variant: mutation.variant, ...mutation.simulation }),
       };
       const result = runSimulation(options);
       results.push(result);
@@ -308,7 +345,18 @@ export function simCommand(argv: readonly string[], write: (line: string) => voi
     failover ? argv.slice(1) : argv,
     failover
       ? { ...COMMON_FLAGS, trials: 'integer', 'crash-hints': 'string' }
-      : { ...COMMON_FLAGS, seeds: 'integer', from: 'integer', 'duration-s': 'integer', faults: 'string', trace: 'boolean', mutation: 'string' },
+      : {
+          ...COMMON_FLAGS,
+          seeds: 'integer',
+          from: 'integer',
+          'duration-s': 'integer',
+          faults: 'string',
+          trace: 'boolean',
+          mutation: 'string',
+          priorities: 'string',
+          'takeover-ms': 'integer',
+          'preferred-leader': 'string',
+        },
   );
   if (flags.has('help')) {
     write(SIM_USAGE);

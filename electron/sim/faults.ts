@@ -4,6 +4,13 @@
  * duplication, and false crash hints: a node told that a live peer, often the leader, crashed),
  * each undone after its duration. A real crash sends true hints to the peers it could reach. Faults go through Cluster.execute, the very
  * path the dashboard's commands take.
+ *
+ * Two more kinds change what leadership is chosen by rather than break anything, and are left
+ * out of DEFAULT_FAULTS (so that its seeds replay as they always did): `priority` sets a node's
+ * priority (often the leader's) to another value, 0 included, and restores it after the
+ * episode; `capability` shifts a node's load average (the capability the simulator's
+ * preferred-leader rule reads) to another level for the episode, while every node's value jitters
+ * around its level all the time, by less than the rule's margin (noise that must move nothing).
  */
 import type { Random } from '../../shared/core/random.js';
 import type { ClusterCommand } from '../../shared/protocol/types.js';
@@ -11,8 +18,10 @@ import type { VirtualClock } from '../runtime/clock.js';
 import type { Cluster } from '../runtime/cluster.js';
 import type { DiskListener } from './disk.js';
 
-export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate', 'false-hint'] as const;
+export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate', 'false-hint', 'priority', 'capability'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The kinds that change priorities and capabilities. */
+export const LEADERSHIP_FAULT_KINDS: readonly FaultKind[] = ['priority', 'capability'];
 
 export interface FaultProfile {
   kinds: readonly FaultKind[];
@@ -27,12 +36,29 @@ export interface FaultProfile {
 }
 
 export const DEFAULT_FAULTS: FaultProfile = {
-  kinds: FAULT_KINDS,
+  kinds: FAULT_KINDS.filter((kind) => !LEADERSHIP_FAULT_KINDS.includes(kind)),
   meanIntervalMs: 2_500,
   durationMs: [300, 6_000],
   leaderBias: 0.5,
   maxConcurrent: 2,
 };
+
+/** Every kind, priorities and capabilities included. */
+export const LEADERSHIP_FAULTS: FaultProfile = { ...DEFAULT_FAULTS, kinds: FAULT_KINDS };
+
+/** The priorities the `priority` kind picks from. */
+export const NEMESIS_PRIORITIES = [0, 1, 2, 3] as const;
+/** The capability the `capability` kind and the noise move (what the simulator's rule reads). */
+export const NOISY_CAPABILITY = 'loadavg';
+/** Every node's level is drawn from this range, and a shift moves it to another in it. */
+export const LOAD_LEVELS: readonly [number, number] = [0.2, 4];
+/**
+ * Noise: every so often one node's value is redrawn within ± this of its level. Twice this is
+ * below the simulated rule's margin (0.5), so the rule can move leadership only to a node of a
+ * lower level, never back.
+ */
+export const NOISE_AMPLITUDE = 0.2;
+export const NOISE_INTERVAL_MS = 1_000;
 
 const PARTITION_VARIANTS = ['isolate-one', 'isolate-leader', 'halves', 'majorities-ring', 'bridge'] as const;
 
@@ -41,15 +67,29 @@ export class Nemesis implements DiskListener {
   private partitioned = false;
   /** A crash-in-write episode waits for the next durable write to start. */
   private armedWriteCrash: { expires: number } | null = null;
+  /** Each node's load level, around which its value jitters (the `capability` kind). */
+  private readonly loadLevels = new Map<string, number>();
+  private readonly noise: Random;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly clock: VirtualClock,
     private readonly profile: FaultProfile,
     private readonly random: Random,
-  ) {}
+    /** Told whenever an episode starts or is undone (the background noise is not an episode). */
+    private readonly onEpisode: () => void = () => undefined,
+  ) {
+    this.noise = random.fork('noise');
+  }
 
   start(): void {
+    if (this.profile.kinds.includes('capability')) {
+      for (const id of this.cluster.members) {
+        this.loadLevels.set(id, round(this.noise.between(...LOAD_LEVELS)));
+        this.setLoad(id);
+      }
+      this.scheduleNoise();
+    }
     this.scheduleNext();
   }
 
@@ -89,14 +129,17 @@ export class Nemesis implements DiskListener {
       return;
     }
     if (kind === 'false-hint') {
+      this.onEpisode();
       this.falseHint();
       return;
     }
+    this.onEpisode();
     const undo = this.inject(kind);
     if (undo === null) return;
     this.active += 1;
     const [min, max] = this.profile.durationMs;
     this.clock.setTimer(this.clock.now() + this.random.between(min, max), () => {
+      this.onEpisode();
       undo();
       this.active -= 1;
     });
@@ -120,6 +163,24 @@ export class Nemesis implements DiskListener {
       this.armedWriteCrash = null;
       this.active -= 1;
     });
+  }
+
+  /** A node's load level (what its value jitters around), while the `capability` kind is on. */
+  loadLevel(id: string): number | undefined {
+    return this.loadLevels.get(id);
+  }
+
+  /** One node's value is redrawn around its level, now and then: noise smaller than the rule's margin. */
+  private scheduleNoise(): void {
+    this.clock.setTimer(this.clock.now() + NOISE_INTERVAL_MS, () => {
+      this.setLoad(this.cluster.members[this.noise.int(0, this.cluster.members.length - 1)]!);
+      this.scheduleNoise();
+    });
+  }
+
+  private setLoad(id: string): void {
+    const value = round(Math.max(0, this.loadLevels.get(id)! + this.noise.between(-NOISE_AMPLITUDE, NOISE_AMPLITUDE)));
+    this.cluster.execute({ type: 'capabilities', nodeId: id, capabilities: { [NOISY_CAPABILITY]: value } });
   }
 
   /** Starts one fault; returns how to undo it, or null when it could not apply. */
@@ -168,6 +229,24 @@ export class Nemesis implements DiskListener {
               : { duplicateProbability: round(this.random.between(0.05, 0.5)) };
         if (!run({ type: 'link', ...scope, ...fault })) return null;
         return () => void run({ type: 'link', ...scope });
+      }
+      case 'priority': {
+        const target = this.pickTarget() ?? this.pick(this.cluster.members);
+        const previous = this.cluster.leadership().priorities[target] ?? 1;
+        const priority = this.pick(NEMESIS_PRIORITIES.filter((value) => value !== previous));
+        if (!run({ type: 'priority', nodeId: target, priority })) return null;
+        return () => void run({ type: 'priority', nodeId: target, priority: previous });
+      }
+      case 'capability': {
+        if (this.loadLevels.size === 0) return null;
+        const target = this.pickTarget() ?? this.pick(this.cluster.members);
+        const previous = this.loadLevels.get(target)!;
+        this.loadLevels.set(target, round(this.random.between(...LOAD_LEVELS)));
+        this.setLoad(target);
+        return () => {
+          this.loadLevels.set(target, previous);
+          this.setLoad(target);
+        };
       }
     }
   }

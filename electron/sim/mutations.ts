@@ -4,10 +4,14 @@
  * real implementation could have, and CI runs seeds until every one is caught.
  */
 import { DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig, type NodeOptions } from '../../shared/core/election.js';
+import { beatsByMargin, type PreferredLeaderRule } from '../../shared/core/leadership.js';
+import { TakeoverWatch, type FollowerTrack } from '../../shared/core/takeover.js';
 import { PaxosNode } from '../../shared/paxos/paxos.js';
 import { RaftNode, type RaftMessage } from '../../shared/raft/raft.js';
 import { Agent, type AgentOptions, type Batch } from '../runtime/agent.js';
+import { LEADERSHIP_FAULTS } from './faults.js';
 import type { Variant } from './seeded.js';
+import type { SimulationOptions } from './simulator.js';
 
 export interface Mutation {
   name: string;
@@ -17,6 +21,8 @@ export interface Mutation {
   variant: Variant;
   /** The settings under which it is run (pre-vote and check-quorum hide some breaks from sight). */
   config: ElectionConfig;
+  /** Priorities, the rule and the faults it needs to show (breaks of priorities need priorities). */
+  simulation?: Pick<SimulationOptions, 'priorities' | 'preferredLeader' | 'faults'>;
 }
 
 class GrantEveryVote extends RaftNode {
@@ -33,6 +39,52 @@ class RaftQuorumMinusOne extends RaftNode {
 
 class IgnoreHigherTerms extends RaftNode {
   protected override adoptHigherTerm(_message: RaftMessage, _now: number): void {}
+}
+
+/** A priority-0 node stands for election anyway. */
+class PriorityZeroCampaigns extends RaftNode {
+  protected override mayCampaign(): boolean {
+    return true;
+  }
+}
+
+/** The leader's watch counts a follower reachable forever once it answered: it may hand over to a crashed or cut-off node. */
+class BlindWatch extends TakeoverWatch {
+  protected override reachableAt(): boolean {
+    return true;
+  }
+}
+
+class TakeoverToUnreachable extends RaftNode {
+  protected override watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new BlindWatch(...args);
+  }
+}
+
+/** The preferred-leader rule without its hysteresis: any better value, at once. */
+class ImpatientWatch extends TakeoverWatch {
+  protected override judge(track: FollowerTrack): void {
+    track.preferredSince = beatsByMargin({ ...this.rule!, margin: 0 }, track.metric, this.metric) ? -Infinity : null;
+  }
+}
+
+class RuleWithoutHysteresis extends RaftNode {
+  protected override watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new ImpatientWatch(...args);
+  }
+}
+
+/** The leader never hands over on its own: neither to a higher priority nor when its own priority became 0. */
+class StubbornWatch extends TakeoverWatch {
+  override decide(): null {
+    return null;
+  }
+}
+
+class PaxosNeverHandsOver extends PaxosNode {
+  protected override watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new StubbornWatch(...args);
+  }
 }
 
 class PaxosQuorumMinusOne extends PaxosNode {
@@ -52,6 +104,11 @@ class SendBeforeSave extends Agent {
 const PLAIN: ElectionConfig = { ...DEFAULT_ELECTION_CONFIG, preVote: false, checkQuorum: false };
 
 const raft = (Machine: new (options: NodeOptions) => RaftNode): Variant => ({ createMachine: (options) => new Machine(options) });
+
+/** The simulator's preferred-leader rule: its nemesis jitters loadavg by less than the margin. */
+export const SIMULATED_RULE: PreferredLeaderRule = { capability: 'loadavg', prefer: 'lowest', margin: 0.5, stableMs: 3_000 };
+/** Random priorities, changed by the nemesis, with noisy load averages and the rule. */
+export const WITH_PRIORITIES: NonNullable<Mutation['simulation']> = { priorities: 'random', preferredLeader: SIMULATED_RULE, faults: LEADERSHIP_FAULTS };
 
 export const MUTATIONS: readonly Mutation[] = [
   {
@@ -88,6 +145,38 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'Raft nodes do not move to the higher term a message carries',
     variant: raft(IgnoreHigherTerms),
     config: DEFAULT_ELECTION_CONFIG,
+  },
+  {
+    name: 'priority-zero-campaigns',
+    algorithm: 'raft',
+    description: 'a Raft node of priority 0 stands for election anyway',
+    variant: raft(PriorityZeroCampaigns),
+    config: DEFAULT_ELECTION_CONFIG,
+    simulation: WITH_PRIORITIES,
+  },
+  {
+    name: 'takeover-to-unreachable',
+    algorithm: 'raft',
+    description: 'a Raft leader counts a follower reachable forever once it answered, and hands over to it crashed or cut off',
+    variant: raft(TakeoverToUnreachable),
+    config: DEFAULT_ELECTION_CONFIG,
+    simulation: WITH_PRIORITIES,
+  },
+  {
+    name: 'rule-without-hysteresis',
+    algorithm: 'raft',
+    description: 'the preferred-leader rule hands over to any better value at once, without its margin and stable period',
+    variant: raft(RuleWithoutHysteresis),
+    config: DEFAULT_ELECTION_CONFIG,
+    simulation: WITH_PRIORITIES,
+  },
+  {
+    name: 'paxos-never-hands-over',
+    algorithm: 'paxos',
+    description: 'a Paxos leader never hands over on its own, to a higher priority or when its own became 0',
+    variant: { createMachine: (options) => new PaxosNeverHandsOver(options) },
+    config: DEFAULT_ELECTION_CONFIG,
+    simulation: WITH_PRIORITIES,
   },
   {
     name: 'paxos-lead-on-quorum-minus-one',

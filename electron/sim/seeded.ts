@@ -1,5 +1,6 @@
 /** A cluster on a virtual clock, every random choice derived from one seed: what the simulator, the failover measurement and scenario runs start from. */
 import type { AlgorithmName, ElectionConfig, ElectionNode, NodeOptions } from '../../shared/core/election.js';
+import type { LeadershipConfig } from '../../shared/core/leadership.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
 import type { Agent, AgentOptions } from '../runtime/agent.js';
 import { VirtualClock } from '../runtime/clock.js';
@@ -41,6 +42,8 @@ export interface SeededClusterOptions {
   crashHints?: boolean;
   /** Nodes boot at random moments within this long (default: together). */
   bootSpreadMs?: number;
+  /** Priorities and the rules that move leadership at the start (the defaults when left out). */
+  leadership?: LeadershipConfig;
 }
 
 export function seededCluster(options: SeededClusterOptions): { clock: VirtualClock; cluster: Cluster; random: Random } {
@@ -56,6 +59,7 @@ export function seededCluster(options: SeededClusterOptions): { clock: VirtualCl
     ...(options.link === undefined ? {} : { link: options.link }),
     ...(options.crashHints === undefined ? {} : { crashHints: options.crashHints }),
     ...(options.bootSpreadMs === undefined ? {} : { bootSpreadMs: options.bootSpreadMs }),
+    ...(options.leadership === undefined ? {} : { leadership: options.leadership }),
     storage: (nodeId) => {
       const disk = new SimulatedDisk(nodeId, clock, options.diskWriteMs ?? 0, options.disk ?? null);
       if (variant?.forgetful) disk.load = () => null;

@@ -11,24 +11,31 @@
  *   without grants from a majority; no node rebooting below the term or without the vote its
  *   disk confirmed; never two leaders at once that both hold a majority.
  * Liveness (reported separately; the run goes on checking safety):
- * - Raft, Paxos: whenever a majority of running nodes can all reach each other over usable
- *   links (not cut, loss at most LIVENESS_LOSS_MAX, round trip plus a heartbeat within the
- *   minimum election timeout) and nothing has changed for the bound, some leader is followed
- *   by a majority it reaches both ways; the bound grows with the loss and delay in force;
+ * - Raft, Paxos: whenever a majority of running nodes, one of which may lead (priority above 0),
+ *   can all reach each other over usable links (not cut, loss at most LIVENESS_LOSS_MAX, round
+ *   trip plus a heartbeat within the minimum election timeout) and nothing has changed for the
+ *   bound, some leader is followed by a majority it reaches both ways; the bound grows with the
+ *   loss and delay in force;
  * - Bully: with every running node reaching every other over usable links, the highest-ranked
- *   running node is coordinator everywhere within the bound.
+ *   running node (by priority, then member order; priority 0 is not ranked) is coordinator
+ *   everywhere within the bound.
+ * Priorities and the preferred-leader rule (leadership-checks.ts): no priority-0 leader and no
+ * takeover to an unreachable node (safety); a priority-0 leader hands over, a higher priority
+ * takes over within its bound, and no flapping on a clean network (liveness).
  * Time with two or more nodes leading at once is measured; for Bully under a partition that
  * split brain is the algorithm's expected behaviour, never a pass of safety.
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { SafetyMonitor } from '../../shared/analysis/safety.js';
 import { quorum, type AlgorithmName, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
-import { hashString } from '../../shared/core/random.js';
+import { DEFAULT_LEADERSHIP, priorityIn, type LeadershipConfig, type PreferredLeaderRule } from '../../shared/core/leadership.js';
+import { createRandom, hashString } from '../../shared/core/random.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { GlobalChecks, type Finding, type WireViolationKind } from './checkers.js';
 import { buildGraph, fullyConnected, largestClique, type Graph } from './connectivity.js';
-import { Nemesis, type FaultProfile } from './faults.js';
+import { NEMESIS_PRIORITIES, Nemesis, type FaultProfile } from './faults.js';
+import { LeadershipChecks, type LeadershipFinding, type LeadershipLivenessKind, type LeadershipSafetyKind } from './leadership-checks.js';
 import { seededCluster, timerBudgetPerSecond, type Variant } from './seeded.js';
 import { formatEvent } from './trace.js';
 
@@ -49,10 +56,15 @@ export interface SimulationOptions {
   keepTrace?: boolean;
   /** A deliberately broken runtime or algorithm, to prove the checkers catch it (mutations.ts). */
   variant?: Variant;
+  /** Each node's priority at the start, or 'random' (each drawn from NEMESIS_PRIORITIES by the seed); all 1 when left out. */
+  priorities?: Readonly<Record<string, number>> | 'random';
+  /** The preferred-leader rule (off when left out) and the takeover delay (the default when left out). */
+  preferredLeader?: PreferredLeaderRule | null;
+  takeoverAfterMs?: number | null;
 }
 
-export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | WireViolationKind;
-export type LivenessViolationKind = 'no-leader' | 'no-coordinator';
+export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | WireViolationKind | LeadershipSafetyKind;
+export type LivenessViolationKind = 'no-leader' | 'no-coordinator' | LeadershipLivenessKind;
 export type SimulationViolationKind = SafetyViolationKind | LivenessViolationKind;
 
 export interface SimulationViolation {
@@ -81,6 +93,13 @@ export interface SimulationResult {
   checkedDegradedMs: number;
   /** Time with two or more nodes leading at once (split brain for Bully; stale leaders otherwise). */
   concurrentLeadersMs: number;
+  /** Changes of a node's priority (the nemesis's `priority` kind). */
+  priorityChanges: number;
+  /** Transfers leaders started on their own (priority takeover, priority 0, the preferred-leader rule). */
+  takeovers: number;
+  /** Priority takeovers the checker timed (due on a clean network, then done), and the slowest (ms). */
+  takeoversTimed: number;
+  worstTakeoverMs: number;
   /** Hash of the whole trace: equal hashes mean an identical run. */
   traceHash: string;
   /** The trace (every line with keepTrace, else the last TRACE_TAIL lines). */
@@ -94,6 +113,32 @@ export const DEFAULT_CHECK_INTERVAL_MS = 50;
 /** Links losing more than this are not counted on for progress. */
 export const LIVENESS_LOSS_MAX = 0.3;
 const FAULT_EVENTS = new Set<ClusterEvent['type']>(['kill', 'restart', 'pause', 'resume', 'partition', 'link', 'heal']);
+/** Besides faults, what may move leadership legitimately (the leadership checks' periods start over). */
+const DISTURBING_EVENTS = new Set<ClusterEvent['type']>([...FAULT_EVENTS, 'priority', 'leadership']);
+/** The slowest one-way delay the nemesis adds (faults.ts: up to 80 ms, jitter up to 40 ms). */
+const NEMESIS_ONE_WAY_MS_MAX = 120;
+
+/** The leadership table a run starts with; random priorities are drawn from their own stream of the seed. */
+function initialLeadership(options: SimulationOptions): LeadershipConfig {
+  if (options.priorities === undefined && options.preferredLeader == null && options.takeoverAfterMs == null) return DEFAULT_LEADERSHIP;
+  const draw = createRandom(hashString(`priorities/${options.seed}`));
+  const members = Array.from({ length: options.nodes }, (_, index) => `n${index + 1}`);
+  const priorities =
+    options.priorities === 'random'
+      ? Object.fromEntries(members.map((id) => [id, NEMESIS_PRIORITIES[draw.int(0, NEMESIS_PRIORITIES.length - 1)]!]))
+      : (options.priorities ?? {});
+  return { priorities, takeoverAfterMs: options.takeoverAfterMs ?? null, preferredLeader: options.preferredLeader ?? null };
+}
+
+/** The running node that should coordinate under Bully: the highest priority, then the last in member order; null when none may. */
+export function topRanked(running: readonly string[], leadership: LeadershipConfig): string | null {
+  let top: string | null = null;
+  for (const id of running) {
+    const priority = priorityIn(leadership, id);
+    if (priority > 0 && (top === null || priority >= priorityIn(leadership, top))) top = id;
+  }
+  return top;
+}
 
 /** The first violation of either kind: what makes a seed fail. */
 export function violationOf(result: SimulationResult): SimulationViolation | null {
@@ -122,6 +167,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let nemesis: Nemesis | null = null;
   const { clock, cluster, random } = seededCluster({
     ...options,
+    leadership: initialLeadership(options),
     disk: { onWriteStart: (nodeId, durableAt) => nemesis?.onWriteStart(nodeId, durableAt) },
   });
   const cleanBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;
@@ -129,6 +175,12 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const majority = quorum(options.nodes);
   const safetyMonitor = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
   const global = new GlobalChecks(cluster.members, info.voteGrant, info.committedTerm);
+  const leadershipChecks = new LeadershipChecks(cluster, { config: options.config, transfers: info.transfer === true, worstOneWayMs: NEMESIS_ONE_WAY_MS_MAX });
+  const lateLeadership = (finding: LeadershipFinding<LeadershipLivenessKind> | null): void => {
+    if (finding === null || liveness !== null) return;
+    liveness = { kind: finding.kind, t: clock.now(), message: finding.message };
+    remember(`t=${clock.now().toFixed(3)} LIVENESS ${finding.kind}: ${finding.message}`);
+  };
   const trace: string[] = [];
   let traceHash = hashString(`${options.algorithm}/${options.nodes}/${options.seed}`);
   let safety: SimulationViolation | null = null;
@@ -141,6 +193,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let checkedMs = 0;
   let checkedDegradedMs = 0;
   let concurrentLeadersMs = 0;
+  let takeovers = 0;
+  let priorityChanges = 0;
   /** When the fault state last changed (or leadership was lost without one). */
   let stableSince = 0;
   let settled = false;
@@ -169,12 +223,17 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
           unsafe(global.rivalMajorities(nodesNow()));
         }
       }
-      if (FAULT_EVENTS.has(event.type)) {
-        faults += 1;
+      if (FAULT_EVENTS.has(event.type)) faults += 1;
+      if (event.type === 'transfer' && event.reason !== undefined) takeovers += 1;
+      if (event.type === 'priority') priorityChanges += 1;
+      // A fault, or a change of who may lead: the liveness requirement is judged afresh from here.
+      if (FAULT_EVENTS.has(event.type) || event.type === 'priority') {
         stableSince = event.t;
         settled = false;
         reach = null;
       }
+      if (DISTURBING_EVENTS.has(event.type)) leadershipChecks.disturbed(event.t);
+      unsafe(leadershipChecks.event(event));
       unsafe(safetyMonitor.observe(event));
     },
     onTransit: (transit) => {
@@ -215,7 +274,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     const degraded = cluster.linksDegraded();
     // Each lost message costs a retry, and each election round trip the extra delay.
     const boundMs = (cleanBoundMs + 20 * 2 * worstOneWayMs) / (1 - worstLoss) ** 2;
-    return { open, usable: usableLinks, majorityConnected: largestClique(usableLinks, usableLinks.keys()) >= majority, boundMs, degraded };
+    // A majority that can elect: connected, with a node of priority above 0 among it.
+    const electable = ids.filter((id) => priorityIn(cluster.leadership(), id) > 0);
+    const majorityConnected = electable.some((id) => largestClique(usableLinks, usableLinks.keys(), [id]) >= majority);
+    return { open, usable: usableLinks, majorityConnected, boundMs, degraded };
   };
 
   /** Whether the requirement applies now, and whether it is met. */
@@ -223,9 +285,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     reach ??= measureReach(running);
     if (!info.singleLeaderPerTerm) {
       // Bully: with full connectivity the highest-ranked running node coordinates everyone.
-      if (running.length === 0 || !fullyConnected(reach.usable)) return { applies: false, met: false };
-      const top = running[running.length - 1]!;
-      return { applies: true, met: top.status.role === 'leader' && running.every((node) => node.status.leaderId === top.id) };
+      const top = topRanked(running.map((node) => node.id), cluster.leadership());
+      if (top === null || !fullyConnected(reach.usable)) return { applies: false, met: false };
+      const coordinator = running.find((node) => node.id === top)!;
+      return { applies: true, met: coordinator.status.role === 'leader' && running.every((node) => node.status.leaderId === top) };
     }
     if (!reach.majorityConnected) return { applies: false, met: false };
     // Met when a leader reaches a majority directly (itself included) and they follow it: a
@@ -276,13 +339,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         remember(`t=${now.toFixed(3)} LIVENESS ${liveness.kind}: ${what}`);
       }
     }
+    lateLeadership(leadershipChecks.poll(now));
     clock.setTimer(now + checkIntervalMs, check);
   };
 
   cluster.start();
   clock.setTimer(checkIntervalMs, check);
   if (options.faults !== null) {
-    nemesis = new Nemesis(cluster, clock, options.faults, random.fork('faults'));
+    nemesis = new Nemesis(cluster, clock, options.faults, random.fork('faults'), () => leadershipChecks.disturbed(clock.now()));
     nemesis.start();
   }
 
@@ -310,6 +374,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     checkedMs,
     checkedDegradedMs,
     concurrentLeadersMs,
+    priorityChanges,
+    takeovers,
+    takeoversTimed: leadershipChecks.takeoversTimed,
+    worstTakeoverMs: leadershipChecks.worstTakeoverMs,
     traceHash: traceHash.toString(16).padStart(8, '0'),
     trace: options.keepTrace ? trace : trace.slice(-TRACE_TAIL),
   };

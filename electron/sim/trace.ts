@@ -3,6 +3,7 @@
  * Status and traffic events, which restate what the other lines say, are left out (null).
  */
 import { describeLinkFault } from '../../shared/protocol/faults.js';
+import { describeCapabilities, describeRule } from '../../shared/protocol/leadership.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 
 export function formatEvent(event: ClusterEvent): string | null {
@@ -26,7 +27,13 @@ export function formatEvent(event: ClusterEvent): string | null {
     case 'heal':
       return `${time} fault: heal ${event.label}`;
     case 'transfer':
-      return `${time} transfer leadership ${event.from} -> ${event.to}`;
+      return `${time} transfer leadership ${event.from} -> ${event.to}${event.reason === undefined ? '' : `: ${event.reason}`}`;
+    case 'priority':
+      return `${time} ${event.nodeId} priority ${event.previous} -> ${event.priority}`;
+    case 'capabilities':
+      return `${time} ${event.nodeId} capabilities ${describeCapabilities(event.capabilities)}`;
+    case 'leadership':
+      return `${time} leadership: takeover after ${event.takeoverAfterMs} ms, preferred leader ${event.preferredLeader === null ? 'off' : describeRule(event.preferredLeader)}`;
     case 'clock':
       return `${time} clock speed ${event.speed}`;
     case 'quorum':

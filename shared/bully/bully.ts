@@ -1,6 +1,7 @@
 /**
  * The Bully algorithm (Garcia-Molina, "Elections in a Distributed Computing System", 1982) as a
- * pure state machine. Nodes are ranked by their position in the member list (n5 outranks n4).
+ * pure state machine. Nodes are ranked by priority, then by their position in the member list
+ * (with equal priorities n5 outranks n4): the same criteria as Raft's and Paxos' priorities.
  *
  * - A node that suspects the coordinator (no heartbeat within its election timeout), or that
  *   boots, holds an election: ELECTION to every higher-ranked node.
@@ -10,8 +11,12 @@
  * - A node that hears a COORDINATOR or heartbeat from a lower-ranked node bullies it: it holds
  *   an election, which it wins.
  *
- * Members that do not vote are not ranked: they follow whoever coordinates and never hold an
- * election.
+ * Members that do not vote, and priority-0 members, are not ranked: they follow whoever
+ * coordinates and never hold an election (one whose coordinator falls silent forgets it, and
+ * follows the next ranked coordinator it hears). A change of priorities takes effect at once: a node that
+ * now outranks its coordinator holds an election (and wins); a coordinator whose priority became 0
+ * steps down and sends ELECTION to the ranked nodes. The preferred-leader rule does not apply:
+ * Bully's rank must be the same on every node, and measured values are not.
  *
  * Elections are numbered (kept durable so numbers only grow); the number is shown as the
  * "term". Bully has no votes and no quorum: on both sides of a partition the highest node
@@ -31,13 +36,14 @@ import type {
   Ready,
   Role,
 } from '../core/election.js';
+import { DEFAULT_LEADERSHIP, type LeadershipConfig } from '../core/leadership.js';
 import { Membership, contactAges, randomTimeoutMs } from '../core/parts.js';
 import type { Random } from '../core/random.js';
 
 export type BullyMessage = Message & { kind: 'Election' | 'Answer' | 'Coordinator' | 'Heartbeat' };
 
 export const BULLY_TRANSFER_REFUSAL =
-  'Bully always makes the highest-ranked running node coordinator, so leadership cannot be handed to another node';
+  'Bully always makes the highest-ranked running node coordinator, so leadership cannot be handed to another node (change priorities to change the ranking)';
 
 export const BULLY_MESSAGE_KINDS = ['Election', 'Answer', 'Coordinator', 'Heartbeat'] as const;
 
@@ -55,9 +61,9 @@ type Phase = 'idle' | 'awaiting-answer' | 'awaiting-coordinator';
 export class BullyNode implements ElectionNode {
   readonly id: string;
   private readonly membership: Membership;
-  /** The voters in rank order (the last outranks all); a non-voter's rank is -1. */
-  private readonly ranked: readonly string[];
-  private readonly rank: number;
+  /** The voters of priority above 0 in rank order (the last outranks all); an unranked node's rank is -1. */
+  private ranked: readonly string[] = [];
+  private rank = -1;
   private readonly config: ElectionConfig;
   private readonly random: Random;
 
@@ -77,16 +83,15 @@ export class BullyNode implements ElectionNode {
 
   constructor(options: NodeOptions) {
     this.id = options.id;
-    this.membership = new Membership(options.id, options.members, options.voters);
-    this.ranked = options.members.filter((member) => this.membership.voters.has(member));
-    this.rank = this.ranked.indexOf(options.id);
+    this.membership = new Membership(options.id, options.members, options.voters, (options.leadership ?? DEFAULT_LEADERSHIP).priorities);
+    this.rerank();
     this.config = options.config;
     this.random = options.random;
     this.term = readBullyDurable(options.durable).term;
     this.handedOutTerm = this.term;
     this.confirmedTerm = this.term;
     // A recovering node holds an election at once: if it outranks the coordinator, it takes over.
-    this.deadline = this.membership.votes ? options.now : Infinity;
+    this.deadline = this.ranks ? options.now : Infinity;
     this.waitStartedAt = options.now;
   }
 
@@ -107,7 +112,7 @@ export class BullyNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
-    return { persist, messages, wakeAt: this.role === 'leader' ? this.heartbeatDeadline : this.deadline };
+    return { persist, messages, wakeAt: this.role === 'leader' ? this.heartbeatDeadline : this.deadline, notices: [] };
   }
 
   persisted(state: DurableState): void {
@@ -116,9 +121,28 @@ export class BullyNode implements ElectionNode {
 
   /** The coordinator's connection closed: hold the election now instead of waiting to suspect it. */
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.ranks) return;
     this.waitUntil(now, Math.min(this.deadline, now));
   }
+
+  setLeadership(leadership: LeadershipConfig, now: number): void {
+    const wasRanked = this.ranks;
+    this.membership.setPriorities(leadership.priorities);
+    this.rerank();
+    if (!this.ranks) {
+      if (this.role === 'leader') for (const peer of this.ranked) this.send('Election', peer); // the ranked nodes answer and take over
+      if (this.role !== 'follower') this.leaderId = null;
+      this.role = 'follower';
+      this.phase = 'idle';
+      this.heartbeatDeadline = Infinity;
+      this.waitUntil(now, Infinity);
+    } else if (!wasRanked || (this.role === 'follower' && this.leaderId !== null && this.rank > this.ranked.indexOf(this.leaderId))) {
+      this.startElection(now); // now outranks its coordinator (or may stand at all): bullies it
+    }
+  }
+
+  /** Bully ranks by priority only; the preferred-leader rule and capabilities do not apply. */
+  setCapabilities(): void {}
 
   tick(now: number): void {
     if (this.role === 'leader') {
@@ -126,7 +150,8 @@ export class BullyNode implements ElectionNode {
       return;
     }
     if (now < this.deadline) return;
-    if (this.phase === 'awaiting-answer') this.becomeCoordinator(now);
+    if (!this.ranks) this.forgetCoordinator(now);
+    else if (this.phase === 'awaiting-answer') this.becomeCoordinator(now);
     else this.startElection(now);
   }
 
@@ -142,7 +167,7 @@ export class BullyNode implements ElectionNode {
 
     switch (message.kind) {
       case 'Election':
-        if (senderRank > this.rank) break;
+        if (senderRank > this.rank || !this.ranks) break;
         this.send('Answer', message.from);
         if (this.role === 'leader') {
           if (!newerElection) this.send('Coordinator', message.from); // else the announcement below reaches it
@@ -158,8 +183,11 @@ export class BullyNode implements ElectionNode {
         break;
       case 'Coordinator':
       case 'Heartbeat':
-        if (stale) break;
-        if (senderRank > this.rank) {
+        // An unranked node holds no elections, so nobody would tell a coordinator it follows no
+        // more that a later one came and went: it follows a higher-ranked coordinator than its
+        // own even under an older election number.
+        if (stale && (this.ranks || senderRank <= this.rankOf(this.leaderId))) break;
+        if (senderRank > this.rank || !this.ranks) {
           this.followCoordinator(message.from, now);
         } else if (this.role === 'leader') {
           // A lower-ranked node claims to coordinate: bully it (the announcement below does if newer).
@@ -175,7 +203,7 @@ export class BullyNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' || !this.membership.votes ? null : { startedAt: this.waitStartedAt, dueAt: this.deadline };
+    return this.role === 'leader' || !this.ranks ? null : { startedAt: this.waitStartedAt, dueAt: this.deadline };
   }
 
   transferLeadership(): ActionResult {
@@ -185,7 +213,8 @@ export class BullyNode implements ElectionNode {
   inspect(now: number): NodeInspection {
     return {
       votes: this.membership.votes,
-      rank: this.membership.votes ? this.rank + 1 : null,
+      priority: this.membership.priority(this.id),
+      rank: this.ranks ? this.rank + 1 : null,
       phase: this.phase,
       outranks: this.ranked.slice(0, Math.max(0, this.rank)),
       answerTimeoutMs: this.answerTimeoutMs,
@@ -194,6 +223,24 @@ export class BullyNode implements ElectionNode {
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { term: this.confirmedTerm },
     };
+  }
+
+  private rankOf(id: string | null): number {
+    return id === null ? -1 : this.ranked.indexOf(id);
+  }
+
+  /** Whether this node is ranked: it votes and its priority is above 0. */
+  private get ranks(): boolean {
+    return this.rank >= 0;
+  }
+
+  /** Ranks the voters of priority above 0: by priority, then member order (the last outranks all). */
+  private rerank(): void {
+    const order = (id: string): number => this.membership.members.indexOf(id);
+    this.ranked = this.membership.members
+      .filter((id) => this.membership.canLead(id))
+      .sort((a, b) => this.membership.priority(a) - this.membership.priority(b) || order(a) - order(b));
+    this.rank = this.ranked.indexOf(this.id);
   }
 
   private startElection(now: number): void {
@@ -229,7 +276,14 @@ export class BullyNode implements ElectionNode {
     this.phase = 'idle';
     this.leaderId = coordinator;
     this.heartbeatDeadline = Infinity;
-    this.waitUntil(now, this.membership.votes ? now + randomTimeoutMs(this.config, this.random) : Infinity);
+    // An unranked node holds no election when its coordinator falls silent: it forgets it, so
+    // that any ranked coordinator may have it follow (see the stale check in step).
+    this.waitUntil(now, now + (this.ranks ? randomTimeoutMs(this.config, this.random) : this.config.electionTimeoutMaxMs));
+  }
+
+  private forgetCoordinator(now: number): void {
+    this.leaderId = null;
+    this.waitUntil(now, Infinity);
   }
 
   private waitUntil(now: number, deadline: number): void {

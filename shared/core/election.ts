@@ -6,6 +6,7 @@
  * tell the node with `persisted(state)` once the write is durable (etcd's Ready / Advance).
  * Nothing in an implementation may touch timers, sockets, Date.now() or Math.random().
  */
+import type { Capabilities, LeadershipConfig } from './leadership.js';
 import type { Random } from './random.js';
 
 export const ALGORITHMS = ['raft', 'bully', 'paxos'] as const;
@@ -45,6 +46,15 @@ export interface Ready {
   messages: Message[];
   /** The latest time at which `tick` must be called next (Infinity: no timer pending). */
   wakeAt: number;
+  /** What the node decided on its own since the last ready(), with why: for the runtime's record. */
+  notices: Notice[];
+}
+
+/** The node started handing leadership to `to` on its own (priority takeover, the preferred-leader rule). */
+export interface Notice {
+  kind: 'transfer';
+  to: string;
+  reason: string;
 }
 
 export interface ElectionConfig {
@@ -82,6 +92,10 @@ export interface NodeOptions {
    */
   voters?: readonly string[];
   config: ElectionConfig;
+  /** Every member's priority and the rules that move leadership (shared/core/leadership.ts); the defaults when left out. */
+  leadership?: LeadershipConfig;
+  /** What this node advertises about itself; none when left out. */
+  capabilities?: Capabilities;
   random: Random;
   /** Durable state from before a crash, or null on first boot. */
   durable: DurableState | null;
@@ -126,6 +140,10 @@ export interface ElectionNode {
   transferLeadership(target: string, now: number): ActionResult;
   /** Takes a runtime's hint (a peer that seems to have crashed) into account. */
   hint(hint: Hint, now: number): void;
+  /** Every member's priority or the leadership rules changed; the runtime tells every node the same table. */
+  setLeadership(leadership: LeadershipConfig, now: number): void;
+  /** This node's own capabilities changed. */
+  setCapabilities(capabilities: Capabilities, now: number): void;
 }
 
 export function quorum(memberCount: number): number {

@@ -1,5 +1,6 @@
 /** Pieces the election algorithms share: randomized timers, transfer checks, contact ages. */
 import { quorum, type ActionResult, type ElectionConfig, type Role } from './election.js';
+import { DEFAULT_PRIORITY, byPriority } from './leadership.js';
 import type { Random } from './random.js';
 
 /** Sender, receiver and term: what every algorithm's messages carry besides their kind. */
@@ -9,49 +10,92 @@ export interface Envelope {
   term: number;
 }
 
-/** Who is in the cluster from one node's point of view: its peers, the voters, the quorum. */
+/**
+ * Who is in the cluster from one node's point of view: its peers, the voters, the quorum, and
+ * who may lead in which order (priorities, known to every node; shared/core/leadership.ts).
+ */
 export class Membership {
+  readonly id: string;
   readonly members: readonly string[];
   readonly voters: ReadonlySet<string>;
   /** Every other member: heartbeats go to all of them. */
   readonly peers: readonly string[];
   /** Every other voter: vote requests go to them. */
   readonly voterPeers: readonly string[];
-  /** Whether this node votes and may lead. */
+  /** Whether this node votes (a priority-0 voter votes but never leads). */
   readonly votes: boolean;
   readonly quorum: number;
+  private priorities: Readonly<Record<string, number>>;
+  /** Orders derived from the priorities, computed once per table (a follower asks at every heartbeat). */
+  private readonly successors = new Map<string | null, string[]>();
+  private bandOf: TimerSlot | null | undefined;
 
-  constructor(id: string, members: readonly string[], voters: readonly string[] = members) {
+  constructor(id: string, members: readonly string[], voters: readonly string[] = members, priorities: Readonly<Record<string, number>> = {}) {
+    this.id = id;
     this.members = members;
     this.voters = new Set(voters.filter((voter) => members.includes(voter)));
     this.peers = members.filter((member) => member !== id);
     this.voterPeers = this.peers.filter((peer) => this.voters.has(peer));
     this.votes = this.voters.has(id);
     this.quorum = quorum(this.voters.size);
+    this.priorities = priorities;
   }
 
   isMember(id: string): boolean {
     return this.members.includes(id);
   }
 
-  /** Whether `a` comes before `b` in rank (member) order. */
+  setPriorities(priorities: Readonly<Record<string, number>>): void {
+    this.priorities = priorities;
+    this.successors.clear();
+    this.bandOf = undefined;
+  }
+
+  priority(id: string): number {
+    return this.priorities[id] ?? DEFAULT_PRIORITY;
+  }
+
+  /** A voter whose priority is above 0. */
+  canLead(id: string): boolean {
+    return this.voters.has(id) && this.priority(id) > 0;
+  }
+
+  /** Whether `a` comes before `b` in rank order: a higher priority first, then member order. */
   ranksBefore(a: string, b: string): boolean {
-    return this.members.indexOf(a) < this.members.indexOf(b);
+    const [priorityA, priorityB] = [this.priority(a), this.priority(b)];
+    return priorityA !== priorityB ? priorityA > priorityB : this.members.indexOf(a) < this.members.indexOf(b);
   }
 
   /**
-   * This node's place among the voters that would replace `leader` (in member order, the leader
-   * left out): the first times out first. Null for a non-voter, or when the leader is unknown.
+   * This node's place among the members that would replace `leader` (those that may lead, the
+   * leader left out, by priority and then member order): the first times out first. Null when
+   * this node may not lead, or when the leader is unknown.
    */
-  slotUnder(id: string, leader: string | null): TimerSlot | null {
-    if (leader === null || !this.votes) return null;
-    const successors = this.members.filter((member) => member !== leader && this.voters.has(member));
-    const index = successors.indexOf(id);
+  slotUnder(leader: string | null): TimerSlot | null {
+    if (leader === null || !this.canLead(this.id)) return null;
+    let successors = this.successors.get(leader);
+    if (successors === undefined) {
+      successors = byPriority(this.members, (id) => (this.voters.has(id) ? this.priority(id) : 0), (id) => id === leader);
+      this.successors.set(leader, successors);
+    }
+    const index = successors.indexOf(this.id);
     return index < 0 ? null : { index, count: successors.length };
+  }
+
+  /**
+   * With no leader to rank under: this node's band of the timeout range, one band per distinct
+   * priority among the members that may lead (the highest first), so that higher priorities time
+   * out sooner. Null (the whole range) when all share one priority or this node may not lead.
+   */
+  band(): TimerSlot | null {
+    if (this.bandOf !== undefined) return this.bandOf;
+    const levels = [...new Set([...this.voters].map((id) => this.priority(id)).filter((priority) => priority > 0))].sort((a, b) => b - a);
+    this.bandOf = !this.canLead(this.id) || levels.length < 2 ? null : { index: levels.indexOf(this.priority(this.id)), count: levels.length };
+    return this.bandOf;
   }
 }
 
-/** A follower's place in the order in which the leader's successors would time out. */
+/** A node's place in the order in which nodes would time out: among a leader's successors, or among priority bands. */
 export interface TimerSlot {
   index: number;
   count: number;
@@ -89,9 +133,10 @@ export function randomTimeoutMs(config: ElectionConfig, random: Random): number 
 }
 
 /**
- * An election timer re-armed with a fresh random timeout at each reset: uniform over the whole
- * range, or, for a follower of a known leader with ranked timeouts on, uniform within its rank's
- * window at the start of the range.
+ * An election timer re-armed with a fresh random timeout at each reset: for a follower of a known
+ * leader with ranked timeouts on, uniform within its rank's window at the start of the range;
+ * otherwise uniform over its priority band of the range (the whole range when every priority is
+ * the same, as in the Raft paper).
  */
 export class ElectionTimer {
   timeoutMs: number;
@@ -100,28 +145,40 @@ export class ElectionTimer {
   constructor(
     private readonly config: ElectionConfig,
     private readonly random: Random,
+    private readonly membership: Membership,
     now: number,
   ) {
-    this.timeoutMs = randomTimeoutMs(config, random);
+    this.timeoutMs = this.draw(null);
     this.deadline = now + this.timeoutMs;
   }
 
-  reset(now: number, slot: TimerSlot | null = null): void {
-    if (slot === null || !this.config.rankedTimeouts) {
-      this.timeoutMs = randomTimeoutMs(this.config, this.random);
-    } else {
-      const windowMs = rankWindowMs(this.config, slot.count);
-      this.timeoutMs = this.config.electionTimeoutMinMs + windowMs * (slot.index + RANK_JITTER * this.random.next());
-    }
+  /** Re-arms the timer; `leader` is the leader this node follows, if any. */
+  reset(now: number, leader: string | null = null): void {
+    this.timeoutMs = this.draw(leader);
     this.deadline = now + this.timeoutMs;
+  }
+
+  private draw(leader: string | null): number {
+    const slot = this.config.rankedTimeouts ? this.membership.slotUnder(leader) : null;
+    if (slot !== null) {
+      const windowMs = rankWindowMs(this.config, slot.count);
+      return this.config.electionTimeoutMinMs + windowMs * (slot.index + RANK_JITTER * this.random.next());
+    }
+    const band = this.membership.band();
+    if (band === null) return randomTimeoutMs(this.config, this.random);
+    const widthMs = (this.config.electionTimeoutMaxMs - this.config.electionTimeoutMinMs) / band.count;
+    return this.config.electionTimeoutMinMs + widthMs * (band.index + this.random.next());
   }
 
   /**
    * The leader seems to have crashed: fire early in this node's window from now rather than after
    * the election timeout (the first successor a little after the others heard it too, so that
-   * they no longer trust the leader when its pre-vote arrives).
+   * they no longer trust the leader when its pre-vote arrives). Nothing changes for a node that is
+   * not among the leader's successors.
    */
-  hurry(now: number, slot: TimerSlot): void {
+  hurry(now: number, leader: string): void {
+    const slot = this.membership.slotUnder(leader);
+    if (slot === null) return;
     const windowMs = hintWindowMs(this.config);
     this.timeoutMs = windowMs * (slot.index + HINT_DELAY + RANK_JITTER * this.random.next());
     this.deadline = Math.min(this.deadline, now + this.timeoutMs);
@@ -149,6 +206,7 @@ export function transferRefusal(node: { id: string; role: Role; membership: Memb
   if (target === node.id) return { ok: false, error: `${node.id} already leads` };
   if (!node.membership.peers.includes(target)) return { ok: false, error: `${target} is not a member of this cluster` };
   if (!node.membership.voters.has(target)) return { ok: false, error: `${target} does not vote, so it cannot lead` };
+  if (!node.membership.canLead(target)) return { ok: false, error: `${target} has priority 0, so it never leads` };
   return null;
 }
 

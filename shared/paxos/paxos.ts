@@ -17,7 +17,9 @@
  * Members that do not vote are neither proposers nor acceptors: they follow the leader's
  * heartbeats and never count towards a majority.
  *
- * Ranked timeouts and crash hints work as in Raft (see raft.ts).
+ * Ranked timeouts, crash hints and priorities (a priority-0 node never proposes; priority
+ * takeover and the preferred-leader rule hand leadership over with the transfer) work as in Raft
+ * (see raft.ts).
  *
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
@@ -32,10 +34,13 @@ import {
   type NodeStatus,
   type Ready,
   type Hint,
+  type Notice,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
+import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { TakeoverWatch } from '../core/takeover.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
 export type PaxosMessage =
@@ -43,7 +48,8 @@ export type PaxosMessage =
   | (Envelope & { kind: 'Promise' })
   | (Envelope & { kind: 'Nack' })
   | (Envelope & { kind: 'Heartbeat' })
-  | (Envelope & { kind: 'HeartbeatAck' })
+  /** `metric`: the value the preferred-leader rule reads, when one is set. */
+  | (Envelope & { kind: 'HeartbeatAck'; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export const PAXOS_MESSAGE_KINDS = ['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow'] as const;
@@ -52,6 +58,7 @@ export function isPaxosMessage(message: Message): message is PaxosMessage {
   const fields = message as unknown as Record<string, unknown>;
   if (message.kind === 'Prepare') return typeof fields.transfer === 'boolean';
   if (message.kind === 'TimeoutNow') return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
+  if (message.kind === 'HeartbeatAck') return fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric));
   return (PAXOS_MESSAGE_KINDS as readonly string[]).includes(message.kind);
 }
 
@@ -94,21 +101,26 @@ export class PaxosNode implements ElectionNode {
   /** The leader lease (check-quorum). */
   private readonly lease: QuorumLease;
   private transfer: Transfer | null = null;
+  /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
+  private readonly takeover: TakeoverWatch;
   private readonly lastContact = new Map<string, number>();
   private outbox: PaxosMessage[] = [];
+  private notices: Notice[] = [];
 
   constructor(options: NodeOptions) {
     this.id = options.id;
     this.members = options.members;
-    this.membership = new Membership(options.id, options.members, options.voters);
+    const leadership = options.leadership ?? DEFAULT_LEADERSHIP;
+    this.membership = new Membership(options.id, options.members, options.voters, leadership.priorities);
     this.index = options.members.indexOf(options.id);
     this.config = options.config;
     this.promised = readPaxosDurable(options.durable).promised;
     this.handedOutPromise = this.promised;
     this.confirmedPromise = this.promised;
     this.highestSeen = this.promised;
-    this.election = new ElectionTimer(options.config, options.random, options.now);
+    this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
     this.lease = new QuorumLease(options.config, this.membership);
+    this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
   }
 
   status(): NodeStatus {
@@ -123,13 +135,15 @@ export class PaxosNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
+    const notices = this.notices;
+    this.notices = [];
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
-        : this.membership.votes
+        : this.mayPropose()
           ? this.election.deadline
           : Infinity;
-    return { persist, messages, wakeAt };
+    return { persist, messages, wakeAt, notices };
   }
 
   persisted(state: DurableState): void {
@@ -137,24 +151,46 @@ export class PaxosNode implements ElectionNode {
   }
 
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId) return;
-    const slot = this.membership.slotUnder(this.id, this.leaderId);
-    if (slot === null) return;
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
+    // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
     this.lease.leaderLost();
-    this.election.hurry(now, slot);
+    if (this.mayPropose()) this.election.hurry(now, hint.peer);
+  }
+
+  setLeadership(leadership: LeadershipConfig, now: number): void {
+    const could = this.mayPropose();
+    this.membership.setPriorities(leadership.priorities);
+    this.takeover.setLeadership(leadership, now);
+    if (this.role === 'leader') {
+      this.considerTakeover(now); // a leader whose priority became 0 hands over at once
+    } else if (!this.mayPropose() && this.role === 'candidate') {
+      this.becomeFollower(null, now); // abandons its ballot
+    } else if (this.mayPropose() && !could) {
+      this.election.reset(now, this.leaderId); // its timer starts now
+    }
+  }
+
+  setCapabilities(capabilities: Capabilities, now: number): void {
+    this.takeover.setCapabilities(capabilities, now);
   }
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (this.membership.votes && now >= this.election.deadline) this.prepare(now, false);
+      if (this.mayPropose() && now >= this.election.deadline) this.prepare(now, false);
       return;
     }
-    if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
+    if (this.transfer !== null && now >= this.transfer.deadline) {
+      this.takeover.failed(this.transfer.target, now);
+      this.transfer = null;
+    }
     if (now >= this.lease.deadline && !this.lease.renew(now)) {
       this.becomeFollower(null, now);
       return;
     }
-    if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
+    if (now >= this.heartbeatDeadline) {
+      this.considerTakeover(now);
+      this.broadcastHeartbeat(now);
+    }
   }
 
   step(input: Message, now: number): void {
@@ -185,10 +221,13 @@ export class PaxosNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatAck':
-        if (this.role === 'leader' && message.term === this.promised) this.lease.answer(message.from);
+        if (this.role === 'leader' && message.term === this.promised) {
+          this.lease.answer(message.from);
+          this.takeover.answered(message.from, message.metric ?? null, now);
+        }
         return;
       case 'TimeoutNow':
-        if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline) {
+        if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline && this.mayPropose()) {
           this.prepare(now, true);
         }
         return;
@@ -196,7 +235,7 @@ export class PaxosNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' || !this.membership.votes ? null : this.election.span();
+    return this.role === 'leader' || !this.mayPropose() ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
@@ -211,6 +250,8 @@ export class PaxosNode implements ElectionNode {
     const leading = this.role === 'leader';
     return {
       votes: this.membership.votes,
+      priority: this.membership.priority(this.id),
+      proposes: this.mayPropose(),
       index: this.index,
       promisedBallot: this.promised,
       highestBallotSeen: this.highestSeen,
@@ -223,6 +264,8 @@ export class PaxosNode implements ElectionNode {
       promisesFrom: [...this.promises],
       nacksFrom: [...this.nacks],
       transferTo: this.transfer?.target ?? null,
+      metric: this.takeover.metric,
+      takeover: leading ? this.takeover.inspect(now) : null,
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { promised: this.confirmedPromise },
     };
@@ -251,8 +294,9 @@ export class PaxosNode implements ElectionNode {
     this.promised = message.term;
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
     this.lease.heardFromLeader(now);
-    this.election.reset(now, this.membership.slotUnder(this.id, message.from));
-    this.send('HeartbeatAck', message.from, message.term);
+    this.election.reset(now, message.from);
+    const metric = this.takeover.metric;
+    this.outbox.push({ kind: 'HeartbeatAck', from: this.id, to: message.from, term: message.term, ...(metric === null ? {} : { metric }) });
   }
 
   /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
@@ -276,6 +320,22 @@ export class PaxosNode implements ElectionNode {
     return this.membership.quorum;
   }
 
+  /** Whether this node may propose ballots: it votes and its priority is above 0. */
+  private mayPropose(): boolean {
+    return this.membership.canLead(this.id);
+  }
+
+  /** The leader's watch for takeovers (a factory so that the mutation suite can swap in a broken one). */
+  protected watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new TakeoverWatch(...args);
+  }
+
+  /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
+  private considerTakeover(now: number): void {
+    const notice = this.takeover.consider(now, this.role === 'leader' && this.transfer === null, (target) => this.transferLeadership(target, now));
+    if (notice !== null) this.notices.push(notice);
+  }
+
   private nextBallot(): number {
     const size = this.members.length;
     return (Math.floor(Math.max(this.promised, this.highestSeen) / size) + 1) * size + this.index;
@@ -286,6 +346,7 @@ export class PaxosNode implements ElectionNode {
     this.leaderId = this.id;
     this.transfer = null;
     this.lease.lead(now);
+    this.takeover.lead();
     this.broadcastHeartbeat(now);
   }
 
@@ -296,7 +357,7 @@ export class PaxosNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
     this.transfer = null;
-    this.election.reset(now, this.membership.slotUnder(this.id, leaderId));
+    this.election.reset(now, leaderId);
   }
 
   private inLease(now: number): boolean {
@@ -313,7 +374,7 @@ export class PaxosNode implements ElectionNode {
     this.outbox.push({ kind: 'TimeoutNow', from: this.id, to: transfer.target, term: this.promised, deadline: transfer.deadline });
   }
 
-  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow'>, to: string, term: number): void {
+  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow' | 'HeartbeatAck'>, to: string, term: number): void {
     this.outbox.push({ kind, from: this.id, to, term });
   }
 }

@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import { ALGORITHMS, ROLES } from '../core/election.js';
-import { MEMBER_ID_PATTERN } from './cluster-file.js';
+import { MAX_PRIORITY } from '../core/leadership.js';
+import { MEMBER_ID_PATTERN, capabilitiesSchema, preferredLeaderSchema } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
 
 export const WIRE_VERSION = 1;
@@ -25,6 +26,9 @@ const proof = z.string().regex(/^[0-9a-f]{64}$/);
 const term = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const finite = z.number().finite();
 const time = z.number().finite().min(0);
+const priority = z.number().int().min(0).max(MAX_PRIORITY);
+/** The rules that move leadership (null: the default delay, no rule). */
+const leadershipSchema = z.object({ takeoverAfterMs: z.number().int().min(1).nullable(), preferredLeader: preferredLeaderSchema.nullable() }).strict();
 
 export const membershipSchema = z
   .object({
@@ -39,7 +43,9 @@ export const membershipSchema = z
         rankedTimeouts: z.boolean(),
       })
       .strict(),
-    members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean() }).strict()).min(1).max(101),
+    /** `priority` and `leadership` are left out at their defaults (cluster-file.ts, membershipOf). */
+    members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean(), priority: priority.optional() }).strict()).min(1).max(101),
+    leadership: leadershipSchema.optional(),
   })
   .strict();
 
@@ -167,7 +173,13 @@ export const agentStatusSchema = z
     pid: z.number().int().min(1),
     version: z.string().max(40),
     /** The cluster file's members with their http and supervisor addresses (what a console attaches to). */
-    members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean(), http: z.string().max(300), supervisor: z.string().max(300) }).strict()).max(101),
+    members: z
+      .array(z.object({ id, address: z.string().max(300), voting: z.boolean(), http: z.string().max(300), supervisor: z.string().max(300), priority: priority.optional() }).strict())
+      .max(101),
+    /** When leadership moves on its own, from the cluster file. */
+    leadership: leadershipSchema.optional(),
+    /** What this agent advertises: its cluster file's facts and what it measures (loadavg, freememMb, uptimeS, version). */
+    capabilities: capabilitiesSchema().optional(),
     algorithm: z.enum(ALGORITHMS),
     config: membershipSchema.shape.config,
     faultLeaseMs: z.number().int().min(1_000),
@@ -207,6 +219,8 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('peer-refused'), t: time, peer: z.string().max(64), address: z.string().max(300), reason: z.string().max(500) }).strict(),
   /** A console replaced the fault table this agent enforces (an empty table clears it). */
   z.object({ type: z.literal('faults-set'), t: time, owner: z.string().max(64), version: z.string().max(80), expiresInMs: z.number().nullable() }).strict(),
+  /** This agent, leading, started handing leadership to `to` on its own (priority takeover, the preferred-leader rule), and why. */
+  z.object({ type: z.literal('transfer'), t: time, to: id, reason: z.string().max(400) }).strict(),
   /** The --on-elected command started (this node leads `term`), was stopped, or exited on its own. */
   z.object({ type: z.literal('hook'), t: time, action: z.enum(['started', 'stopped', 'exited']), term, pid: z.number().int().nullable(), detail: z.string().max(200) }).strict(),
 ]);

@@ -7,6 +7,17 @@
 import { z } from 'zod';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../core/election.js';
 import { parseElectionConfig, TIMING_LIMIT_MS } from '../core/config.js';
+import { DEFAULT_PRIORITY, MAX_PRIORITY, type Capabilities, type LeadershipConfig, type PreferredLeaderRule } from '../core/leadership.js';
+import {
+  CAPABILITY_KEY_PATTERN,
+  DEFAULT_RULE_STABLE_MS,
+  MAX_CAPABILITIES,
+  MAX_CAPABILITY_NUMBER,
+  MAX_CAPABILITY_TEXT,
+  MAX_LEADERSHIP_MS,
+  MAX_STATIC_CAPABILITIES,
+  PREFER_DIRECTIONS,
+} from './leadership.js';
 import { ValidationError } from './validate.js';
 
 export const MAX_MEMBERS = 101;
@@ -26,6 +37,27 @@ const hostPort = z
 
 const milliseconds = z.number().int().min(1).max(TIMING_LIMIT_MS);
 
+const capabilityKey = z.string().regex(CAPABILITY_KEY_PATTERN, 'must be a name of letters, digits, dots, dashes or underscores starting with a letter (at most 32)');
+
+/** Facts a member advertises, at most `max` (shared/protocol/leadership.ts has the same bounds for commands). */
+export function capabilitiesSchema(max = MAX_CAPABILITIES) {
+  return z
+    .record(
+      capabilityKey,
+      z.union([z.string().min(1).max(MAX_CAPABILITY_TEXT), z.number().min(-MAX_CAPABILITY_NUMBER).max(MAX_CAPABILITY_NUMBER), z.boolean()]),
+    )
+    .refine((capabilities) => Object.keys(capabilities).length <= max, `at most ${max} capabilities`);
+}
+
+export const preferredLeaderSchema = z
+  .object({
+    capability: capabilityKey.describe('The numeric capability the rule reads, e.g. loadavg (measured by every agent).'),
+    prefer: z.enum(PREFER_DIRECTIONS).describe('Which end of the values leads.'),
+    margin: z.number().min(0).max(MAX_CAPABILITY_NUMBER).default(0).describe('How much better than the leader\'s a value must be to take over (hysteresis).'),
+    stableMs: z.number().int().min(0).max(MAX_LEADERSHIP_MS).default(DEFAULT_RULE_STABLE_MS).describe('How long it must stay better by the margin, continuously.'),
+  })
+  .strict();
+
 export const memberSchema = z
   .object({
     id: z
@@ -40,6 +72,18 @@ export const memberSchema = z
     http: hostPort.optional().describe('host:port of GET /leader and /status; default: the address\'s host, port + 1000.'),
     /** Where its supervisor (conclave agent --supervise) takes kill/restart/pause; default: port + 2000. */
     supervisor: hostPort.optional().describe('host:port where the supervisor (conclave agent --supervise) takes consoles; default: port + 2000.'),
+    /** 0 never leads; higher priorities stand first and take over from lower ones (MongoDB's member priority). */
+    priority: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_PRIORITY)
+      .default(DEFAULT_PRIORITY)
+      .describe('0 to 1000 (default 1): 0 never leads (it still votes); a higher priority stands for election first and takes leadership over from a lower one.'),
+    /** Static facts the member advertises, besides what the agent measures (loadavg, freememMb, uptimeS, version). */
+    capabilities: capabilitiesSchema(MAX_STATIC_CAPABILITIES)
+      .default({})
+      .describe(`Static facts the member advertises (zone, disk...): at most ${MAX_STATIC_CAPABILITIES}, besides what its agent measures itself: loadavg, freememMb, uptimeS, version.`),
   })
   .strict();
 
@@ -61,6 +105,20 @@ export const clusterFileSchema = z
       .strict()
       .optional()
       .describe('Timeouts in milliseconds and the Raft switches; each defaults to the app\'s default.'),
+    leadership: z
+      .object({
+        takeoverAfterMs: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_LEADERSHIP_MS)
+          .optional()
+          .describe('How long a member of higher priority than the leader must be reachable before it takes over; default 3 maximal election timeouts.'),
+        preferredLeader: preferredLeaderSchema.optional().describe('Prefer the member with the lowest (or highest) value of a capability among the top priority present; off when left out.'),
+      })
+      .strict()
+      .optional()
+      .describe('When leadership moves on its own (Raft and Paxos): priority takeover, and the preferred-leader rule.'),
     /** How long a fault a console set lasts without being renewed. */
     faultLeaseMs: z
       .number()
@@ -97,7 +155,9 @@ export interface ClusterDefinition {
   algorithm: (typeof ALGORITHMS)[number];
   config: ElectionConfig;
   faultLeaseMs: number;
-  members: Array<Required<MemberEntry>>;
+  members: Array<Required<MemberEntry> & { capabilities: Capabilities }>;
+  /** The members' priorities and the rules that move leadership. */
+  leadership: LeadershipConfig;
 }
 
 /** Checks a parsed JSON/YAML document; the error names every field that is wrong. */
@@ -124,6 +184,11 @@ export function parseClusterFile(document: unknown, source = 'cluster file'): Cl
       http: member.http ?? offsetPort(member.address, 1_000),
       supervisor: member.supervisor ?? offsetPort(member.address, 2_000),
     })),
+    leadership: {
+      priorities: Object.fromEntries(file.members.map((member) => [member.id, member.priority])),
+      takeoverAfterMs: file.leadership?.takeoverAfterMs ?? null,
+      preferredLeader: file.leadership?.preferredLeader ?? null,
+    },
   };
 }
 
@@ -149,19 +214,25 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * What every member must agree on, canonically ordered: members (ids, addresses, voting
- * flags), the algorithm and its timing. Peers with a different one refuse each other.
+ * flags, priorities), the algorithm and its timing, and the rules that move leadership (members
+ * that disagreed on who outranks whom would hand leadership back and forth). Peers with a
+ * different one refuse each other. Defaults are left out (a default priority, no rules), so a
+ * cluster that sets none keeps the fingerprint it had before priorities existed.
  */
 export interface MembershipSummary {
   algorithm: string;
   config: ElectionConfig;
-  members: Array<{ id: string; address: string; voting: boolean }>;
+  members: Array<{ id: string; address: string; voting: boolean; priority?: number }>;
+  leadership?: { takeoverAfterMs: number | null; preferredLeader: PreferredLeaderRule | null };
 }
 
 export function membershipOf(definition: ClusterDefinition): MembershipSummary {
+  const { takeoverAfterMs, preferredLeader } = definition.leadership;
   return {
     algorithm: definition.algorithm,
     config: definition.config,
-    members: definition.members.map(({ id, address, voting }) => ({ id, address, voting })),
+    members: definition.members.map(({ id, address, voting, priority }) => ({ id, address, voting, ...(priority === DEFAULT_PRIORITY ? {} : { priority }) })),
+    ...(takeoverAfterMs === null && preferredLeader === null ? {} : { leadership: { takeoverAfterMs, preferredLeader } }),
   };
 }
 
@@ -177,6 +248,14 @@ export function membershipDifference(ours: MembershipSummary, theirs: Membership
     for (const field of ['id', 'address', 'voting'] as const) {
       if (member[field] !== other[field]) return `members[${index}].${field}: ours is ${String(member[field])}, theirs is ${String(other[field])}`;
     }
+    const [mine, yours] = [member.priority ?? DEFAULT_PRIORITY, other.priority ?? DEFAULT_PRIORITY];
+    if (mine !== yours) return `members[${index}].priority: ours is ${mine}, theirs is ${yours}`;
+  }
+  const rules = (summary: MembershipSummary) => summary.leadership ?? { takeoverAfterMs: null, preferredLeader: null };
+  const [mine, yours] = [rules(ours), rules(theirs)];
+  if (mine.takeoverAfterMs !== yours.takeoverAfterMs) return `leadership.takeoverAfterMs: ours is ${String(mine.takeoverAfterMs ?? 'the default')}, theirs is ${String(yours.takeoverAfterMs ?? 'the default')}`;
+  if (JSON.stringify(mine.preferredLeader) !== JSON.stringify(yours.preferredLeader)) {
+    return `leadership.preferredLeader: ours is ${JSON.stringify(mine.preferredLeader)}, theirs is ${JSON.stringify(yours.preferredLeader)}`;
   }
   return null;
 }

@@ -4,6 +4,7 @@ import { parsePartialConfig } from '../core/config.js';
 import { parseScenario } from '../scenario/format.js';
 import { HOST_PORT_PATTERN } from './cluster-file.js';
 import { parseEtcdTarget } from './etcd.js';
+import { parseCapabilities, parseLeadershipChange, parsePriority } from './leadership.js';
 import { PARTITION_PRESETS } from './faults.js';
 import { TARGET_KINDS, type Command, type CommandType, type TargetSpec } from './types.js';
 import {
@@ -30,6 +31,9 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   'heal',
   'link',
   'clock',
+  'priority',
+  'capabilities',
+  'leadership',
   'configure',
   'open',
   'scenario',
@@ -124,6 +128,16 @@ export function parseCommand(payload: unknown): Command {
       }
       return { type, speed };
     }
+    case 'priority': {
+      const input = expectObject(payload, where, ['type', 'nodeId', 'priority']);
+      return { type, nodeId: parseNodeId(input.nodeId, `${where}.nodeId`), priority: parsePriority(input.priority, `${where}.priority`) };
+    }
+    case 'capabilities': {
+      const input = expectObject(payload, where, ['type', 'nodeId', 'capabilities']);
+      return { type, nodeId: parseNodeId(input.nodeId, `${where}.nodeId`), capabilities: parseCapabilities(input.capabilities, `${where}.capabilities`) };
+    }
+    case 'leadership':
+      return { type, ...parseLeadershipChange(expectObject(payload, where, ['type', 'takeoverAfterMs', 'preferredLeader']), where) };
     case 'configure': {
       const input = expectObject(payload, where, ['type', 'algorithm', 'nodes', 'config']);
       const command: Extract<Command, { type: 'configure' }> = { type };

@@ -3,6 +3,7 @@
  * every field is checked, and the error names the field.
  */
 import { ROLES } from '../core/election.js';
+import { parseCapabilities, parsePreferredLeaderRule, parsePriority, parseTakeoverAfterMs } from './leadership.js';
 import type { LinkFault } from './faults.js';
 import { MESSAGE_CATEGORIES, type MessageAggregate, type MessageRecord } from './messages.js';
 import type { ScenarioReport } from '../scenario/format.js';
@@ -33,6 +34,9 @@ export const EVENT_TYPES: readonly ClusterEventType[] = [
   'link',
   'heal',
   'transfer',
+  'priority',
+  'capabilities',
+  'leadership',
   'clock',
   'quorum',
   'leader-lost',
@@ -47,6 +51,8 @@ const MAX_NODES_IN_EVENT = 1_000;
 const id = (value: unknown, path: string): string => expectString(value, path, ID);
 const nullable = <T>(value: unknown, path: string, parse: (value: unknown, path: string) => T): T | null =>
   value === null ? null : parse(value, path);
+const optional = <T>(value: unknown, path: string, parse: (value: unknown, path: string) => T): T | undefined =>
+  value === undefined ? undefined : parse(value, path);
 const term = (value: unknown, path: string): number => expectInteger(value, path, 0, Number.MAX_SAFE_INTEGER);
 const ids = (value: unknown, path: string): string[] => expectArray(value, path, MAX_NODES_IN_EVENT).map((item, i) => id(item, `${path}[${i}]`));
 
@@ -61,7 +67,7 @@ function linkFault(value: unknown, path: string): LinkFault {
   };
 }
 
-/** Fields of each event type besides type, seq, t and at, and how to read them. */
+/** Fields of each event type besides type, seq, t and at, and how to read them (a field read as undefined is left out). */
 const FIELDS: { [K in ClusterEventType]: Record<string, (value: unknown, path: string) => unknown> } = {
   status: {
     nodeId: id,
@@ -84,7 +90,10 @@ const FIELDS: { [K in ClusterEventType]: Record<string, (value: unknown, path: s
   },
   link: { from: (v, p) => nullable(v, p, id), to: (v, p) => nullable(v, p, id), fault: (v, p) => nullable(v, p, linkFault) },
   heal: { faultId: (v, p) => nullable(v, p, (w, q) => expectString(w, q, TEXT)), label: (v, p) => expectString(v, p, TEXT) },
-  transfer: { from: id, to: id },
+  transfer: { from: id, to: id, reason: (v, p) => optional(v, p, (w, q) => expectString(w, q, TEXT)) },
+  priority: { nodeId: id, priority: parsePriority, previous: parsePriority },
+  capabilities: { nodeId: id, capabilities: parseCapabilities },
+  leadership: { takeoverAfterMs: parseTakeoverAfterMs, preferredLeader: (v, p) => nullable(v, p, parsePreferredLeaderRule) },
   clock: { speed: (v, p) => expectNumber(v, p, 0, 1) },
   quorum: { leaderId: (v, p) => nullable(v, p, id), term: (v, p) => nullable(v, p, term) },
   'leader-lost': { leaderId: id, term, cause: (v, p) => expectOneOf(v, p, ['killed', 'paused', 'cut off'] as const) },
@@ -171,7 +180,10 @@ export function parseClusterEvent(value: unknown, path = 'event'): ClusterEvent 
     t: expectNumber(input.t, `${path}.t`, 0, Number.MAX_SAFE_INTEGER),
     at: expectNumber(input.at, `${path}.at`, 0, Number.MAX_SAFE_INTEGER),
   };
-  for (const [name, read] of Object.entries(fields)) event[name] = read(input[name], `${path}.${name}`);
+  for (const [name, read] of Object.entries(fields)) {
+    const field = read(input[name], `${path}.${name}`);
+    if (field !== undefined) event[name] = field;
+  }
   return event as ClusterEvent;
 }
 

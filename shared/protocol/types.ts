@@ -3,7 +3,9 @@
  * shared by the hub, the dashboard and any other client.
  */
 import type { AlgorithmName, ElectionConfig, Role } from '../core/election.js';
+import type { Capabilities, PreferredLeaderRule } from '../core/leadership.js';
 import type { EtcdPlaygroundSpec, EtcdWatchSpec } from './etcd.js';
+import type { LeadershipChange } from './leadership.js';
 import type { LinkFault, PartitionPreset } from './faults.js';
 import type { MessageBatch } from './messages.js';
 import type { Scenario, ScenarioReport } from '../scenario/format.js';
@@ -28,6 +30,17 @@ export interface NodeView {
   voting?: boolean;
   /** Real nodes: false while the console cannot reach the agent (what it shows is what it last said). */
   reachable?: boolean;
+  /** 0 (never leads) to 1000; absent where the runtime does not know priorities (etcd). */
+  priority?: number;
+  /** The facts the node advertises (agents: the cluster file's, plus loadavg, freememMb, uptimeS, version); absent where unknown. */
+  capabilities?: Capabilities;
+}
+
+/** When leadership moves on its own: after how long a higher-priority node takes over, and the preferred-leader rule. */
+export interface LeadershipView {
+  /** In force (the default resolved: 3 × the maximal election timeout). */
+  takeoverAfterMs: number;
+  preferredLeader: PreferredLeaderRule | null;
 }
 
 /** What runs the cluster the hub serves. */
@@ -35,7 +48,22 @@ export const TARGET_KINDS = ['embedded', 'processes', 'attached', 'etcd', 'etcd-
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Controls that may not apply to every kind of cluster; `loss` and `duplicate` are the link faults' dropProbability and duplicateProbability. */
-export const TARGET_CONTROLS = ['configure', 'clock', 'scenario', 'transfer', 'kill', 'restart', 'pause', 'partition', 'link', 'loss', 'duplicate'] as const;
+export const TARGET_CONTROLS = [
+  'configure',
+  'clock',
+  'scenario',
+  'transfer',
+  'kill',
+  'restart',
+  'pause',
+  'partition',
+  'link',
+  'loss',
+  'duplicate',
+  'priority',
+  'capabilities',
+  'leadership',
+] as const;
 export type TargetControl = (typeof TARGET_CONTROLS)[number];
 
 export interface TargetInfo {
@@ -96,6 +124,8 @@ export interface ClusterSnapshot {
   network: NetworkView;
   /** The leader with the highest term among running nodes, or null when there is none. */
   leader: LeaderInfo | null;
+  /** Priority takeover and the preferred-leader rule in force; absent where the runtime has none (etcd). */
+  leadership?: LeadershipView;
   /** How fast cluster time runs against wall time: 1 normal, below 1 slow motion, 0 frozen. */
   clockSpeed: number;
   /** The scenario being run, if any: progress is (t - startedT) / durationMs. */
@@ -121,7 +151,11 @@ export type ClusterEventBody =
   | { type: 'partition'; label: string; groups: string[][] | null; blocked: string[] }
   | { type: 'link'; from: string | null; to: string | null; fault: LinkFault | null }
   | { type: 'heal'; faultId: string | null; label: string }
-  | { type: 'transfer'; from: string; to: string }
+  /** `reason`: set when the leader started it on its own ("priority takeover: n1 (priority 3) over n4 (priority 1)"). */
+  | { type: 'transfer'; from: string; to: string; reason?: string }
+  | { type: 'priority'; nodeId: string; priority: number; previous: number }
+  | { type: 'capabilities'; nodeId: string; capabilities: Capabilities }
+  | { type: 'leadership'; takeoverAfterMs: number; preferredLeader: PreferredLeaderRule | null }
   | { type: 'clock'; speed: number }
   | { type: 'quorum'; leaderId: string | null; term: number | null }
   | { type: 'leader-lost'; leaderId: string; term: number; cause: LeaderLossCause }
@@ -142,7 +176,11 @@ export type ClusterCommand =
   | { type: 'partition'; preset: PartitionPreset }
   | { type: 'heal'; faultId?: string }
   | ({ type: 'link'; from?: string; to?: string } & Partial<LinkFault>)
-  | { type: 'clock'; speed: number };
+  | { type: 'clock'; speed: number }
+  | { type: 'priority'; nodeId: string; priority: number }
+  | { type: 'capabilities'; nodeId: string; capabilities: Capabilities }
+  /** Fields left out stay as they are; null: the default delay, no rule. */
+  | ({ type: 'leadership' } & LeadershipChange);
 
 /** Which cluster the hub should serve instead of the current one. */
 export type TargetSpec =

@@ -30,6 +30,11 @@
  * Members that do not vote (etcd's learners) follow the leader but never campaign, are never
  * asked for votes and never count towards a quorum.
  *
+ * Priorities (shared/core/leadership.ts): a priority-0 voter votes but never campaigns; higher
+ * priorities time out sooner (ranked successors by priority; with no leader known, one band of the
+ * range per priority); and the leader hands over to a reachable follower of higher priority, or
+ * to the one the preferred-leader rule picks, with its transfer (takeover.ts).
+ *
  * There is no replicated log: heartbeats are empty AppendEntries, so any voter may win.
  * Time comes only from the `now` arguments; randomness only from `random`.
  */
@@ -44,10 +49,13 @@ import {
   type NodeStatus,
   type Ready,
   type Hint,
+  type Notice,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
+import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { TakeoverWatch } from '../core/takeover.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -55,7 +63,8 @@ export type RaftMessage =
   | (Envelope & { kind: 'RequestVote'; transfer: boolean })
   | (Envelope & { kind: 'RequestVoteResp'; granted: boolean })
   | (Envelope & { kind: 'Heartbeat' })
-  | (Envelope & { kind: 'HeartbeatResp' })
+  /** `metric`: the value the preferred-leader rule reads, when one is set. */
+  | (Envelope & { kind: 'HeartbeatResp'; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export function isRaftMessage(message: Message): message is RaftMessage {
@@ -68,9 +77,10 @@ export function isRaftMessage(message: Message): message is RaftMessage {
       return typeof fields.transfer === 'boolean';
     case 'TimeoutNow':
       return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
+    case 'HeartbeatResp':
+      return fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric));
     case 'PreVote':
     case 'Heartbeat':
-    case 'HeartbeatResp':
       return true;
     default:
       return false;
@@ -124,25 +134,30 @@ export class RaftNode implements ElectionNode {
   private readonly lease: QuorumLease;
   /** Leaders: an ongoing leadership transfer. */
   private transfer: Transfer | null = null;
+  /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
+  private readonly takeover: TakeoverWatch;
   /** Last time each peer was heard from (any message); for the detail view. */
   private readonly lastContact = new Map<string, number>();
 
   private outbox: RaftMessage[] = [];
+  private notices: Notice[] = [];
   /** The durable state last handed to the runtime, and the last one it confirmed. */
   private handedOut: RaftDurableState;
   private confirmed: RaftDurableState;
 
   constructor(options: NodeOptions) {
     this.id = options.id;
-    this.membership = new Membership(options.id, options.members, options.voters);
+    const leadership = options.leadership ?? DEFAULT_LEADERSHIP;
+    this.membership = new Membership(options.id, options.members, options.voters, leadership.priorities);
     this.config = options.config;
     const durable = readRaftDurable(options.durable);
     this.term = durable.term;
     this.votedFor = durable.votedFor;
     this.handedOut = durable;
     this.confirmed = durable;
-    this.election = new ElectionTimer(options.config, options.random, options.now);
+    this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
     this.lease = new QuorumLease(options.config, this.membership);
+    this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
   }
 
   status(): NodeStatus {
@@ -157,13 +172,15 @@ export class RaftNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
+    const notices = this.notices;
+    this.notices = [];
     const wakeAt =
       this.role === 'leader'
         ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
-        : this.membership.votes
+        : this.mayCampaign()
           ? this.election.deadline
           : Infinity;
-    return { persist, messages, wakeAt };
+    return { persist, messages, wakeAt, notices };
   }
 
   persisted(state: DurableState): void {
@@ -171,27 +188,49 @@ export class RaftNode implements ElectionNode {
   }
 
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId) return;
-    const slot = this.membership.slotUnder(this.id, this.leaderId);
-    if (slot === null) return;
+    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
+    // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
     this.lease.leaderLost();
-    this.election.hurry(now, slot);
+    if (this.mayCampaign()) this.election.hurry(now, hint.peer);
+  }
+
+  setLeadership(leadership: LeadershipConfig, now: number): void {
+    const could = this.mayCampaign();
+    this.membership.setPriorities(leadership.priorities);
+    this.takeover.setLeadership(leadership, now);
+    if (this.role === 'leader') {
+      this.considerTakeover(now); // a leader whose priority became 0 hands over at once
+    } else if (!this.mayCampaign() && this.role !== 'follower') {
+      this.becomeFollower(this.term, null, now); // abandons its campaign
+    } else if (this.mayCampaign() && !could) {
+      this.election.reset(now, this.leaderId); // its timer starts now
+    }
+  }
+
+  setCapabilities(capabilities: Capabilities, now: number): void {
+    this.takeover.setCapabilities(capabilities, now);
   }
 
   tick(now: number): void {
     if (this.role !== 'leader') {
-      if (this.membership.votes && now >= this.election.deadline) {
+      if (this.mayCampaign() && now >= this.election.deadline) {
         if (this.config.preVote) this.startPreVote(now);
         else this.campaign(now, false);
       }
       return;
     }
-    if (this.transfer !== null && now >= this.transfer.deadline) this.transfer = null;
+    if (this.transfer !== null && now >= this.transfer.deadline) {
+      this.takeover.failed(this.transfer.target, now);
+      this.transfer = null;
+    }
     if (now >= this.lease.deadline && !this.lease.renew(now)) {
       this.becomeFollower(this.term, null, now);
       return;
     }
-    if (now >= this.heartbeatDeadline) this.broadcastHeartbeat(now);
+    if (now >= this.heartbeatDeadline) {
+      this.considerTakeover(now);
+      this.broadcastHeartbeat(now);
+    }
   }
 
   step(input: Message, now: number): void {
@@ -233,7 +272,10 @@ export class RaftNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatResp':
-        if (this.role === 'leader') this.lease.answer(message.from);
+        if (this.role === 'leader') {
+          this.lease.answer(message.from);
+          this.takeover.answered(message.from, message.metric ?? null, now);
+        }
         return;
       case 'PreVoteResp':
         if (this.role === 'precandidate' && message.term === this.term + 1) this.countVote(message.from, message.granted, now);
@@ -243,7 +285,7 @@ export class RaftNode implements ElectionNode {
         return;
       case 'TimeoutNow':
         // Only the leader of this very term may hand over leadership, and only until the transfer expires.
-        if (message.term === this.term && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline) {
+        if (message.term === this.term && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline && this.mayCampaign()) {
           this.campaign(now, true);
         }
         return;
@@ -251,7 +293,7 @@ export class RaftNode implements ElectionNode {
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
-    return this.role === 'leader' || !this.membership.votes ? null : this.election.span();
+    return this.role === 'leader' || !this.mayCampaign() ? null : this.election.span();
   }
 
   transferLeadership(target: string, now: number): ActionResult {
@@ -266,6 +308,8 @@ export class RaftNode implements ElectionNode {
     const leading = this.role === 'leader';
     return {
       votes: this.membership.votes,
+      priority: this.membership.priority(this.id),
+      campaigns: this.mayCampaign(),
       preVote: this.config.preVote,
       checkQuorum: this.config.checkQuorum,
       electionTimeoutMs: this.election.timeoutMs,
@@ -276,6 +320,8 @@ export class RaftNode implements ElectionNode {
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
       transferTo: this.transfer?.target ?? null,
+      metric: this.takeover.metric,
+      takeover: leading ? this.takeover.inspect(now) : null,
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { ...this.confirmed },
     };
@@ -284,7 +330,7 @@ export class RaftNode implements ElectionNode {
   private handlePreVote(message: Extract<RaftMessage, { kind: 'PreVote' }>): void {
     // etcd's canVote: a pre-vote for a later term is granted; for this term only as a vote would be.
     // Beyond etcd, two pre-candidates proposing the same term would both campaign and split the
-    // vote: the one ranked later (in member order) does not endorse the other, so the first-ranked
+    // vote: the one ranked later (by priority, then member order) does not endorse the other, so the first-ranked
     // reachable pre-candidate always gathers the endorsements and no one is stuck.
     const rival = this.role === 'precandidate' && message.term === this.term + 1 && this.membership.ranksBefore(this.id, message.from);
     const granted = !rival && (message.term > this.term || this.grantsVote(message.from));
@@ -303,8 +349,9 @@ export class RaftNode implements ElectionNode {
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
     this.lease.heardFromLeader(now);
-    this.election.reset(now, this.membership.slotUnder(this.id, message.from));
-    this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term });
+    this.election.reset(now, message.from);
+    const metric = this.takeover.metric;
+    this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term, ...(metric === null ? {} : { metric }) });
   }
 
   /**
@@ -319,6 +366,22 @@ export class RaftNode implements ElectionNode {
 
   protected quorumSize(): number {
     return this.membership.quorum;
+  }
+
+  /** Whether this node may stand for election: it votes and its priority is above 0. */
+  protected mayCampaign(): boolean {
+    return this.membership.canLead(this.id);
+  }
+
+  /** The leader's watch for takeovers (a factory so that the mutation suite can swap in a broken one). */
+  protected watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
+    return new TakeoverWatch(...args);
+  }
+
+  /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
+  private considerTakeover(now: number): void {
+    const notice = this.takeover.consider(now, this.role === 'leader' && this.transfer === null, (target) => this.transferLeadership(target, now));
+    if (notice !== null) this.notices.push(notice);
   }
 
   /** A message of a later term: follow that term (the sender leads it if it sent a heartbeat). */
@@ -367,6 +430,7 @@ export class RaftNode implements ElectionNode {
     this.leaderId = this.id;
     this.transfer = null;
     this.lease.lead(now);
+    this.takeover.lead();
     this.broadcastHeartbeat(now);
   }
 
@@ -381,7 +445,7 @@ export class RaftNode implements ElectionNode {
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
     this.transfer = null;
-    this.election.reset(now, this.membership.slotUnder(this.id, leaderId));
+    this.election.reset(now, leaderId);
   }
 
   /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */

@@ -3,6 +3,8 @@
  * Pure types and a validator that names the offending field; the runner lives in electron/.
  */
 import { ALGORITHMS, type AlgorithmName, type ElectionConfig } from '../core/election.js';
+import type { Capabilities } from '../core/leadership.js';
+import { describeCapabilities, describeRule, parseCapabilities, parseLeadershipChange, parsePriority, type LeadershipChange } from '../protocol/leadership.js';
 
 import { MAX_NODES, TIMING_LIMIT_MS, parsePartialConfig } from '../core/config.js';
 import { PARTITION_PRESETS, type PartitionPreset } from '../protocol/faults.js';
@@ -27,7 +29,10 @@ export type ScenarioAction =
   | { type: 'partition'; preset: PartitionPreset }
   | { type: 'partition'; groups: NodeRef[][] }
   | { type: 'heal' }
-  | { type: 'link'; from?: NodeRef; to?: NodeRef; cut?: boolean; dropProbability?: number; latencyMs?: number; jitterMs?: number; duplicateProbability?: number };
+  | { type: 'link'; from?: NodeRef; to?: NodeRef; cut?: boolean; dropProbability?: number; latencyMs?: number; jitterMs?: number; duplicateProbability?: number }
+  | { type: 'priority'; node: NodeRef; priority: number }
+  | { type: 'capabilities'; node: NodeRef; capabilities: Capabilities }
+  | ({ type: 'leadership' } & LeadershipChange);
 
 export interface ScenarioStep {
   /** Runs once, this many ms after the start... */
@@ -46,7 +51,9 @@ export type ScenarioAssertion =
   | { type: 'no-safety-violation' }
   | { type: 'leader-within'; after: 'fault' | 'heal'; withinMs: number }
   | { type: 'failover-p99-below'; ms: number }
-  | { type: 'availability-above'; ratio: number };
+  | { type: 'availability-above'; ratio: number }
+  /** After each recovery (see describeAssertion), the highest-priority running node leads a majority within `withinMs`. */
+  | { type: 'priority-leader-within'; withinMs: number };
 
 export interface Scenario {
   name: string;
@@ -68,7 +75,7 @@ export const MAX_ASSERTIONS = 50;
 /** Occurrences of all steps together, so that an `every: 1` cannot schedule millions of faults. */
 export const MAX_OCCURRENCES = 10_000;
 
-const UNDOABLE = new Set(['kill', 'pause', 'partition', 'link']);
+const UNDOABLE = new Set(['kill', 'pause', 'partition', 'link', 'priority']);
 
 function nodeRef(value: unknown, path: string): NodeRef {
   const ref = expectString(value, path, 64);
@@ -80,7 +87,7 @@ function nodeRef(value: unknown, path: string): NodeRef {
 
 function parseAction(value: unknown, path: string): ScenarioAction {
   if (!isPlainObject(value)) throw new ValidationError(`${path} must be an action like { "type": "kill", "node": "leader" }`);
-  const type = expectOneOf(value.type, `${path}.type`, ['kill', 'restart', 'pause', 'resume', 'transfer', 'partition', 'heal', 'link'] as const);
+  const type = expectOneOf(value.type, `${path}.type`, ['kill', 'restart', 'pause', 'resume', 'transfer', 'partition', 'heal', 'link', 'priority', 'capabilities', 'leadership'] as const);
   switch (type) {
     case 'kill':
     case 'restart':
@@ -114,6 +121,16 @@ function parseAction(value: unknown, path: string): ScenarioAction {
       if (input.duplicateProbability !== undefined) action.duplicateProbability = expectNumber(input.duplicateProbability, `${path}.duplicateProbability`, 0, 1);
       return action;
     }
+    case 'priority': {
+      const input = expectObject(value, path, ['type', 'node', 'priority']);
+      return { type, node: nodeRef(input.node, `${path}.node`), priority: parsePriority(input.priority, `${path}.priority`) };
+    }
+    case 'capabilities': {
+      const input = expectObject(value, path, ['type', 'node', 'capabilities']);
+      return { type, node: nodeRef(input.node, `${path}.node`), capabilities: parseCapabilities(input.capabilities, `${path}.capabilities`) };
+    }
+    case 'leadership':
+      return { type, ...parseLeadershipChange(expectObject(value, path, ['type', 'takeoverAfterMs', 'preferredLeader']), path) };
   }
 }
 
@@ -131,7 +148,7 @@ function parseStep(value: unknown, path: string, durationMs: number): ScenarioSt
     if (input.until !== undefined) step.until = time('until', 0);
   }
   if (input.undoAfter !== undefined) {
-    if (!UNDOABLE.has(step.do.type)) throw new ValidationError(`${path}.undoAfter does not apply to ${step.do.type} (only to kill, pause, partition and link)`);
+    if (!UNDOABLE.has(step.do.type)) throw new ValidationError(`${path}.undoAfter does not apply to ${step.do.type} (only to kill, pause, partition, link and priority)`);
     step.undoAfter = expectInteger(input.undoAfter, `${path}.undoAfter`, 1, durationMs);
   }
   if (input.label !== undefined) step.label = expectString(input.label, `${path}.label`, 120);
@@ -140,7 +157,7 @@ function parseStep(value: unknown, path: string, durationMs: number): ScenarioSt
 
 function parseAssertion(value: unknown, path: string): ScenarioAssertion {
   if (!isPlainObject(value)) throw new ValidationError(`${path} must be an assertion like { "type": "no-safety-violation" }`);
-  const type = expectOneOf(value.type, `${path}.type`, ['no-safety-violation', 'leader-within', 'failover-p99-below', 'availability-above'] as const);
+  const type = expectOneOf(value.type, `${path}.type`, ['no-safety-violation', 'leader-within', 'failover-p99-below', 'availability-above', 'priority-leader-within'] as const);
   switch (type) {
     case 'no-safety-violation':
       expectObject(value, path, ['type']);
@@ -153,6 +170,8 @@ function parseAssertion(value: unknown, path: string): ScenarioAssertion {
       return { type, ms: expectInteger(expectObject(value, path, ['type', 'ms']).ms, `${path}.ms`, 1, TIMING_LIMIT_MS) };
     case 'availability-above':
       return { type, ratio: expectNumber(expectObject(value, path, ['type', 'ratio']).ratio, `${path}.ratio`, 0, 1) };
+    case 'priority-leader-within':
+      return { type, withinMs: expectInteger(expectObject(value, path, ['type', 'withinMs']).withinMs, `${path}.withinMs`, 1, TIMING_LIMIT_MS) };
   }
 }
 
@@ -199,6 +218,24 @@ export function describeAssertion(assertion: ScenarioAssertion): string {
       return `failover p99 below ${assertion.ms} ms`;
     case 'availability-above':
       return `availability above ${(assertion.ratio * 100).toFixed(1)}%`;
+    case 'priority-leader-within':
+      return `the highest-priority running node leads within ${assertion.withinMs} ms after each recovery`;
+  }
+}
+
+/** "priority n3 to 2", "capabilities of n2: loadavg=0.4", "leadership: preferred leader lowest loadavg (...)" (the other actions: the runner's describeAction). */
+export function describeLeadershipAction(action: Extract<ScenarioAction, { type: 'priority' | 'capabilities' | 'leadership' }>): string {
+  switch (action.type) {
+    case 'priority':
+      return `priority of ${action.node} to ${action.priority}`;
+    case 'capabilities':
+      return `capabilities of ${action.node}: ${describeCapabilities(action.capabilities)}`;
+    case 'leadership': {
+      const parts: string[] = [];
+      if (action.takeoverAfterMs !== undefined) parts.push(`takeover after ${action.takeoverAfterMs === null ? 'the default delay' : `${action.takeoverAfterMs} ms`}`);
+      if (action.preferredLeader !== undefined) parts.push(`preferred leader ${action.preferredLeader === null ? 'off' : describeRule(action.preferredLeader)}`);
+      return `leadership: ${parts.join(', ')}`;
+    }
   }
 }
 

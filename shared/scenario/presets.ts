@@ -62,4 +62,21 @@ export const SCENARIO_PRESETS: Record<string, Scenario> = {
       { type: 'availability-above', ratio: 0.85 },
     ],
   },
+  'preferred-leader': {
+    name: 'Prefer n1, never n5',
+    description:
+      'n1 gets priority 3 and n5 priority 0 (it votes, never leads). The leader is killed every 10 seconds and comes back 4 seconds later: ' +
+      'another node leads meanwhile, n5 never, and n1 takes leadership back within 2.5 seconds of its return (priority takeover waits 3 election timeouts).',
+    durationMs: 60_000,
+    steps: [
+      { at: 0, do: { type: 'priority', node: 'n1', priority: 3 } },
+      { at: 0, do: { type: 'priority', node: 'n5', priority: 0 } },
+      { every: 10_000, from: 5_000, do: { type: 'kill', node: 'leader' }, undoAfter: 4_000 },
+    ],
+    assertions: [
+      { type: 'no-safety-violation' },
+      { type: 'leader-within', after: 'fault', withinMs: 1_000 },
+      { type: 'priority-leader-within', withinMs: 2_500 },
+    ],
+  },
 };

@@ -156,8 +156,58 @@ describe('the membership', () => {
       { ...definition, config: { ...definition.config, electionTimeoutMaxMs: 301 } },
       { ...definition, members: definition.members.map((m) => ({ ...m, voting: true })) },
       { ...definition, members: definition.members.map((m) => ({ ...m, address: m.address.replace('7400', '7401') })) },
+      { ...definition, members: definition.members.map((m) => ({ ...m, priority: m.id === 'n1' ? 2 : m.priority })) },
+      { ...definition, leadership: { ...definition.leadership, takeoverAfterMs: 2_000 } },
+      { ...definition, leadership: { ...definition.leadership, preferredLeader: { capability: 'loadavg', prefer: 'lowest' as const, margin: 0.5, stableMs: 10_000 } } },
     ];
     for (const changed of changes) expect(membershipFingerprint(membershipOf(changed))).not.toBe(fingerprint);
+  });
+
+  it('leaves default priorities and rules out, so a cluster without them keeps the fingerprint it had before priorities existed', () => {
+    expect(membershipOf(definition)).toEqual({
+      algorithm: 'raft',
+      config: definition.config,
+      members: [
+        { id: 'n1', address: '10.0.0.1:7400', voting: true },
+        { id: 'n2', address: '10.0.0.2:7400', voting: false },
+      ],
+    });
+    // Capabilities are facts a member advertises, not something members must agree on.
+    expect(membershipFingerprint(membershipOf({ ...definition, members: definition.members.map((m) => ({ ...m, capabilities: { zone: 'a' } })) }))).toBe(fingerprint);
+  });
+
+  it('reads priorities, capabilities and the leadership rules, with their defaults', () => {
+    const file = parseClusterFile({
+      algorithm: 'paxos',
+      leadership: { takeoverAfterMs: 1_500, preferredLeader: { capability: 'loadavg', prefer: 'lowest' } },
+      members: [
+        { id: 'db1', address: '10.0.0.1:7400', priority: 3, capabilities: { zone: 'a', ssd: true } },
+        { id: 'db2', address: '10.0.0.2:7400' },
+        { id: 'report', address: '10.0.0.3:7400', priority: 0 },
+      ],
+    });
+    expect(file.leadership).toEqual({
+      priorities: { db1: 3, db2: 1, report: 0 },
+      takeoverAfterMs: 1_500,
+      preferredLeader: { capability: 'loadavg', prefer: 'lowest', margin: 0, stableMs: 10_000 },
+    });
+    expect(file.members.map((m) => m.capabilities)).toEqual([{ zone: 'a', ssd: true }, {}, {}]);
+    const bad = (change: Record<string, unknown>, member: Record<string, unknown> = {}) => () =>
+      parseClusterFile({ algorithm: 'raft', ...change, members: [{ id: 'n1', address: '10.0.0.1:7400', ...member }] }, 'cluster.yaml');
+    expect(bad({}, { priority: 1_001 })).toThrow('cluster.yaml: members[0].priority: Too big');
+    expect(bad({}, { capabilities: Object.fromEntries(Array.from({ length: 13 }, (_, i) => [`k${i}`, i])) })).toThrow('members[0].capabilities: at most 12 capabilities');
+    expect(bad({}, { capabilities: { '9lives': 1 } })).toThrow('members[0].capabilities.9lives: Invalid key in record');
+    expect(bad({ leadership: { preferredLeader: { capability: 'loadavg', prefer: 'least' } } })).toThrow('leadership.preferredLeader.prefer');
+  });
+
+  it('names a priority or a rule that differs, with each side', () => {
+    const theirs = membershipOf({ ...definition, members: definition.members.map((m) => ({ ...m, priority: m.id === 'n2' ? 0 : 1 })) });
+    const ours = { id: 'n1', membership: membershipOf(definition), fingerprint };
+    expect(describeMismatch(ours, { id: 'n2', membership: theirs, fingerprint: membershipFingerprint(theirs) })).toBe('membership differs: members[1].priority: n1 has 1, n2 has 0');
+    const later = membershipOf({ ...definition, leadership: { ...definition.leadership, takeoverAfterMs: 2_000 } });
+    expect(describeMismatch(ours, { id: 'n2', membership: later, fingerprint: membershipFingerprint(later) })).toBe(
+      'membership differs: leadership.takeoverAfterMs: n1 has the default, n2 has 2000',
+    );
   });
 
   it('names the field that differs, with each side', () => {

@@ -79,6 +79,10 @@ export interface ClusterSpec {
   learners?: string[];
   /** Host for every member (the netns test gives each its own). */
   hosts?: string[];
+  /** Priorities and static capabilities of some members, and the file's leadership rules. */
+  priorities?: Record<string, number>;
+  capabilities?: Record<string, Record<string, string | number | boolean>>;
+  leadership?: ClusterFileInput['leadership'];
 }
 
 export async function makeCluster(spec: ClusterSpec): Promise<TestCluster> {
@@ -97,7 +101,16 @@ export async function makeCluster(spec: ClusterSpec): Promise<TestCluster> {
     algorithm: spec.algorithm ?? 'raft',
     ...(spec.timing === undefined ? {} : { timing: spec.timing }),
     ...(spec.faultLeaseMs === undefined ? {} : { faultLeaseMs: spec.faultLeaseMs }),
-    members: members.map(({ id, address, http, supervisor, voting }) => ({ id, address, http, supervisor, voting })),
+    ...(spec.leadership === undefined ? {} : { leadership: spec.leadership }),
+    members: members.map(({ id, address, http, supervisor, voting }) => ({
+      id,
+      address,
+      http,
+      supervisor,
+      voting,
+      ...(spec.priorities?.[id] === undefined ? {} : { priority: spec.priorities[id] }),
+      ...(spec.capabilities?.[id] === undefined ? {} : { capabilities: spec.capabilities[id] }),
+    })),
   };
   const file = join(dir, 'cluster.yaml');
   writeFileSync(file, toYaml(input));

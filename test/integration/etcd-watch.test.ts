@@ -77,7 +77,10 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
     expect(await watch.execute({ type: 'partition', groups: [[someone]] })).toEqual({ ok: false, error: expect.stringMatching(/cannot partition it/) });
     expect(await watch.execute({ type: 'clock', speed: 0.5 })).toEqual({ ok: false, error: expect.stringMatching(/keep real time/) });
     expect(await watch.execute({ type: 'heal' })).toEqual({ ok: false, error: expect.stringMatching(/nothing for it to heal/) });
-    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['clock', 'configure', 'duplicate', 'kill', 'link', 'loss', 'partition', 'pause', 'restart', 'scenario']);
+    expect(await watch.execute({ type: 'priority', nodeId: someone, priority: 2 })).toEqual({ ok: false, error: expect.stringMatching(/has no member priorities/) });
+    expect(watch.snapshot().nodes.every((node) => node.priority === undefined && node.capabilities === undefined)).toBe(true);
+    expect(watch.snapshot().leadership).toBeUndefined();
+    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['capabilities', 'clock', 'configure', 'duplicate', 'kill', 'leadership', 'link', 'loss', 'partition', 'pause', 'priority', 'restart', 'scenario']);
   });
 
   it('moves the leader with move-leader', async () => {

@@ -60,8 +60,10 @@ describe('/control: snapshots and events', () => {
     expect(snapshot.config).toMatchObject({ heartbeatMs: 50, electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300 });
     expect(snapshot.nodes.map((node) => node.id)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     for (const node of snapshot.nodes) {
-      expect(Object.keys(node).sort()).toEqual(['id', 'leaderId', 'role', 'status', 'term', 'votedFor']);
+      expect(Object.keys(node).sort()).toEqual(['capabilities', 'id', 'leaderId', 'priority', 'role', 'status', 'term', 'votedFor']);
+      expect([node.priority, node.capabilities]).toEqual([1, {}]);
     }
+    expect(snapshot.leadership).toEqual({ takeoverAfterMs: 900, preferredLeader: null });
   });
 
   it('streams a leader election as events and coalesced snapshots', async () => {
@@ -161,6 +163,24 @@ describe('/control: commands', () => {
       return node.status === 'up' && node.role === 'follower' && node.leaderId === latest()!.leader?.id && node;
     });
     expect(back.term).toBe(latest()!.leader!.term);
+  });
+
+  it('a priority set over /control reaches the snapshot and the events, and a higher priority takes leadership over, saying why', async () => {
+    const { hub: h } = await hub();
+    const { socket, received, latest } = client(h.url);
+    const old = await waitFor('a leader', () => latest()?.leader);
+    const preferred = latest()!.nodes.find((node) => node.id !== old.id)!.id;
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'priority', nodeId: preferred, priority: 5 })).toEqual({ ok: true });
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'capabilities', nodeId: preferred, capabilities: { zone: 'main' } })).toEqual({ ok: true });
+    const shown = await waitFor('the new priority', () => latest()!.nodes.find((node) => node.id === preferred && node.priority === 5 && node.capabilities?.zone === 'main'));
+    expect(shown).toBeDefined();
+    await waitFor('the preferred node to lead', () => latest()?.leader?.id === preferred || undefined, 5_000);
+    expect(received.events.find((event) => event.type === 'priority')).toMatchObject({ nodeId: preferred, priority: 5, previous: 1 });
+    expect(received.events.find((event) => event.type === 'transfer')).toMatchObject({ from: old.id, to: preferred, reason: expect.stringMatching(/^priority takeover: /) });
+    expect(await socket.timeout(2_000).emitWithAck('command', { type: 'priority', nodeId: preferred, priority: -1 })).toEqual({
+      ok: false,
+      error: 'priority command.priority must be between 0 and 1000 (got -1)',
+    });
   });
 
   it.each([

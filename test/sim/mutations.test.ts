@@ -16,7 +16,7 @@ describe('every deliberate break is caught', () => {
   it.each(MUTATIONS.map((mutation) => [mutation.name, mutation] as const))('%s', (name, mutation) => {
     let caught: string | null = null;
     for (let seed = 1; seed <= SEED_BUDGET && caught === null; seed++) {
-      const result = runSimulation({ ...baseOptions(mutation.algorithm), config: mutation.config, durationMs: DURATION_MS, seed, variant: mutation.variant });
+      const result = runSimulation({ ...baseOptions(mutation.algorithm), config: mutation.config, durationMs: DURATION_MS, seed, variant: mutation.variant, ...mutation.simulation });
       const violation = violationOf(result);
       if (violation !== null) caught = `seed ${seed}: ${violation.kind} at t=${violation.t.toFixed(1)} ms: ${violation.message}`;
     }

@@ -32,7 +32,7 @@ describe('embedded cluster', () => {
     const old = c.snapshot().leader!;
     expect(c.execute({ type: 'kill', nodeId: old.id })).toEqual({ ok: true });
     const dead = c.snapshot().nodes.find((node) => node.id === old.id)!;
-    expect(dead).toEqual({ id: old.id, status: 'down', role: null, term: old.term, votedFor: old.id, leaderId: null });
+    expect(dead).toEqual({ id: old.id, status: 'down', role: null, term: old.term, votedFor: old.id, leaderId: null, priority: 1, capabilities: {} });
     clock.runUntil(4_000);
     const next = c.snapshot().leader!;
     expect(next.id).not.toBe(old.id);

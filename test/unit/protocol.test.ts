@@ -40,7 +40,7 @@ describe('command validation', () => {
     [null, 'command must be an object'],
     ['kill n1', 'command must be an object'],
     [[], 'command must be an object'],
-    [{}, 'command.type must be one of kill, restart, pause, resume, transfer, partition, heal, link, clock, configure, open, scenario (got undefined)'],
+    [{}, 'command.type must be one of kill, restart, pause, resume, transfer, partition, heal, link, clock, priority, capabilities, leadership, configure, open, scenario (got undefined)'],
     [{ type: 'explode', nodeId: 'n1' }, '(got "explode")'],
     [{ type: 'kill' }, 'kill command.nodeId must be a string (got undefined)'],
     [{ type: 'kill', nodeId: 3 }, 'kill command.nodeId must be a string (got 3)'],
