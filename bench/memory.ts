@@ -2,6 +2,7 @@
  * Resident memory of `conclave serve` under churn (the leader killed every 2 s, restarted a second
  * later), at 5, 25 and 101 nodes; and of one idle agent process next to one idle etcd member.
  */
+import { spawn } from 'node:child_process';
 import { ETCD_BIN } from '../test/support/etcd.js';
 import { agents, etcd, stopAll, type System } from './failover.js';
 import { poll, progress, sleep } from './lib.js';
@@ -14,20 +15,29 @@ export interface IdleMemoryRow {
   rssMiB: number;
 }
 
-/** Three-node clusters left alone for `idleS`, then each process measured. */
+/** The baseline: a Node process that loads nothing and only keeps a timer. */
+const PLAIN_NODE = 'plain Node process (baseline)';
+
+/** Three-node clusters left alone for `idleS`, then each process measured, after a plain Node process as the baseline. */
 export async function benchIdleMemory(idleS: number): Promise<IdleMemoryRow[]> {
   const rows: IdleMemoryRow[] = [];
   const systems: System[] = [];
+  const plain = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const killPlain = (): void => void plain.kill('SIGKILL');
+  process.once('exit', killPlain);
   try {
     systems.push(await agents(3, true, true));
     if (ETCD_BIN !== null) systems.push(await etcd(3, true));
     await sleep(idleS * 1000);
+    rows.push({ system: PLAIN_NODE, processes: 1, rssMiB: rssMiB(plain.pid!) });
     for (const system of systems) {
       const pids = system.pids();
       rows.push({ system: system.name.replace(', crash hints', ''), processes: pids.length, rssMiB: pids.reduce((sum, pid) => sum + rssMiB(pid), 0) / pids.length });
       progress(`idle memory: ${rows.at(-1)!.system} ${rows.at(-1)!.rssMiB.toFixed(0)} MiB per process`);
     }
   } finally {
+    killPlain();
+    process.removeListener('exit', killPlain);
     await stopAll(systems);
   }
   return rows;

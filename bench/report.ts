@@ -18,6 +18,16 @@ function read<T>(section: string): Stored<T> | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Stored<T>) : null;
 }
 
+/** Fewer samples than this: no p99 (it would be the maximum or next to it). */
+const P99_MIN_SAMPLES = 100;
+/** Fewer samples than this: a goal's ratio is shown, but no verdict. */
+const VERDICT_MIN_SAMPLES = 20;
+
+/** The p99 of `samples` values, or '–' when there are too few for one. */
+function p99(value: number, samples: number, digits = 0): string {
+  return samples >= P99_MIN_SAMPLES ? ms(value, digits) : '–';
+}
+
 function measured(context: RunContext): string {
   return `*Measured ${context.date.slice(0, 16).replace('T', ' ')} UTC on ${context.machine}, Node ${context.node}, commit ${context.commit}, with \`${context.command}\`.*`;
 }
@@ -29,15 +39,17 @@ function goals(rows: FailoverRow[]): string {
     if (row.fault !== 'kill' || !row.system.startsWith('Conclave') || row.system.endsWith('crash hints')) continue;
     const reference = rows.find((other) => other.fault === 'kill' && other.nodes === row.nodes && other.preVote === row.preVote && other.system.startsWith('etcd'));
     const hinted = rows.find((other) => other.fault === 'kill' && other.nodes === row.nodes && other.preVote === row.preVote && other.system === `${row.system}, crash hints`);
-    const verdict = (value: number, goal: number, text: string): string => (Number.isFinite(value) ? `${text} ${value <= goal ? 'met' : 'not met'}` : '–');
+    const samples = Math.min(row.samples, reference?.samples ?? 0);
+    const verdict = (value: number, met: boolean, text: string, n = samples): string =>
+      !Number.isFinite(value) ? '–' : n < VERDICT_MIN_SAMPLES ? `${text} (too few samples to judge)` : `${text} ${met ? 'met' : 'not met'}`;
     const p50 = reference === undefined ? NaN : row.failoverMs.p50 / reference.failoverMs.p50;
     const p90 = reference === undefined ? NaN : row.failoverMs.p90 / reference.failoverMs.p90;
     lines.push([
       `${row.nodes}, ${row.preVote ? 'on' : 'off'}`,
       row.system.replace('Conclave ', ''),
-      verdict(p50, 0.85, `${p50.toFixed(2)}×`),
-      verdict(p90, 0.7, `${p90.toFixed(2)}×`),
-      hinted === undefined ? '–' : verdict(hinted.failoverMs.p50, 30, `${ms(hinted.failoverMs.p50)} ms`),
+      verdict(p50, p50 <= 0.85, `${p50.toFixed(2)}×`),
+      verdict(p90, p90 <= 0.7, `${p90.toFixed(2)}×`),
+      hinted === undefined ? '–' : verdict(hinted.failoverMs.p50, hinted.failoverMs.p50 < 30, `${ms(hinted.failoverMs.p50)} ms`, hinted.samples),
     ]);
   }
   const floorP50 = ELECTION_TIMEOUT_MS - HEARTBEAT_MS / 2;
@@ -59,7 +71,7 @@ function ablation(rows: FailoverResult['ablation']): string {
     '',
     markdownTable([
       ['nodes', 'design', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'candidacies (mean)'],
-      ...rows.map((row) => [String(row.nodes), row.variant, ms(row.failoverMs.p50), ms(row.failoverMs.p90), ms(row.failoverMs.p99), ms(row.failoverMs.max), ms(row.candidacies, 2)]),
+      ...rows.map((row) => [String(row.nodes), row.variant, ms(row.failoverMs.p50), ms(row.failoverMs.p90), p99(row.failoverMs.p99, row.failoverMs.count), ms(row.failoverMs.max), ms(row.candidacies, 2)]),
     ]),
   ].join('\n');
 }
@@ -84,7 +96,7 @@ function failover(stored: Stored<FailoverResult>): string {
           ms(row.failoverMs.min),
           ms(row.failoverMs.p50),
           ms(row.failoverMs.p90),
-          ms(row.failoverMs.p99),
+          p99(row.failoverMs.p99, row.samples),
           ms(row.failoverMs.max),
           Number.isFinite(row.extraElectionShare) ? `${Math.round(100 * row.extraElectionShare)}%` : '–',
           reference === undefined || row === reference ? '–' : ratio(row.failoverMs.p50, reference.failoverMs.p50),
@@ -98,7 +110,7 @@ function failover(stored: Stored<FailoverResult>): string {
     '',
     measured(stored.context),
     '',
-    'Heartbeat 50 ms, election timeout 250 ms in etcd\'s sense (each timeout drawn from [250, 500) ms; Conclave 250–499 ms with ranked timeouts), check-quorum on, on 127.0.0.1. Milliseconds from the fault to the first moment a majority follows a new leader, seen from outside: etcd and Conclave\'s agents by polling every member\'s status API every 3 ms, the embedded cluster through /control. The systems take turns round by round. "Crash hints": peers act on the crashed process\'s closed connections; without them Conclave detects the failure by timeouts alone, as etcd does.',
+    `Heartbeat 50 ms, election timeout 250 ms in etcd's sense (each timeout drawn from [250, 500) ms; Conclave 250–499 ms with ranked timeouts), check-quorum on, on 127.0.0.1. Milliseconds from the fault to the first moment a majority follows a new leader, seen from outside: etcd and Conclave's agents by polling every member's status API every 3 ms, the embedded cluster through /control. The systems take turns round by round, in a new seeded order each round (seed ${stored.data.orderSeed ?? '–'}), so that none always runs right after another's fault. "More than one election" reads every member's term again four heartbeats after the new leader is seen (etcd reports the term of its last applied entry, which lags an election). "Crash hints": peers act on the crashed process's closed connections; without them Conclave detects the failure by timeouts alone, as etcd does.`,
     ...(etcd === null ? [] : ['', `*${etcd}.*`]),
     '',
     goals(rows),
@@ -126,7 +138,7 @@ function figure16(stored: Stored<Figure16Result>): string {
         `${row.offChart}/${row.trials}`,
         ms(row.failoverMs.p50),
         ms(row.failoverMs.p90),
-        ms(row.failoverMs.p99),
+        p99(row.failoverMs.p99, row.failoverMs.count),
         ms(row.failoverMs.max),
         ms(row.candidacies.mean, 2),
         row.paperSays ?? '',
@@ -142,19 +154,20 @@ function figure16(stored: Stored<Figure16Result>): string {
 }
 
 function simSpeed(stored: Stored<SimSpeedRow[]>): string {
+  const baseline = stored.data.find((row) => row.nodes === 5 && row.refused === null);
   return [
     '## Simulator speed and memory',
     '',
     measured(stored.context),
     '',
-    'Raft under the CI fault profile (every kind of fault, crashes inside writes, false crash hints), 2 ms writes.',
+    'Raft under the CI fault profile (every kind of fault, crashes inside writes, false crash hints), 2 ms writes. The baseline is the 5-node cluster; the heap is what a run holds after a collection, above what the process held before the first run.',
     '',
     markdownTable([
-      ['nodes', 'seeds', 'simulated s per seed', 'simulated s per wall s', 'messages per wall s', 'heap after a run (MiB)'],
+      ['nodes', 'seeds', 'simulated s per seed', 'simulated s per wall s', 'speed / 5 nodes', 'messages per wall s', 'heap held by a run (MiB)'],
       ...stored.data.map((row) =>
         row.refused !== null
-          ? [String(row.nodes), '–', '–', '–', '–', row.refused]
-          : [String(row.nodes), String(row.seeds), String(row.simulatedSPerSeed), ms(row.speed), ms(row.messagesPerWallS), ms(row.heapMiB, 1)],
+          ? [String(row.nodes), '–', '–', '–', '–', '–', row.refused]
+          : [String(row.nodes), String(row.seeds), String(row.simulatedSPerSeed), ms(row.speed), ratio(row.speed, baseline?.speed ?? NaN), ms(row.messagesPerWallS), ms(row.heapMiB, 1)],
       ),
     ]),
   ].join('\n');
@@ -162,20 +175,30 @@ function simSpeed(stored: Stored<SimSpeedRow[]>): string {
 
 function hub(stored: Stored<HubLatencyResult>): string {
   const { data } = stored;
-  const row = (name: string, summary: HubLatencyResult['commandAckMs']) => [name, String(summary.count), ms(summary.p50, 1), ms(summary.p99, 1), ms(summary.max, 1)];
+  const baseline = data.refusedCommandMs as HubLatencyResult['refusedCommandMs'] | undefined;
+  // Only a command's round trip compares with the baseline's; a leader change's delivery is one way.
+  const row = (name: string, summary: HubLatencyResult['commandAckMs'], command = false) => [
+    name,
+    String(summary.count),
+    ms(summary.p50, 1),
+    p99(summary.p99, summary.count, 1),
+    ms(summary.max, 1),
+    baseline === undefined || !command ? '–' : ratio(summary.p50, baseline.p50),
+  ];
   return [
     '## Dashboard latency',
     '',
     measured(stored.context),
     '',
-    `\`conclave serve\` with 5 embedded nodes and one /control client on the same machine, ${data.rounds} rounds.`,
+    `\`conclave serve\` with 5 embedded nodes and one /control client on the same machine, ${data.rounds} rounds. The baseline is a command the hub refuses at once (pause an unknown node): one round trip over the socket and nothing else.`,
     '',
     markdownTable([
-      ['what', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
+      ['what', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'p50 / baseline'],
+      ...(baseline === undefined ? [] : [row('baseline: a refused command sent → answered', baseline)]),
       row('leader change: hub records it → client receives the event', data.leaderEventDeliveryMs),
       row('leader change: hub records it → client receives a snapshot showing it', data.leaderSnapshotDelayMs),
-      row('command sent → acknowledged', data.commandAckMs),
-      row('command sent → first snapshot reflecting it', data.commandSnapshotMs),
+      row('command sent → acknowledged', data.commandAckMs, true),
+      row('command sent → first snapshot reflecting it', data.commandSnapshotMs, true),
     ]),
     '',
     'A leader change is not held back by the 50 ms snapshot coalescing: the snapshot that shows it leaves at once.',
@@ -183,6 +206,8 @@ function hub(stored: Stored<HubLatencyResult>): string {
 }
 
 function memory(stored: Stored<{ serve: ServeMemoryRow[]; idle: IdleMemoryRow[] }>): string {
+  const plain = stored.data.idle.find((row) => row.system.startsWith('plain Node'));
+  const etcdMember = stored.data.idle.find((row) => row.system.startsWith('etcd'));
   return [
     '## Memory of `conclave serve`',
     '',
@@ -191,15 +216,26 @@ function memory(stored: Stored<{ serve: ServeMemoryRow[]; idle: IdleMemoryRow[] 
     'Resident memory of the serve process while its leader is killed every 2 s and restarted a second later, one dashboard client attached.',
     '',
     markdownTable([
-      ['nodes', 'churn (s)', 'kills', 'RSS at start (MiB)', 'RSS at the end (MiB)', 'RSS max (MiB)'],
+      ['nodes', 'churn (s)', 'kills', 'RSS at start (MiB)', 'RSS at the end (MiB)', 'RSS max (MiB)', 'end / start'],
       ...stored.data.serve.map((row) =>
-        row.refused !== null ? [String(row.nodes), '–', '–', '–', '–', row.refused] : [String(row.nodes), String(row.churnS), String(row.kills), ms(row.rssStartMiB), ms(row.rssEndMiB), ms(row.rssMaxMiB)],
+        row.refused !== null
+          ? [String(row.nodes), '–', '–', '–', '–', '–', row.refused]
+          : [String(row.nodes), String(row.churnS), String(row.kills), ms(row.rssStartMiB), ms(row.rssEndMiB), ms(row.rssMaxMiB), ratio(row.rssEndMiB, row.rssStartMiB)],
       ),
     ]),
     '',
     'One node as its own process, idle in a 3-node cluster (heartbeat 50 ms):',
     '',
-    markdownTable([['process', 'measured', 'RSS per process (MiB)'], ...stored.data.idle.map((row) => [row.system, String(row.processes), ms(row.rssMiB)])]),
+    markdownTable([
+      ['process', 'measured', 'RSS per process (MiB)', '/ plain Node', '/ etcd member'],
+      ...stored.data.idle.map((row) => [
+        row.system,
+        String(row.processes),
+        ms(row.rssMiB),
+        plain === undefined || row === plain ? '–' : ratio(row.rssMiB, plain.rssMiB),
+        etcdMember === undefined || row === etcdMember || row === plain ? '–' : ratio(row.rssMiB, etcdMember.rssMiB),
+      ]),
+    ]),
   ].join('\n');
 }
 

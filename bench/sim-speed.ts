@@ -14,14 +14,21 @@ export interface SimSpeedRow {
   /** Simulated seconds per wall second. */
   speed: number;
   messagesPerWallS: number;
-  /** Heap held after a run (after a collection), MiB. */
+  /** Heap held after a run (after a collection), above the heap held before the first run, MiB. */
   heapMiB: number;
   refused: string | null;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** The heap in use after a collection, MiB (without --expose-gc, whatever is in use). */
+function heapInUseMiB(): number {
+  gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
 export function benchSimSpeed(nodeCounts: readonly number[], budgetS: number): SimSpeedRow[] {
+  const baselineHeapMiB = heapInUseMiB();
   return nodeCounts.map((nodes) => {
     const simulatedS = nodes > 50 ? 30 : 120;
     let seeds = 0;
@@ -42,8 +49,7 @@ export function benchSimSpeed(nodeCounts: readonly number[], budgetS: number): S
           faults: DEFAULT_FAULTS,
         });
         messages += result.messages;
-        gc?.();
-        heapMiB = Math.max(heapMiB, process.memoryUsage().heapUsed / 2 ** 20);
+        heapMiB = Math.max(heapMiB, heapInUseMiB() - baselineHeapMiB);
       }
     } catch (error) {
       return { nodes, seeds: 0, simulatedSPerSeed: simulatedS, speed: NaN, messagesPerWallS: NaN, heapMiB: NaN, refused: error instanceof Error ? error.message : String(error) };
