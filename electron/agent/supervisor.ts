@@ -7,7 +7,7 @@
  * started by another process exits when that process's IPC channel closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { childStateSchema, type ChildState, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import type { ChildState, RequestOp } from '../../shared/protocol/agent-wire.js';
 import { RealClock, type TimerHandle } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
@@ -56,14 +56,13 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   let childExited: Promise<void> = Promise.resolve();
   const faultLeaseMsMax = settings.cluster.faultLeaseMs;
 
-  const view = (): ChildState =>
-    childStateSchema.parse({
-      state,
-      pid: child?.pid ?? null,
-      restarts,
-      lastExit: lastExit?.slice(0, 200) ?? null,
-      held: held === null ? null : { action: held.action, expiresInMs: Math.max(0, held.expiresAt - clock.now()) },
-    });
+  const view = (): ChildState => ({
+    state,
+    pid: child?.pid ?? null,
+    restarts,
+    lastExit: lastExit?.slice(0, 200) ?? null,
+    held: held === null ? null : { action: held.action, expiresInMs: Math.max(0, held.expiresAt - clock.now()) },
+  });
   const changed = (): void => {
     const frame = { t: 'child' as const, member: settings.id, child: view() };
     for (const session of consoles) session.push(frame);
