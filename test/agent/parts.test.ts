@@ -3,10 +3,12 @@
  * data directory lock, the membership fingerprint and its mismatch in words, the leased fault
  * table, a console's bounded telemetry, and the published JSON Schema of the cluster file.
  */
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRandom } from '../../shared/core/random.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
@@ -22,7 +24,7 @@ import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
 import { RECONNECT_MS_MAX, RECONNECT_MS_MIN, RateLimit, reconnectDelayMs, type SentMessage } from '../../electron/agent/peers.js';
 import { clusterFileJsonSchema } from '../../electron/agent/schema.js';
-import { DataDirError, FileStorage, LOCK_FILE, STATE_FILE, STATE_TEMP_FILE, encodeState, lockDataDir } from '../../electron/agent/storage.js';
+import { DataDirError, FileStorage, LOCK_FILE, STATE_FILE, STATE_TEMP_FILE, describeSelf, encodeState, lockDataDir, lockWithFile } from '../../electron/agent/storage.js';
 import type { WireConnection } from '../../electron/wire/connection.js';
 
 const dirs: string[] = [];
@@ -120,19 +122,81 @@ describe('the state file', () => {
 });
 
 describe('the data directory lock', () => {
-  it('refuses a second agent, naming the first; takes over the lock of a killed one', () => {
+  const DEAD_OWNER = '{"pid":4194305,"started":"1","host":"x"}';
+
+  it('refuses a second agent, naming the first; a killed agent\'s pid file is reported as taken over', async () => {
     const dir = tempDir();
-    const lock = lockDataDir(dir);
-    expect(() => lockDataDir(dir)).toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
+    const lock = await lockDataDir(dir);
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
     lock.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
-    // A pid that cannot be running (above the kernel's maximum), and a lock cut short by a kill.
-    for (const stale of ['{"pid":4194305,"started":"1","host":"x"}', '{"pi']) {
+    // A pid that cannot be running (above the kernel's maximum), and a pid file cut short by a kill.
+    for (const stale of [DEAD_OWNER, '{"pi']) {
       writeFileSync(join(dir, LOCK_FILE), stale);
-      const taken = lockDataDir(dir);
+      const taken = await lockDataDir(dir);
       expect(taken.tookOverFrom).toBe(stale.startsWith('{"pid"') ? 4194305 : null);
       taken.release();
     }
+  });
+
+  it.runIf(process.platform === 'linux')('holds while its owner lives, whatever the pid file says: two starts cannot both take a stale lock', async () => {
+    const dir = tempDir();
+    const first = await lockDataDir(dir);
+    // What a racing second agent does to the pid file (removes it, or finds a dead owner's in it) does not free the lock.
+    writeFileSync(join(dir, LOCK_FILE), DEAD_OWNER);
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent`);
+    rmSync(join(dir, LOCK_FILE));
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent`);
+    first.release();
+    (await lockDataDir(dir)).release();
+  });
+
+  it.runIf(process.platform === 'linux')('is released by the kernel when its owner is killed with SIGKILL', async () => {
+    const dir = tempDir();
+    const storage = fileURLToPath(new URL('../../electron/agent/storage.ts', import.meta.url));
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `const { lockDataDir } = await import(${JSON.stringify(storage)}); await lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the lock holder did not lock within 20 s')), 20_000);
+        holder.stdout!.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('locked')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited with code ${code}`)));
+      });
+      await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent (pid ${holder.pid}`);
+    } finally {
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    const taken = await lockDataDir(dir);
+    expect(taken.tookOverFrom).toBe(holder.pid);
+    taken.release();
+  });
+
+  it('without abstract sockets: a wx file, a stale one taken over, a takeover under way respected', () => {
+    const dir = tempDir();
+    const lock = lockWithFile(dir);
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
+    lock.release();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    writeFileSync(join(dir, LOCK_FILE), DEAD_OWNER);
+    // Another agent is taking the stale lock over (it holds the takeover file): this one keeps off.
+    writeFileSync(join(dir, `${LOCK_FILE}.takeover`), describeSelf());
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is being taken over by another agent`);
+    rmSync(join(dir, `${LOCK_FILE}.takeover`));
+    const taken = lockWithFile(dir);
+    expect(taken.tookOverFrom).toBe(4194305);
+    expect(existsSync(join(dir, `${LOCK_FILE}.takeover`))).toBe(false);
+    taken.release();
+    // A lock still empty is being written by its owner: held, until it is old.
+    writeFileSync(join(dir, LOCK_FILE), '');
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is in use by another agent;`);
   });
 });
 
