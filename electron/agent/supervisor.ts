@@ -230,6 +230,9 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     onRefused: (address, reason) => log.warn({ address, reason }, 'connection refused'),
   });
   log.info({ listen: `${settings.supervisorListen.host}:${server.port}`, pid: process.pid }, 'supervisor started');
+  // However this process ends (an uncaught exception too), the agent ends with it: a paused agent
+  // left behind could never act on its IPC channel closing, and would stay stopped for good.
+  process.on('exit', () => child?.kill('SIGKILL'));
   start();
 
   const reason = await new Promise<string>((resolve) => {
