@@ -9,17 +9,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRandom } from '../../shared/core/random.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
-import { FRAME_BYTES_MAX, type PushFrame } from '../../shared/protocol/agent-wire.js';
+import { FRAME_BYTES_MAX, type AgentEvent, type PushFrame } from '../../shared/protocol/agent-wire.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
 import { Agent } from '../../electron/runtime/agent.js';
 import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX, SENT_FRAME_MESSAGES_MAX } from '../../electron/agent/consoles.js';
 import { encodeFrame } from '../../electron/wire/frames.js';
 import { FaultLease, tableProblem } from '../../electron/agent/faults.js';
+import { HOOK_PID_FILE, LeaderHook } from '../../electron/agent/hook.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
 import { RECONNECT_MS_MAX, RECONNECT_MS_MIN, RateLimit, reconnectDelayMs, type SentMessage } from '../../electron/agent/peers.js';
@@ -197,6 +198,60 @@ describe('the data directory lock', () => {
     // A lock still empty is being written by its owner: held, until it is old.
     writeFileSync(join(dir, LOCK_FILE), '');
     expect(() => lockWithFile(dir)).toThrow(`${dir} is in use by another agent;`);
+  });
+});
+
+describe('the --on-elected command', () => {
+  const LEADER = { role: 'leader', term: 7, votedFor: 'n1', leaderId: 'n1' } as const;
+
+  /** Runs `command` once as n1's leader hook; resolves with the hook's events and warnings once it exited on its own. */
+  async function runHook(dataDir: string, command: string): Promise<{ events: AgentEvent[]; warnings: string[] }> {
+    const events: AgentEvent[] = [];
+    const warnings: string[] = [];
+    const log = createLogger({ id: 'n1' }, 'warn', { write: (line: string) => warnings.push(line) });
+    let exited: () => void = () => {};
+    const done = new Promise<void>((resolve) => (exited = resolve));
+    const hook = new LeaderHook({ command, graceMs: 1_000, id: 'n1', dataDir, log, now: () => 0, onEvent: (event) => events.push(event), onChange: () => {} });
+    hook.update(LEADER);
+    const timer = setTimeout(() => void hook.stop().then(exited), 10_000);
+    const poll = setInterval(() => {
+      if (events.some((event) => event.type === 'hook' && event.action === 'exited')) exited();
+    }, 10);
+    await done;
+    clearTimeout(timer);
+    clearInterval(poll);
+    return { events, warnings };
+  }
+
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('does not inherit the cluster token, the etcd password or any other CONCLAVE_* secret', async () => {
+    const dir = tempDir();
+    vi.stubEnv('CONCLAVE_TOKEN', 'the-cluster-token');
+    vi.stubEnv('CONCLAVE_CLUSTER_TOKEN', 'the-console-token');
+    vi.stubEnv('CONCLAVE_ETCD_PASSWORD', 'the-etcd-password');
+    vi.stubEnv('CONCLAVE_SOME_SECRET', 'another-secret');
+    vi.stubEnv('APP_SETTING', 'kept');
+    const { events } = await runHook(dir, `env > "${join(dir, 'env.txt')}"`);
+    expect(events.map((event) => event.type === 'hook' && event.action)).toEqual(['started', 'exited']);
+    const env = readFileSync(join(dir, 'env.txt'), 'utf8');
+    expect(env).not.toMatch(/the-cluster-token|the-console-token|the-etcd-password|another-secret/);
+    expect(env).toContain('APP_SETTING=kept\n');
+    expect(env).toContain('CONCLAVE_TERM=7\n');
+    expect(env).toContain('CONCLAVE_LEADER=n1\n');
+    expect(env).toContain('CONCLAVE_ID=n1\n');
+  });
+
+  it('logs, and does not throw, when its pid file cannot be written or removed', async () => {
+    const dir = tempDir();
+    // A directory where the pid file goes: writing and removing it fail (as on a read-only disk, which root ignores).
+    mkdirSync(join(dir, HOOK_PID_FILE, 'inside'), { recursive: true });
+    const { events, warnings } = await runHook(dir, 'exit 0');
+    expect(events.map((event) => event.type === 'hook' && event.action)).toEqual(['started', 'exited']);
+    expect(warnings.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      'cannot record the on-elected command pid',
+      'cannot remove the on-elected command pid file',
+    ]);
   });
 });
 
