@@ -11,6 +11,7 @@ import type { ChildState, RequestOp } from '../../shared/protocol/agent-wire.js'
 import { RealClock, type TimerHandle } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
+import { Lease } from './lease.js';
 import type { AgentSettings } from './flags.js';
 import { stopLeftoverHook } from './hook.js';
 import type { Logger } from './log.js';
@@ -26,9 +27,7 @@ export const AGENT_STOP_GRACE_MS = 5_000;
 
 interface Held {
   action: 'kill' | 'pause';
-  leaseMs: number;
-  expiresAt: number;
-  timer: TimerHandle;
+  lease: Lease;
 }
 
 /** The agent's arguments for the child: the same, without --supervise (and --reset-state only the first time). */
@@ -61,7 +60,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     pid: child?.pid ?? null,
     restarts,
     lastExit: lastExit?.slice(0, 200) ?? null,
-    held: held === null ? null : { action: held.action, expiresInMs: Math.max(0, held.expiresAt - clock.now()) },
+    held: held === null ? null : { action: held.action, expiresInMs: held.lease.expiresInMs() },
   });
   const changed = (): void => {
     const frame = { t: 'child' as const, member: settings.id, child: view() };
@@ -120,20 +119,18 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   };
 
   const release = (): void => {
-    if (held !== null) clock.clearTimer(held.timer);
+    held?.lease.cancel();
     held = null;
   };
 
   const hold = (action: Held['action'], leaseMs: number): void => {
     release();
-    const granted = Math.min(leaseMs, faultLeaseMsMax);
-    const expiresAt = clock.now() + granted;
-    const entry: Held = { action, leaseMs: granted, expiresAt, timer: clock.setTimer(expiresAt, () => lapse(entry)) };
+    const entry: Held = { action, lease: new Lease(clock, Math.min(leaseMs, faultLeaseMsMax), () => lapse(entry)) };
     held = entry;
   };
 
   const lapse = (entry: Held): void => {
-    if (held !== entry || entry.expiresAt > clock.now()) return;
+    if (held !== entry) return;
     held = null;
     log.warn({ action: entry.action }, `${entry.action} hold expired: ${entry.action === 'kill' ? 'restarting the agent' : 'resuming the agent'}`);
     if (entry.action === 'kill') start();
@@ -196,10 +193,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
         return act(op, session.name);
       case 'renew-child': {
         if (held === null) throw new Error('no kill or pause is held');
-        clock.clearTimer(held.timer);
-        const entry = held;
-        entry.expiresAt = clock.now() + entry.leaseMs;
-        entry.timer = clock.setTimer(entry.expiresAt, () => lapse(entry));
+        held.lease.renew();
         changed();
         return view();
       }

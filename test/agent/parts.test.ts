@@ -15,11 +15,12 @@ import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
 import { FRAME_BYTES_MAX, type AgentEvent, type PushFrame } from '../../shared/protocol/agent-wire.js';
-import { VirtualClock } from '../../electron/runtime/clock.js';
+import { VirtualClock, type Clock } from '../../electron/runtime/clock.js';
 import { Agent } from '../../electron/runtime/agent.js';
 import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX, SENT_FRAME_MESSAGES_MAX } from '../../electron/agent/consoles.js';
 import { encodeFrame } from '../../electron/wire/frames.js';
 import { FaultLease, tableProblem } from '../../electron/agent/faults.js';
+import { Lease } from '../../electron/agent/lease.js';
 import { HOOK_PID_FILE, LeaderHook } from '../../electron/agent/hook.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
@@ -311,12 +312,58 @@ describe('the leased fault table', () => {
     expect(lease.set({ blocked: [], links: [] }, 'clear', 1_000, 'console@a')).toEqual({ leaseMs: 1_000, expiresInMs: null });
   });
 
+  it('keeps one timer however often it is renewed, and still lapses a lease after the last renewal', () => {
+    const clock = new VirtualClock();
+    let timersSet = 0;
+    const counting: Clock = Object.assign(Object.create(clock) as VirtualClock, {
+      setTimer: (at: number, callback: () => void) => {
+        timersSet += 1;
+        return clock.setTimer(at, callback);
+      },
+    });
+    const expired: string[] = [];
+    const lease = new FaultLease(counting, 3_000, (owner, version) => expired.push(`${owner}:${version}`));
+    lease.set(table, 'v1', 3_000, 'console@a');
+    // A console renewing every 5 ms for 10 s: the clock's queue holds one timer for it, not 2,000.
+    for (let t = 5; t <= 10_000; t += 5) {
+      clock.runUntil(t);
+      expect(lease.renew('v1')).toMatchObject({ ok: true });
+    }
+    expect(timersSet).toBeLessThanOrEqual(5);
+    clock.runUntil(12_999);
+    expect(expired).toEqual([]);
+    clock.runUntil(13_000);
+    expect(expired).toEqual(['console@a:v1']);
+  });
+
   it('names what a table gets wrong', () => {
     const members = new Set(['n1', 'n2']);
     expect(tableProblem(table, members)).toBeNull();
     expect(tableProblem({ blocked: ['n1->n9'], links: [] }, members)).toBe('table.blocked[0] must be "from->to" between members (got "n1->n9")');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: null, fault: HEALTHY_LINK }] }, members)).toBe('table.links[0]: from and to are both members, or both null (every link)');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: 'x', fault: HEALTHY_LINK }] }, members)).toBe('table.links[0].to: "x" is not a member');
+  });
+});
+
+describe('a lease', () => {
+  it('lapses leaseMs after its last renewal, once; cancelled or lapsed, it neither renews nor lapses again', () => {
+    const clock = new VirtualClock();
+    let lapses = 0;
+    const lease = new Lease(clock, 1_000, () => (lapses += 1));
+    clock.runUntil(900);
+    expect(lease.renew()).toBe(true);
+    expect(lease.expiresInMs()).toBe(1_000);
+    clock.runUntil(1_899);
+    expect([lapses, lease.active]).toEqual([0, true]);
+    clock.runUntil(1_900);
+    expect([lapses, lease.active, lease.expiresInMs(), lease.renew()]).toEqual([1, false, 0, false]);
+    clock.runUntil(10_000);
+    expect(lapses).toBe(1);
+
+    const cancelled = new Lease(clock, 1_000, () => (lapses += 1));
+    cancelled.cancel();
+    clock.runUntil(20_000);
+    expect([lapses, cancelled.renew()]).toEqual([1, false]);
   });
 });
 

@@ -157,7 +157,12 @@ describe('the supervisor', () => {
           pid = target.snapshot().nodes.find((node) => node.id === 'n1')?.pid ?? null;
           if (pid === null) await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        const ack = await target.execute({ type: 'pause', nodeId: 'n1' });
+        // The agent may answer before the console reached its supervisor: retry the pause a while.
+        let ack = null;
+        for (let i = 0; i < 100 && ack?.ok !== true; i++) {
+          if (ack !== null) await new Promise((resolve) => setTimeout(resolve, 100));
+          ack = await target.execute({ type: 'pause', nodeId: 'n1' });
+        }
         const stat = (of) => {
           try { const text = readFileSync('/proc/' + of + '/stat', 'utf8'); return text.slice(text.lastIndexOf(')') + 2).split(' '); } catch { return []; }
         };
