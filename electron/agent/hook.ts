@@ -17,10 +17,10 @@ import { describeSelf, ownerAlive } from './storage.js';
 
 export const HOOK_PID_FILE = 'on-elected.pid';
 /** Environment variables the command does not inherit: CONCLAVE_TOKEN, CONCLAVE_CLUSTER_TOKEN, CONCLAVE_ETCD_PASSWORD and any like them. */
-export const HOOK_SECRET_ENV = /^CONCLAVE_\w*(TOKEN|PASSWORD|SECRET)\w*$/i;
+const HOOK_SECRET_ENV = /^CONCLAVE_\w*(TOKEN|PASSWORD|SECRET)\w*$/i;
 
 /** The command's environment: the agent's, without secrets, with the term, the leader and this member's id. */
-export function hookEnvironment(base: NodeJS.ProcessEnv, term: number, id: string): NodeJS.ProcessEnv {
+function hookEnvironment(base: NodeJS.ProcessEnv, term: number, id: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(base).filter(([name]) => !HOOK_SECRET_ENV.test(name)));
   return { ...env, CONCLAVE_TERM: String(term), CONCLAVE_LEADER: id, CONCLAVE_ID: id };
 }

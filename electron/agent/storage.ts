@@ -343,7 +343,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
 }
 
 /** How long a lock file may stay empty (its owner between creating and writing it) before it counts as abandoned. */
-export const LOCK_WRITE_MS = 10_000;
+const LOCK_WRITE_MS = 10_000;
 
 /**
  * The lock without abstract sockets (macOS, Windows): an exclusive-create (wx) file holding its

@@ -265,7 +265,7 @@ function readTextFile(path: string, flag: string): string {
 }
 
 /** Token files, cluster files and PEM files above this are refused: they are small by nature. */
-export const INPUT_FILE_BYTES_MAX = 1024 * 1024;
+const INPUT_FILE_BYTES_MAX = 1024 * 1024;
 
 export type ReadFile = (path: string) => Buffer;
 
