@@ -6,7 +6,6 @@
  * so the console controls that act on one (partitions, link faults, transfer) are refused with the
  * reason; kill, restart and pause act on the process through --supervise as for any agent.
  */
-import { mkdirSync } from 'node:fs';
 import type { NodeStatus } from '../../shared/core/election.js';
 import type { AgentEvent, AgentStatus, RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { TargetControl } from '../../shared/protocol/types.js';
@@ -21,7 +20,7 @@ import { LeaderHook, stopLeftoverHook } from './hook.js';
 import { startAgentHttp, type AgentHttp } from './http.js';
 import type { Logger } from './log.js';
 import { AGENT_VERSION, STATUS_PUSH_INTERVAL_MS, type AgentRuntimeOptions, type RunningAgent } from './node.js';
-import { lockDataDir } from './storage.js';
+import { lockDataDir, makeDataDir } from './storage.js';
 
 /** What an etcd-backed agent cannot do, with the reason consoles show. */
 export function etcdUnavailable(election: string): Partial<Record<TargetControl, string>> {
@@ -42,8 +41,8 @@ function sameStatus(a: NodeStatus | null, b: NodeStatus): boolean {
 export async function startEtcdAgent(settings: AgentSettings, backend: EtcdBackendSettings, log: Logger, runtime: AgentRuntimeOptions): Promise<RunningAgent> {
   const { id, cluster, member, dataDir, token, tls } = settings;
   // The data directory holds no election state here (etcd does): the lock, and the --on-elected command's pid.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const lock = lockDataDir(dataDir);
+  makeDataDir(dataDir);
+  const lock = await lockDataDir(dataDir);
   if (lock.tookOverFrom !== null) log.info({ pid: lock.tookOverFrom }, 'took over the stale lock of a killed agent');
   stopLeftoverHook(dataDir, log);
 

@@ -4,7 +4,8 @@
  * so a console that crashed or was closed never leaves the cluster broken.
  */
 import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
+import { Lease } from './lease.js';
 
 export interface FaultView {
   table: NetworkTable;
@@ -17,9 +18,7 @@ interface Held {
   table: NetworkTable;
   version: string;
   owner: string;
-  leaseMs: number;
-  expiresAt: number;
-  timer: TimerHandle;
+  lease: Lease;
 }
 
 /** Why a table cannot be enforced, naming the field; null when it can. */
@@ -62,8 +61,17 @@ export class FaultLease {
     this.rules.load(table);
     const granted = Math.min(leaseMs, this.leaseMsMax);
     if (isEmptyTable(table)) return { leaseMs: granted, expiresInMs: null };
-    const expiresAt = this.clock.now() + granted;
-    this.held = { table, version, owner, leaseMs: granted, expiresAt, timer: this.arm(expiresAt) };
+    const held: Held = {
+      table,
+      version,
+      owner,
+      lease: new Lease(this.clock, granted, () => {
+        if (this.held !== held) return;
+        this.clear();
+        this.onExpired(owner, version);
+      }),
+    };
+    this.held = held;
     return { leaseMs: granted, expiresInMs: granted };
   }
 
@@ -72,16 +80,14 @@ export class FaultLease {
     const held = this.held;
     if (held === null) return { ok: false, error: `no fault table is in force (version "${version}" lapsed or was replaced)` };
     if (held.version !== version) return { ok: false, error: `the fault table in force is version "${held.version}" (set by ${held.owner}), not "${version}"` };
-    this.clock.clearTimer(held.timer);
-    held.expiresAt = this.clock.now() + held.leaseMs;
-    held.timer = this.arm(held.expiresAt);
-    return { ok: true, expiresInMs: held.leaseMs };
+    held.lease.renew();
+    return { ok: true, expiresInMs: held.lease.leaseMs };
   }
 
   view(): FaultView | null {
     const held = this.held;
     if (held === null) return null;
-    return { table: held.table, version: held.version, owner: held.owner, expiresInMs: Math.max(0, held.expiresAt - this.clock.now()) };
+    return { table: held.table, version: held.version, owner: held.owner, expiresInMs: held.lease.expiresInMs() };
   }
 
   /** Clears the table without telling anyone (the agent stops). */
@@ -91,16 +97,7 @@ export class FaultLease {
   }
 
   private drop(): void {
-    if (this.held !== null) this.clock.clearTimer(this.held.timer);
+    this.held?.lease.cancel();
     this.held = null;
-  }
-
-  private arm(at: number): TimerHandle {
-    return this.clock.setTimer(at, () => {
-      const held = this.held;
-      if (held === null || held.expiresAt > this.clock.now()) return;
-      this.clear();
-      this.onExpired(held.owner, held.version);
-    });
   }
 }

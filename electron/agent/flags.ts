@@ -3,20 +3,17 @@
  * A wrong flag, value, token or cluster file is a UsageError (exit code 2) that names the flag
  * or the cluster file's field.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { HOST_PORT_PATTERN, parseClusterFile, splitHostPort, type ClusterDefinition, type MemberEntry } from '../../shared/protocol/cluster-file.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
-import { MIN_TOKEN_LENGTH, UsageError, etcdWatchChoice } from '../cli/flags.js';
+import { MIN_TOKEN_LENGTH, UsageError, etcdWatchChoice, readFileCapped, readSmallFile, readToken, type ReadFile } from '../cli/flags.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export const DEFAULT_ON_ELECTED_GRACE_MS = 5_000;
 export const ON_ELECTED_GRACE_MS_MAX = 600_000;
-/** Cluster files, token files and PEM files above this are refused: they are small by nature. */
-export const INPUT_FILE_BYTES_MAX = 1024 * 1024;
 export const ON_ELECTED_COMMAND_CHARS_MAX = 4_096;
 /** How an agent elects: with the cluster file's algorithm among its peers, or in an etcd election. */
 export const BACKENDS = ['conclave', 'etcd'] as const;
@@ -139,25 +136,6 @@ Electing through etcd instead (the cluster file still lists the members, for con
   --etcd-cert F            certificate and its key for members started with --client-cert-auth
   --etcd-key F`;
 
-type ReadFile = (path: string) => Buffer;
-
-function readSmallFile(path: string, what: string, readFile: ReadFile): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`${what}: cannot read ${path}${code === undefined ? '' : ` (${code})`}`);
-  }
-  if (bytes.length > INPUT_FILE_BYTES_MAX) throw new UsageError(`${what}: ${path} is larger than ${INPUT_FILE_BYTES_MAX} bytes`);
-  return bytes;
-}
-
-function readFileCapped(path: string): Buffer {
-  if (statSync(path).size > INPUT_FILE_BYTES_MAX) return Buffer.alloc(INPUT_FILE_BYTES_MAX + 1);
-  return readFileSync(path);
-}
-
 function endpoint(value: string, flag: string): Endpoint {
   const match = HOST_PORT_PATTERN.exec(value);
   const port = Number(match?.[2]);
@@ -180,24 +158,6 @@ export function loadClusterFile(path: string, readFile: ReadFile = readFileCappe
     if (error instanceof ValidationError) throw new UsageError(error.message);
     throw error;
   }
-}
-
-/** The token from --token-file (its trailing newline ignored) or CONCLAVE_TOKEN. */
-export function readToken(tokenFile: string | undefined, env: Record<string, string | undefined>, readFile: ReadFile = readFileCapped): string {
-  let token: string;
-  let source: string;
-  if (tokenFile !== undefined) {
-    token = readSmallFile(tokenFile, '--token-file', readFile).toString('utf8').replace(/\r?\n$/, '');
-    source = `--token-file ${tokenFile}`;
-  } else if (env.CONCLAVE_TOKEN !== undefined && env.CONCLAVE_TOKEN !== '') {
-    token = env.CONCLAVE_TOKEN;
-    source = 'CONCLAVE_TOKEN';
-  } else {
-    throw new UsageError('a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable');
-  }
-  if (token.length < MIN_TOKEN_LENGTH) throw new UsageError(`the token (${source}) must be at least ${MIN_TOKEN_LENGTH} characters long`);
-  if (/[\r\n]/.test(token)) throw new UsageError(`the token (${source}) must be one line`);
-  return token;
 }
 
 export function parseAgentArgs(argv: readonly string[], env: Record<string, string | undefined>, readFile: ReadFile = readFileCapped): AgentSettings | 'help' {
@@ -229,7 +189,14 @@ export function parseAgentArgs(argv: readonly string[], env: Record<string, stri
   if (member === undefined) {
     throw new UsageError(`--id: "${id.slice(0, 64)}" is not a member of ${clusterPath} (members: ${cluster.members.map((m) => m.id).join(', ')})`);
   }
-  const token = readToken(values['token-file'], env, readFile);
+  const token = readToken({
+    flag: '--token-file',
+    file: values['token-file'],
+    envNames: ['CONCLAVE_TOKEN'],
+    env,
+    missing: 'a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable',
+    readFile,
+  });
 
   const tlsFlags = ['tls-cert', 'tls-key', 'tls-ca'] as const;
   const givenTls = tlsFlags.filter((name) => values[name] !== undefined);

@@ -4,7 +4,8 @@
  * token), CONCLAVE_LEADER and CONCLAVE_ID in its environment, in its own process group; the
  * moment the member stops leading (or the agent stops) the group gets SIGTERM, then SIGKILL after
  * the grace period. Its pid is kept in the data directory, so that an agent killed with SIGKILL
- * (which cannot stop it) stops it when it starts again, and so does its supervisor.
+ * (which cannot stop it) stops it when it starts again, and so does its supervisor. The command
+ * gets the agent's environment without its secrets (the cluster token, the etcd password).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,24 @@ import type { Logger } from './log.js';
 import { describeSelf, ownerAlive } from './storage.js';
 
 export const HOOK_PID_FILE = 'on-elected.pid';
+/** Environment variables the command does not inherit: CONCLAVE_TOKEN, CONCLAVE_CLUSTER_TOKEN, CONCLAVE_ETCD_PASSWORD and any like them. */
+const HOOK_SECRET_ENV = /^CONCLAVE_\w*(TOKEN|PASSWORD|SECRET)\w*$/i;
+
+/** The command's environment: the agent's, without secrets, with the term, the leader and this member's id. */
+function hookEnvironment(base: NodeJS.ProcessEnv, term: number, id: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(base).filter(([name]) => !HOOK_SECRET_ENV.test(name)));
+  return { ...env, CONCLAVE_TERM: String(term), CONCLAVE_LEADER: id, CONCLAVE_ID: id };
+}
+
+/** Removes the command's pid file; a failure (a read-only disk) is logged, never thrown from an event handler. */
+function removePidFile(dataDir: string, log: Logger): void {
+  const path = join(dataDir, HOOK_PID_FILE);
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    log.warn({ path, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message }, 'cannot remove the on-elected command pid file');
+  }
+}
 
 export interface LeaderHookOptions {
   command: string;
@@ -52,7 +71,7 @@ export function stopLeftoverHook(dataDir: string, log: Logger): void {
       // Gone meanwhile.
     }
   }
-  rmSync(path, { force: true });
+  removePidFile(dataDir, log);
 }
 
 export class LeaderHook {
@@ -85,7 +104,7 @@ export class LeaderHook {
       detached: true,
       // The command's output goes to our stderr: stdout is the agent's JSON log.
       stdio: ['ignore', 2, 2],
-      env: { ...process.env, CONCLAVE_TERM: String(term), CONCLAVE_LEADER: id, CONCLAVE_ID: id },
+      env: hookEnvironment(process.env, term, id),
     });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const running: Running = { child, term, exited, stopping: false };
@@ -103,7 +122,7 @@ export class LeaderHook {
     child.once('exit', (code, signal) => {
       if (this.running === running) this.running = null;
       this.stopping.delete(running);
-      if (child.pid !== undefined && this.running === null) rmSync(join(dataDir, HOOK_PID_FILE), { force: true });
+      if (child.pid !== undefined && this.running === null) removePidFile(dataDir, log);
       const how = signal === null ? `exited with code ${code}` : `ended by ${signal}`;
       log.info({ term, pid: child.pid ?? null, code, signal }, running.stopping ? 'on-elected command stopped' : 'on-elected command exited on its own');
       onEvent({ type: 'hook', t: now(), action: running.stopping ? 'stopped' : 'exited', term, pid: child.pid ?? null, detail: how });

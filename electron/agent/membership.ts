@@ -4,15 +4,11 @@
  * refused, and both ends log the field that differs.
  */
 import { createHash } from 'node:crypto';
-import { membershipDifference, membershipOf, type ClusterDefinition, type MembershipSummary } from '../../shared/protocol/cluster-file.js';
+import { membershipDifference, type MembershipSummary } from '../../shared/protocol/cluster-file.js';
 
 /** sha256 (hex) of the membership as canonical JSON (keys sorted at every level). */
 export function membershipFingerprint(summary: MembershipSummary): string {
   return createHash('sha256').update(canonicalJson(summary)).digest('hex');
-}
-
-export function clusterFingerprint(definition: ClusterDefinition): string {
-  return membershipFingerprint(membershipOf(definition));
 }
 
 export function canonicalJson(value: unknown): string {

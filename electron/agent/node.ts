@@ -8,7 +8,6 @@
  * console is attached, and the faults a console sets lapse unless it renews them.
  */
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import type { DurableState, NodeStatus } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
@@ -25,7 +24,7 @@ import { startAgentHttp, type AgentHttp } from './http.js';
 import type { Logger } from './log.js';
 import { describeMismatch, membershipFingerprint } from './membership.js';
 import { PeerTransport, type SentMessage } from './peers.js';
-import { FileStorage, lockDataDir, type DataDirLock } from './storage.js';
+import { FileStorage, lockDataDir, makeDataDir, type DataDirLock } from './storage.js';
 import { version as packageVersion } from '../../package.json';
 
 export const AGENT_VERSION: string = packageVersion;
@@ -52,8 +51,8 @@ function sameStatus(a: NodeStatus | null, b: NodeStatus | null): boolean {
 /** Starts an agent; throws DataDirError for a data directory it must not use, or a listen error. */
 export async function startAgent(settings: AgentSettings, log: Logger, runtime: AgentRuntimeOptions): Promise<RunningAgent> {
   const { dataDir } = settings;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const lock: DataDirLock = lockDataDir(dataDir);
+  makeDataDir(dataDir);
+  const lock: DataDirLock = await lockDataDir(dataDir);
   if (lock.tookOverFrom !== null) log.info({ pid: lock.tookOverFrom }, 'took over the stale lock of a killed agent');
   try {
     return await startWithLock(settings, log, runtime, lock);

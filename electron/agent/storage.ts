@@ -3,13 +3,14 @@
  * (temp file, fsync, rename, fsync of the directory) before any message that depends on it
  * leaves; a checksum and the member's id guard it. A file that is unreadable, corrupt, another
  * member's or another algorithm's stops the agent: it never silently starts from zero (an
- * operator passes --reset-state to mean it). A lock file keeps a second agent off the directory.
+ * operator passes --reset-state to mean it). A lock (lockDataDir) keeps a second agent off the directory.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AlgorithmName, DurableState } from '../../shared/core/election.js';
 import { readBullyDurable } from '../../shared/bully/bully.js';
@@ -231,50 +232,171 @@ export function describeSelf(pid = process.pid): string {
 }
 
 export interface DataDirLock {
-  /** A stale lock (its process is gone) that was taken over, for the log. */
+  /** The pid file of a killed agent found in the directory (its lock died with it), for the log. */
   readonly tookOverFrom: number | null;
   release(): void;
 }
 
-/** Takes the data directory's lock, or throws DataDirError naming the agent that holds it. */
-export function lockDataDir(dir: string): DataDirLock {
-  const path = join(dir, LOCK_FILE);
-  const mine = describeSelf();
-  let tookOverFrom: number | null = null;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, mine);
-      } finally {
-        closeSync(fd);
-      }
-      return {
-        tookOverFrom,
-        release: () => {
-          try {
-            if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
-          } catch {
-            // Already gone.
-          }
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      // Removed meanwhile: try again.
-    }
-    const owner = ownerAlive(text);
-    if (owner !== null && owner.alive) {
-      throw new DataDirError(`${dir} is in use by another agent (pid ${owner.pid}, ${path}); one agent per data directory`);
-    }
-    // Killed with its lock held (or killed while writing it): the lock is stale.
-    tookOverFrom = owner?.pid ?? null;
-    rmSync(path, { force: true });
+/**
+ * Creates the data directory if missing and makes it durable: a new directory's entry lives in its
+ * parent, which is fsynced (each level created), so that a first state.json written after a vote
+ * cannot vanish with its directory on power loss.
+ */
+export function makeDataDir(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined || process.platform === 'win32') return;
+  for (let created = resolve(dir); ; created = dirname(created)) {
+    syncDirectory(dirname(created));
+    if (created === resolve(first) || dirname(created) === created) break;
   }
-  throw new DataDirError(`cannot take ${path}: another agent keeps taking it`);
+}
+
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function inUse(dir: string, pid: number | null): DataDirError {
+  const holder = pid === null ? 'another agent' : `another agent (pid ${pid}, ${join(dir, LOCK_FILE)})`;
+  return new DataDirError(`${dir} is in use by ${holder}; one agent per data directory`);
+}
+
+function readLockFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Removes the pid file if it is still ours. */
+function removeIfMine(path: string, mine: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Takes the data directory's lock, or throws DataDirError naming the agent that holds it.
+ *
+ * On Linux the lock is a unix socket in the abstract namespace, named after the directory's real
+ * path: binding it is atomic, and the kernel releases it the moment its process dies, however it
+ * dies (SIGKILL, a crash), so there is no stale lock to take over and no race in taking one. The
+ * pid file beside it (agent.lock) only names the holder in the error. Abstract names are per network
+ * namespace, so agents in different namespaces sharing one directory are caught only by the pid file
+ * check below, which is not atomic. Elsewhere: lockWithFile.
+ */
+export async function lockDataDir(dir: string): Promise<DataDirLock> {
+  if (process.platform !== 'linux') return lockWithFile(dir);
+  const path = join(dir, LOCK_FILE);
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (error) {
+    throw new DataDirError(`cannot lock ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const name = `\0conclave-lock-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
+  // Anyone connecting is hung up on: the socket exists only to be bound.
+  const server = createServer((socket) => socket.destroy());
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen({ path: name }, () => {
+        server.off('error', reject);
+        resolveListen();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw inUse(dir, ownerAlive(readLockFile(path))?.pid ?? null);
+    throw new DataDirError(`cannot lock ${dir}: ${code ?? String(error)}`);
+  }
+  server.unref();
+  const release = (): void => {
+    server.close();
+  };
+  const previous = ownerAlive(readLockFile(path));
+  if (previous !== null && previous.alive && previous.pid !== process.pid) {
+    release();
+    throw inUse(dir, previous.pid);
+  }
+  const mine = describeSelf();
+  try {
+    writeFileSync(path, mine, { mode: 0o600 });
+  } catch (error) {
+    release();
+    throw new DataDirError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return {
+    tookOverFrom: previous === null || previous.pid === process.pid ? null : previous.pid,
+    release: () => {
+      removeIfMine(path, mine);
+      release();
+    },
+  };
+}
+
+/** How long a lock file may stay empty (its owner between creating and writing it) before it counts as abandoned. */
+const LOCK_WRITE_MS = 10_000;
+
+/**
+ * The lock without abstract sockets (macOS, Windows): an exclusive-create (wx) file holding its
+ * owner's pid. A lock whose owner is gone is taken over only by whoever creates the takeover file
+ * (wx too), and only if the lock still holds what was judged stale, so two agents starting together
+ * after a crash cannot both remove it and each create their own; an empty lock (its owner is between
+ * create and write) counts as held for LOCK_WRITE_MS. Limits: outside Linux there is no process
+ * start time, so a dead agent's pid reused by another process keeps the lock until that process
+ * ends; and a takeover file left by an agent killed during a takeover is removed once its owner is
+ * gone, by a remove-then-create that two simultaneous starts could race (it needs two crashes).
+ */
+export function lockWithFile(dir: string): DataDirLock {
+  const path = join(dir, LOCK_FILE);
+  const takeoverPath = `${path}.takeover`;
+  const mine = describeSelf();
+  const create = (target: string): boolean => {
+    let fd: number;
+    try {
+      fd = openSync(target, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new DataDirError(`cannot create ${target}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      writeSync(fd, mine);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  };
+  const abandoned = (target: string, text: string): boolean => {
+    if (text !== '') return ownerAlive(text)?.alive !== true;
+    try {
+      return Date.now() - statSync(target).mtimeMs > LOCK_WRITE_MS;
+    } catch {
+      return true;
+    }
+  };
+  const taken = (tookOverFrom: number | null): DataDirLock => ({ tookOverFrom, release: () => removeIfMine(path, mine) });
+
+  if (create(path)) return taken(null);
+  const stale = readLockFile(path);
+  if (!abandoned(path, stale)) throw inUse(dir, ownerAlive(stale)?.pid ?? null);
+  const takeover = readLockFile(takeoverPath);
+  if (takeover !== '' && abandoned(takeoverPath, takeover)) rmSync(takeoverPath, { force: true });
+  if (!create(takeoverPath)) throw new DataDirError(`${dir} is being taken over by another agent (${takeoverPath}); one agent per data directory`);
+  try {
+    // Judged stale, and still the same file: nobody else replaced it meanwhile.
+    if (readLockFile(path) !== stale) throw inUse(dir, ownerAlive(readLockFile(path))?.pid ?? null);
+    rmSync(path, { force: true });
+    if (!create(path)) throw inUse(dir, ownerAlive(readLockFile(path))?.pid ?? null);
+    return taken(ownerAlive(stale)?.pid ?? null);
+  } finally {
+    removeIfMine(takeoverPath, mine);
+  }
 }

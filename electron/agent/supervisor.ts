@@ -7,10 +7,11 @@
  * started by another process exits when that process's IPC channel closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { childStateSchema, type ChildState, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import type { ChildState, RequestOp } from '../../shared/protocol/agent-wire.js';
 import { RealClock, type TimerHandle } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
+import { Lease } from './lease.js';
 import type { AgentSettings } from './flags.js';
 import { stopLeftoverHook } from './hook.js';
 import type { Logger } from './log.js';
@@ -26,9 +27,7 @@ export const AGENT_STOP_GRACE_MS = 5_000;
 
 interface Held {
   action: 'kill' | 'pause';
-  leaseMs: number;
-  expiresAt: number;
-  timer: TimerHandle;
+  lease: Lease;
 }
 
 /** The agent's arguments for the child: the same, without --supervise (and --reset-state only the first time). */
@@ -56,14 +55,13 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   let childExited: Promise<void> = Promise.resolve();
   const faultLeaseMsMax = settings.cluster.faultLeaseMs;
 
-  const view = (): ChildState =>
-    childStateSchema.parse({
-      state,
-      pid: child?.pid ?? null,
-      restarts,
-      lastExit: lastExit?.slice(0, 200) ?? null,
-      held: held === null ? null : { action: held.action, expiresInMs: Math.max(0, held.expiresAt - clock.now()) },
-    });
+  const view = (): ChildState => ({
+    state,
+    pid: child?.pid ?? null,
+    restarts,
+    lastExit: lastExit?.slice(0, 200) ?? null,
+    held: held === null ? null : { action: held.action, expiresInMs: held.lease.expiresInMs() },
+  });
   const changed = (): void => {
     const frame = { t: 'child' as const, member: settings.id, child: view() };
     for (const session of consoles) session.push(frame);
@@ -121,20 +119,18 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   };
 
   const release = (): void => {
-    if (held !== null) clock.clearTimer(held.timer);
+    held?.lease.cancel();
     held = null;
   };
 
   const hold = (action: Held['action'], leaseMs: number): void => {
     release();
-    const granted = Math.min(leaseMs, faultLeaseMsMax);
-    const expiresAt = clock.now() + granted;
-    const entry: Held = { action, leaseMs: granted, expiresAt, timer: clock.setTimer(expiresAt, () => lapse(entry)) };
+    const entry: Held = { action, lease: new Lease(clock, Math.min(leaseMs, faultLeaseMsMax), () => lapse(entry)) };
     held = entry;
   };
 
   const lapse = (entry: Held): void => {
-    if (held !== entry || entry.expiresAt > clock.now()) return;
+    if (held !== entry) return;
     held = null;
     log.warn({ action: entry.action }, `${entry.action} hold expired: ${entry.action === 'kill' ? 'restarting the agent' : 'resuming the agent'}`);
     if (entry.action === 'kill') start();
@@ -197,10 +193,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
         return act(op, session.name);
       case 'renew-child': {
         if (held === null) throw new Error('no kill or pause is held');
-        clock.clearTimer(held.timer);
-        const entry = held;
-        entry.expiresAt = clock.now() + entry.leaseMs;
-        entry.timer = clock.setTimer(entry.expiresAt, () => lapse(entry));
+        held.lease.renew();
         changed();
         return view();
       }
@@ -231,6 +224,9 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     onRefused: (address, reason) => log.warn({ address, reason }, 'connection refused'),
   });
   log.info({ listen: `${settings.supervisorListen.host}:${server.port}`, pid: process.pid }, 'supervisor started');
+  // However this process ends (an uncaught exception too), the agent ends with it: a paused agent
+  // left behind could never act on its IPC channel closing, and would stay stopped for good.
+  process.on('exit', () => child?.kill('SIGKILL'));
   start();
 
   const reason = await new Promise<string>((resolve) => {

@@ -1,9 +1,10 @@
 /**
- * Command-line flags, parsed strictly: an unknown flag, a missing value or a value out of
- * range is a UsageError whose message says what was expected.
+ * Command-line flags, parsed strictly (node:util's parseArgs): an unknown flag, a missing value or
+ * a value out of range is a UsageError whose message says what was expected.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../shared/core/election.js';
 import { HOST_PORT_PATTERN, MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
 import { ETCD_PLAYGROUND_SIZES, parseEtcdTarget, type EtcdTls, type EtcdWatchSpec } from '../../shared/protocol/etcd.js';
@@ -43,24 +44,28 @@ export interface ServeOptions {
 
 type FlagKind = 'integer' | 'string' | 'boolean';
 
-/** Splits `--name value`, `--name=value` and boolean `--name` into a map, refusing unknown names. */
+/**
+ * Reads `--name value`, `--name=value` and boolean `--name` (node:util's parseArgs) into a map,
+ * refusing unknown names, other arguments, a flag given twice and a missing value in words.
+ */
 export function readFlags(argv: readonly string[], known: Record<string, FlagKind>): Map<string, string | true> {
+  const options = Object.fromEntries(Object.entries(known).map(([name, kind]) => [name, { type: kind === 'boolean' ? 'boolean' : 'string' }] as const));
+  // Not strict: each refusal below names the flag in this CLI's words.
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string | true>();
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const kind = known[name];
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !token.rawName.startsWith('--')) throw new UsageError(`unexpected argument "${argv[token.index]}"`);
+    const name = token.name;
+    const kind = Object.hasOwn(known, name) ? known[name] : undefined;
     if (kind === undefined) throw new UsageError(`unknown flag --${name} (known: ${Object.keys(known).map((k) => `--${k}`).join(', ')})`);
     if (flags.has(name)) throw new UsageError(`--${name} is given twice`);
     if (kind === 'boolean') {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      if (token.inlineValue === true) throw new UsageError(`--${name} takes no value`);
       flags.set(name, true);
       continue;
     }
-    const value = eq === -1 ? argv[++index] : arg.slice(eq + 1);
-    if (value === undefined || value === '' || (eq === -1 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    const value = token.value;
+    if (value === undefined || value === '' || (token.inlineValue !== true && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
     flags.set(name, value);
   }
   return flags;
@@ -191,12 +196,13 @@ function clusterChoice(flags: Map<string, string | true>, env: Record<string, st
   for (const address of addresses) {
     if (!HOST_PORT_PATTERN.test(address)) throw new UsageError(`--attach takes host:port addresses separated by commas (got "${address}")`);
   }
-  const tokenFile = stringFlag(flags, 'cluster-token-file');
-  let token = env.CONCLAVE_CLUSTER_TOKEN || env.CONCLAVE_TOKEN || null;
-  if (tokenFile !== undefined) token = readTextFile(tokenFile, '--cluster-token-file').trim();
-  if (token === null || token === '') {
-    throw new UsageError('--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment');
-  }
+  const token = readToken({
+    flag: '--cluster-token-file',
+    file: stringFlag(flags, 'cluster-token-file'),
+    envNames: ['CONCLAVE_CLUSTER_TOKEN', 'CONCLAVE_TOKEN'],
+    env,
+    missing: '--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment',
+  });
   return { kind: 'attached', addresses, token };
 }
 
@@ -255,9 +261,64 @@ function tlsFlags(flags: Map<string, string | true>): TlsFiles | null {
 }
 
 function readTextFile(path: string, flag: string): string {
+  return readSmallFile(path, flag).toString('utf8');
+}
+
+/** Token files, cluster files and PEM files above this are refused: they are small by nature. */
+const INPUT_FILE_BYTES_MAX = 1024 * 1024;
+
+export type ReadFile = (path: string) => Buffer;
+
+export function readFileCapped(path: string): Buffer {
+  if (statSync(path).size > INPUT_FILE_BYTES_MAX) return Buffer.alloc(INPUT_FILE_BYTES_MAX + 1);
+  return readFileSync(path);
+}
+
+/** A file a flag names, read whole; the error names the flag, the file and why. */
+export function readSmallFile(path: string, flag: string, readFile: ReadFile = readFileCapped): Buffer {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFile(path);
   } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${flag}: cannot read ${path}${code === undefined ? '' : ` (${code})`}`);
   }
+  if (bytes.length > INPUT_FILE_BYTES_MAX) throw new UsageError(`${flag}: ${path} is larger than ${INPUT_FILE_BYTES_MAX} bytes`);
+  return bytes;
+}
+
+export interface TokenSource {
+  /** The flag that names the token file ("--token-file"), for messages. */
+  flag: string;
+  file: string | undefined;
+  /** Environment variables that may hold the token, the first set one wins; used when no file is given. */
+  envNames: readonly string[];
+  env: Record<string, string | undefined>;
+  /** The refusal when neither a file nor a variable gives a token. */
+  missing: string;
+  readFile?: ReadFile;
+}
+
+/**
+ * The cluster token, read the same way by agents and consoles so that one file means one token on
+ * both: the file's text with one trailing newline ignored (as `echo` and editors write it), nothing
+ * else trimmed; at least MIN_TOKEN_LENGTH characters, on one line.
+ */
+export function readToken(source: TokenSource): string {
+  let token: string;
+  let from: string;
+  if (source.file !== undefined) {
+    const text = readSmallFile(source.file, source.flag, source.readFile).toString('utf8');
+    if (text === '') throw new UsageError(`${source.flag}: ${source.file} is empty; it holds the cluster token`);
+    token = text.replace(/\r?\n$/, '');
+    from = `${source.flag} ${source.file}`;
+  } else {
+    const name = source.envNames.find((candidate) => source.env[candidate] !== undefined && source.env[candidate] !== '');
+    if (name === undefined) throw new UsageError(source.missing);
+    token = source.env[name]!;
+    from = name;
+  }
+  if (token.length < MIN_TOKEN_LENGTH) throw new UsageError(`the token (${from}) must be at least ${MIN_TOKEN_LENGTH} characters long`);
+  if (/[\r\n]/.test(token)) throw new UsageError(`the token (${from}) must be one line`);
+  return token;
 }

@@ -102,16 +102,19 @@ export async function startProcesses(options: ProcessesOptions): Promise<Managed
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 
   const supervised: Supervised[] = [];
-  const killAll = (): void => {
-    for (const child of supervised) if (!child.exited) child.process.kill('SIGKILL');
+  const signalAll = (signal: NodeJS.Signals): void => {
+    for (const child of supervised) if (!child.exited) child.process.kill(signal);
   };
-  // Whatever way this process ends normally, its children end with it.
-  process.once('exit', killAll);
+  // Whatever way this process ends normally, its children end with it. SIGTERM, not SIGKILL: a
+  // supervisor that is told to stop resumes a paused agent and stops it; a killed one would leave
+  // it stopped (SIGSTOP) for good, holding its ports and data dir.
+  const terminateAll = (): void => signalAll('SIGTERM');
+  process.once('exit', terminateAll);
   const stopAll = async (): Promise<void> => {
-    process.off('exit', killAll);
+    process.off('exit', terminateAll);
     const exits = supervised.filter((child) => !child.exited).map((child) => new Promise((resolve) => child.process.once('exit', resolve)));
-    for (const child of supervised) if (!child.exited) child.process.kill('SIGTERM');
-    const timer = setTimeout(killAll, PROCESSES_STOP_TIMEOUT_MS);
+    signalAll('SIGTERM');
+    const timer = setTimeout(() => signalAll('SIGKILL'), PROCESSES_STOP_TIMEOUT_MS);
     await Promise.all(exits);
     clearTimeout(timer);
     if (temporary) rmSync(dir, { recursive: true, force: true });

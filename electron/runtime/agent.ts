@@ -183,11 +183,6 @@ export class Agent {
     this.cancelWake();
   }
 
-  /** Durable writes started and not yet confirmed (with the messages behind them). */
-  get writesInFlight(): number {
-    return this.waiting.filter((batch) => batch.state !== null).length;
-  }
-
   /** Freeze (SIGSTOP): no ticks, no processing; messages wait in the inbox. */
   pause(): void {
     if (this.machine === null || this.paused) return;

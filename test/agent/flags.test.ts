@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { AGENT_USAGE, DEFAULT_ON_ELECTED_GRACE_MS, parseAgentArgs, type AgentSettings } from '../../electron/agent/flags.js';
-import { UsageError } from '../../electron/cli/flags.js';
+import { UsageError, parseServeArgs } from '../../electron/cli/flags.js';
 import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-flags-'));
@@ -100,6 +100,42 @@ describe('parseAgentArgs', () => {
     const short = file('short-token', 'abc\n');
     expect(refusal([...withoutToken, '--token-file', short])).toBe(`the token (--token-file ${short}) must be at least 8 characters long`);
     expect(refusal([...withoutToken, '--token-file', join(dir, 'nope')])).toBe(`--token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
+    const empty = file('empty-token', '');
+    expect(refusal([...withoutToken, '--token-file', empty])).toBe(`--token-file: ${empty} is empty; it holds the cluster token`);
+    expect(refusal([...withoutToken, '--token-file', dir])).toBe(`--token-file: cannot read ${dir} (EISDIR)`);
+    expect(refusal([...withoutToken, '--token-file', file('two-lines', 'a-secret-token\nsecond-line\n')])).toMatch(/must be one line$/);
+  });
+
+  it('reads a token file exactly as serve --attach does: one trailing newline ignored, nothing else trimmed', () => {
+    const attach = (tokenFile: string): string => {
+      const options = parseServeArgs(['--attach', '10.0.0.1:7400', '--cluster-token-file', tokenFile], {});
+      if (options === 'help' || options.cluster.kind !== 'attached') throw new Error('not attached');
+      return options.cluster.token;
+    };
+    const refusedByServe = (tokenFile: string): string => {
+      try {
+        attach(tokenFile);
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        return (error as Error).message;
+      }
+      throw new Error(`serve accepted ${tokenFile}`);
+    };
+    for (const [name, text, expected] of [
+      ['plain', 'a-secret-token', 'a-secret-token'],
+      ['newline', 'a-secret-token\n', 'a-secret-token'],
+      ['crlf', 'a-secret-token\r\n', 'a-secret-token'],
+      ['spaces', '  a-secret-token  \n', '  a-secret-token  '],
+    ] as const) {
+      const path = file(`token-${name}`, text);
+      expect(parse([...BASE.slice(0, 6), '--token-file', path]).token).toBe(expected);
+      expect(attach(path)).toBe(expected);
+    }
+    for (const [name, text] of [['two-newlines', 'a-secret-token\n\n'], ['empty', ''], ['short', 'abc\n']] as const) {
+      const path = file(`token-${name}`, text);
+      expect(refusedByServe(path)).toBe(refusal([...BASE.slice(0, 6), '--token-file', path]).replace('--token-file', '--cluster-token-file'));
+    }
+    expect(refusedByServe(join(dir, 'nope'))).toBe(`--cluster-token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
   });
 
   it('names the cluster file and the field that is wrong', () => {
@@ -133,5 +169,51 @@ describe('the command line', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: conclave agent --id ID --cluster FILE --data-dir DIR');
     expect(execFileSync(process.execPath, [BUILT_CLI, '--help'], { encoding: 'utf8' })).toContain('agent     run one member of a real cluster');
+  });
+});
+
+describe('serve flags (parseArgs, in this CLI\'s words)', () => {
+  const serve = (argv: string[], env: Record<string, string> = {}) => {
+    const options = parseServeArgs(argv, env);
+    if (options === 'help') throw new Error('help');
+    return options;
+  };
+
+  it('takes --name value, --name=value and boolean flags', () => {
+    expect(serve(['--port', '0', '--host=127.0.0.1', '--seed=5', '--no-crash-hints', '--nodes', '3'])).toMatchObject({ port: 0, host: '127.0.0.1', seed: 5, crashHints: false, nodes: 3 });
+    expect(parseServeArgs(['--help'], {})).toBe('help');
+    expect(serve(['--processes', '3', '--data-dir', dir]).cluster).toEqual({ kind: 'processes', nodes: 3, algorithm: 'raft' });
+  });
+
+  it.each([
+    [['--port'], '--port needs a value'],
+    [['--port='], '--port needs a value'],
+    [['--port', '--host', 'x'], '--port needs a value'],
+    [['--colour', 'blue'], 'unknown flag --colour (known: --port, --host,'],
+    [['--constructor', 'x'], 'unknown flag --constructor'],
+    [['extra'], 'unexpected argument "extra"'],
+    [['-p', '80'], 'unexpected argument "-p"'],
+    [['--', '--port', '1'], 'unexpected argument "--"'],
+    [['--port', '1', '--port', '2'], '--port is given twice'],
+    [['--no-crash-hints=yes'], '--no-crash-hints takes no value'],
+    [['--port', '70000'], '--port must be between 0 and 65535 (got 70000)'],
+    [['--nodes', 'three'], '--nodes must be a whole number (got "three")'],
+    [['--algorithm', 'zab'], '--algorithm must be one of raft, bully, paxos (got "zab")'],
+    [['--token', 'short'], 'the token must be at least 8 characters long'],
+    [['--data-dir', '/tmp'], '--data-dir goes with --processes'],
+    [['--cluster-token-file', '/tmp/x'], '--cluster-token-file goes with --attach'],
+    [['--attach', 'a:1', '--processes', '3'], '--attach and --processes cannot be used together'],
+    [['--attach', 'nohost'], '--attach takes host:port addresses separated by commas (got "nohost")'],
+    [['--attach', 'a:1'], '--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment'],
+    [['--attach', 'a:1', '--tls-cert', '/x'], '--tls-cert, --tls-key and --tls-ca go together'],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => serve(argv, { CONCLAVE_TOKEN: argv.includes('--attach') && !message.includes('token') ? 'a-secret-token' : '' })).toThrow(message);
+    expect(() => serve(argv)).toThrow(UsageError);
+  });
+
+  it('--attach takes the token from CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN, with the agents\' rules', () => {
+    expect(serve(['--attach', 'a:1'], { CONCLAVE_CLUSTER_TOKEN: 'cluster-token', CONCLAVE_TOKEN: 'hub-token-1' }).cluster).toMatchObject({ token: 'cluster-token' });
+    expect(serve(['--attach', 'a:1'], { CONCLAVE_TOKEN: 'hub-token-1' }).cluster).toMatchObject({ token: 'hub-token-1' });
+    expect(() => serve(['--attach', 'a:1'], { CONCLAVE_CLUSTER_TOKEN: 'short' })).toThrow('the token (CONCLAVE_CLUSTER_TOKEN) must be at least 8 characters long');
   });
 });

@@ -3,26 +3,30 @@
  * data directory lock, the membership fingerprint and its mismatch in words, the leased fault
  * table, a console's bounded telemetry, and the published JSON Schema of the cluster file.
  */
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRandom } from '../../shared/core/random.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
-import { FRAME_BYTES_MAX, type PushFrame } from '../../shared/protocol/agent-wire.js';
-import { VirtualClock } from '../../electron/runtime/clock.js';
+import { FRAME_BYTES_MAX, type AgentEvent, type PushFrame } from '../../shared/protocol/agent-wire.js';
+import { VirtualClock, type Clock } from '../../electron/runtime/clock.js';
 import { Agent } from '../../electron/runtime/agent.js';
 import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX, SENT_FRAME_MESSAGES_MAX } from '../../electron/agent/consoles.js';
 import { encodeFrame } from '../../electron/wire/frames.js';
 import { FaultLease, tableProblem } from '../../electron/agent/faults.js';
+import { Lease } from '../../electron/agent/lease.js';
+import { HOOK_PID_FILE, LeaderHook } from '../../electron/agent/hook.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
 import { RECONNECT_MS_MAX, RECONNECT_MS_MIN, RateLimit, reconnectDelayMs, type SentMessage } from '../../electron/agent/peers.js';
 import { clusterFileJsonSchema } from '../../electron/agent/schema.js';
-import { DataDirError, FileStorage, LOCK_FILE, STATE_FILE, STATE_TEMP_FILE, encodeState, lockDataDir } from '../../electron/agent/storage.js';
+import { DataDirError, FileStorage, LOCK_FILE, STATE_FILE, STATE_TEMP_FILE, describeSelf, encodeState, lockDataDir, lockWithFile } from '../../electron/agent/storage.js';
 import type { WireConnection } from '../../electron/wire/connection.js';
 
 const dirs: string[] = [];
@@ -120,19 +124,135 @@ describe('the state file', () => {
 });
 
 describe('the data directory lock', () => {
-  it('refuses a second agent, naming the first; takes over the lock of a killed one', () => {
+  const DEAD_OWNER = '{"pid":4194305,"started":"1","host":"x"}';
+
+  it('refuses a second agent, naming the first; a killed agent\'s pid file is reported as taken over', async () => {
     const dir = tempDir();
-    const lock = lockDataDir(dir);
-    expect(() => lockDataDir(dir)).toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
+    const lock = await lockDataDir(dir);
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
     lock.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
-    // A pid that cannot be running (above the kernel's maximum), and a lock cut short by a kill.
-    for (const stale of ['{"pid":4194305,"started":"1","host":"x"}', '{"pi']) {
+    // A pid that cannot be running (above the kernel's maximum), and a pid file cut short by a kill.
+    for (const stale of [DEAD_OWNER, '{"pi']) {
       writeFileSync(join(dir, LOCK_FILE), stale);
-      const taken = lockDataDir(dir);
+      const taken = await lockDataDir(dir);
       expect(taken.tookOverFrom).toBe(stale.startsWith('{"pid"') ? 4194305 : null);
       taken.release();
     }
+  });
+
+  it.runIf(process.platform === 'linux')('holds while its owner lives, whatever the pid file says: two starts cannot both take a stale lock', async () => {
+    const dir = tempDir();
+    const first = await lockDataDir(dir);
+    // What a racing second agent does to the pid file (removes it, or finds a dead owner's in it) does not free the lock.
+    writeFileSync(join(dir, LOCK_FILE), DEAD_OWNER);
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent`);
+    rmSync(join(dir, LOCK_FILE));
+    await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent`);
+    first.release();
+    (await lockDataDir(dir)).release();
+  });
+
+  it.runIf(process.platform === 'linux')('is released by the kernel when its owner is killed with SIGKILL', async () => {
+    const dir = tempDir();
+    const storage = fileURLToPath(new URL('../../electron/agent/storage.ts', import.meta.url));
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `const { lockDataDir } = await import(${JSON.stringify(storage)}); await lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the lock holder did not lock within 20 s')), 20_000);
+        holder.stdout!.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('locked')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited with code ${code}`)));
+      });
+      await expect(lockDataDir(dir)).rejects.toThrow(`${dir} is in use by another agent (pid ${holder.pid}`);
+    } finally {
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    const taken = await lockDataDir(dir);
+    expect(taken.tookOverFrom).toBe(holder.pid);
+    taken.release();
+  });
+
+  it('without abstract sockets: a wx file, a stale one taken over, a takeover under way respected', () => {
+    const dir = tempDir();
+    const lock = lockWithFile(dir);
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is in use by another agent (pid ${process.pid}`);
+    lock.release();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    writeFileSync(join(dir, LOCK_FILE), DEAD_OWNER);
+    // Another agent is taking the stale lock over (it holds the takeover file): this one keeps off.
+    writeFileSync(join(dir, `${LOCK_FILE}.takeover`), describeSelf());
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is being taken over by another agent`);
+    rmSync(join(dir, `${LOCK_FILE}.takeover`));
+    const taken = lockWithFile(dir);
+    expect(taken.tookOverFrom).toBe(4194305);
+    expect(existsSync(join(dir, `${LOCK_FILE}.takeover`))).toBe(false);
+    taken.release();
+    // A lock still empty is being written by its owner: held, until it is old.
+    writeFileSync(join(dir, LOCK_FILE), '');
+    expect(() => lockWithFile(dir)).toThrow(`${dir} is in use by another agent;`);
+  });
+});
+
+describe('the --on-elected command', () => {
+  const LEADER = { role: 'leader', term: 7, votedFor: 'n1', leaderId: 'n1' } as const;
+
+  /** Runs `command` once as n1's leader hook; resolves with the hook's events and warnings once it exited on its own. */
+  async function runHook(dataDir: string, command: string): Promise<{ events: AgentEvent[]; warnings: string[] }> {
+    const events: AgentEvent[] = [];
+    const warnings: string[] = [];
+    const log = createLogger({ id: 'n1' }, 'warn', { write: (line: string) => warnings.push(line) });
+    let exited: () => void = () => {};
+    const done = new Promise<void>((resolve) => (exited = resolve));
+    const hook = new LeaderHook({ command, graceMs: 1_000, id: 'n1', dataDir, log, now: () => 0, onEvent: (event) => events.push(event), onChange: () => {} });
+    hook.update(LEADER);
+    const timer = setTimeout(() => void hook.stop().then(exited), 10_000);
+    const poll = setInterval(() => {
+      if (events.some((event) => event.type === 'hook' && event.action === 'exited')) exited();
+    }, 10);
+    await done;
+    clearTimeout(timer);
+    clearInterval(poll);
+    return { events, warnings };
+  }
+
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('does not inherit the cluster token, the etcd password or any other CONCLAVE_* secret', async () => {
+    const dir = tempDir();
+    vi.stubEnv('CONCLAVE_TOKEN', 'the-cluster-token');
+    vi.stubEnv('CONCLAVE_CLUSTER_TOKEN', 'the-console-token');
+    vi.stubEnv('CONCLAVE_ETCD_PASSWORD', 'the-etcd-password');
+    vi.stubEnv('CONCLAVE_SOME_SECRET', 'another-secret');
+    vi.stubEnv('APP_SETTING', 'kept');
+    const { events } = await runHook(dir, `env > "${join(dir, 'env.txt')}"`);
+    expect(events.map((event) => event.type === 'hook' && event.action)).toEqual(['started', 'exited']);
+    const env = readFileSync(join(dir, 'env.txt'), 'utf8');
+    expect(env).not.toMatch(/the-cluster-token|the-console-token|the-etcd-password|another-secret/);
+    expect(env).toContain('APP_SETTING=kept\n');
+    expect(env).toContain('CONCLAVE_TERM=7\n');
+    expect(env).toContain('CONCLAVE_LEADER=n1\n');
+    expect(env).toContain('CONCLAVE_ID=n1\n');
+  });
+
+  it('logs, and does not throw, when its pid file cannot be written or removed', async () => {
+    const dir = tempDir();
+    // A directory where the pid file goes: writing and removing it fail (as on a read-only disk, which root ignores).
+    mkdirSync(join(dir, HOOK_PID_FILE, 'inside'), { recursive: true });
+    const { events, warnings } = await runHook(dir, 'exit 0');
+    expect(events.map((event) => event.type === 'hook' && event.action)).toEqual(['started', 'exited']);
+    expect(warnings.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      'cannot record the on-elected command pid',
+      'cannot remove the on-elected command pid file',
+    ]);
   });
 });
 
@@ -242,12 +362,58 @@ describe('the leased fault table', () => {
     expect(lease.set({ blocked: [], links: [] }, 'clear', 1_000, 'console@a')).toEqual({ leaseMs: 1_000, expiresInMs: null });
   });
 
+  it('keeps one timer however often it is renewed, and still lapses a lease after the last renewal', () => {
+    const clock = new VirtualClock();
+    let timersSet = 0;
+    const counting: Clock = Object.assign(Object.create(clock) as VirtualClock, {
+      setTimer: (at: number, callback: () => void) => {
+        timersSet += 1;
+        return clock.setTimer(at, callback);
+      },
+    });
+    const expired: string[] = [];
+    const lease = new FaultLease(counting, 3_000, (owner, version) => expired.push(`${owner}:${version}`));
+    lease.set(table, 'v1', 3_000, 'console@a');
+    // A console renewing every 5 ms for 10 s: the clock's queue holds one timer for it, not 2,000.
+    for (let t = 5; t <= 10_000; t += 5) {
+      clock.runUntil(t);
+      expect(lease.renew('v1')).toMatchObject({ ok: true });
+    }
+    expect(timersSet).toBeLessThanOrEqual(5);
+    clock.runUntil(12_999);
+    expect(expired).toEqual([]);
+    clock.runUntil(13_000);
+    expect(expired).toEqual(['console@a:v1']);
+  });
+
   it('names what a table gets wrong', () => {
     const members = new Set(['n1', 'n2']);
     expect(tableProblem(table, members)).toBeNull();
     expect(tableProblem({ blocked: ['n1->n9'], links: [] }, members)).toBe('table.blocked[0] must be "from->to" between members (got "n1->n9")');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: null, fault: HEALTHY_LINK }] }, members)).toBe('table.links[0]: from and to are both members, or both null (every link)');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: 'x', fault: HEALTHY_LINK }] }, members)).toBe('table.links[0].to: "x" is not a member');
+  });
+});
+
+describe('a lease', () => {
+  it('lapses leaseMs after its last renewal, once; cancelled or lapsed, it neither renews nor lapses again', () => {
+    const clock = new VirtualClock();
+    let lapses = 0;
+    const lease = new Lease(clock, 1_000, () => (lapses += 1));
+    clock.runUntil(900);
+    expect(lease.renew()).toBe(true);
+    expect(lease.expiresInMs()).toBe(1_000);
+    clock.runUntil(1_899);
+    expect([lapses, lease.active]).toEqual([0, true]);
+    clock.runUntil(1_900);
+    expect([lapses, lease.active, lease.expiresInMs(), lease.renew()]).toEqual([1, false, 0, false]);
+    clock.runUntil(10_000);
+    expect(lapses).toBe(1);
+
+    const cancelled = new Lease(clock, 1_000, () => (lapses += 1));
+    cancelled.cancel();
+    clock.runUntil(20_000);
+    expect([lapses, cancelled.renew()]).toEqual([1, false]);
   });
 });
 

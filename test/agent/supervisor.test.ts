@@ -5,7 +5,10 @@
  * its parent dies, the agent when its supervisor dies).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childStateSchema, type ChildState } from '../../shared/protocol/agent-wire.js';
 import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
@@ -139,4 +142,54 @@ describe('the supervisor', () => {
       for (const pid of pids) if (processState(pid) !== null) process.kill(pid, 'SIGKILL');
     }
   });
+  // `serve --processes`: the console starts one supervisor per member; a member it paused must not stay stopped after it.
+  for (const end of ['exits', 'is killed'] as const) {
+    it(`a paused agent does not outlive the console that started its supervisor when the console ${end}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'conclave-processes-test-'));
+      const processes = fileURLToPath(new URL('../../electron/console/processes.ts', import.meta.url));
+      const script = `
+        const { startProcesses } = await import(${JSON.stringify(processes)});
+        const { readdirSync, readFileSync } = await import('node:fs');
+        const target = await startProcesses({ nodes: 3, algorithm: 'raft', config: {}, cli: ${JSON.stringify(BUILT_CLI)}, dataDir: ${JSON.stringify(dir)}, consoleId: 'test' });
+        target.start();
+        let pid = null;
+        for (let i = 0; i < 400 && pid === null; i++) {
+          pid = target.snapshot().nodes.find((node) => node.id === 'n1')?.pid ?? null;
+          if (pid === null) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        // The agent may answer before the console reached its supervisor: retry the pause a while.
+        let ack = null;
+        for (let i = 0; i < 100 && ack?.ok !== true; i++) {
+          if (ack !== null) await new Promise((resolve) => setTimeout(resolve, 100));
+          ack = await target.execute({ type: 'pause', nodeId: 'n1' });
+        }
+        const stat = (of) => {
+          try { const text = readFileSync('/proc/' + of + '/stat', 'utf8'); return text.slice(text.lastIndexOf(')') + 2).split(' '); } catch { return []; }
+        };
+        // Stopped before this process goes: the test cannot look once it has exited.
+        for (let i = 0; i < 100 && stat(pid)[0] !== 'T'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        const children = readdirSync('/proc').filter((name) => stat(name)[1] === String(process.pid)).map(Number);
+        console.log(JSON.stringify({ component: 'console', msg: 'paused', pid, state: stat(pid)[0], ack, children }));
+        ${end === 'exits' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);'}
+      `;
+      const consoleProcess = new AgentProcess(spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: APP_ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), 'console');
+      let left: number[] = [];
+      try {
+        const paused = await consoleProcess.waitForLog('paused', () => true, 40_000);
+        expect(paused.ack).toEqual({ ok: true });
+        const pid = paused.pid as number;
+        left = [pid, ...(paused.children as number[])];
+        expect(paused.state).toBe('T');
+        if (end === 'is killed') await consoleProcess.kill('SIGKILL');
+        else expect(await consoleProcess.exited).toEqual({ code: 0, signal: null });
+        for (const orphan of left) await waitFor(`process ${orphan} to exit after the console ${end}`, () => (processState(orphan) === null ? true : undefined), 10_000);
+      } catch (error) {
+        throw new Error(`${String(error)}\n${consoleProcess.describe()}`, { cause: error });
+      } finally {
+        await consoleProcess.kill('SIGKILL');
+        for (const orphan of left) if (processState(orphan) !== null) process.kill(orphan, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
