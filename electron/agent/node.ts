@@ -255,17 +255,17 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     token,
     ...(tls === null ? {} : { tls }),
     connectionsMax: WIRE_CONNECTIONS_MAX,
-    admit: (hello) => {
+    admit: (hello, remoteAddress) => {
       if (stopping) return 'stopping';
       if (hello.role === 'console') return consoles.size >= CONSOLES_MAX ? `at most ${CONSOLES_MAX} consoles at once` : null;
       if (!memberSet.has(hello.id)) return `"${hello.id}" is not a member of this cluster`;
       if (hello.id === id) return `"${hello.id}" is this member's own id`;
-      return describeMismatch(ours, { id: hello.id, membership: hello.membership, fingerprint: hello.fingerprint });
+      return describeMismatch(ours, { id: hello.id, membership: hello.membership, fingerprint: hello.fingerprint }) ?? transport.admit(hello, remoteAddress);
     },
     welcome: () => ({ membership, fingerprint }),
     onConnection: (connection, hello) => {
       if (hello.role === 'peer') {
-        transport.acceptInbound(connection);
+        transport.acceptInbound(connection, hello);
         return;
       }
       const session = new ConsoleSession(connection, handle, log);

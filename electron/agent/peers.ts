@@ -11,7 +11,7 @@ import type { Random } from '../../shared/core/random.js';
 import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.js';
 import { peerFrame, type AgentEvent, type membershipSchema, type sentMessageSchema } from '../../shared/protocol/agent-wire.js';
 import type { z } from 'zod';
-import { DialError, dialWire, type TlsFiles, type WireConnection } from '../wire/connection.js';
+import { DialError, dialWire, type Hello, type TlsFiles, type WireConnection } from '../wire/connection.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from './log.js';
 
@@ -26,6 +26,8 @@ export const PEER_MESSAGES_PER_SECOND_MAX = 1_000;
 export const PEER_BACKLOG_BYTES_MAX = 1024 * 1024;
 /** Messages held back by a fault's delay at any moment; beyond, they are dropped as unsent. */
 export const DELAYED_SENDS_MAX = 10_000;
+/** Instances of one peer remembered as replaced (a restarted process's old ones): one that comes back is a second process. */
+const RETIRED_INSTANCES_MAX = 16;
 /** How often a connection's dropped messages are logged (once per interval, with a count). */
 const DROP_LOG_INTERVAL_MS = 5_000;
 
@@ -64,6 +66,8 @@ export interface PeerTransportOptions {
   tls: TlsFiles | null;
   membership: z.infer<typeof membershipSchema>;
   fingerprint: string;
+  /** The instance our hellos carry (this process's unless a test runs several transports in one). */
+  instance?: string;
   clock: Clock;
   rules: LinkRules;
   random: Random;
@@ -80,6 +84,10 @@ interface PeerLink {
   address: string;
   outbound: WireConnection | null;
   inbound: WireConnection | null;
+  /** The instance the peer's latest admitted inbound connection carried. */
+  inboundInstance: string | null;
+  /** Its instances that a newer one has replaced: a process that restarted never shows its old one again. */
+  retired: string[];
   /** A connection to or from it is up and no loss has been reported since. */
   present: boolean;
   attempt: number;
@@ -105,7 +113,7 @@ export class PeerTransport {
 
   constructor(private readonly options: PeerTransportOptions) {
     for (const peer of options.peers) {
-      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, inbound: null, present: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
+      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, inbound: null, inboundInstance: null, retired: [], present: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
     }
   }
 
@@ -150,13 +158,39 @@ export class PeerTransport {
     });
   }
 
-  /** A peer dialed us and authenticated; a newer connection from the same peer replaces the older. */
-  acceptInbound(connection: WireConnection): void {
+  /**
+   * Whether an authenticated peer may replace the inbound connection we hold from it: not when a
+   * second process speaks as that member (two agents started with one id), which would let both
+   * vote in one term. Evidence of one: another instance while the live connection comes from
+   * another host, or an instance that a newer one already replaced (it is still running). A
+   * restart shows a new instance from the same host, or after the old connection closed.
+   */
+  admit(hello: Pick<Hello, 'id' | 'instance'>, remoteAddress: string): string | null {
+    const link = this.links.get(hello.id);
+    if (link === undefined) return null;
+    const live = link.inbound !== null && link.inbound.isOpen ? link.inbound : null;
+    let evidence: string | null = null;
+    if (link.retired.includes(hello.instance)) {
+      evidence = `a process of ${hello.id} that another one replaced (from ${live?.remoteAddress ?? 'elsewhere'}) dials again from ${remoteAddress}`;
+    } else if (live !== null && link.inboundInstance !== hello.instance && hostOf(live.remoteAddress) !== hostOf(remoteAddress)) {
+      evidence = `one is connected from ${live.remoteAddress}, another dials from ${remoteAddress}`;
+    }
+    if (evidence === null) return null;
+    this.options.log.error({ peer: hello.id, address: remoteAddress, connected: live?.remoteAddress ?? null }, `two agents claim to be ${hello.id}`);
+    return `two agents claim to be ${hello.id}: ${evidence}; give each member its own id (the first keeps its place)`;
+  }
+
+  /** A peer dialed us, authenticated and was admitted; a newer connection from the same peer replaces the older. */
+  acceptInbound(connection: WireConnection, hello: Pick<Hello, 'instance'>): void {
     const link = this.links.get(connection.remoteId);
     if (link === undefined || this.stopped) {
       connection.close('not a peer');
       return;
     }
+    if (link.inboundInstance !== null && link.inboundInstance !== hello.instance) {
+      link.retired = [...link.retired, link.inboundInstance].slice(-RETIRED_INSTANCES_MAX);
+    }
+    link.inboundInstance = hello.instance;
     const previous = link.inbound;
     link.inbound = connection;
     if (previous !== null && previous.isOpen) previous.close('replaced by a newer connection from the same peer');
@@ -281,7 +315,7 @@ export class PeerTransport {
   private async dial(link: PeerLink): Promise<void> {
     if (this.stopped || link.dialing || (link.outbound !== null && link.outbound.isOpen)) return;
     link.dialing = true;
-    const { self, token, tls, membership, fingerprint, log, onEvent, clock } = this.options;
+    const { self, token, tls, membership, fingerprint, instance, log, onEvent, clock } = this.options;
     try {
       const { connection, welcome } = await dialWire({
         address: link.address,
@@ -290,6 +324,7 @@ export class PeerTransport {
         id: self,
         membership,
         fingerprint,
+        ...(instance === undefined ? {} : { instance }),
         ...(tls === null ? {} : { tls }),
       });
       if (this.stopped) {
@@ -335,4 +370,9 @@ export class PeerTransport {
       link.dialing = false;
     }
   }
+}
+
+/** The host of "host:port" (or "[v6]:port"): two connections from one host may be one restarted process. */
+function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':'));
 }

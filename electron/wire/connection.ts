@@ -40,6 +40,12 @@ export function nonce(): string {
   return randomBytes(24).toString('base64');
 }
 
+/**
+ * This process's instance, drawn once at start and sent in every hello and welcome: a peer that
+ * shows another instance under the same id restarted, or is a second process started with that id.
+ */
+export const PROCESS_INSTANCE = nonce();
+
 export function proof(token: string, text: string): string {
   return createHmac('sha256', token).update(text).digest('hex');
 }
@@ -169,6 +175,8 @@ export interface WireServerOptions {
   onConnection: (connection: WireConnection, hello: Hello) => void;
   /** A client that failed to authenticate or was refused: for the log, never with the token. */
   onRefused?: (remoteAddress: string, reason: string) => void;
+  /** The instance the welcome carries; this process's by default (tests run several "processes" in one). */
+  instance?: string;
   /** Sockets open at once, authenticated or not; beyond, new ones are closed by the kernel's accept. Unbounded when left out. */
   connectionsMax?: number;
 }
@@ -217,11 +225,16 @@ async function serverHandshake(socket: Socket, options: WireServerOptions): Prom
   const serverNonce = nonce();
   socket.write(encodeFrame({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id }));
   const { frame, rest } = await readFrame(socket, decoder, deadline);
+  const remoteAddress = addressOf(socket);
+  const version = versionMismatch(frame);
+  if (version !== null) {
+    socket.end(encodeFrame({ t: 'refused', reason: version.refusal }));
+    throw new Error(`refused ${version.who}: ${version.refusal}`);
+  }
   const parsed = helloFrame.safeParse(frame);
   if (!parsed.success) throw new Error('the first frame was not a valid hello');
   const hello = parsed.data;
   const expected = proof(options.token, proofText('client', hello.role, hello.id, serverNonce, hello.nonce));
-  const remoteAddress = addressOf(socket);
   if (!proofsEqual(expected, hello.proof)) {
     socket.end(encodeFrame({ t: 'refused', reason: 'authentication failed' }));
     throw new Error(`authentication failed (${hello.role} "${hello.id.slice(0, 64)}")`);
@@ -236,6 +249,7 @@ async function serverHandshake(socket: Socket, options: WireServerOptions): Prom
       t: 'welcome',
       v: WIRE_VERSION,
       proof: proof(options.token, proofText('server', hello.role, options.id, serverNonce, hello.nonce)),
+      instance: options.instance ?? PROCESS_INSTANCE,
       ...options.welcome?.(),
     }),
   );
@@ -252,6 +266,8 @@ export interface DialOptions {
   id: string;
   membership?: Hello['membership'];
   fingerprint?: string;
+  /** The instance the hello carries; this process's by default. */
+  instance?: string;
   tls?: TlsFiles;
   /** Gives up connecting after this long. */
   timeoutMs?: number;
@@ -298,6 +314,9 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
     const first = await readFrame(socket, decoder, deadline);
     const challenge = challengeFrame.safeParse(first.frame);
     if (!challenge.success) throw new DialError(`${options.address} is not a Conclave agent (no valid challenge)`, true);
+    if (challenge.data.v !== WIRE_VERSION) {
+      throw new DialError(`${options.address} speaks wire version ${challenge.data.v} and this end ${WIRE_VERSION}: run the same Conclave version everywhere`, true);
+    }
     const clientNonce = nonce();
     const serverNonce = challenge.data.nonce;
     socket.write(
@@ -307,6 +326,7 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
         role: options.role,
         id: options.id,
         nonce: clientNonce,
+        instance: options.instance ?? PROCESS_INSTANCE,
         ...(options.membership === undefined ? {} : { membership: options.membership }),
         ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
         proof: proof(options.token, proofText('client', options.role, options.id, serverNonce, clientNonce)),
@@ -328,6 +348,16 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
     if (error instanceof DialError) throw error;
     throw new DialError(`${options.address}: ${error instanceof Error ? error.message : String(error)}`, false);
   }
+}
+
+/** A hello of another wire version: who sent it (for the log) and the refusal that names both versions. */
+function versionMismatch(frame: unknown): { who: string; refusal: string } | null {
+  if (typeof frame !== 'object' || frame === null) return null;
+  const { t, v, role, id } = frame as Record<string, unknown>;
+  if (t !== 'hello' || v === WIRE_VERSION) return null;
+  const who = `${role === 'peer' || role === 'console' ? role : 'client'} "${typeof id === 'string' ? id.slice(0, 64) : '?'}"`;
+  const theirs = typeof v === 'number' ? String(v) : 'unknown';
+  return { who, refusal: `wire version ${theirs.slice(0, 20)} is not spoken here (this end speaks ${WIRE_VERSION}): run the same Conclave version everywhere` };
 }
 
 function tlsContext(files: TlsFiles): SecureContextOptions {

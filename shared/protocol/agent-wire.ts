@@ -13,7 +13,8 @@ import { ALGORITHMS, ROLES } from '../core/election.js';
 import { MEMBER_ID_PATTERN } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
 
-export const WIRE_VERSION = 1;
+/** Both ends must speak the same version: each refuses another in the handshake, naming both. */
+export const WIRE_VERSION = 2;
 /** Frames above this are refused and the connection closed. */
 export const FRAME_BYTES_MAX = 64 * 1024;
 /** The handshake must complete within this long. */
@@ -53,7 +54,8 @@ export type Role = 'peer' | 'console';
 
 // ---- Handshake ----
 
-export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.literal(WIRE_VERSION), nonce, id: z.string().max(64) }).strict();
+/** Any version is read, so that a client can say which one the server speaks when it is not its own. */
+export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.number().int().min(1), nonce, id: z.string().max(64) }).strict();
 
 export const helloFrame = z
   .object({
@@ -63,6 +65,8 @@ export const helloFrame = z
     /** A peer: its member id. A console: a name for logs (e.g. "console@laptop"). */
     id: z.string().min(1).max(64),
     nonce,
+    /** A nonce the client's process drew when it started: a restarted process has another, a duplicated member id shows two. */
+    instance: nonce,
     /** Peers: the membership they were started with, and its fingerprint. */
     membership: membershipSchema.optional(),
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
@@ -71,7 +75,7 @@ export const helloFrame = z
   .strict();
 
 export const welcomeFrame = z
-  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
+  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, instance: nonce, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
   .strict();
 
 export const refusedFrame = z.object({ t: z.literal('refused'), reason: z.string().max(500) }).strict();

@@ -1,11 +1,11 @@
 /** The wire between agents and consoles: framing limits, mutual authentication without sending the token, refusals, TLS. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_BYTES_MAX } from '../../shared/protocol/agent-wire.js';
+import { FRAME_BYTES_MAX, WIRE_VERSION } from '../../shared/protocol/agent-wire.js';
 import { DialError, dialWire, listenWire, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
 import { FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
 
@@ -102,6 +102,31 @@ describe('authentication', () => {
   it('an authenticated client can still be refused, with the reason', async () => {
     const s = await server({ admit: (id) => (id === 'n9' ? 'n9 is not a member of this cluster' : null) });
     await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n9' })).rejects.toThrow('refused us: n9 is not a member of this cluster');
+  });
+
+  it('ends of two wire versions refuse each other, naming both versions', async () => {
+    const s = await server();
+    // An older client answers the challenge with a hello of its version.
+    const old = connect({ host: '127.0.0.1', port: Number(s.address.split(':')[1]) });
+    const decoder = new FrameDecoder();
+    const frames: unknown[] = [];
+    old.on('data', (chunk) => frames.push(...decoder.push(chunk)));
+    await expect.poll(() => frames.length).toBe(1);
+    old.write(encodeFrame({ t: 'hello', v: 1, role: 'peer', id: 'n2', nonce: 'A'.repeat(32), proof: '0'.repeat(64) }));
+    await new Promise((resolve) => old.once('close', resolve));
+    expect(frames[1]).toEqual({ t: 'refused', reason: `wire version 1 is not spoken here (this end speaks ${WIRE_VERSION}): run the same Conclave version everywhere` });
+    expect(s.refused).toEqual([expect.stringMatching(/: refused peer "n2": wire version 1 is not spoken here/)]);
+    // An older server's challenge.
+    const older = createServer((socket) => socket.write(encodeFrame({ t: 'challenge', v: 1, nonce: 'B'.repeat(32), id: 'n1' })));
+    await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
+    const port = (older.address() as { port: number }).port;
+    try {
+      await expect(dialWire({ address: `127.0.0.1:${port}`, token: TOKEN, role: 'peer', id: 'n2' })).rejects.toThrow(
+        new DialError(`127.0.0.1:${port} speaks wire version 1 and this end ${WIRE_VERSION}: run the same Conclave version everywhere`, true),
+      );
+    } finally {
+      older.close();
+    }
   });
 
   it('a client that sends garbage or nothing is cut off without disturbing the server', async () => {
