@@ -4,7 +4,8 @@
  * machine, once checked: a valid frame, sent by the member the connection authenticated as, to
  * us, within the connection's rate, and not cut by the fault rules in force. Faults apply to our
  * sends with the same LinkRules as the embedded fabric (a real network's own delay is real; a
- * fault's latency adds to it). A connection that closes without a goodbye is a crash hint.
+ * fault's latency adds to it). A peer is lost (a crash hint) when no connection to or from it is
+ * left and it did not say goodbye.
  */
 import type { Message } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
@@ -83,13 +84,19 @@ interface PeerLink {
   id: string;
   address: string;
   outbound: WireConnection | null;
+  /** The instance our outbound connection reached (its welcome's). */
+  outboundInstance: string | null;
+  /** Since when (performance.now()) our outbound connection has held unsent bytes; null while it keeps up. */
+  backlogSince: number | null;
   inbound: WireConnection | null;
   /** The instance the peer's latest admitted inbound connection carried. */
   inboundInstance: string | null;
   /** Its instances that a newer one has replaced: a process that restarted never shows its old one again. */
   retired: string[];
-  /** A connection to or from it is up and no loss has been reported since. */
+  /** A connection to or from it is up. */
   present: boolean;
+  /** It said goodbye on a connection since it last connected: it is stopping on purpose. */
+  leaving: boolean;
   attempt: number;
   timer: ReturnType<typeof setTimeout> | null;
   dialing: boolean;
@@ -105,15 +112,13 @@ interface InboundState {
 
 export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
-  /** Connections whose other end said goodbye. */
-  private readonly saidBye = new WeakSet<WireConnection>();
   private readonly inboundState = new WeakMap<WireConnection, InboundState>();
   private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
   private stopped = false;
 
   constructor(private readonly options: PeerTransportOptions) {
     for (const peer of options.peers) {
-      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, inbound: null, inboundInstance: null, retired: [], present: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
+      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, outboundInstance: null, backlogSince: null, inbound: null, inboundInstance: null, retired: [], present: false, leaving: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
     }
   }
 
@@ -199,6 +204,13 @@ export class PeerTransport {
     this.connected(link);
     connection.on('frame', (frame) => this.receive(link, connection, frame));
     connection.on('close', (reason) => this.closed(link, connection, reason));
+    // A new process: our outbound connection reaches the old one, or nothing at all when its host lost
+    // power (no socket is left there to reset ours, and we never read from it): replace it.
+    const outbound = link.outbound;
+    if (outbound !== null && outbound.isOpen && link.outboundInstance !== hello.instance) {
+      this.options.log.info({ peer: link.id, address: link.address }, 'peer restarted: outbound connection replaced');
+      outbound.close('the peer restarted (another instance)');
+    }
     // It is back (a restart, a healed link): dial it now rather than when the backoff says.
     if ((link.outbound === null || !link.outbound.isOpen) && !link.dialing) {
       if (link.timer !== null) clearTimeout(link.timer);
@@ -231,12 +243,34 @@ export class PeerTransport {
       this.options.onSent({ ...sent, deliverT: null, unsent: 'no-connection' });
       return;
     }
+    if (this.stuck(link, connection)) {
+      this.options.onSent({ ...sent, deliverT: null, unsent: 'no-connection' });
+      return;
+    }
     if (connection.backlogBytes > PEER_BACKLOG_BYTES_MAX) {
       this.options.onSent({ ...sent, deliverT: null, unsent: 'backlog' });
       return;
     }
     connection.send({ t: 'msg', m: message });
     this.options.onSent(sent);
+  }
+
+  /**
+   * Closes an outbound connection that has not drained for an election timeout: the peer takes
+   * nothing (a frozen or dead host); a new connection finds out whether it is there at all.
+   */
+  private stuck(link: PeerLink, connection: WireConnection): boolean {
+    const now = performance.now();
+    if (connection.backlogBytes === 0) {
+      link.backlogSince = null;
+      return false;
+    }
+    link.backlogSince ??= now;
+    const timeoutMs = this.options.membership.config.electionTimeoutMaxMs;
+    if (now - link.backlogSince < timeoutMs) return false;
+    this.options.log.warn({ peer: link.id, address: link.address, backlogBytes: connection.backlogBytes, forMs: Math.round(now - link.backlogSince) }, 'peer not reading: outbound connection closed');
+    connection.close(`not drained for ${timeoutMs} ms (an election timeout)`);
+    return true;
   }
 
   private receive(link: PeerLink, connection: WireConnection, frame: unknown): void {
@@ -249,7 +283,7 @@ export class PeerTransport {
       return;
     }
     if (parsed.data.t === 'bye') {
-      this.saidBye.add(connection);
+      link.leaving = true;
       return;
     }
     const message = parsed.data.m as Message;
@@ -275,6 +309,7 @@ export class PeerTransport {
 
   private connected(link: PeerLink): void {
     link.lastFailure = null;
+    link.leaving = false;
     if (!link.present) {
       link.present = true;
       this.options.onEvent({ type: 'peer-joined', t: this.options.clock.now(), peer: link.id });
@@ -282,22 +317,29 @@ export class PeerTransport {
     this.options.onChange();
   }
 
+  /** A connection closed: the peer is gone (left, or lost: a crash hint) only when no other connects us. */
   private closed(link: PeerLink, connection: WireConnection, reason: string): void {
     const direction = link.outbound === connection ? 'outbound' : 'inbound';
     if (link.inbound === connection) link.inbound = null;
-    if (link.outbound === connection) link.outbound = null;
+    if (link.outbound === connection) {
+      link.outbound = null;
+      link.outboundInstance = null;
+      link.backlogSince = null;
+    }
     if (this.stopped) return;
     const { log, onEvent, clock } = this.options;
-    if (this.saidBye.has(connection)) {
-      if (link.present) {
+    const remaining = [link.inbound, link.outbound].some((other) => other !== null && other.isOpen);
+    if (link.present && !remaining) {
+      link.present = false;
+      if (link.leaving) {
         log.info({ peer: link.id, address: connection.remoteAddress }, 'peer left');
         onEvent({ type: 'peer-left', t: clock.now(), peer: link.id });
+      } else {
+        log.warn({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer lost');
+        onEvent({ type: 'peer-lost', t: clock.now(), peer: link.id, reason: reason.slice(0, 200) });
       }
-      link.present = false;
     } else if (link.present) {
-      log.warn({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer lost');
-      onEvent({ type: 'peer-lost', t: clock.now(), peer: link.id, reason: reason.slice(0, 200) });
-      link.present = false;
+      log.debug({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer connection closed, another remains');
     }
     this.options.onChange();
   }
@@ -339,10 +381,12 @@ export class PeerTransport {
       }
       link.attempt = 0;
       link.outbound = connection;
+      link.outboundInstance = welcome.instance;
+      link.backlogSince = null;
       log.info({ peer: link.id, address: link.address, direction: 'outbound' }, 'peer connected');
       connection.on('frame', (frame) => {
         const parsed = peerFrame.safeParse(frame);
-        if (parsed.success && parsed.data.t === 'bye') this.saidBye.add(connection);
+        if (parsed.success && parsed.data.t === 'bye') link.leaving = true;
         else {
           log.warn({ peer: link.id, address: link.address }, 'unexpected frame on our outbound connection: closed');
           connection.close('unexpected frame');

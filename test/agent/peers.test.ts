@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Message } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
 import type { AgentEvent } from '../../shared/protocol/agent-wire.js';
@@ -13,7 +14,9 @@ import { VirtualClock } from '../../electron/runtime/clock.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { membershipFingerprint } from '../../electron/agent/membership.js';
 import { PeerTransport } from '../../electron/agent/peers.js';
-import { nonce, type WireConnection } from '../../electron/wire/connection.js';
+import { listenWire, nonce, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { freePorts, sleep } from './support.js';
 
 const TOKEN = 'a cluster secret of some length';
 const IDS = ['n1', 'n2', 'n3'];
@@ -103,5 +106,105 @@ describe('one process per member id', () => {
     const a = arrive(peers, 'n1', nonce(), '10.0.0.1:40001');
     a.connection.close('the connection closed');
     expect(arrive(peers, 'n1', nonce(), '10.0.0.7:40002').refusal).toBeNull();
+  });
+});
+
+interface Member {
+  peers: PeerTransport;
+  server: WireServer;
+  events: AgentEvent[];
+}
+
+/** A member's transport and listening port in this process, as node.ts wires them, under its own instance. */
+async function member(id: string, addresses: Record<string, string>, port: number): Promise<Member> {
+  const events: AgentEvent[] = [];
+  const instance = nonce();
+  const peers = transport(id, addresses, instance, events);
+  const server = await listenWire({
+    host: '127.0.0.1',
+    port,
+    id,
+    token: TOKEN,
+    instance,
+    admit: (hello, remoteAddress) => peers.admit(hello, remoteAddress),
+    welcome: () => ({ membership, fingerprint }),
+    onConnection: (connection, hello) => peers.acceptInbound(connection, hello),
+  });
+  cleanups.push(() => server.close());
+  peers.start();
+  return { peers, server, events };
+}
+
+/** n1 and n2, each reaching the other through a proxy the test controls. */
+async function pair() {
+  const [port1, port2] = (await freePorts(2)) as [number, number];
+  const toN1 = await TcpProxy.start(port1);
+  const toN2 = await TcpProxy.start(port2);
+  cleanups.push(() => toN1.close(), () => toN2.close());
+  const addresses = { n1: toN1.address, n2: toN2.address };
+  const n1 = await member('n1', addresses, port1);
+  const n2 = await member('n2', addresses, port2);
+  const both = { outbound: true, inbound: true };
+  await expect.poll(() => [n1.peers.view().n2, n2.peers.view().n1]).toEqual([both, both]);
+  return { n1, n2, toN1, toN2, port1, addresses };
+}
+
+const lost = (events: AgentEvent[]) => events.filter((event) => event.type === 'peer-lost');
+
+describe('connections between peers', () => {
+  it('replaces our outbound connection when the peer comes back as a new process, though the old one went dark without closing', async () => {
+    const { n1, n2, toN1, toN2, port1, addresses } = await pair();
+    // n1's host loses power: its connections stay open at n2's end and carry nothing.
+    toN1.freeze();
+    toN2.freeze();
+    n1.peers.stop();
+    await n1.server.close();
+    const restarted = await member('n1', addresses, port1);
+    // Its dial reaches n2 with a new instance; n2 dials it back at once instead of writing into the dead connection.
+    await expect.poll(() => restarted.peers.view().n2, { timeout: 1_000 }).toEqual({ outbound: true, inbound: true });
+    expect(n2.peers.view().n1).toEqual({ outbound: true, inbound: true });
+    // Replacing connections is not losing the peer: no crash hint.
+    expect(lost(n2.events)).toEqual([]);
+  });
+
+  it('closes an outbound connection that has not drained for an election timeout, and dials again', async () => {
+    const { n2, toN1 } = await pair();
+    toN1.freeze();
+    const dialed = toN1.accepted;
+    const heavy = { kind: 'Noise', from: 'n2', to: 'n1', term: 0, pad: 'x'.repeat(60_000) } as unknown as Message;
+    const deadline = Date.now() + 5_000;
+    while (toN1.accepted === dialed && Date.now() < deadline) {
+      for (let index = 0; index < 20; index++) n2.peers.send(heavy);
+      await sleep(20);
+    }
+    expect(toN1.accepted).toBe(dialed + 1);
+    await expect.poll(() => n2.peers.view().n1?.outbound).toBe(true);
+  });
+
+  it('reports a peer lost only when no connection to or from it is left, and once', async () => {
+    const { n1, n2, toN1, toN2 } = await pair();
+    // One direction breaks: the other still carries the peer's messages, and the broken one is dialed again.
+    toN1.cut();
+    await expect.poll(() => toN1.open).toBe(1);
+    await expect.poll(() => [n1.peers.view().n2, n2.peers.view().n1]).toEqual([{ outbound: true, inbound: true }, { outbound: true, inbound: true }]);
+    expect([lost(n1.events), lost(n2.events)]).toEqual([[], []]);
+    // Both break and stay broken.
+    toN1.refuse(true);
+    toN2.refuse(true);
+    toN1.cut();
+    toN2.cut();
+    await expect.poll(() => [lost(n1.events).length, lost(n2.events).length]).toEqual([1, 1]);
+    await sleep(200);
+    expect([lost(n1.events).length, lost(n2.events).length]).toEqual([1, 1]);
+  });
+
+  it('a peer that stops says goodbye: it left, it was not lost', async () => {
+    const { n1, n2 } = await pair();
+    n1.peers.stop();
+    await n1.server.close();
+    await expect.poll(() => n2.events.filter((event) => event.type === 'peer-left')).toEqual([expect.objectContaining({ peer: 'n1' })]);
+    await sleep(200);
+    expect(lost(n2.events)).toEqual([]);
+    expect(n2.events.filter((event) => event.type === 'peer-left')).toHaveLength(1);
   });
 });
