@@ -13,6 +13,7 @@ import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.
 import { peerFrame, type AgentEvent, type membershipSchema, type sentMessageSchema } from '../../shared/protocol/agent-wire.js';
 import type { z } from 'zod';
 import { DialError, dialWire, type Hello, type TlsFiles, type WireConnection } from '../wire/connection.js';
+import { FRAME_AUTHENTICATION_FAILED } from '../wire/frames.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from './log.js';
 
@@ -328,6 +329,7 @@ export class PeerTransport {
     }
     if (this.stopped) return;
     const { log, onEvent, clock } = this.options;
+    if (reason === FRAME_AUTHENTICATION_FAILED) log.warn({ peer: link.id, address: connection.remoteAddress, direction }, 'frame failed authentication: connection closed');
     const remaining = [link.inbound, link.outbound].some((other) => other !== null && other.isOpen);
     if (link.present && !remaining) {
       link.present = false;

@@ -5,10 +5,12 @@
  * The server opens with a challenge (a nonce); the client answers with its role, id, its own nonce
  * and an HMAC-SHA256 of both under the cluster token; the server checks it (in constant time) and
  * proves itself the same way. The token never crosses the wire. After that, every frame is
- * length-prefixed JSON below FRAME_BYTES_MAX, checked by the caller against its schema; the
- * identity of the other end is the one it authenticated as.
+ * length-prefixed JSON below FRAME_BYTES_MAX, sealed with a MAC under a key of the connection and
+ * direction (derived from the token and the handshake's frames), checked by the caller against
+ * its schema; the identity of the other end is the one it authenticated as. So without TLS too,
+ * nobody without the token can inject, alter, replay or reorder frames of a connection.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type SecureContextOptions } from 'node:tls';
@@ -24,7 +26,7 @@ import {
   type Role,
 } from '../../shared/protocol/agent-wire.js';
 import { splitHostPort } from '../../shared/protocol/cluster-file.js';
-import { FrameDecoder, FrameError, encodeFrame } from './frames.js';
+import { FrameDecoder, FrameError, FrameOpener, FrameSealer, encodeBody, encodeFrame, lengthPrefixed, parseBody } from './frames.js';
 
 export type Hello = z.infer<typeof helloFrame>;
 export type Welcome = z.infer<typeof welcomeFrame>;
@@ -57,16 +59,40 @@ export function proofsEqual(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The keys of one connection's two directions. */
+export interface SessionKeys {
+  send: Buffer;
+  receive: Buffer;
+}
+
 /**
- * One authenticated connection. Emits 'frame' (parsed JSON, not yet schema-checked) and 'close'
- * (a reason in words, and whether the other end said goodbye or the connection just ended).
+ * The keys of a connection: HMAC-SHA256 under the token of the handshake's three frames (the
+ * challenge, the hello and the welcome, byte for byte, so both nonces and everything either end
+ * claimed), then one key per direction.
+ */
+export function sessionKeys(token: string, transcript: Buffer[], side: 'client' | 'server'): SessionKeys {
+  const digest = createHash('sha256');
+  for (const part of transcript) digest.update(lengthPrefixed(part));
+  const session = createHmac('sha256', token).update(`conclave/${WIRE_VERSION}|session|`).update(digest.digest()).digest();
+  const toServer = createHmac('sha256', session).update('client->server').digest();
+  const toClient = createHmac('sha256', session).update('server->client').digest();
+  return side === 'client' ? { send: toServer, receive: toClient } : { send: toClient, receive: toServer };
+}
+
+/**
+ * One authenticated connection. Emits 'frame' (parsed JSON whose MAC checked out, not yet
+ * schema-checked) and 'close' (the reason in words).
  */
 export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [reason: string] }> {
   private closed = false;
+  private readonly sealer: FrameSealer;
+  private readonly opener: FrameOpener;
 
   constructor(
     private readonly socket: Socket,
+    /** Holds what arrived after the handshake's last frame. */
     private readonly decoder: FrameDecoder,
+    keys: SessionKeys,
     /** Who the other end authenticated as. */
     readonly remoteId: string,
     /** A peer agent, a console, or (seen from a dialing console) the agent or supervisor it reached. */
@@ -75,7 +101,12 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     readonly remoteAddress: string,
   ) {
     super();
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.sealer = new FrameSealer(keys.send);
+    this.opener = new FrameOpener(keys.receive);
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.append(chunk);
+      this.receive();
+    });
     socket.on('close', () => this.finish('the connection closed'));
     socket.on('error', (error) => this.finish(`connection error: ${error.message}`));
   }
@@ -89,9 +120,16 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     return this.socket.writableLength;
   }
 
+  /** Throws FrameError for a frame above the limit (nothing is sent). */
   send(frame: unknown): void {
     if (this.closed) return;
-    this.socket.write(encodeFrame(frame));
+    this.socket.write(this.sealer.seal(frame));
+  }
+
+  /** Starts reading, with the frames that came along with the handshake's last one. */
+  start(): void {
+    this.receive();
+    this.socket.resume();
   }
 
   /** Ends the connection, with a reason for our side's listeners. */
@@ -102,17 +140,18 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     this.finish(reason);
   }
 
-  private receive(chunk: Buffer): void {
-    let frames: unknown[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (error) {
-      this.socket.destroy();
-      this.finish(error instanceof FrameError ? error.message : String(error));
-      return;
-    }
-    for (const frame of frames) {
-      if (this.closed) return;
+  private receive(): void {
+    while (!this.closed) {
+      let frame: unknown;
+      try {
+        const bytes = this.decoder.next();
+        if (bytes === null) return;
+        frame = this.opener.open(bytes);
+      } catch (error) {
+        this.socket.destroy();
+        this.finish(error instanceof FrameError ? error.message : String(error));
+        return;
+      }
       this.emit('frame', frame);
     }
   }
@@ -125,22 +164,25 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
   }
 }
 
-/** Reads one frame with a deadline: the handshake's pace. */
-function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Promise<{ frame: unknown; rest: unknown[] }> {
+/** Reads one unsealed frame with a deadline (the handshake's pace): its JSON and its bytes; what follows stays in the decoder. */
+function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Promise<{ frame: unknown; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error('the handshake took too long')), Math.max(0, deadline - Date.now()));
     const onData = (chunk: Buffer): void => {
-      let frames: unknown[];
+      let body: Buffer | null;
+      let frame: unknown;
       try {
-        frames = decoder.push(chunk);
+        decoder.append(chunk);
+        body = decoder.next();
+        if (body === null) return;
+        frame = parseBody(body);
       } catch (error) {
         fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      if (frames.length === 0) return;
       cleanup();
       socket.pause();
-      resolve({ frame: frames[0], rest: frames.slice(1) });
+      resolve({ frame, body });
     };
     const onEnd = (): void => fail(new Error('the connection closed during the handshake'));
     const onError = (error: Error): void => fail(error);
@@ -223,8 +265,9 @@ async function serverHandshake(socket: Socket, options: WireServerOptions): Prom
   const deadline = Date.now() + HANDSHAKE_TIMEOUT_MS;
   const decoder = new FrameDecoder();
   const serverNonce = nonce();
-  socket.write(encodeFrame({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id }));
-  const { frame, rest } = await readFrame(socket, decoder, deadline);
+  const challenge = encodeBody({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id });
+  socket.write(lengthPrefixed(challenge));
+  const { frame, body: helloBytes } = await readFrame(socket, decoder, deadline);
   const remoteAddress = addressOf(socket);
   const version = versionMismatch(frame);
   if (version !== null) {
@@ -244,19 +287,18 @@ async function serverHandshake(socket: Socket, options: WireServerOptions): Prom
     socket.end(encodeFrame({ t: 'refused', reason: refusal }));
     throw new Error(`refused ${hello.role} "${hello.id}": ${refusal}`);
   }
-  socket.write(
-    encodeFrame({
-      t: 'welcome',
-      v: WIRE_VERSION,
-      proof: proof(options.token, proofText('server', hello.role, options.id, serverNonce, hello.nonce)),
-      instance: options.instance ?? PROCESS_INSTANCE,
-      ...options.welcome?.(),
-    }),
-  );
-  const connection = new WireConnection(socket, decoder, hello.id, hello.role, remoteAddress);
+  const welcome = encodeBody({
+    t: 'welcome',
+    v: WIRE_VERSION,
+    proof: proof(options.token, proofText('server', hello.role, options.id, serverNonce, hello.nonce)),
+    instance: options.instance ?? PROCESS_INSTANCE,
+    ...options.welcome?.(),
+  });
+  socket.write(lengthPrefixed(welcome));
+  const keys = sessionKeys(options.token, [challenge, helloBytes, welcome], 'server');
+  const connection = new WireConnection(socket, decoder, keys, hello.id, hello.role, remoteAddress);
   options.onConnection(connection, hello);
-  for (const early of rest) connection.emit('frame', early);
-  socket.resume();
+  connection.start();
 }
 
 export interface DialOptions {
@@ -319,19 +361,18 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
     }
     const clientNonce = nonce();
     const serverNonce = challenge.data.nonce;
-    socket.write(
-      encodeFrame({
-        t: 'hello',
-        v: WIRE_VERSION,
-        role: options.role,
-        id: options.id,
-        nonce: clientNonce,
-        instance: options.instance ?? PROCESS_INSTANCE,
-        ...(options.membership === undefined ? {} : { membership: options.membership }),
-        ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
-        proof: proof(options.token, proofText('client', options.role, options.id, serverNonce, clientNonce)),
-      }),
-    );
+    const hello = encodeBody({
+      t: 'hello',
+      v: WIRE_VERSION,
+      role: options.role,
+      id: options.id,
+      nonce: clientNonce,
+      instance: options.instance ?? PROCESS_INSTANCE,
+      ...(options.membership === undefined ? {} : { membership: options.membership }),
+      ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
+      proof: proof(options.token, proofText('client', options.role, options.id, serverNonce, clientNonce)),
+    });
+    socket.write(lengthPrefixed(hello));
     const second = await readFrame(socket, decoder, deadline);
     const refused = refusedFrame.safeParse(second.frame);
     if (refused.success) throw new DialError(`${options.address} refused us: ${refused.data.reason}`, true);
@@ -339,9 +380,10 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
     if (!welcome.success) throw new DialError(`${options.address} answered the hello with something else than a welcome`, true);
     const expected = proof(options.token, proofText('server', options.role, challenge.data.id, serverNonce, clientNonce));
     if (!proofsEqual(expected, welcome.data.proof)) throw new DialError(`${options.address} could not prove it knows the cluster token`, true);
-    const connection = new WireConnection(socket, decoder, challenge.data.id, options.role === 'peer' ? 'peer' : 'server', options.address);
-    for (const early of second.rest) connection.emit('frame', early);
-    socket.resume();
+    const keys = sessionKeys(options.token, [first.body, hello, second.body], 'client');
+    const connection = new WireConnection(socket, decoder, keys, challenge.data.id, options.role === 'peer' ? 'peer' : 'server', options.address);
+    // Once the caller has its listeners on: it gets the connection after this function returns.
+    setImmediate(() => connection.start());
     return { connection, welcome: welcome.data, serverId: challenge.data.id };
   } catch (error) {
     socket.destroy();

@@ -162,7 +162,7 @@ describe('connections between peers', () => {
     const restarted = await member('n1', addresses, port1);
     // Its dial reaches n2 with a new instance; n2 dials it back at once instead of writing into the dead connection.
     await expect.poll(() => restarted.peers.view().n2, { timeout: 1_000 }).toEqual({ outbound: true, inbound: true });
-    expect(n2.peers.view().n1).toEqual({ outbound: true, inbound: true });
+    await expect.poll(() => n2.peers.view().n1).toEqual({ outbound: true, inbound: true });
     // Replacing connections is not losing the peer: no crash hint.
     expect(lost(n2.events)).toEqual([]);
   });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, WIRE_VERSION } from '../../shared/protocol/agent-wire.js';
 import { DialError, dialWire, listenWire, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
-import { FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
+import { FRAME_AUTHENTICATION_FAILED, FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const TOKEN = 'a cluster secret of some length';
 const servers: WireServer[] = [];
@@ -139,6 +140,54 @@ describe('authentication', () => {
     const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n3' });
     connections.push(connection);
     expect(s.refused[0]).toMatch(/above the \d+-byte limit/);
+  });
+});
+
+describe('frames after the handshake', () => {
+  /** A client and the server's end of its connection, through a proxy that plays an on-path attacker without the token. */
+  async function throughProxy() {
+    const s = await server();
+    const proxy = await TcpProxy.start(Number(s.address.split(':')[1]));
+    servers.push({ port: proxy.port, close: () => proxy.close() });
+    const { connection } = await dialWire({ address: proxy.address, token: TOKEN, role: 'peer', id: 'n2' });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
+    const inbound = s.accepted[0]!;
+    const received: unknown[] = [];
+    inbound.on('frame', (frame) => received.push(frame));
+    const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+    connection.send({ t: 'msg', n: 1 });
+    await expect.poll(() => received).toEqual([{ t: 'msg', n: 1 }]);
+    return { proxy, connection, received, closed };
+  }
+
+  it('a frame injected into the stream closes the connection, unread', async () => {
+    const { proxy, received, closed } = await throughProxy();
+    proxy.inject(encodeFrame({ t: 'msg', n: 'injected' }), 'toTarget');
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }]);
+  });
+
+  it('a frame altered on the way closes the connection, unread', async () => {
+    const { proxy, connection, received, closed } = await throughProxy();
+    proxy.rewrite = (chunk) => Buffer.from(chunk.toString('latin1').replace('"n":2', '"n":3'), 'latin1');
+    connection.send({ t: 'msg', n: 2 });
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }]);
+  });
+
+  it('a frame replayed closes the connection, unread', async () => {
+    const { proxy, connection, received, closed } = await throughProxy();
+    const seen: Buffer[] = [];
+    proxy.rewrite = (chunk) => {
+      seen.push(chunk);
+      return chunk;
+    };
+    connection.send({ t: 'msg', n: 2 });
+    await expect.poll(() => received.length).toBe(2);
+    proxy.inject(Buffer.concat(seen), 'toTarget');
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }, { t: 'msg', n: 2 }]);
   });
 });
 
