@@ -14,7 +14,8 @@ import { RateLimit, type SentMessage } from './peers.js';
 export const CONSOLES_MAX = 16;
 /**
  * Sockets an agent's or a supervisor's port holds at once, in handshake or not: every other
- * member's inbound connection (at most 100), the consoles, and room for replacements and strangers.
+ * member's inbound connection (at most 100), the consoles, the sockets in their handshake (at
+ * most HANDSHAKES_MAX, so strangers never take a member's place), and room for replacements.
  */
 export const WIRE_CONNECTIONS_MAX = 256;
 /** Requests one console may send per second; beyond, they are answered with an error. */

@@ -16,6 +16,8 @@ import { createServer as createNetServer, connect as netConnect, type Server, ty
 import { createServer as createTlsServer, connect as tlsConnect, type SecureContextOptions } from 'node:tls';
 import type { z } from 'zod';
 import {
+  HANDSHAKES_MAX,
+  HANDSHAKES_PER_ADDRESS_MAX,
   HANDSHAKE_TIMEOUT_MS,
   WIRE_VERSION,
   challengeFrame,
@@ -221,7 +223,21 @@ export interface WireServerOptions {
   instance?: string;
   /** Sockets open at once, authenticated or not; beyond, new ones are closed by the kernel's accept. Unbounded when left out. */
   connectionsMax?: number;
+  /** Bounds on sockets that have not authenticated yet; the protocol's by default. */
+  handshakes?: Partial<HandshakeLimits>;
 }
+
+export interface HandshakeLimits {
+  /** In their handshake at once; beyond, the oldest is closed (an honest one takes a round trip, so a flood cannot hold the port). */
+  max: number;
+  /** In their handshake at once from one address; beyond, a new one is closed at once. */
+  perAddressMax: number;
+  /** Whether loopback addresses are exempt from the per-address bound (agents of one machine dial each other at once). */
+  loopbackExempt: boolean;
+  timeoutMs: number;
+}
+
+const HANDSHAKE_LIMITS: HandshakeLimits = { max: HANDSHAKES_MAX, perAddressMax: HANDSHAKES_PER_ADDRESS_MAX, loopbackExempt: true, timeoutMs: HANDSHAKE_TIMEOUT_MS };
 
 export interface WireServer {
   readonly port: number;
@@ -229,15 +245,49 @@ export interface WireServer {
 }
 
 export async function listenWire(options: WireServerOptions): Promise<WireServer> {
+  const limits: HandshakeLimits = { ...HANDSHAKE_LIMITS, ...options.handshakes };
   const sockets = new Set<Socket>();
+  /** Sockets in their handshake, oldest first, with the address each counts against (null: exempt). */
+  const handshaking = new Map<Socket, string | null>();
+  const perAddress = new Map<string, number>();
+  const evicted = new WeakSet<Socket>();
+  const release = (socket: Socket): void => {
+    if (!handshaking.has(socket)) return;
+    const host = handshaking.get(socket) ?? null;
+    handshaking.delete(socket);
+    if (host === null) return;
+    const left = (perAddress.get(host) ?? 1) - 1;
+    if (left > 0) perAddress.set(host, left);
+    else perAddress.delete(host);
+  };
   const handle = (socket: Socket): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    void serverHandshake(socket, options).catch((error: unknown) => {
-      options.onRefused?.(addressOf(socket), error instanceof Error ? error.message : String(error));
+    const host = socket.remoteAddress ?? 'unknown';
+    const counted = !(limits.loopbackExempt && isLoopback(host));
+    if (counted && (perAddress.get(host) ?? 0) >= limits.perAddressMax) {
+      options.onRefused?.(addressOf(socket), `too many handshakes at once from ${host} (at most ${limits.perAddressMax})`);
       socket.destroy();
-    });
+      return;
+    }
+    if (handshaking.size >= limits.max) {
+      const [oldest] = handshaking.keys();
+      if (oldest !== undefined) {
+        evicted.add(oldest);
+        release(oldest);
+        oldest.destroy();
+      }
+    }
+    handshaking.set(socket, counted ? host : null);
+    if (counted) perAddress.set(host, (perAddress.get(host) ?? 0) + 1);
+    void serverHandshake(socket, options, limits.timeoutMs)
+      .catch((error: unknown) => {
+        const reason = evicted.has(socket) ? `closed in its handshake to make room (${limits.max} handshakes at once)` : error instanceof Error ? error.message : String(error);
+        options.onRefused?.(addressOf(socket), reason);
+        socket.destroy();
+      })
+      .finally(() => release(socket));
   };
   const server: Server = options.tls
     ? createTlsServer({ ...tlsContext(options.tls), requestCert: true, rejectUnauthorized: true }, handle)
@@ -261,8 +311,8 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
   };
 }
 
-async function serverHandshake(socket: Socket, options: WireServerOptions): Promise<void> {
-  const deadline = Date.now() + HANDSHAKE_TIMEOUT_MS;
+async function serverHandshake(socket: Socket, options: WireServerOptions, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const decoder = new FrameDecoder();
   const serverNonce = nonce();
   const challenge = encodeBody({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id });
@@ -404,6 +454,10 @@ function versionMismatch(frame: unknown): { who: string; refusal: string } | nul
 
 function tlsContext(files: TlsFiles): SecureContextOptions {
   return { cert: files.cert, key: files.key, ca: files.ca };
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host.startsWith('::ffff:127.') || host === '::1';
 }
 
 function addressOf(socket: Socket): string {

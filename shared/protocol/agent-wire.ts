@@ -19,6 +19,10 @@ export const WIRE_VERSION = 2;
 export const FRAME_BYTES_MAX = 64 * 1024;
 /** The handshake must complete within this long. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Sockets still in their handshake (not authenticated) that a port holds at once; beyond, the oldest is closed. */
+export const HANDSHAKES_MAX = 64;
+/** Of those, from one (non-loopback) address; beyond, a new one is closed at once. */
+export const HANDSHAKES_PER_ADDRESS_MAX = 8;
 
 const id = z.string().regex(MEMBER_ID_PATTERN);
 const nonce = z.string().regex(/^[A-Za-z0-9+/=]{16,128}$/);

@@ -1,12 +1,12 @@
 /** The wire between agents and consoles: framing limits, mutual authentication without sending the token, refusals, TLS. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, WIRE_VERSION } from '../../shared/protocol/agent-wire.js';
-import { DialError, dialWire, listenWire, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { DialError, dialWire, listenWire, type HandshakeLimits, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
 import { FRAME_AUTHENTICATION_FAILED, FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function server(options: { admit?: (id: string) => string | null; tls?: TlsFiles } = {}) {
+async function server(options: { admit?: (id: string) => string | null; tls?: TlsFiles; handshakes?: Partial<HandshakeLimits> } = {}) {
   const accepted: WireConnection[] = [];
   const refused: string[] = [];
   const instance = await listenWire({
@@ -28,6 +28,7 @@ async function server(options: { admit?: (id: string) => string | null; tls?: Tl
     id: 'n1',
     token: TOKEN,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.handshakes === undefined ? {} : { handshakes: options.handshakes }),
     admit: (hello) => options.admit?.(hello.id) ?? null,
     onConnection: (connection) => {
       accepted.push(connection);
@@ -140,6 +141,66 @@ describe('authentication', () => {
     const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n3' });
     connections.push(connection);
     expect(s.refused[0]).toMatch(/above the \d+-byte limit/);
+  });
+});
+
+describe('sockets that have not authenticated', () => {
+  const strangers: Socket[] = [];
+  afterEach(() => {
+    for (const socket of strangers.splice(0)) socket.destroy();
+  });
+
+  /** A socket that connects and says nothing; `challenged` says whether the server took it (sent its challenge) or closed it. */
+  function attempt(address: string): { socket: Socket; closed: Promise<void>; challenged: Promise<boolean> } {
+    const socket = connect({ host: '127.0.0.1', port: Number(address.split(':')[1]) });
+    strangers.push(socket);
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const challenged = Promise.race([new Promise<boolean>((resolve) => socket.once('data', () => resolve(true))), closed.then(() => false)]);
+    return { socket, closed, challenged };
+  }
+
+  /** A socket the server holds in its handshake. */
+  async function silent(address: string): Promise<{ socket: Socket; closed: Promise<void> }> {
+    const held = attempt(address);
+    expect(await held.challenged).toBe(true);
+    return held;
+  }
+
+  it('are closed when their handshake takes too long', async () => {
+    const s = await server({ handshakes: { timeoutMs: 200 } });
+    const started = Date.now();
+    const { closed } = await silent(s.address);
+    await closed;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(s.refused).toEqual([expect.stringMatching(/: the handshake took too long$/)]);
+  });
+
+  it('beyond the bound, the oldest is closed, and a member still gets in', async () => {
+    const s = await server({ handshakes: { max: 4 } });
+    const held = [];
+    for (let index = 0; index < 4; index++) held.push(await silent(s.address));
+    // A flood keeps arriving: each new socket pushes out the oldest, so none holds the port.
+    const late = await silent(s.address);
+    await held[0]!.closed;
+    expect(s.refused).toEqual([expect.stringMatching(/: closed in its handshake to make room \(4 handshakes at once\)$/)]);
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2' });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
+    await held[1]!.closed;
+    expect(late.socket.destroyed).toBe(false);
+  });
+
+  it('beyond the bound per address, a new one from that address is closed at once', async () => {
+    const s = await server({ handshakes: { perAddressMax: 2, loopbackExempt: false } });
+    const held = [await silent(s.address), await silent(s.address)];
+    expect(await attempt(s.address).challenged).toBe(false);
+    expect(s.refused).toEqual([expect.stringMatching(/: too many handshakes at once from 127\.0\.0\.1 \(at most 2\)$/)]);
+    expect(held.map(({ socket }) => socket.destroyed)).toEqual([false, false]);
+    // Once one of them is done, the address may try again.
+    held[0]!.socket.destroy();
+    await expect.poll(() => s.refused.length).toBe(2);
+    expect(await attempt(s.address).challenged).toBe(true);
   });
 });
 
