@@ -130,7 +130,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     log,
     deliver: (message) => agent?.receive(message),
     onEvent: (event) => {
-      // A connection that closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
+      // A peer whose last connection closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
       if (event.type === 'peer-lost' && settings.crashHints) agent?.hint(event.peer);
       emit(event);
     },
@@ -328,11 +328,11 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       clearInterval(sentTimer);
       if (statusTimer !== null) clearTimeout(statusTimer);
       await hook?.stop();
-      transport.stop();
+      const goodbyes = transport.stop();
       faults.clear();
       clock.stop();
       for (const session of consoles) session.connection.close('the agent is stopping');
-      await Promise.all([server.close(), http.close()]);
+      await Promise.all([goodbyes, server.close(), http.close()]);
       lock.release();
       log.info({ reason }, 'stopped');
     },

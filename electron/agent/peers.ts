@@ -221,10 +221,11 @@ export class PeerTransport {
     }
   }
 
-  /** Says goodbye on every connection and closes them; no more dialing. */
-  stop(): void {
-    if (this.stopped) return;
+  /** Says goodbye on every connection and closes them; no more dialing. Resolves once the goodbyes are delivered (or given up on). */
+  stop(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.stopped = true;
+    const released: Array<Promise<void>> = [];
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
     for (const link of this.links.values()) {
@@ -234,8 +235,10 @@ export class PeerTransport {
         if (connection === null || !connection.isOpen) continue;
         connection.send({ t: 'bye' });
         connection.close('stopping');
+        released.push(connection.released);
       }
     }
+    return Promise.all(released).then(() => undefined);
   }
 
   private write(link: PeerLink, message: Message, sent: SentMessage): void {

@@ -30,6 +30,9 @@ import {
 import { splitHostPort } from '../../shared/protocol/cluster-file.js';
 import { FrameDecoder, FrameError, FrameOpener, FrameSealer, encodeBody, encodeFrame, lengthPrefixed, parseBody } from './frames.js';
 
+/** How long a connection we closed may take to deliver what was written before (a `bye`) and see the other end close, before its socket is destroyed. */
+export const CLOSE_LINGER_MS = 1_000;
+
 export type Hello = z.infer<typeof helloFrame>;
 export type Welcome = z.infer<typeof welcomeFrame>;
 
@@ -89,6 +92,8 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
   private closed = false;
   private readonly sealer: FrameSealer;
   private readonly opener: FrameOpener;
+  /** Resolves when the socket is gone: what we wrote was delivered, or given up on. */
+  readonly released: Promise<void>;
 
   constructor(
     private readonly socket: Socket,
@@ -105,7 +110,9 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     super();
     this.sealer = new FrameSealer(keys.send);
     this.opener = new FrameOpener(keys.receive);
+    this.released = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
       this.decoder.append(chunk);
       this.receive();
     });
@@ -134,12 +141,19 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     this.socket.resume();
   }
 
-  /** Ends the connection, with a reason for our side's listeners. */
+  /**
+   * Ends the connection, with a reason for our side's listeners (at once). What was sent before
+   * still goes out, then our end of the stream; the socket goes when the other end closes too,
+   * or after CLOSE_LINGER_MS. Frames that arrive meanwhile are not read.
+   */
   close(reason: string): void {
     if (this.closed) return;
+    this.closed = true;
     this.socket.end();
-    this.socket.destroySoon?.();
-    this.finish(reason);
+    const linger = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+    linger.unref();
+    this.socket.once('close', () => clearTimeout(linger));
+    this.emit('close', reason);
   }
 
   private receive(): void {
@@ -158,10 +172,11 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     }
   }
 
+  /** The socket closed or failed (or we refused a frame): nothing more goes either way. */
   private finish(reason: string): void {
+    this.socket.destroy();
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
     this.emit('close', reason);
   }
 }
@@ -305,7 +320,8 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
     port: typeof address === 'object' && address !== null ? address.port : options.port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        // A connection closed already is left to deliver its last frames (its linger bounds it).
+        for (const socket of sockets) if (!socket.writableEnded) socket.destroy();
         server.close(() => resolve());
       }),
   };

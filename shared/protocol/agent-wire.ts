@@ -17,6 +17,8 @@ import { TARGET_CONTROLS } from './types.js';
 export const WIRE_VERSION = 2;
 /** Frames above this are refused and the connection closed. */
 export const FRAME_BYTES_MAX = 64 * 1024;
+/** Messages per `sent` frame, so that a frame stays well below FRAME_BYTES_MAX even with 64-character ids. */
+export const SENT_FRAME_MESSAGES_MAX = 200;
 /** The handshake must complete within this long. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** Sockets still in their handshake (not authenticated) that a port holds at once; beyond, the oldest is closed. */
@@ -279,8 +281,8 @@ export const pushFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional() }).strict(),
   z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
   z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),
-  /** Messages sent since the last batch; `missed` counts those left out because this console fell behind. */
-  z.object({ t: z.literal('sent'), messages: z.array(sentMessageSchema).max(2_000), missed: z.number().int().min(0) }).strict(),
+  /** Messages sent since the last batch, in frames of at most SENT_FRAME_MESSAGES_MAX; `missed` (on a batch's last frame) counts those left out because this console fell behind. */
+  z.object({ t: z.literal('sent'), messages: z.array(sentMessageSchema).max(SENT_FRAME_MESSAGES_MAX), missed: z.number().int().min(0) }).strict(),
   /** Supervisors: the agent process's state. */
   z.object({ t: z.literal('child'), member: id, child: childStateSchema }).strict(),
 ]);

@@ -252,6 +252,28 @@ describe('frames after the handshake', () => {
   });
 });
 
+describe('closing', () => {
+  it('what was sent before closing is delivered, a goodbye last, even from a backlog the kernel has not taken yet', async () => {
+    const s = await server();
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2' });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
+    const inbound = s.accepted[0]!;
+    const received: unknown[] = [];
+    inbound.on('frame', (frame) => received.push(frame));
+    const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+    const bulk = { t: 'msg', pad: 'x'.repeat(60_000) };
+    for (let index = 0; index < 150; index++) connection.send(bulk);
+    expect(connection.backlogBytes).toBeGreaterThan(0);
+    connection.send({ t: 'bye' });
+    connection.close('stopping');
+    await expect(closed).resolves.toBe('the connection closed');
+    expect(received).toHaveLength(151);
+    expect(received.at(-1)).toEqual({ t: 'bye' });
+    await connection.released;
+  });
+});
+
 describe('TLS', () => {
   let dir = '';
   afterEach(() => {
