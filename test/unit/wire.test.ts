@@ -40,6 +40,18 @@ async function server(options: { admit?: (id: string) => string | null; tls?: Tl
   return { address: `127.0.0.1:${instance.port}`, accepted, refused };
 }
 
+/** A peer connection dialed to `address`, and what the server's end of it receives until it closes. */
+async function dialed(s: Awaited<ReturnType<typeof server>>, address = s.address) {
+  const { connection } = await dialWire({ address, token: TOKEN, role: 'peer', id: 'n2' });
+  connections.push(connection);
+  await expect.poll(() => s.accepted.length).toBe(1);
+  const inbound = s.accepted[0]!;
+  const received: unknown[] = [];
+  inbound.on('frame', (frame) => received.push(frame));
+  const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+  return { connection, received, closed };
+}
+
 describe('framing', () => {
   it('splits a stream into frames whatever the chunking', () => {
     const bytes = Buffer.concat([encodeFrame({ a: 1 }), encodeFrame({ b: [2, 3] }), encodeFrame('three')]);
@@ -210,13 +222,7 @@ describe('frames after the handshake', () => {
     const s = await server();
     const proxy = await TcpProxy.start(Number(s.address.split(':')[1]));
     servers.push({ port: proxy.port, close: () => proxy.close() });
-    const { connection } = await dialWire({ address: proxy.address, token: TOKEN, role: 'peer', id: 'n2' });
-    connections.push(connection);
-    await expect.poll(() => s.accepted.length).toBe(1);
-    const inbound = s.accepted[0]!;
-    const received: unknown[] = [];
-    inbound.on('frame', (frame) => received.push(frame));
-    const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+    const { connection, received, closed } = await dialed(s, proxy.address);
     connection.send({ t: 'msg', n: 1 });
     await expect.poll(() => received).toEqual([{ t: 'msg', n: 1 }]);
     return { proxy, connection, received, closed };
@@ -254,14 +260,7 @@ describe('frames after the handshake', () => {
 
 describe('closing', () => {
   it('what was sent before closing is delivered, a goodbye last, even from a backlog the kernel has not taken yet', async () => {
-    const s = await server();
-    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2' });
-    connections.push(connection);
-    await expect.poll(() => s.accepted.length).toBe(1);
-    const inbound = s.accepted[0]!;
-    const received: unknown[] = [];
-    inbound.on('frame', (frame) => received.push(frame));
-    const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+    const { connection, received, closed } = await dialed(await server());
     const bulk = { t: 'msg', pad: 'x'.repeat(60_000) };
     for (let index = 0; index < 150; index++) connection.send(bulk);
     expect(connection.backlogBytes).toBeGreaterThan(0);
