@@ -4,7 +4,7 @@
  * gets is bounded: a console that reads slowly gets fewer message batches and a count of what it
  * missed, and one that stops reading altogether is disconnected; the agent never waits for it.
  */
-import { requestFrame, type PushFrame, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import { SENT_FRAME_MESSAGES_MAX, requestFrame, type PushFrame, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { WireConnection } from '../wire/connection.js';
 import { FrameError } from '../wire/frames.js';
 import type { Logger } from './log.js';
@@ -14,7 +14,8 @@ import { RateLimit, type SentMessage } from './peers.js';
 export const CONSOLES_MAX = 16;
 /**
  * Sockets an agent's or a supervisor's port holds at once, in handshake or not: every other
- * member's inbound connection (at most 100), the consoles, and room for replacements and strangers.
+ * member's inbound connection (at most 100), the consoles, the sockets in their handshake (at
+ * most HANDSHAKES_MAX, so strangers never take a member's place), and room for replacements.
  */
 export const WIRE_CONNECTIONS_MAX = 256;
 /** Requests one console may send per second; beyond, they are answered with an error. */
@@ -23,8 +24,6 @@ export const CONSOLE_REQUESTS_PER_SECOND_MAX = 200;
 export const SENT_BATCH_INTERVAL_MS = 100;
 /** Messages held for one console between batches; beyond, they are counted as missed. */
 export const SENT_BATCH_MAX = 2_000;
-/** Messages per `sent` frame, so that a frame stays well below FRAME_BYTES_MAX even with 64-character ids. */
-export const SENT_FRAME_MESSAGES_MAX = 200;
 /** A console with more unsent bytes than this gets no message batch (they are counted as missed). */
 export const CONSOLE_BACKLOG_BYTES_SOFT = 256 * 1024;
 /** A console with more unsent bytes than this is disconnected: it stopped reading. */

@@ -132,7 +132,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     log,
     deliver: (message) => agent?.receive(message),
     onEvent: (event) => {
-      // A connection that closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
+      // A peer whose last connection closed without a goodbye is a crash hint: the machine may act on it as on a timeout.
       if (event.type === 'peer-lost' && settings.crashHints) agent?.hint(event.peer);
       emit(event);
     },
@@ -267,17 +267,17 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     token,
     ...(tls === null ? {} : { tls }),
     connectionsMax: WIRE_CONNECTIONS_MAX,
-    admit: (hello) => {
+    admit: (hello, remoteAddress) => {
       if (stopping) return 'stopping';
       if (hello.role === 'console') return consoles.size >= CONSOLES_MAX ? `at most ${CONSOLES_MAX} consoles at once` : null;
       if (!memberSet.has(hello.id)) return `"${hello.id}" is not a member of this cluster`;
       if (hello.id === id) return `"${hello.id}" is this member's own id`;
-      return describeMismatch(ours, { id: hello.id, membership: hello.membership, fingerprint: hello.fingerprint });
+      return describeMismatch(ours, { id: hello.id, membership: hello.membership, fingerprint: hello.fingerprint }) ?? transport.admit(hello, remoteAddress);
     },
     welcome: () => ({ membership, fingerprint }),
     onConnection: (connection, hello) => {
       if (hello.role === 'peer') {
-        transport.acceptInbound(connection);
+        transport.acceptInbound(connection, hello);
         return;
       }
       const session = new ConsoleSession(connection, handle, log);
@@ -346,11 +346,11 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       clearInterval(capabilityTimer);
       if (statusTimer !== null) clearTimeout(statusTimer);
       await hook?.stop();
-      transport.stop();
+      const goodbyes = transport.stop();
       faults.clear();
       clock.stop();
       for (const session of consoles) session.connection.close('the agent is stopping');
-      await Promise.all([server.close(), http.close()]);
+      await Promise.all([goodbyes, server.close(), http.close()]);
       lock.release();
       log.info({ reason }, 'stopped');
     },

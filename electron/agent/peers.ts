@@ -4,14 +4,16 @@
  * machine, once checked: a valid frame, sent by the member the connection authenticated as, to
  * us, within the connection's rate, and not cut by the fault rules in force. Faults apply to our
  * sends with the same LinkRules as the embedded fabric (a real network's own delay is real; a
- * fault's latency adds to it). A connection that closes without a goodbye is a crash hint.
+ * fault's latency adds to it). A peer is lost (a crash hint) when no connection to or from it is
+ * left and it did not say goodbye.
  */
 import type { Message } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.js';
 import { peerFrame, type AgentEvent, type membershipSchema, type sentMessageSchema } from '../../shared/protocol/agent-wire.js';
 import type { z } from 'zod';
-import { DialError, dialWire, type TlsFiles, type WireConnection } from '../wire/connection.js';
+import { DialError, dialWire, type Hello, type TlsFiles, type WireConnection } from '../wire/connection.js';
+import { FRAME_AUTHENTICATION_FAILED } from '../wire/frames.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from './log.js';
 
@@ -26,6 +28,8 @@ export const PEER_MESSAGES_PER_SECOND_MAX = 1_000;
 export const PEER_BACKLOG_BYTES_MAX = 1024 * 1024;
 /** Messages held back by a fault's delay at any moment; beyond, they are dropped as unsent. */
 export const DELAYED_SENDS_MAX = 10_000;
+/** Instances of one peer remembered as replaced (a restarted process's old ones): one that comes back is a second process. */
+const RETIRED_INSTANCES_MAX = 16;
 /** How often a connection's dropped messages are logged (once per interval, with a count). */
 const DROP_LOG_INTERVAL_MS = 5_000;
 
@@ -64,6 +68,8 @@ export interface PeerTransportOptions {
   tls: TlsFiles | null;
   membership: z.infer<typeof membershipSchema>;
   fingerprint: string;
+  /** The instance our hellos carry (this process's unless a test runs several transports in one). */
+  instance?: string;
   clock: Clock;
   rules: LinkRules;
   random: Random;
@@ -79,9 +85,19 @@ interface PeerLink {
   id: string;
   address: string;
   outbound: WireConnection | null;
+  /** The instance our outbound connection reached (its welcome's). */
+  outboundInstance: string | null;
+  /** Since when (performance.now()) our outbound connection has held unsent bytes; null while it keeps up. */
+  backlogSince: number | null;
   inbound: WireConnection | null;
-  /** A connection to or from it is up and no loss has been reported since. */
+  /** The instance the peer's latest admitted inbound connection carried. */
+  inboundInstance: string | null;
+  /** Its instances that a newer one has replaced: a process that restarted never shows its old one again. */
+  retired: string[];
+  /** A connection to or from it is up. */
   present: boolean;
+  /** It said goodbye on a connection since it last connected: it is stopping on purpose. */
+  leaving: boolean;
   attempt: number;
   timer: ReturnType<typeof setTimeout> | null;
   dialing: boolean;
@@ -97,15 +113,13 @@ interface InboundState {
 
 export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
-  /** Connections whose other end said goodbye. */
-  private readonly saidBye = new WeakSet<WireConnection>();
   private readonly inboundState = new WeakMap<WireConnection, InboundState>();
   private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
   private stopped = false;
 
   constructor(private readonly options: PeerTransportOptions) {
     for (const peer of options.peers) {
-      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, inbound: null, present: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
+      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, outboundInstance: null, backlogSince: null, inbound: null, inboundInstance: null, retired: [], present: false, leaving: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
     }
   }
 
@@ -150,13 +164,39 @@ export class PeerTransport {
     });
   }
 
-  /** A peer dialed us and authenticated; a newer connection from the same peer replaces the older. */
-  acceptInbound(connection: WireConnection): void {
+  /**
+   * Whether an authenticated peer may replace the inbound connection we hold from it: not when a
+   * second process speaks as that member (two agents started with one id), which would let both
+   * vote in one term. Evidence of one: another instance while the live connection comes from
+   * another host, or an instance that a newer one already replaced (it is still running). A
+   * restart shows a new instance from the same host, or after the old connection closed.
+   */
+  admit(hello: Pick<Hello, 'id' | 'instance'>, remoteAddress: string): string | null {
+    const link = this.links.get(hello.id);
+    if (link === undefined) return null;
+    const live = link.inbound !== null && link.inbound.isOpen ? link.inbound : null;
+    let evidence: string | null = null;
+    if (link.retired.includes(hello.instance)) {
+      evidence = `a process of ${hello.id} that another one replaced (from ${live?.remoteAddress ?? 'elsewhere'}) dials again from ${remoteAddress}`;
+    } else if (live !== null && link.inboundInstance !== hello.instance && hostOf(live.remoteAddress) !== hostOf(remoteAddress)) {
+      evidence = `one is connected from ${live.remoteAddress}, another dials from ${remoteAddress}`;
+    }
+    if (evidence === null) return null;
+    this.options.log.error({ peer: hello.id, address: remoteAddress, connected: live?.remoteAddress ?? null }, `two agents claim to be ${hello.id}`);
+    return `two agents claim to be ${hello.id}: ${evidence}; give each member its own id (the first keeps its place)`;
+  }
+
+  /** A peer dialed us, authenticated and was admitted; a newer connection from the same peer replaces the older. */
+  acceptInbound(connection: WireConnection, hello: Pick<Hello, 'instance'>): void {
     const link = this.links.get(connection.remoteId);
     if (link === undefined || this.stopped) {
       connection.close('not a peer');
       return;
     }
+    if (link.inboundInstance !== null && link.inboundInstance !== hello.instance) {
+      link.retired = [...link.retired, link.inboundInstance].slice(-RETIRED_INSTANCES_MAX);
+    }
+    link.inboundInstance = hello.instance;
     const previous = link.inbound;
     link.inbound = connection;
     if (previous !== null && previous.isOpen) previous.close('replaced by a newer connection from the same peer');
@@ -165,6 +205,13 @@ export class PeerTransport {
     this.connected(link);
     connection.on('frame', (frame) => this.receive(link, connection, frame));
     connection.on('close', (reason) => this.closed(link, connection, reason));
+    // A new process: our outbound connection reaches the old one, or nothing at all when its host lost
+    // power (no socket is left there to reset ours, and we never read from it): replace it.
+    const outbound = link.outbound;
+    if (outbound !== null && outbound.isOpen && link.outboundInstance !== hello.instance) {
+      this.options.log.info({ peer: link.id, address: link.address }, 'peer restarted: outbound connection replaced');
+      outbound.close('the peer restarted (another instance)');
+    }
     // It is back (a restart, a healed link): dial it now rather than when the backoff says.
     if ((link.outbound === null || !link.outbound.isOpen) && !link.dialing) {
       if (link.timer !== null) clearTimeout(link.timer);
@@ -174,10 +221,11 @@ export class PeerTransport {
     }
   }
 
-  /** Says goodbye on every connection and closes them; no more dialing. */
-  stop(): void {
-    if (this.stopped) return;
+  /** Says goodbye on every connection and closes them; no more dialing. Resolves once the goodbyes are delivered (or given up on). */
+  stop(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.stopped = true;
+    const released: Array<Promise<void>> = [];
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
     for (const link of this.links.values()) {
@@ -187,13 +235,19 @@ export class PeerTransport {
         if (connection === null || !connection.isOpen) continue;
         connection.send({ t: 'bye' });
         connection.close('stopping');
+        released.push(connection.released);
       }
     }
+    return Promise.all(released).then(() => undefined);
   }
 
   private write(link: PeerLink, message: Message, sent: SentMessage): void {
     const connection = link.outbound;
     if (connection === null || !connection.isOpen) {
+      this.options.onSent({ ...sent, deliverT: null, unsent: 'no-connection' });
+      return;
+    }
+    if (this.stuck(link, connection)) {
       this.options.onSent({ ...sent, deliverT: null, unsent: 'no-connection' });
       return;
     }
@@ -203,6 +257,24 @@ export class PeerTransport {
     }
     connection.send({ t: 'msg', m: message });
     this.options.onSent(sent);
+  }
+
+  /**
+   * Closes an outbound connection that has not drained for an election timeout: the peer takes
+   * nothing (a frozen or dead host); a new connection finds out whether it is there at all.
+   */
+  private stuck(link: PeerLink, connection: WireConnection): boolean {
+    const now = performance.now();
+    if (connection.backlogBytes === 0) {
+      link.backlogSince = null;
+      return false;
+    }
+    link.backlogSince ??= now;
+    const timeoutMs = this.options.membership.config.electionTimeoutMaxMs;
+    if (now - link.backlogSince < timeoutMs) return false;
+    this.options.log.warn({ peer: link.id, address: link.address, backlogBytes: connection.backlogBytes, forMs: Math.round(now - link.backlogSince) }, 'peer not reading: outbound connection closed');
+    connection.close(`not drained for ${timeoutMs} ms (an election timeout)`);
+    return true;
   }
 
   private receive(link: PeerLink, connection: WireConnection, frame: unknown): void {
@@ -215,7 +287,7 @@ export class PeerTransport {
       return;
     }
     if (parsed.data.t === 'bye') {
-      this.saidBye.add(connection);
+      link.leaving = true;
       return;
     }
     const message = parsed.data.m as Message;
@@ -241,6 +313,7 @@ export class PeerTransport {
 
   private connected(link: PeerLink): void {
     link.lastFailure = null;
+    link.leaving = false;
     if (!link.present) {
       link.present = true;
       this.options.onEvent({ type: 'peer-joined', t: this.options.clock.now(), peer: link.id });
@@ -248,22 +321,30 @@ export class PeerTransport {
     this.options.onChange();
   }
 
+  /** A connection closed: the peer is gone (left, or lost: a crash hint) only when no other connects us. */
   private closed(link: PeerLink, connection: WireConnection, reason: string): void {
     const direction = link.outbound === connection ? 'outbound' : 'inbound';
     if (link.inbound === connection) link.inbound = null;
-    if (link.outbound === connection) link.outbound = null;
+    if (link.outbound === connection) {
+      link.outbound = null;
+      link.outboundInstance = null;
+      link.backlogSince = null;
+    }
     if (this.stopped) return;
     const { log, onEvent, clock } = this.options;
-    if (this.saidBye.has(connection)) {
-      if (link.present) {
+    if (reason === FRAME_AUTHENTICATION_FAILED) log.warn({ peer: link.id, address: connection.remoteAddress, direction }, 'frame failed authentication: connection closed');
+    const remaining = [link.inbound, link.outbound].some((other) => other !== null && other.isOpen);
+    if (link.present && !remaining) {
+      link.present = false;
+      if (link.leaving) {
         log.info({ peer: link.id, address: connection.remoteAddress }, 'peer left');
         onEvent({ type: 'peer-left', t: clock.now(), peer: link.id });
+      } else {
+        log.warn({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer lost');
+        onEvent({ type: 'peer-lost', t: clock.now(), peer: link.id, reason: reason.slice(0, 200) });
       }
-      link.present = false;
     } else if (link.present) {
-      log.warn({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer lost');
-      onEvent({ type: 'peer-lost', t: clock.now(), peer: link.id, reason: reason.slice(0, 200) });
-      link.present = false;
+      log.debug({ peer: link.id, address: connection.remoteAddress, reason, direction }, 'peer connection closed, another remains');
     }
     this.options.onChange();
   }
@@ -281,7 +362,7 @@ export class PeerTransport {
   private async dial(link: PeerLink): Promise<void> {
     if (this.stopped || link.dialing || (link.outbound !== null && link.outbound.isOpen)) return;
     link.dialing = true;
-    const { self, token, tls, membership, fingerprint, log, onEvent, clock } = this.options;
+    const { self, token, tls, membership, fingerprint, instance, log, onEvent, clock } = this.options;
     try {
       const { connection, welcome } = await dialWire({
         address: link.address,
@@ -290,6 +371,7 @@ export class PeerTransport {
         id: self,
         membership,
         fingerprint,
+        ...(instance === undefined ? {} : { instance }),
         ...(tls === null ? {} : { tls }),
       });
       if (this.stopped) {
@@ -304,10 +386,12 @@ export class PeerTransport {
       }
       link.attempt = 0;
       link.outbound = connection;
+      link.outboundInstance = welcome.instance;
+      link.backlogSince = null;
       log.info({ peer: link.id, address: link.address, direction: 'outbound' }, 'peer connected');
       connection.on('frame', (frame) => {
         const parsed = peerFrame.safeParse(frame);
-        if (parsed.success && parsed.data.t === 'bye') this.saidBye.add(connection);
+        if (parsed.success && parsed.data.t === 'bye') link.leaving = true;
         else {
           log.warn({ peer: link.id, address: link.address }, 'unexpected frame on our outbound connection: closed');
           connection.close('unexpected frame');
@@ -335,4 +419,9 @@ export class PeerTransport {
       link.dialing = false;
     }
   }
+}
+
+/** The host of "host:port" (or "[v6]:port"): two connections from one host may be one restarted process. */
+function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':'));
 }

@@ -14,11 +14,18 @@ import { MAX_PRIORITY } from '../core/leadership.js';
 import { MEMBER_ID_PATTERN, capabilitiesSchema, preferredLeaderSchema } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
 
-export const WIRE_VERSION = 1;
+/** Both ends must speak the same version: each refuses another in the handshake, naming both. */
+export const WIRE_VERSION = 2;
 /** Frames above this are refused and the connection closed. */
 export const FRAME_BYTES_MAX = 64 * 1024;
+/** Messages per `sent` frame, so that a frame stays well below FRAME_BYTES_MAX even with 64-character ids. */
+export const SENT_FRAME_MESSAGES_MAX = 200;
 /** The handshake must complete within this long. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Sockets still in their handshake (not authenticated) that a port holds at once; beyond, the oldest is closed. */
+export const HANDSHAKES_MAX = 64;
+/** Of those, from one (non-loopback) address; beyond, a new one is closed at once. */
+export const HANDSHAKES_PER_ADDRESS_MAX = 8;
 
 const id = z.string().regex(MEMBER_ID_PATTERN);
 const nonce = z.string().regex(/^[A-Za-z0-9+/=]{16,128}$/);
@@ -59,7 +66,8 @@ export type Role = 'peer' | 'console';
 
 // ---- Handshake ----
 
-export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.literal(WIRE_VERSION), nonce, id: z.string().max(64) }).strict();
+/** Any version is read, so that a client can say which one the server speaks when it is not its own. */
+export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.number().int().min(1), nonce, id: z.string().max(64) }).strict();
 
 export const helloFrame = z
   .object({
@@ -69,6 +77,8 @@ export const helloFrame = z
     /** A peer: its member id. A console: a name for logs (e.g. "console@laptop"). */
     id: z.string().min(1).max(64),
     nonce,
+    /** A nonce the client's process drew when it started: a restarted process has another, a duplicated member id shows two. */
+    instance: nonce,
     /** Peers: the membership they were started with, and its fingerprint. */
     membership: membershipSchema.optional(),
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
@@ -77,7 +87,7 @@ export const helloFrame = z
   .strict();
 
 export const welcomeFrame = z
-  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
+  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, instance: nonce, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
   .strict();
 
 export const refusedFrame = z.object({ t: z.literal('refused'), reason: z.string().max(500) }).strict();
@@ -285,8 +295,8 @@ export const pushFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional() }).strict(),
   z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
   z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),
-  /** Messages sent since the last batch; `missed` counts those left out because this console fell behind. */
-  z.object({ t: z.literal('sent'), messages: z.array(sentMessageSchema).max(2_000), missed: z.number().int().min(0) }).strict(),
+  /** Messages sent since the last batch, in frames of at most SENT_FRAME_MESSAGES_MAX; `missed` (on a batch's last frame) counts those left out because this console fell behind. */
+  z.object({ t: z.literal('sent'), messages: z.array(sentMessageSchema).max(SENT_FRAME_MESSAGES_MAX), missed: z.number().int().min(0) }).strict(),
   /** Supervisors: the agent process's state. */
   z.object({ t: z.literal('child'), member: id, child: childStateSchema }).strict(),
 ]);

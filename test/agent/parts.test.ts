@@ -14,11 +14,11 @@ import { createRandom } from '../../shared/core/random.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { membershipOf, parseClusterFile } from '../../shared/protocol/cluster-file.js';
-import { FRAME_BYTES_MAX, type AgentEvent, type PushFrame } from '../../shared/protocol/agent-wire.js';
+import { FRAME_BYTES_MAX, SENT_FRAME_MESSAGES_MAX, type AgentEvent, type PushFrame } from '../../shared/protocol/agent-wire.js';
 import { VirtualClock, type Clock } from '../../electron/runtime/clock.js';
 import { Agent } from '../../electron/runtime/agent.js';
-import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX, SENT_FRAME_MESSAGES_MAX } from '../../electron/agent/consoles.js';
-import { encodeFrame } from '../../electron/wire/frames.js';
+import { CONSOLE_BACKLOG_BYTES_SOFT, ConsoleSession, SENT_BATCH_MAX } from '../../electron/agent/consoles.js';
+import { MAC_BYTES, encodeBody, encodeFrame } from '../../electron/wire/frames.js';
 import { FaultLease, tableProblem } from '../../electron/agent/faults.js';
 import { Lease } from '../../electron/agent/lease.js';
 import { HOOK_PID_FILE, LeaderHook } from '../../electron/agent/hook.js';
@@ -475,7 +475,8 @@ describe('telemetry to a console', () => {
     expect(frames.map((frame) => frame.messages.length)).toEqual(Array.from({ length: SENT_BATCH_MAX / SENT_FRAME_MESSAGES_MAX }, () => SENT_FRAME_MESSAGES_MAX));
     expect(frames.map((frame) => frame.missed)).toEqual([...Array.from({ length: frames.length - 1 }, () => 0), 5 + 7]);
     const longIds = { ...message(0), from: 'x'.repeat(64), to: 'y'.repeat(64), kind: 'z'.repeat(32) };
-    expect(encodeFrame({ t: 'sent', messages: Array.from({ length: SENT_FRAME_MESSAGES_MAX }, () => longIds), missed: 0 }).length).toBeLessThan(FRAME_BYTES_MAX);
+    // A sealed frame's JSON leaves room for its MAC.
+    expect(encodeBody({ t: 'sent', messages: Array.from({ length: SENT_FRAME_MESSAGES_MAX }, () => longIds), missed: 0 }).length).toBeLessThanOrEqual(FRAME_BYTES_MAX - MAC_BYTES);
   });
 
   it('drops a frame above the frame limit instead of crashing, and answers a request with the reason', () => {

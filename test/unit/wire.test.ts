@@ -1,13 +1,14 @@
 /** The wire between agents and consoles: framing limits, mutual authentication without sending the token, refusals, TLS. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_BYTES_MAX } from '../../shared/protocol/agent-wire.js';
-import { DialError, dialWire, listenWire, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
-import { FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
+import { FRAME_BYTES_MAX, WIRE_VERSION } from '../../shared/protocol/agent-wire.js';
+import { DialError, dialWire, listenWire, type HandshakeLimits, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { FRAME_AUTHENTICATION_FAILED, FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const TOKEN = 'a cluster secret of some length';
 const servers: WireServer[] = [];
@@ -18,7 +19,7 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function server(options: { admit?: (id: string) => string | null; tls?: TlsFiles } = {}) {
+async function server(options: { admit?: (id: string) => string | null; tls?: TlsFiles; handshakes?: Partial<HandshakeLimits> } = {}) {
   const accepted: WireConnection[] = [];
   const refused: string[] = [];
   const instance = await listenWire({
@@ -27,6 +28,7 @@ async function server(options: { admit?: (id: string) => string | null; tls?: Tl
     id: 'n1',
     token: TOKEN,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.handshakes === undefined ? {} : { handshakes: options.handshakes }),
     admit: (hello) => options.admit?.(hello.id) ?? null,
     onConnection: (connection) => {
       accepted.push(connection);
@@ -36,6 +38,18 @@ async function server(options: { admit?: (id: string) => string | null; tls?: Tl
   });
   servers.push(instance);
   return { address: `127.0.0.1:${instance.port}`, accepted, refused };
+}
+
+/** A peer connection dialed to `address`, and what the server's end of it receives until it closes. */
+async function dialed(s: Awaited<ReturnType<typeof server>>, address = s.address) {
+  const { connection } = await dialWire({ address, token: TOKEN, role: 'peer', id: 'n2' });
+  connections.push(connection);
+  await expect.poll(() => s.accepted.length).toBe(1);
+  const inbound = s.accepted[0]!;
+  const received: unknown[] = [];
+  inbound.on('frame', (frame) => received.push(frame));
+  const closed = new Promise<string>((resolve) => inbound.once('close', resolve));
+  return { connection, received, closed };
 }
 
 describe('framing', () => {
@@ -104,6 +118,31 @@ describe('authentication', () => {
     await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n9' })).rejects.toThrow('refused us: n9 is not a member of this cluster');
   });
 
+  it('ends of two wire versions refuse each other, naming both versions', async () => {
+    const s = await server();
+    // An older client answers the challenge with a hello of its version.
+    const old = connect({ host: '127.0.0.1', port: Number(s.address.split(':')[1]) });
+    const decoder = new FrameDecoder();
+    const frames: unknown[] = [];
+    old.on('data', (chunk) => frames.push(...decoder.push(chunk)));
+    await expect.poll(() => frames.length).toBe(1);
+    old.write(encodeFrame({ t: 'hello', v: 1, role: 'peer', id: 'n2', nonce: 'A'.repeat(32), proof: '0'.repeat(64) }));
+    await new Promise((resolve) => old.once('close', resolve));
+    expect(frames[1]).toEqual({ t: 'refused', reason: `wire version 1 is not spoken here (this end speaks ${WIRE_VERSION}): run the same Conclave version everywhere` });
+    expect(s.refused).toEqual([expect.stringMatching(/: refused peer "n2": wire version 1 is not spoken here/)]);
+    // An older server's challenge.
+    const older = createServer((socket) => socket.write(encodeFrame({ t: 'challenge', v: 1, nonce: 'B'.repeat(32), id: 'n1' })));
+    await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
+    const port = (older.address() as { port: number }).port;
+    try {
+      await expect(dialWire({ address: `127.0.0.1:${port}`, token: TOKEN, role: 'peer', id: 'n2' })).rejects.toThrow(
+        new DialError(`127.0.0.1:${port} speaks wire version 1 and this end ${WIRE_VERSION}: run the same Conclave version everywhere`, true),
+      );
+    } finally {
+      older.close();
+    }
+  });
+
   it('a client that sends garbage or nothing is cut off without disturbing the server', async () => {
     const s = await server();
     const port = Number(s.address.split(':')[1]);
@@ -114,6 +153,123 @@ describe('authentication', () => {
     const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n3' });
     connections.push(connection);
     expect(s.refused[0]).toMatch(/above the \d+-byte limit/);
+  });
+});
+
+describe('sockets that have not authenticated', () => {
+  const strangers: Socket[] = [];
+  afterEach(() => {
+    for (const socket of strangers.splice(0)) socket.destroy();
+  });
+
+  /** A socket that connects and says nothing; `challenged` says whether the server took it (sent its challenge) or closed it. */
+  function attempt(address: string): { socket: Socket; closed: Promise<void>; challenged: Promise<boolean> } {
+    const socket = connect({ host: '127.0.0.1', port: Number(address.split(':')[1]) });
+    strangers.push(socket);
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const challenged = Promise.race([new Promise<boolean>((resolve) => socket.once('data', () => resolve(true))), closed.then(() => false)]);
+    return { socket, closed, challenged };
+  }
+
+  /** A socket the server holds in its handshake. */
+  async function silent(address: string): Promise<{ socket: Socket; closed: Promise<void> }> {
+    const held = attempt(address);
+    expect(await held.challenged).toBe(true);
+    return held;
+  }
+
+  it('are closed when their handshake takes too long', async () => {
+    const s = await server({ handshakes: { timeoutMs: 200 } });
+    const started = Date.now();
+    const { closed } = await silent(s.address);
+    await closed;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(s.refused).toEqual([expect.stringMatching(/: the handshake took too long$/)]);
+  });
+
+  it('beyond the bound, the oldest is closed, and a member still gets in', async () => {
+    const s = await server({ handshakes: { max: 4 } });
+    const held = [];
+    for (let index = 0; index < 4; index++) held.push(await silent(s.address));
+    // A flood keeps arriving: each new socket pushes out the oldest, so none holds the port.
+    const late = await silent(s.address);
+    await held[0]!.closed;
+    expect(s.refused).toEqual([expect.stringMatching(/: closed in its handshake to make room \(4 handshakes at once\)$/)]);
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2' });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
+    await held[1]!.closed;
+    expect(late.socket.destroyed).toBe(false);
+  });
+
+  it('beyond the bound per address, a new one from that address is closed at once', async () => {
+    const s = await server({ handshakes: { perAddressMax: 2, loopbackExempt: false } });
+    const held = [await silent(s.address), await silent(s.address)];
+    expect(await attempt(s.address).challenged).toBe(false);
+    expect(s.refused).toEqual([expect.stringMatching(/: too many handshakes at once from 127\.0\.0\.1 \(at most 2\)$/)]);
+    expect(held.map(({ socket }) => socket.destroyed)).toEqual([false, false]);
+    // Once one of them is done, the address may try again.
+    held[0]!.socket.destroy();
+    await expect.poll(() => s.refused.length).toBe(2);
+    expect(await attempt(s.address).challenged).toBe(true);
+  });
+});
+
+describe('frames after the handshake', () => {
+  /** A client and the server's end of its connection, through a proxy that plays an on-path attacker without the token. */
+  async function throughProxy() {
+    const s = await server();
+    const proxy = await TcpProxy.start(Number(s.address.split(':')[1]));
+    servers.push({ port: proxy.port, close: () => proxy.close() });
+    const { connection, received, closed } = await dialed(s, proxy.address);
+    connection.send({ t: 'msg', n: 1 });
+    await expect.poll(() => received).toEqual([{ t: 'msg', n: 1 }]);
+    return { proxy, connection, received, closed };
+  }
+
+  it('a frame injected into the stream closes the connection, unread', async () => {
+    const { proxy, received, closed } = await throughProxy();
+    proxy.inject(encodeFrame({ t: 'msg', n: 'injected' }), 'toTarget');
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }]);
+  });
+
+  it('a frame altered on the way closes the connection, unread', async () => {
+    const { proxy, connection, received, closed } = await throughProxy();
+    proxy.rewrite = (chunk) => Buffer.from(chunk.toString('latin1').replace('"n":2', '"n":3'), 'latin1');
+    connection.send({ t: 'msg', n: 2 });
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }]);
+  });
+
+  it('a frame replayed closes the connection, unread', async () => {
+    const { proxy, connection, received, closed } = await throughProxy();
+    const seen: Buffer[] = [];
+    proxy.rewrite = (chunk) => {
+      seen.push(chunk);
+      return chunk;
+    };
+    connection.send({ t: 'msg', n: 2 });
+    await expect.poll(() => received.length).toBe(2);
+    proxy.inject(Buffer.concat(seen), 'toTarget');
+    await expect(closed).resolves.toBe(FRAME_AUTHENTICATION_FAILED);
+    expect(received).toEqual([{ t: 'msg', n: 1 }, { t: 'msg', n: 2 }]);
+  });
+});
+
+describe('closing', () => {
+  it('what was sent before closing is delivered, a goodbye last, even from a backlog the kernel has not taken yet', async () => {
+    const { connection, received, closed } = await dialed(await server());
+    const bulk = { t: 'msg', pad: 'x'.repeat(60_000) };
+    for (let index = 0; index < 150; index++) connection.send(bulk);
+    expect(connection.backlogBytes).toBeGreaterThan(0);
+    connection.send({ t: 'bye' });
+    connection.close('stopping');
+    await expect(closed).resolves.toBe('the connection closed');
+    expect(received).toHaveLength(151);
+    expect(received.at(-1)).toEqual({ t: 'bye' });
+    await connection.released;
   });
 });
 
