@@ -9,7 +9,7 @@
  * HMAC-SHA256 over both (and its role and id), and the server proves itself the same way.
  */
 import { z } from 'zod';
-import { ALGORITHMS, ROLES } from '../core/election.js';
+import { ALGORITHMS, ROLES, TERM_MAX } from '../core/election.js';
 import { MEMBER_ID_PATTERN } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
 
@@ -22,7 +22,8 @@ export const HANDSHAKE_TIMEOUT_MS = 5_000;
 const id = z.string().regex(MEMBER_ID_PATTERN);
 const nonce = z.string().regex(/^[A-Za-z0-9+/=]{16,128}$/);
 const proof = z.string().regex(/^[0-9a-f]{64}$/);
-const term = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Terms, election numbers and ballots: no node goes past TERM_MAX, so a higher one is a bug or an attack. */
+const term = z.number().int().min(0).max(TERM_MAX);
 const finite = z.number().finite();
 const time = z.number().finite().min(0);
 
@@ -149,7 +150,7 @@ export const etcdBackendStatusSchema = z
     leaseTtlS: z.number().int().min(1).nullable(),
     /** This agent's key and its create revision (its place in line); null while it has none. */
     key: z.string().max(300).nullable(),
-    revision: term.nullable(),
+    revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable(),
     /** The leader's key as last read from etcd; null when there is none or the view is not current. */
     leaderKey: z.string().max(300).nullable(),
     /** Why this agent's view of the election is not current or it cannot campaign (etcd unreachable, a wrong password), in words; null when all is well. */
