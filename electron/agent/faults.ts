@@ -4,6 +4,7 @@
  * so a console that crashed or was closed never leaves the cluster broken.
  */
 import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
+import type { RefusalCode } from '../../shared/protocol/agent-wire.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface FaultView {
@@ -47,6 +48,8 @@ export function isEmptyTable(table: NetworkTable): boolean {
 export class FaultLease {
   readonly rules = new LinkRules();
   private held: Held | null = null;
+  /** The last table set (an empty one too) and who set it, until it lapses or the agent clears it. */
+  private last: { version: string; owner: string } | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -60,6 +63,7 @@ export class FaultLease {
   set(table: NetworkTable, version: string, leaseMs: number, owner: string): { leaseMs: number; expiresInMs: number | null } {
     this.drop();
     this.rules.load(table);
+    this.last = { version, owner };
     const granted = Math.min(leaseMs, this.leaseMsMax);
     if (isEmptyTable(table)) return { leaseMs: granted, expiresInMs: null };
     const expiresAt = this.clock.now() + granted;
@@ -67,11 +71,18 @@ export class FaultLease {
     return { leaseMs: granted, expiresInMs: granted };
   }
 
-  /** Extends the lease of the table in force when `version` names it; otherwise says why not. */
-  renew(version: string): { ok: true; expiresInMs: number } | { ok: false; error: string } {
+  /**
+   * Extends the lease of the table in force when `version` names it; otherwise says why not:
+   * `replaced` when a table was set since (by another console, or cleared), `lapsed` when none was.
+   */
+  renew(version: string): { ok: true; expiresInMs: number } | { ok: false; error: string; code: RefusalCode } {
     const held = this.held;
-    if (held === null) return { ok: false, error: `no fault table is in force (version "${version}" lapsed or was replaced)` };
-    if (held.version !== version) return { ok: false, error: `the fault table in force is version "${held.version}" (set by ${held.owner}), not "${version}"` };
+    const last = this.last;
+    if (last !== null && last.version !== version) {
+      const what = held === null ? 'the fault table was cleared with version' : 'the fault table in force is version';
+      return { ok: false, code: 'replaced', error: `${what} "${last.version}" (set by ${last.owner}), not "${version}"` };
+    }
+    if (held === null) return { ok: false, code: 'lapsed', error: `no fault table is in force (version "${version}" lapsed)` };
     this.clock.clearTimer(held.timer);
     held.expiresAt = this.clock.now() + held.leaseMs;
     held.timer = this.arm(held.expiresAt);
@@ -87,6 +98,7 @@ export class FaultLease {
   /** Clears the table without telling anyone (the agent stops). */
   clear(): void {
     this.drop();
+    this.last = null;
     this.rules.load({ blocked: [], links: [] });
   }
 

@@ -14,7 +14,7 @@ import { membershipSchema, type AgentEvent, type AgentStatus, type RequestOp } f
 import { Agent } from '../runtime/agent.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire, type WireServer } from '../wire/connection.js';
-import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
+import { CONSOLES_MAX, CodedRefusal, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
 import { FaultLease, isEmptyTable, tableProblem } from './faults.js';
 import type { AgentSettings } from './flags.js';
 import { LeaderHook, stopLeftoverHook } from './hook.js';
@@ -227,7 +227,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       }
       case 'renew': {
         const renewed = faults.renew(op.version);
-        if (!renewed.ok) throw new Error(renewed.error);
+        if (!renewed.ok) throw new CodedRefusal(renewed.error, renewed.code);
         log.debug({ owner: session.name, version: op.version }, 'fault lease renewed');
         markChanged();
         return { expiresInMs: renewed.expiresInMs };

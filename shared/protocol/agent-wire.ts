@@ -133,6 +133,14 @@ export type RequestOp = z.infer<typeof requestFrame>['op'];
 
 // ---- Agent or supervisor to console ----
 
+/**
+ * Why a `renew` was refused, for the console to act on: `lapsed`, no table is in force (the agent
+ * restarted, or the lease ran out): the console sets its table again; `replaced`, another
+ * console set its own table since: the console lets it be and stops renewing.
+ */
+export const REFUSAL_CODES = ['lapsed', 'replaced'] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
 export const nodeStatusSchema = z
   .object({ role: z.enum(ROLES), term, votedFor: id.nullable(), leaderId: id.nullable() })
   .strict();
@@ -268,8 +276,10 @@ export const childStateSchema = z
 export type ChildState = z.infer<typeof childStateSchema>;
 
 export const pushFrame = z.discriminatedUnion('t', [
-  /** The answer to a request: ok with an optional value, or an error in words. */
-  z.object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional() }).strict(),
+  /** The answer to a request: ok with an optional value, or an error in words (and, for some refusals, a code a console acts on). */
+  z
+    .object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional(), code: z.enum(REFUSAL_CODES).optional() })
+    .strict(),
   z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
   z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),
   /** Messages sent since the last batch; `missed` counts those left out because this console fell behind. */

@@ -179,7 +179,7 @@ describe('the leased fault table', () => {
     expect(lease.set(table, 'v1', 60_000, 'console@a')).toEqual({ leaseMs: 3_000, expiresInMs: 3_000 });
     expect(lease.rules.open('n1', 'n2')).toBe(false);
     clock.runUntil(2_000);
-    expect(lease.renew('v2')).toEqual({ ok: false, error: 'the fault table in force is version "v1" (set by console@a), not "v2"' });
+    expect(lease.renew('v2')).toEqual({ ok: false, code: 'replaced', error: 'the fault table in force is version "v1" (set by console@a), not "v2"' });
     expect(lease.renew('v1')).toEqual({ ok: true, expiresInMs: 3_000 });
     clock.runUntil(4_900);
     expect(lease.view()).toMatchObject({ version: 'v1', owner: 'console@a', expiresInMs: 100 });
@@ -188,8 +188,26 @@ describe('the leased fault table', () => {
     expect(lease.view()).toBeNull();
     expect(lease.rules.open('n1', 'n2')).toBe(true);
     expect(lease.rules.toTable()).toEqual({ blocked: [], links: [] });
-    expect(lease.renew('v1')).toMatchObject({ ok: false });
+    expect(lease.renew('v1')).toMatchObject({ ok: false, code: 'lapsed' });
     expect(lease.set({ blocked: [], links: [] }, 'clear', 1_000, 'console@a')).toEqual({ leaseMs: 1_000, expiresInMs: null });
+  });
+
+  it('says whether a renewal was refused because the table lapsed or because another console replaced it', () => {
+    const clock = new VirtualClock();
+    const lease = new FaultLease(clock, 3_000, () => undefined);
+    expect(lease.renew('A#1')).toMatchObject({ ok: false, code: 'lapsed' });
+    lease.set(table, 'A#1', 3_000, 'A');
+    lease.set(table, 'B#1', 3_000, 'B');
+    expect(lease.renew('A#1')).toMatchObject({ ok: false, code: 'replaced', error: expect.stringContaining('(set by B)') });
+    // Another console clearing the table replaces it too: its owner meant it.
+    lease.set({ blocked: [], links: [] }, 'B#2', 3_000, 'B');
+    expect(lease.renew('B#1')).toMatchObject({ ok: false, code: 'replaced' });
+    lease.set(table, 'A#2', 3_000, 'A');
+    clock.runUntil(3_000);
+    expect(lease.renew('A#2')).toMatchObject({ ok: false, code: 'lapsed' });
+    lease.set(table, 'A#3', 3_000, 'A');
+    lease.clear();
+    expect(lease.renew('A#3')).toMatchObject({ ok: false, code: 'lapsed' });
   });
 
   it('names what a table gets wrong', () => {
