@@ -4,18 +4,20 @@
  * so a console that crashed or was closed never leaves the cluster broken.
  */
 import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
-import type { RefusalCode } from '../../shared/protocol/agent-wire.js';
+import { isEmptyTable, type RefusalCode, type WireNetworkTable } from '../../shared/protocol/agent-wire.js';
+import { linkKey } from '../../shared/protocol/faults.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface FaultView {
-  table: NetworkTable;
+  /** As the console sent it (a partition into groups stays groups). */
+  table: WireNetworkTable;
   version: string;
   owner: string;
   expiresInMs: number;
 }
 
 interface Held {
-  table: NetworkTable;
+  table: WireNetworkTable;
   version: string;
   owner: string;
   leaseMs: number;
@@ -24,7 +26,16 @@ interface Held {
 }
 
 /** Why a table cannot be enforced, naming the field; null when it can. */
-export function tableProblem(table: NetworkTable, members: ReadonlySet<string>): string | null {
+export function tableProblem(table: WireNetworkTable, members: ReadonlySet<string>): string | null {
+  const groupOf = new Map<string, number>();
+  for (const [index, group] of (table.groups ?? []).entries()) {
+    for (const member of group) {
+      if (!members.has(member)) return `table.groups[${index}]: "${member}" is not a member`;
+      const other = groupOf.get(member);
+      if (other !== undefined) return `table.groups[${index}]: "${member}" is also in table.groups[${other}]`;
+      groupOf.set(member, index);
+    }
+  }
   for (const [index, link] of table.blocked.entries()) {
     const [from, to, extra] = link.split('->');
     if (extra !== undefined || from === undefined || to === undefined || !members.has(from) || !members.has(to)) {
@@ -41,8 +52,17 @@ export function tableProblem(table: NetworkTable, members: ReadonlySet<string>):
   return null;
 }
 
-export function isEmptyTable(table: NetworkTable): boolean {
-  return table.blocked.length === 0 && table.links.length === 0;
+/** The rules' own table: the groups' links blocked one by one, with the links blocked explicitly. */
+export function expandTable(table: WireNetworkTable): NetworkTable {
+  const blocked = new Set(table.blocked);
+  const groups = table.groups ?? [];
+  for (const from of groups) {
+    for (const to of groups) {
+      if (from === to) continue;
+      for (const sender of from) for (const receiver of to) blocked.add(linkKey(sender, receiver));
+    }
+  }
+  return { blocked: [...blocked], links: table.links };
 }
 
 export class FaultLease {
@@ -60,9 +80,9 @@ export class FaultLease {
   ) {}
 
   /** Replaces the table; an empty one clears it. Returns the lease granted (null: nothing held). */
-  set(table: NetworkTable, version: string, leaseMs: number, owner: string): { leaseMs: number; expiresInMs: number | null } {
+  set(table: WireNetworkTable, version: string, leaseMs: number, owner: string): { leaseMs: number; expiresInMs: number | null } {
     this.drop();
-    this.rules.load(table);
+    this.rules.load(expandTable(table));
     this.last = { version, owner };
     const granted = Math.min(leaseMs, this.leaseMsMax);
     if (isEmptyTable(table)) return { leaseMs: granted, expiresInMs: null };

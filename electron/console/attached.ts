@@ -25,11 +25,13 @@ import {
   agentStatusSchema,
   FRAME_BYTES_MAX,
   inspectResultSchema,
+  isEmptyTable,
   pingResultSchema,
   type AgentEvent,
   type AgentStatus,
   type ChildState,
   type PushFrame,
+  type WireNetworkTable,
 } from '../../shared/protocol/agent-wire.js';
 import type { NetworkTable } from '../../shared/network/link-rules.js';
 import type {
@@ -119,7 +121,7 @@ export class AttachedCluster implements ManagedTarget {
   /** Requests the command being executed sent; its ack waits for them. */
   private inflight: Array<Promise<unknown>> | null = null;
   /** The network rules this console set, and the version agents know them by. */
-  private faults: { table: NetworkTable; version: string } | null = null;
+  private faults: { table: WireNetworkTable; version: string } | null = null;
   /** Set when another console's fault table replaced this console's: what the dashboard is told. */
   private faultsTakenOver: string | null = null;
   private faultsSerial = 0;
@@ -197,7 +199,7 @@ export class AttachedCluster implements ManagedTarget {
   async stop(): Promise<void> {
     if (this.stopped) return;
     const releases: Array<Promise<unknown>> = [];
-    if (this.faults !== null && this.faults.table.links.length + this.faults.table.blocked.length > 0) {
+    if (this.faults !== null && !isEmptyTable(this.faults.table)) {
       this.faults = { table: { blocked: [], links: [] }, version: this.nextVersion() };
       for (const state of this.members.values()) if (state.agent?.isOpen) releases.push(this.pushFaults(state));
     }
@@ -335,7 +337,7 @@ export class AttachedCluster implements ManagedTarget {
     if (!ack.ok) return ack;
     const table = this.model.rules.toTable();
     if (JSON.stringify(table) !== before) {
-      this.faults = { table, version: this.nextVersion() };
+      this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
       this.faultsTakenOver = null;
       for (const state of this.members.values()) if (state.agent?.isOpen) sent.push(this.pushFaults(state));
     }
@@ -378,7 +380,7 @@ export class AttachedCluster implements ManagedTarget {
         return { ok: true };
       },
       clockRefusal: UNAVAILABLE_ON_REAL_NODES.clock,
-      networkRefusal: (table) => this.tableTooLarge(table),
+      networkRefusal: (table, groups) => this.tableTooLarge(wireTable(table, groups)),
     };
   }
 
@@ -594,7 +596,7 @@ export class AttachedCluster implements ManagedTarget {
   }
 
   /** Why `table` cannot go to the agents: its `faults` request, or an agent's status carrying it, would not fit in one frame. */
-  private tableTooLarge(table: NetworkTable): string | null {
+  private tableTooLarge(table: WireNetworkTable): string | null {
     const version = `${this.options.consoleId}#${Number.MAX_SAFE_INTEGER}`;
     const frames: unknown[] = [{ t: 'req', id: Number.MAX_SAFE_INTEGER, op: { op: 'faults', table, version, leaseMs: this.leaseMs } }];
     for (const state of this.members.values()) {
@@ -602,7 +604,7 @@ export class AttachedCluster implements ManagedTarget {
     }
     const bytes = Math.max(...frames.map((frame) => Buffer.byteLength(JSON.stringify(frame), 'utf8')));
     if (bytes <= FRAME_BYTES_MAX) return null;
-    return `the agents cannot be sent this rule table: ${table.blocked.length} blocked links and ${table.links.length} link faults take ${bytes} bytes, above the ${FRAME_BYTES_MAX}-byte frame limit (split into fewer groups, or use fewer per-link faults)`;
+    return `the agents cannot be sent this rule table: ${table.blocked.length} blocked links and ${table.links.length} link faults take ${bytes} bytes, above the ${FRAME_BYTES_MAX}-byte frame limit (a split into groups, or fewer per-link faults, would fit)`;
   }
 
   private pushFaults(state: MemberState): Promise<unknown> {
@@ -617,7 +619,7 @@ export class AttachedCluster implements ManagedTarget {
    */
   private renew(): void {
     const faults = this.faults;
-    const empty = faults === null || faults.table.blocked.length + faults.table.links.length === 0;
+    const empty = faults === null || isEmptyTable(faults.table);
     for (const state of this.members.values()) {
       if (!empty && state.agent?.isOpen) {
         state.agent.request({ op: 'renew', version: faults!.version }).catch((error: unknown) => {
@@ -636,6 +638,11 @@ export class AttachedCluster implements ManagedTarget {
     this.faultsTakenOver = `another console took over the network faults (${state.member.id}: ${reason})`.slice(0, 300);
     this.model.dropNetworkFaults(`this console's network faults, as ${this.faultsTakenOver}`);
   }
+}
+
+/** The table as agents get it: a partition into groups goes as its groups (O(n)), not as every link it blocks (O(n²)). */
+function wireTable(table: NetworkTable, groups: string[][] | null): WireNetworkTable {
+  return groups === null ? table : { blocked: [], groups, links: table.links };
 }
 
 function tlsOf(options: AttachOptions): { tls?: TlsFiles } {

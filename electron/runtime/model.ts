@@ -66,8 +66,11 @@ export interface NodeControl {
   resume(id: string): void;
   /** Asks the leader to hand leadership to `target`. */
   transfer(leaderId: string, target: string): ActionResult;
-  /** Why the nodes could not be given this network rule table (real agents: too large to send); null when they can. */
-  networkRefusal?: (table: NetworkTable) => string | null;
+  /**
+   * Why the nodes could not be given this network rule table (real agents: too large to send);
+   * null when they can. `groups`: the partition's groups, when it is a split into groups.
+   */
+  networkRefusal?: (table: NetworkTable, groups: string[][] | null) => string | null;
   /** Changes the speed of cluster time; absent where the nodes keep their own time. */
   setClockSpeed?: (speed: number) => void;
   /** Why the clock cannot be changed, where setClockSpeed is absent. */
@@ -494,7 +497,7 @@ export class ClusterModel {
   }
 
   private applyPartition(partition: Partition): CommandAck {
-    const refusal = this.control.networkRefusal?.({ ...this.rules.toTable(), blocked: [...partition.blocked] }) ?? null;
+    const refusal = this.control.networkRefusal?.({ ...this.rules.toTable(), blocked: [...partition.blocked] }, partition.groups) ?? null;
     if (refusal !== null) return refuse(refusal);
     if (this.partition !== null) this.faultEnded('partition');
     this.partition = partition;
@@ -526,7 +529,7 @@ export class ClusterModel {
       const trial = new LinkRules();
       trial.load(this.rules.toTable());
       for (const [from, to] of pairs) trial.setLinkFault(from, to, fault);
-      const refusal = this.control.networkRefusal(trial.toTable());
+      const refusal = this.control.networkRefusal(trial.toTable(), this.partition?.groups ?? null);
       if (refusal !== null) return refuse(refusal);
     }
     for (const [from, to] of pairs) {
@@ -537,6 +540,11 @@ export class ClusterModel {
     }
     this.record({ type: 'link', from: command.from ?? null, to: command.to ?? null, fault: healthy ? null : fault });
     return { ok: true };
+  }
+
+  /** The partition's groups, when the partition in force is a split into groups (its blocked links are exactly those between them). */
+  splitGroups(): string[][] | null {
+    return this.partition?.groups ?? null;
   }
 
   /** Forgets the partition and link faults without touching any node (the agents no longer enforce them), saying why. */

@@ -102,12 +102,25 @@ export const linkFaultSchema = z
   })
   .strict();
 
+/**
+ * The fault rules a console sets: directed links blocked one by one, and, for a partition into
+ * groups, the groups (every link between two groups is blocked: O(n) on the wire where the links
+ * would be O(n²)); plus the link faults.
+ */
 export const networkTableSchema = z
   .object({
     blocked: z.array(z.string().max(140)).max(101 * 100),
+    groups: z.array(z.array(id).min(1).max(101)).max(101).optional(),
     links: z.array(z.object({ from: id.nullable(), to: id.nullable(), fault: linkFaultSchema }).strict()).max(101 * 100 + 1),
   })
   .strict();
+
+export type WireNetworkTable = z.infer<typeof networkTableSchema>;
+
+/** Whether a table sets no fault at all (setting it clears the faults). */
+export function isEmptyTable(table: WireNetworkTable): boolean {
+  return table.blocked.length === 0 && (table.groups ?? []).length === 0 && table.links.length === 0;
+}
 
 export const requestFrame = z
   .object({

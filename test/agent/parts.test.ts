@@ -210,12 +210,25 @@ describe('the leased fault table', () => {
     expect(lease.renew('A#3')).toMatchObject({ ok: false, code: 'lapsed' });
   });
 
+  it('enforces a partition sent as groups as every link between them, and shows it as it was sent', () => {
+    const lease = new FaultLease(new VirtualClock(), 3_000, () => undefined);
+    const split = { blocked: ['n3->n4'], groups: [['n1'], ['n2', 'n3']], links: [] };
+    lease.set(split, 'v1', 3_000, 'console@a');
+    expect(lease.rules.blockedLinks().sort()).toEqual(['n1->n2', 'n1->n3', 'n2->n1', 'n3->n1', 'n3->n4']);
+    expect(lease.rules.open('n2', 'n3')).toBe(true);
+    expect(lease.view()?.table).toEqual(split);
+    expect(lease.set({ blocked: [], groups: [], links: [] }, 'v2', 3_000, 'console@a').expiresInMs).toBeNull();
+    expect(lease.rules.blockedLinks()).toEqual([]);
+  });
+
   it('names what a table gets wrong', () => {
     const members = new Set(['n1', 'n2']);
     expect(tableProblem(table, members)).toBeNull();
     expect(tableProblem({ blocked: ['n1->n9'], links: [] }, members)).toBe('table.blocked[0] must be "from->to" between members (got "n1->n9")');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: null, fault: HEALTHY_LINK }] }, members)).toBe('table.links[0]: from and to are both members, or both null (every link)');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: 'x', fault: HEALTHY_LINK }] }, members)).toBe('table.links[0].to: "x" is not a member');
+    expect(tableProblem({ blocked: [], groups: [['n1'], ['n9']], links: [] }, members)).toBe('table.groups[1]: "n9" is not a member');
+    expect(tableProblem({ blocked: [], groups: [['n1', 'n2'], ['n2']], links: [] }, members)).toBe('table.groups[1]: "n2" is also in table.groups[0]');
   });
 });
 

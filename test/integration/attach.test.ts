@@ -73,7 +73,8 @@ describe('attaching to a cluster of agents', () => {
     expect(await cluster.execute({ type: 'partition', groups: [['a1']] })).toEqual({ ok: true });
     for (const member of fakes.members) {
       expect(member.faults).toMatchObject({ leaseMs: 3_000, owner: 'console@test' });
-      expect((member.faults!.table as { blocked: string[] }).blocked).toContain('a1->a2');
+      // A split into groups goes as its groups, not as every link it blocks.
+      expect(member.faults!.table).toEqual({ blocked: [], groups: [['a1'], ['a2', 'a3']], links: [] });
     }
     await waitFor('a renewal', () => fakes.members.every((member) => member.requests.some((op) => op.op === 'renew')), 3_000);
     expect(cluster.snapshot().faults.map((fault) => fault.kind)).toEqual(['partition']);
@@ -170,18 +171,21 @@ describe('attaching to a cluster of agents', () => {
   });
 
   it('a rule table too large to send is refused before the dashboard shows it, and nothing is sent', async () => {
-    // 40 members with 60-character ids: splitting them in halves blocks 800 links, about 100 KB.
+    // 40 members with 60-character ids: a majorities ring blocks 760 links, about 100 KB.
     const ids = Array.from({ length: 40 }, (_, index) => `member-${String(index + 1).padStart(2, '0')}-${'x'.repeat(50)}`);
     const { fakes, cluster } = await attach({ ids });
     const before = cluster.history().length;
-    const ack = await cluster.execute({ type: 'partition', preset: 'halves' });
+    const ack = await cluster.execute({ type: 'partition', preset: 'majorities-ring' });
     expect(ack).toEqual({ ok: false, error: expect.stringContaining(`above the ${FRAME_BYTES_MAX}-byte frame limit`) });
     expect(cluster.snapshot().network).toMatchObject({ partition: null, blocked: [] });
     expect(cluster.snapshot().faults).toEqual([]);
     expect(cluster.history().slice(before).map((event) => event.type)).not.toContain('partition');
     expect(fakes.members.every((member) => member.faults === null)).toBe(true);
-    // A small one still goes.
-    expect(await cluster.execute({ type: 'partition', groups: [[ids[0]!]] })).toEqual({ ok: true });
-    expect(fakes.members.every((member) => (member.faults?.table as { blocked: string[] } | undefined)?.blocked.length === 78)).toBe(true);
+    // Halves of the same cluster block 800 links, yet go as two groups of ids (about 5 KB).
+    expect(await cluster.execute({ type: 'partition', preset: 'halves' })).toEqual({ ok: true });
+    const groups = cluster.snapshot().network.partition!.groups!;
+    expect(groups.map((group) => group.length)).toEqual([20, 20]);
+    expect(cluster.snapshot().network.blocked).toHaveLength(800);
+    expect(fakes.members.every((member) => JSON.stringify(member.faults?.table) === JSON.stringify({ blocked: [], groups, links: [] }))).toBe(true);
   });
 });
