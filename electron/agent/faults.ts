@@ -3,9 +3,8 @@
  * embedded fabric's own LinkRules, loaded from plain data) lapses unless the console renews it,
  * so a console that crashed or was closed never leaves the cluster broken.
  */
-import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
+import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
 import { isEmptyTable, type RefusalCode, type WireNetworkTable } from '../../shared/protocol/agent-wire.js';
-import { linkKey } from '../../shared/protocol/faults.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface FaultView {
@@ -54,15 +53,7 @@ export function tableProblem(table: WireNetworkTable, members: ReadonlySet<strin
 
 /** The rules' own table: the groups' links blocked one by one, with the links blocked explicitly. */
 export function expandTable(table: WireNetworkTable): NetworkTable {
-  const blocked = new Set(table.blocked);
-  const groups = table.groups ?? [];
-  for (const from of groups) {
-    for (const to of groups) {
-      if (from === to) continue;
-      for (const sender of from) for (const receiver of to) blocked.add(linkKey(sender, receiver));
-    }
-  }
-  return { blocked: [...blocked], links: table.links };
+  return { blocked: [...new Set([...table.blocked, ...linksBetween(table.groups ?? [])])], links: table.links };
 }
 
 export class FaultLease {

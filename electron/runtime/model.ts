@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
-import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
+import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
 import {
   HEALTHY_LINK,
   PARTITION_PRESET_LABELS,
@@ -444,7 +444,7 @@ export class ClusterModel {
     const all = rest.length > 0 ? [...groups.map((group) => [...group]), rest] : groups.map((group) => [...group]);
     if (all.length < 2) return refuse('a partition needs at least two groups');
     const label = `Partition ${all.map((group) => `{${group.join(', ')}}`).join(' | ')}`;
-    return this.applyPartition({ label, groups: all, blocked: this.blockBetween(all) });
+    return this.applyPartition({ label, groups: all, blocked: linksBetween(all) });
   }
 
   private partitionPreset(preset: PartitionPreset): CommandAck {
@@ -460,12 +460,12 @@ export class ClusterModel {
         const leader = this.snapshot().leader;
         if (leader === null) return refuse('there is no leader to isolate');
         const groups = [[leader.id], this.members.filter((id) => id !== leader.id)];
-        return this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: this.blockBetween(groups) });
+        return this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: linksBetween(groups) });
       }
       case 'halves': {
         const half = Math.floor(shuffled.length / 2);
         const groups = [this.byRank(shuffled.slice(0, half)), this.byRank(shuffled.slice(half))];
-        return this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: this.blockBetween(groups) });
+        return this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: linksBetween(groups) });
       }
       case 'bridge': {
         if (this.members.length < 3) return refuse('a bridge needs at least three nodes');
@@ -476,7 +476,7 @@ export class ClusterModel {
         return this.applyPartition({
           label: `${name} via ${bridge}: {${left.join(', ')}} | {${right.join(', ')}}`,
           groups: null,
-          blocked: this.blockBetween([left, right]),
+          blocked: linksBetween([left, right]),
         });
       }
       case 'majorities-ring': {
@@ -620,17 +620,6 @@ export class ClusterModel {
 
   private faultEnded(id: string): void {
     this.faultSince.delete(id);
-  }
-
-  private blockBetween(groups: string[][]): Set<string> {
-    const blocked = new Set<string>();
-    for (const a of groups) {
-      for (const b of groups) {
-        if (a === b) continue;
-        for (const from of a) for (const to of b) blocked.add(linkKey(from, to));
-      }
-    }
-    return blocked;
   }
 
   private byRank(ids: string[]): string[] {
