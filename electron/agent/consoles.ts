@@ -4,7 +4,7 @@
  * gets is bounded: a console that reads slowly gets fewer message batches and a count of what it
  * missed, and one that stops reading altogether is disconnected; the agent never waits for it.
  */
-import { SENT_FRAME_MESSAGES_MAX, requestFrame, type PushFrame, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import { SENT_FRAME_MESSAGES_MAX, requestFrame, type PushFrame, type RefusalCode, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { WireConnection } from '../wire/connection.js';
 import { FrameError } from '../wire/frames.js';
 import type { Logger } from './log.js';
@@ -28,6 +28,17 @@ export const SENT_BATCH_MAX = 2_000;
 export const CONSOLE_BACKLOG_BYTES_SOFT = 256 * 1024;
 /** A console with more unsent bytes than this is disconnected: it stopped reading. */
 export const CONSOLE_BACKLOG_BYTES_HARD = 8 * 1024 * 1024;
+
+/** A refusal that also carries a code the console acts on (a `renew` that lapsed or was replaced). */
+export class CodedRefusal extends Error {
+  constructor(
+    message: string,
+    readonly code: RefusalCode,
+  ) {
+    super(message);
+    this.name = 'CodedRefusal';
+  }
+}
 
 /** What a console may ask; the answer's value, or an Error whose message is the refusal in words. */
 export type RequestHandler = (op: RequestOp, session: ConsoleSession) => unknown;
@@ -105,7 +116,14 @@ export class ConsoleSession {
       .then(() => this.handle(op, this))
       .then(
         (value) => this.push({ t: 'res', id, ok: true, ...(value === undefined ? {} : { value }) }),
-        (error: unknown) => this.push({ t: 'res', id, ok: false, error: (error instanceof Error ? error.message : String(error)).slice(0, 500) }),
+        (error: unknown) =>
+          this.push({
+            t: 'res',
+            id,
+            ok: false,
+            error: (error instanceof Error ? error.message : String(error)).slice(0, 500),
+            ...(error instanceof CodedRefusal ? { code: error.code } : {}),
+          }),
       );
   }
 }

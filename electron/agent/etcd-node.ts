@@ -7,14 +7,13 @@
  * reason; kill, restart and pause act on the process through --supervise as for any agent.
  */
 import type { NodeStatus } from '../../shared/core/election.js';
-import type { AgentEvent, AgentStatus, RequestOp } from '../../shared/protocol/agent-wire.js';
+import { isEmptyTable, type AgentEvent, type AgentStatus, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { TargetControl } from '../../shared/protocol/types.js';
 import { clusterClient, explainEtcdError } from '../etcd/client.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX } from './consoles.js';
 import { ETCD_CALL_TIMEOUT_MS, EtcdElection } from './etcd-election.js';
-import { isEmptyTable } from './faults.js';
 import type { AgentSettings, EtcdBackendSettings } from './flags.js';
 import { LeaderHook, stopLeftoverHook } from './hook.js';
 import { startAgentHttp, type AgentHttp } from './http.js';

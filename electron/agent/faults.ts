@@ -3,26 +3,37 @@
  * embedded fabric's own LinkRules, loaded from plain data) lapses unless the console renews it,
  * so a console that crashed or was closed never leaves the cluster broken.
  */
-import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
+import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
+import { isEmptyTable, type RefusalCode, type WireNetworkTable } from '../../shared/protocol/agent-wire.js';
 import type { Clock } from '../runtime/clock.js';
 import { Lease } from './lease.js';
 
 export interface FaultView {
-  table: NetworkTable;
+  /** As the console sent it (a partition into groups stays groups). */
+  table: WireNetworkTable;
   version: string;
   owner: string;
   expiresInMs: number;
 }
 
 interface Held {
-  table: NetworkTable;
+  table: WireNetworkTable;
   version: string;
   owner: string;
   lease: Lease;
 }
 
 /** Why a table cannot be enforced, naming the field; null when it can. */
-export function tableProblem(table: NetworkTable, members: ReadonlySet<string>): string | null {
+export function tableProblem(table: WireNetworkTable, members: ReadonlySet<string>): string | null {
+  const groupOf = new Map<string, number>();
+  for (const [index, group] of (table.groups ?? []).entries()) {
+    for (const member of group) {
+      if (!members.has(member)) return `table.groups[${index}]: "${member}" is not a member`;
+      const other = groupOf.get(member);
+      if (other !== undefined) return `table.groups[${index}]: "${member}" is also in table.groups[${other}]`;
+      groupOf.set(member, index);
+    }
+  }
   for (const [index, link] of table.blocked.entries()) {
     const [from, to, extra] = link.split('->');
     if (extra !== undefined || from === undefined || to === undefined || !members.has(from) || !members.has(to)) {
@@ -39,13 +50,16 @@ export function tableProblem(table: NetworkTable, members: ReadonlySet<string>):
   return null;
 }
 
-export function isEmptyTable(table: NetworkTable): boolean {
-  return table.blocked.length === 0 && table.links.length === 0;
+/** The rules' own table: the groups' links blocked one by one, with the links blocked explicitly. */
+export function expandTable(table: WireNetworkTable): NetworkTable {
+  return { blocked: [...new Set([...table.blocked, ...linksBetween(table.groups ?? [])])], links: table.links };
 }
 
 export class FaultLease {
   readonly rules = new LinkRules();
   private held: Held | null = null;
+  /** The last table set (an empty one too) and who set it, until it lapses or the agent clears it. */
+  private last: { version: string; owner: string } | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -56,9 +70,10 @@ export class FaultLease {
   ) {}
 
   /** Replaces the table; an empty one clears it. Returns the lease granted (null: nothing held). */
-  set(table: NetworkTable, version: string, leaseMs: number, owner: string): { leaseMs: number; expiresInMs: number | null } {
+  set(table: WireNetworkTable, version: string, leaseMs: number, owner: string): { leaseMs: number; expiresInMs: number | null } {
     this.drop();
-    this.rules.load(table);
+    this.rules.load(expandTable(table));
+    this.last = { version, owner };
     const granted = Math.min(leaseMs, this.leaseMsMax);
     if (isEmptyTable(table)) return { leaseMs: granted, expiresInMs: null };
     const held: Held = {
@@ -75,11 +90,18 @@ export class FaultLease {
     return { leaseMs: granted, expiresInMs: granted };
   }
 
-  /** Extends the lease of the table in force when `version` names it; otherwise says why not. */
-  renew(version: string): { ok: true; expiresInMs: number } | { ok: false; error: string } {
+  /**
+   * Extends the lease of the table in force when `version` names it; otherwise says why not:
+   * `replaced` when a table was set since (by another console, or cleared), `lapsed` when none was.
+   */
+  renew(version: string): { ok: true; expiresInMs: number } | { ok: false; error: string; code: RefusalCode } {
     const held = this.held;
-    if (held === null) return { ok: false, error: `no fault table is in force (version "${version}" lapsed or was replaced)` };
-    if (held.version !== version) return { ok: false, error: `the fault table in force is version "${held.version}" (set by ${held.owner}), not "${version}"` };
+    const last = this.last;
+    if (last !== null && last.version !== version) {
+      const what = held === null ? 'the fault table was cleared with version' : 'the fault table in force is version';
+      return { ok: false, code: 'replaced', error: `${what} "${last.version}" (set by ${last.owner}), not "${version}"` };
+    }
+    if (held === null) return { ok: false, code: 'lapsed', error: `no fault table is in force (version "${version}" lapsed)` };
     held.lease.renew();
     return { ok: true, expiresInMs: held.lease.leaseMs };
   }
@@ -93,6 +115,7 @@ export class FaultLease {
   /** Clears the table without telling anyone (the agent stops). */
   clear(): void {
     this.drop();
+    this.last = null;
     this.rules.load({ blocked: [], links: [] });
   }
 

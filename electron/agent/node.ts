@@ -11,13 +11,13 @@ import { randomInt } from 'node:crypto';
 import type { DurableState, NodeStatus } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
-import { membershipSchema, type AgentEvent, type AgentStatus, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import { isEmptyTable, membershipSchema, type AgentEvent, type AgentStatus, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import { Agent } from '../runtime/agent.js';
 import { CAPABILITY_REFRESH_MS, advertised, measure } from './capabilities.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire, type WireServer } from '../wire/connection.js';
-import { CONSOLES_MAX, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
-import { FaultLease, isEmptyTable, tableProblem } from './faults.js';
+import { CONSOLES_MAX, CodedRefusal, ConsoleSession, WIRE_CONNECTIONS_MAX, SENT_BATCH_INTERVAL_MS } from './consoles.js';
+import { FaultLease, tableProblem } from './faults.js';
 import type { AgentSettings } from './flags.js';
 import { LeaderHook, stopLeftoverHook } from './hook.js';
 import { startAgentHttp, type AgentHttp } from './http.js';
@@ -232,14 +232,14 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
         if (problem !== null) throw new Error(problem);
         const granted = faults.set(op.table, op.version, op.leaseMs, session.name);
         if (isEmptyTable(op.table)) log.info({ owner: session.name, version: op.version }, 'faults cleared by a console');
-        else log.warn({ owner: session.name, version: op.version, leaseMs: granted.leaseMs, blocked: op.table.blocked.length, links: op.table.links.length }, 'fault table set');
+        else log.warn({ owner: session.name, version: op.version, leaseMs: granted.leaseMs, blocked: op.table.blocked.length, groups: op.table.groups?.length ?? 0, links: op.table.links.length }, 'fault table set');
         emit({ type: 'faults-set', t: clock.now(), owner: session.name.slice(0, 64), version: op.version, expiresInMs: granted.expiresInMs });
         markChanged();
         return { version: op.version, ...granted };
       }
       case 'renew': {
         const renewed = faults.renew(op.version);
-        if (!renewed.ok) throw new Error(renewed.error);
+        if (!renewed.ok) throw new CodedRefusal(renewed.error, renewed.code);
         log.debug({ owner: session.name, version: op.version }, 'fault lease renewed');
         markChanged();
         return { expiresInMs: renewed.expiresInMs };

@@ -6,21 +6,33 @@
  * the events, faults and leader tracking the dashboard shows.
  *
  * - Times: each agent's clock offset is estimated from ping round trips; its events are stamped
- *   in this console's time and, after a short reorder window, recorded in that order.
+ *   in this console's time (their arrival time until there is an estimate, and never later than
+ *   now) and, after a short reorder window, recorded in that order. An agent that leaves
+ *   PING_TIMEOUTS_MAX pings in a row unanswered is taken for gone: its connection is closed and
+ *   redialled.
  * - Faults on the network are leased: every agent gets this console's rule table with a lease,
  *   renewed while the console lives, so a console that crashes or is closed never leaves the
- *   cluster broken. Kill and pause go to the node's supervisor, leased the same way.
- * - Several consoles may attach at once; the last one to set faults owns them.
+ *   cluster broken. Kill and pause go to the node's supervisor, leased the same way. A table too
+ *   large to send in one frame is refused before it is shown.
+ * - Several consoles may attach at once; the last one to set faults owns them. An agent whose
+ *   lease lapsed (it restarted, or renewals did not get through) gets this console's table again;
+ *   once another console's table replaced it, this console drops its own, says so in the target's
+ *   label and in a `heal` event, and stops renewing it, until it sets faults again.
  */
 import { createRandom } from '../../shared/core/random.js';
 import type { NodeStatus } from '../../shared/core/election.js';
 import { DEFAULT_PRIORITY } from '../../shared/core/leadership.js';
 import {
   agentStatusSchema,
+  FRAME_BYTES_MAX,
+  inspectResultSchema,
+  isEmptyTable,
+  pingResultSchema,
   type AgentEvent,
   type AgentStatus,
   type ChildState,
   type PushFrame,
+  type WireNetworkTable,
 } from '../../shared/protocol/agent-wire.js';
 import type { NetworkTable } from '../../shared/network/link-rules.js';
 import type {
@@ -40,12 +52,14 @@ import type { ManagedTarget } from '../runtime/console.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { ClusterModel, type NodeControl } from '../runtime/model.js';
 import { DialError, dialWire, type TlsFiles } from '../wire/connection.js';
-import { RequestChannel } from './channel.js';
+import { RequestChannel, RequestRefused, RequestTimeout } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
 
 export const RECONNECT_MS_MIN = 100;
 export const RECONNECT_MS_MAX = 2_000;
 export const PING_INTERVAL_MS = 2_000;
+/** An agent that leaves this many pings in a row unanswered is taken for gone (power loss): its connection is closed and redialled. */
+export const PING_TIMEOUTS_MAX = 3;
 /** Telemetry waits this long so that events from different agents are recorded in time order. */
 export const REORDER_WINDOW_MS = 50;
 /** Opening waits at most this long for every reachable agent's first status. */
@@ -92,6 +106,8 @@ class MemberState {
   childRequests = 0;
   /** Why the last connection attempt failed, for the node's details. */
   lastError: string | null = null;
+  /** Pings in a row the agent left unanswered on the current connection. */
+  pingTimeouts = 0;
 
   constructor(readonly member: Member) {}
 }
@@ -111,7 +127,9 @@ export class AttachedCluster implements ManagedTarget {
   /** Requests the command being executed sent; its ack waits for them. */
   private inflight: Array<Promise<unknown>> | null = null;
   /** The network rules this console set, and the version agents know them by. */
-  private faults: { table: NetworkTable; version: string } | null = null;
+  private faults: { table: WireNetworkTable; version: string } | null = null;
+  /** Set when another console's fault table replaced this console's: what the dashboard is told. */
+  private faultsTakenOver: string | null = null;
   private faultsSerial = 0;
   private readonly leaseMs: number;
   private readonly target: TargetInfo;
@@ -120,18 +138,22 @@ export class AttachedCluster implements ManagedTarget {
   static async open(options: AttachOptions): Promise<AttachedCluster> {
     const problems: string[] = [];
     for (const address of options.addresses) {
+      let channel: RequestChannel | null = null;
+      let status: AgentStatus;
       try {
         const { connection } = await dialWire({ address, token: options.token, role: 'console', id: options.consoleId, timeoutMs: DIAL_TIMEOUT_MS, ...tlsOf(options) });
-        const channel = new RequestChannel(connection, () => undefined, () => undefined);
-        const status = agentStatusSchema.parse(await channel.request({ op: 'status' }));
-        channel.close('membership learned');
-        const cluster = new AttachedCluster(options, status);
-        await cluster.connectAll();
-        return cluster;
+        channel = new RequestChannel(connection, () => undefined, () => undefined);
+        status = agentStatusSchema.parse(await channel.request({ op: 'status' }));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         problems.push(error instanceof DialError && /authentication failed/.test(reason) ? `${reason} (is the cluster token right?)` : reason);
+        continue;
+      } finally {
+        channel?.close('membership learned');
       }
+      const cluster = new AttachedCluster(options, status);
+      await cluster.connectAll();
+      return cluster;
     }
     throw new Error(`could not attach to a cluster: ${problems.join('; ')}`);
   }
@@ -188,7 +210,7 @@ export class AttachedCluster implements ManagedTarget {
   async stop(): Promise<void> {
     if (this.stopped) return;
     const releases: Array<Promise<unknown>> = [];
-    if (this.faults !== null && this.faults.table.links.length + this.faults.table.blocked.length > 0) {
+    if (this.faults !== null && !isEmptyTable(this.faults.table)) {
       this.faults = { table: { blocked: [], links: [] }, version: this.nextVersion() };
       for (const state of this.members.values()) if (state.agent?.isOpen) releases.push(this.pushFaults(state));
     }
@@ -223,7 +245,8 @@ export class AttachedCluster implements ManagedTarget {
             ]),
           ),
         };
-    return { ...snapshot, target: { ...this.target, unavailable: { ...unavailable, ...this.refusedByAgents() } }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+    const label = this.faultsTakenOver === null ? this.target.label : `${this.target.label}; ${this.faultsTakenOver}`;
+    return { ...snapshot, target: { ...this.target, label, unavailable: { ...unavailable, ...this.refusedByAgents() } }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
   }
 
   /** Controls that every agent that reported its status says it cannot carry out (etcd-backed agents: partitions, link faults, transfer), with the first one's reason. */
@@ -267,7 +290,12 @@ export class AttachedCluster implements ManagedTarget {
     let answer: Record<string, unknown>;
     if (state.agent?.isOpen) {
       try {
-        answer = ((await state.agent.request({ op: 'inspect' })) ?? {}) as Record<string, unknown>;
+        const parsed = inspectResultSchema.safeParse(await state.agent.request({ op: 'inspect' }));
+        if (parsed.success) answer = parsed.data;
+        else {
+          const issue = parsed.error.issues[0];
+          answer = { error: `${nodeId} answered inspect with something not in the protocol (${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'})` };
+        }
       } catch (error) {
         answer = { error: error instanceof Error ? error.message : String(error) };
       }
@@ -320,7 +348,8 @@ export class AttachedCluster implements ManagedTarget {
     if (!ack.ok) return ack;
     const table = this.model.rules.toTable();
     if (JSON.stringify(table) !== before) {
-      this.faults = { table, version: this.nextVersion() };
+      this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
+      this.faultsTakenOver = null;
       for (const state of this.members.values()) if (state.agent?.isOpen) sent.push(this.pushFaults(state));
     }
     const failures = (await Promise.allSettled(sent)).flatMap((result) => (result.status === 'rejected' ? [String(result.reason instanceof Error ? result.reason.message : result.reason)] : []));
@@ -363,6 +392,7 @@ export class AttachedCluster implements ManagedTarget {
       },
       clockRefusal: UNAVAILABLE_ON_REAL_NODES.clock,
       leadershipRefusal: IN_THE_CLUSTER_FILE,
+      networkRefusal: (table, groups) => this.tableTooLarge(wireTable(table, groups)),
     };
   }
 
@@ -423,7 +453,16 @@ export class AttachedCluster implements ManagedTarget {
         if (kind === 'agent') {
           state.agent = channel;
           state.lastError = null;
+          state.pingTimeouts = 0;
           state.clock.clear();
+          // The status an agent pushes as it welcomes us can come in before this channel listens: ask for it too.
+          channel.request({ op: 'status' }).then(
+            (value) => {
+              const status = agentStatusSchema.safeParse(value);
+              if (status.success && state.agent === channel) this.onPush(state, { t: 'status', status: status.data });
+            },
+            () => undefined,
+          );
           this.ping(state);
           if (this.faults !== null) void this.pushFaults(state).catch(() => undefined);
         } else {
@@ -515,9 +554,14 @@ export class AttachedCluster implements ManagedTarget {
     this.model.observe(state.member.id, status, previous);
   }
 
-  /** Queues a report from an agent at its time `agentT`, to be recorded in time order. */
+  /**
+   * Queues a report from an agent at its time `agentT`, to be recorded in time order. Until the
+   * agent's clock offset is estimated its time means nothing here, so the report counts as of its
+   * arrival; and no report is from the future (an estimate can be off), or it would wait that long.
+   */
   private later(state: MemberState, agentT: number, report: () => void): void {
-    const t = this.local(state, agentT);
+    const now = this.clock.now();
+    const t = state.clock.estimate() === null ? now : Math.min(now, this.local(state, agentT));
     this.pending.push({ t, report: () => this.model.at(t, report) });
   }
 
@@ -547,10 +591,16 @@ export class AttachedCluster implements ManagedTarget {
     const sentAt = this.origin + this.clock.now();
     agent.request({ op: 'ping', sentAt }).then(
       (value) => {
-        const agentNow = (value as { agentNow?: unknown } | undefined)?.agentNow;
-        if (typeof agentNow === 'number' && Number.isFinite(agentNow)) state.clock.add(sentAt, agentNow, this.origin + this.clock.now());
+        if (state.agent === agent) state.pingTimeouts = 0;
+        // An answer that is not a ping's (or not to this ping) gives no estimate.
+        const answer = pingResultSchema.safeParse(value);
+        if (answer.success && answer.data.sentAt === sentAt) state.clock.add(sentAt, answer.data.agentNow, this.origin + this.clock.now());
       },
-      () => undefined,
+      (error: unknown) => {
+        if (!(error instanceof RequestTimeout) || state.agent !== agent) return;
+        state.pingTimeouts += 1;
+        if (state.pingTimeouts >= PING_TIMEOUTS_MAX) agent.close(`no answer to ${PING_TIMEOUTS_MAX} pings in a row`);
+      },
     );
   }
 
@@ -561,23 +611,54 @@ export class AttachedCluster implements ManagedTarget {
     return `${this.options.consoleId}#${this.faultsSerial}`;
   }
 
+  /** Why `table` cannot go to the agents: its `faults` request, or an agent's status carrying it, would not fit in one frame. */
+  private tableTooLarge(table: WireNetworkTable): string | null {
+    const version = `${this.options.consoleId}#${Number.MAX_SAFE_INTEGER}`;
+    const frames: unknown[] = [{ t: 'req', id: Number.MAX_SAFE_INTEGER, op: { op: 'faults', table, version, leaseMs: this.leaseMs } }];
+    for (const state of this.members.values()) {
+      if (state.status !== null) frames.push({ t: 'status', status: { ...state.status, faults: { table, version, owner: this.options.consoleId, expiresInMs: this.leaseMs } } });
+    }
+    const bytes = Math.max(...frames.map((frame) => Buffer.byteLength(JSON.stringify(frame), 'utf8')));
+    if (bytes <= FRAME_BYTES_MAX) return null;
+    return `the agents cannot be sent this rule table: ${table.blocked.length} blocked links and ${table.links.length} link faults take ${bytes} bytes, above the ${FRAME_BYTES_MAX}-byte frame limit (a split into groups, or fewer per-link faults, would fit)`;
+  }
+
   private pushFaults(state: MemberState): Promise<unknown> {
     const faults = this.faults;
     if (faults === null || state.agent === null) return Promise.resolve();
     return state.agent.request({ op: 'faults', table: faults.table, version: faults.version, leaseMs: this.leaseMs });
   }
 
-  /** Keeps this console's faults, kills and pauses alive; an agent that lost them gets them again. */
+  /**
+   * Keeps this console's faults, kills and pauses alive. An agent whose lease lapsed gets the
+   * table again; one where another console's table replaced it makes this console let go.
+   */
   private renew(): void {
     const faults = this.faults;
-    const empty = faults === null || faults.table.blocked.length + faults.table.links.length === 0;
+    const empty = faults === null || isEmptyTable(faults.table);
     for (const state of this.members.values()) {
       if (!empty && state.agent?.isOpen) {
-        state.agent.request({ op: 'renew', version: faults!.version }).catch(() => this.pushFaults(state).catch(() => undefined));
+        state.agent.request({ op: 'renew', version: faults!.version }).catch((error: unknown) => {
+          if (this.faults?.version !== faults!.version || !(error instanceof RequestRefused)) return;
+          if (error.code === 'lapsed') this.pushFaults(state).catch(() => undefined);
+          else if (error.code === 'replaced') this.letFaultsGo(state, error.message);
+        });
       }
       if (state.held !== null && state.supervisor?.isOpen) state.supervisor.request({ op: 'renew-child' }).catch(() => undefined);
     }
   }
+
+  /** Another console set its own fault table: this console's is no longer in force, so it stops showing and renewing it. */
+  private letFaultsGo(state: MemberState, reason: string): void {
+    this.faults = null;
+    this.faultsTakenOver = `another console took over the network faults (${state.member.id}: ${reason})`.slice(0, 300);
+    this.model.dropNetworkFaults(`this console's network faults, as ${this.faultsTakenOver}`);
+  }
+}
+
+/** The table as agents get it: a partition into groups goes as its groups (O(n)), not as every link it blocks (O(n²)). */
+function wireTable(table: NetworkTable, groups: string[][] | null): WireNetworkTable {
+  return groups === null ? table : { blocked: [], groups, links: table.links };
 }
 
 function tlsOf(options: AttachOptions): { tls?: TlsFiles } {

@@ -3,7 +3,7 @@
  * ids, answered within a deadline, and the frames the other end pushes, each checked against its
  * schema before it reaches anyone (a frame that fails the check closes the connection).
  */
-import { pushFrame, type PushFrame, type RequestOp } from '../../shared/protocol/agent-wire.js';
+import { pushFrame, type PushFrame, type RefusalCode, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import type { WireConnection } from '../wire/connection.js';
 
 export const REQUEST_TIMEOUT_MS = 4_000;
@@ -11,6 +11,25 @@ export const REQUEST_TIMEOUT_MS = 4_000;
 export const REQUESTS_IN_FLIGHT_MAX = 256;
 
 type Push = Exclude<PushFrame, { t: 'res' }>;
+
+/** The other end refused a request: its reason in words, and its code when it gave one. */
+export class RequestRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: RefusalCode | null,
+  ) {
+    super(message);
+    this.name = 'RequestRefused';
+  }
+}
+
+/** No answer came within the deadline. */
+export class RequestTimeout extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RequestTimeout';
+  }
+}
 
 export class RequestChannel {
   private nextId = 1;
@@ -37,7 +56,7 @@ export class RequestChannel {
       this.waiting.delete(frame.id);
       clearTimeout(pending.timer);
       if (frame.ok) pending.resolve(frame.value);
-      else pending.reject(new Error(frame.error ?? 'refused without a reason'));
+      else pending.reject(new RequestRefused(frame.error ?? 'refused without a reason', frame.code ?? null));
     });
     connection.once('close', (reason) => {
       for (const pending of this.waiting.values()) {
@@ -60,7 +79,7 @@ export class RequestChannel {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new Error(`${this.connection.remoteAddress} did not answer within ${timeoutMs} ms`));
+        reject(new RequestTimeout(`${this.connection.remoteAddress} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
       this.connection.send({ t: 'req', id, op });

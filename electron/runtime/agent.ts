@@ -5,6 +5,11 @@
  * simulated disk): messages wait behind every write that started before them, in order, and
  * the machine hears that a state is durable only when the storage says so. A failed write is
  * retried with backoff while everything behind it waits; nothing leaves on an unsaved vote.
+ * While a write is in flight, what comes behind it is coalesced: term, vote and promise only
+ * grow, so of the states handed out meanwhile only the newest is written next (and a retry writes
+ * the newest state), and at most WAITING_MESSAGES_MAX messages wait, the oldest dropped beyond
+ * (the algorithms tolerate loss), so a disk that keeps failing costs bounded memory and no burst
+ * of stale replies.
  * Embedded agents keep their durable state in memory (a crash keeps it, as a disk would);
  * LAN agents write it to a file; the simulator's disk takes time and loses writes in flight.
  */
@@ -49,6 +54,9 @@ export class MemoryStorage implements DurableStorage {
 /** A failed write is retried after this long, doubling up to the cap. */
 export const WRITE_RETRY_MS_MIN = 10;
 export const WRITE_RETRY_MS_MAX = 1_000;
+
+/** Messages waiting behind a durable write, at most; beyond, the oldest are dropped. */
+export const WAITING_MESSAGES_MAX = 1_000;
 
 /** Output of one step or tick: the state to persist first (if any), then the messages. */
 export interface Batch {
@@ -102,7 +110,11 @@ export class Agent {
   private boots = 0;
   private paused = false;
   private inbox: Message[] = [];
-  /** Batches waiting for a write; the first one's write is in flight. */
+  /**
+   * Batches waiting for a write, at most three: the first one's write is in flight (or failed and
+   * is retried); then, if any, the messages handed out since that need no newer state, then the
+   * newest state handed out since with every message after the first such state.
+   */
   private waiting: Batch[] = [];
   private writeAttempts = 0;
   private retryTimer: TimerHandle | null = null;
@@ -294,8 +306,22 @@ export class Agent {
     if (batch.state === null && this.waiting.length === 0) {
       for (const message of batch.messages) this.transmit(message);
     } else if (batch.state !== null || batch.messages.length > 0) {
-      this.waiting.push(batch);
+      const last = this.waiting.at(-1);
+      if (last === undefined || this.waiting.length === 1 || (last.state === null && batch.state !== null)) this.waiting.push({ ...batch, messages: [...batch.messages] });
+      else coalesce(last, batch);
+      this.capWaitingMessages();
       if (this.waiting.length === 1) this.write(this.boots);
+    }
+  }
+
+  /** Drops the oldest waiting messages beyond WAITING_MESSAGES_MAX. */
+  private capWaitingMessages(): void {
+    let excess = this.waiting.reduce((count, batch) => count + batch.messages.length, 0) - WAITING_MESSAGES_MAX;
+    for (const batch of this.waiting) {
+      if (excess <= 0) return;
+      const dropped = Math.min(excess, batch.messages.length);
+      batch.messages.splice(0, dropped);
+      excess -= dropped;
     }
   }
 
@@ -308,6 +334,7 @@ export class Agent {
     const batch = this.waiting[0];
     if (batch === undefined || batch.state === null) return;
     const state = batch.state;
+    const status = batch.status;
     this.options.storage.save(state, (error) => {
       if (boot !== this.boots || this.machine === null || this.waiting[0] !== batch) return; // crashed meanwhile
       if (error !== null) {
@@ -316,14 +343,17 @@ export class Agent {
         const delayMs = Math.min(WRITE_RETRY_MS_MAX, WRITE_RETRY_MS_MIN * 2 ** (this.writeAttempts - 1));
         this.retryTimer = this.options.clock.setTimer(this.options.clock.now() + delayMs, () => {
           this.retryTimer = null;
-          if (boot === this.boots) this.write(boot);
+          if (boot !== this.boots) return;
+          // Nothing of the failed write is durable: retry with the newest state, which covers it.
+          for (const behind of this.waiting.splice(1)) coalesce(batch, behind);
+          this.write(boot);
         });
         return;
       }
       this.writeAttempts = 0;
       const complete = (): void => {
         this.machine?.persisted(state);
-        this.options.onPersisted?.(this, state, batch.status);
+        this.options.onPersisted?.(this, state, status);
         batch.state = null;
         this.release(boot);
       };
@@ -351,4 +381,13 @@ export class Agent {
     if (this.wakeTimer !== null) this.options.clock.clearTimer(this.wakeTimer);
     this.wakeTimer = null;
   }
+}
+
+/** Folds `later` into `into`: the newer state with the status it was handed out with, and its messages after the earlier ones. */
+function coalesce(into: Batch, later: Batch): void {
+  if (later.state !== null) {
+    into.state = later.state;
+    into.status = later.status;
+  }
+  into.messages.push(...later.messages);
 }

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
-import { LinkRules } from '../../shared/network/link-rules.js';
+import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
 import {
   HEALTHY_LINK,
   PARTITION_PRESET_LABELS,
@@ -70,6 +70,11 @@ export interface NodeControl {
   resume(id: string): void;
   /** Asks the leader to hand leadership to `target`. */
   transfer(leaderId: string, target: string): ActionResult;
+  /**
+   * Why the nodes could not be given this network rule table (real agents: too large to send);
+   * null when they can. `groups`: the partition's groups, when it is a split into groups.
+   */
+  networkRefusal?: (table: NetworkTable, groups: string[][] | null) => string | null;
   /** Changes the speed of cluster time; absent where the nodes keep their own time. */
   setClockSpeed?: (speed: number) => void;
   /** Why the clock cannot be changed, where setClockSpeed is absent. */
@@ -539,8 +544,7 @@ export class ClusterModel {
     const all = rest.length > 0 ? [...groups.map((group) => [...group]), rest] : groups.map((group) => [...group]);
     if (all.length < 2) return refuse('a partition needs at least two groups');
     const label = `Partition ${all.map((group) => `{${group.join(', ')}}`).join(' | ')}`;
-    this.applyPartition({ label, groups: all, blocked: this.blockBetween(all) });
-    return { ok: true };
+    return this.applyPartition({ label, groups: all, blocked: linksBetween(all) });
   }
 
   private partitionPreset(preset: PartitionPreset): CommandAck {
@@ -556,14 +560,12 @@ export class ClusterModel {
         const leader = this.snapshot().leader;
         if (leader === null) return refuse('there is no leader to isolate');
         const groups = [[leader.id], this.members.filter((id) => id !== leader.id)];
-        this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: this.blockBetween(groups) });
-        return { ok: true };
+        return this.applyPartition({ label: `${name} (${leader.id})`, groups, blocked: linksBetween(groups) });
       }
       case 'halves': {
         const half = Math.floor(shuffled.length / 2);
         const groups = [this.byRank(shuffled.slice(0, half)), this.byRank(shuffled.slice(half))];
-        this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: this.blockBetween(groups) });
-        return { ok: true };
+        return this.applyPartition({ label: `${name}: {${groups[0]!.join(', ')}} | {${groups[1]!.join(', ')}}`, groups, blocked: linksBetween(groups) });
       }
       case 'bridge': {
         if (this.members.length < 3) return refuse('a bridge needs at least three nodes');
@@ -571,12 +573,11 @@ export class ClusterModel {
         const left = this.byRank(shuffled.slice(0, half));
         const bridge = shuffled[half]!;
         const right = this.byRank(shuffled.slice(half + 1));
-        this.applyPartition({
+        return this.applyPartition({
           label: `${name} via ${bridge}: {${left.join(', ')}} | {${right.join(', ')}}`,
           groups: null,
-          blocked: this.blockBetween([left, right]),
+          blocked: linksBetween([left, right]),
         });
-        return { ok: true };
       }
       case 'majorities-ring': {
         if (this.members.length < 3) return refuse('a majorities ring needs at least three nodes');
@@ -590,18 +591,20 @@ export class ClusterModel {
           const visible = new Set(Array.from({ length: window }, (_, k) => shuffled[(position - back + k + size) % size]!));
           for (const from of this.members) if (!visible.has(from)) blocked.add(linkKey(from, shuffled[position]!));
         }
-        this.applyPartition({ label: `${name} (${shuffled.join(' → ')})`, groups: null, blocked });
-        return { ok: true };
+        return this.applyPartition({ label: `${name} (${shuffled.join(' → ')})`, groups: null, blocked });
       }
     }
   }
 
-  private applyPartition(partition: Partition): void {
+  private applyPartition(partition: Partition): CommandAck {
+    const refusal = this.control.networkRefusal?.({ ...this.rules.toTable(), blocked: [...partition.blocked] }, partition.groups) ?? null;
+    if (refusal !== null) return refuse(refusal);
     if (this.partition !== null) this.faultEnded('partition');
     this.partition = partition;
     this.rules.setBlocked(partition.blocked);
     this.record({ type: 'partition', label: partition.label, groups: partition.groups, blocked: [...partition.blocked] });
     this.faultStarted('partition');
+    return { ok: true };
   }
 
   private setLink(command: Extract<ClusterCommand, { type: 'link' }>): CommandAck {
@@ -622,6 +625,13 @@ export class ClusterModel {
         for (const to of command.to === undefined ? this.members : [command.to]) if (from !== to) pairs.push([from, to]);
       }
     }
+    if (!healthy && this.control.networkRefusal !== undefined) {
+      const trial = new LinkRules();
+      trial.load(this.rules.toTable());
+      for (const [from, to] of pairs) trial.setLinkFault(from, to, fault);
+      const refusal = this.control.networkRefusal(trial.toTable(), this.partition?.groups ?? null);
+      if (refusal !== null) return refuse(refusal);
+    }
     for (const [from, to] of pairs) {
       this.rules.setLinkFault(from, to, healthy ? null : fault);
       const id = linkFaultId(from, to);
@@ -630,6 +640,21 @@ export class ClusterModel {
     }
     this.record({ type: 'link', from: command.from ?? null, to: command.to ?? null, fault: healthy ? null : fault });
     return { ok: true };
+  }
+
+  /** The partition's groups, when the partition in force is a split into groups (its blocked links are exactly those between them). */
+  splitGroups(): string[][] | null {
+    return this.partition?.groups ?? null;
+  }
+
+  /** Forgets the partition and link faults without touching any node (the agents no longer enforce them), saying why. */
+  dropNetworkFaults(label: string): void {
+    const network = this.activeFaults(this.members.map((id) => this.nodeView(id))).filter((fault) => fault.kind === 'partition' || fault.kind === 'link');
+    if (network.length === 0) return;
+    for (const fault of network) this.healOne(fault.id, false);
+    this.record({ type: 'heal', faultId: null, label });
+    this.updateMajorityLeader();
+    this.changed();
   }
 
   private healAll(): CommandAck {
@@ -695,17 +720,6 @@ export class ClusterModel {
 
   private faultEnded(id: string): void {
     this.faultSince.delete(id);
-  }
-
-  private blockBetween(groups: string[][]): Set<string> {
-    const blocked = new Set<string>();
-    for (const a of groups) {
-      for (const b of groups) {
-        if (a === b) continue;
-        for (const from of a) for (const to of b) blocked.add(linkKey(from, to));
-      }
-    }
-    return blocked;
   }
 
   private byRank(ids: string[]): string[] {

@@ -23,18 +23,20 @@
  * becomes coordinator, so two coordinators coexist until the partition heals. That split brain
  * is the algorithm's real behaviour, not a bug of this implementation.
  */
-import type {
-  ActionResult,
-  DurableState,
-  ElectionConfig,
-  ElectionNode,
-  Hint,
-  Message,
-  NodeInspection,
-  NodeOptions,
-  NodeStatus,
-  Ready,
-  Role,
+import {
+  isTerm,
+  TERM_MAX,
+  type ActionResult,
+  type DurableState,
+  type ElectionConfig,
+  type ElectionNode,
+  type Hint,
+  type Message,
+  type NodeInspection,
+  type NodeOptions,
+  type NodeStatus,
+  type Ready,
+  type Role,
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type LeadershipConfig } from '../core/leadership.js';
 import { Membership, contactAges, randomTimeoutMs } from '../core/parts.js';
@@ -53,7 +55,7 @@ export function isBullyMessage(message: Message): message is BullyMessage {
 
 export function readBullyDurable(durable: DurableState | null): { term: number } {
   const term = durable?.term;
-  return { term: typeof term === 'number' && Number.isInteger(term) && term >= 0 ? term : 0 };
+  return { term: isTerm(term) ? term : 0 };
 }
 
 type Phase = 'idle' | 'awaiting-answer' | 'awaiting-coordinator';
@@ -158,7 +160,7 @@ export class BullyNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isBullyMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from) || !isTerm(message.term)) return;
     const senderRank = this.ranked.indexOf(message.from);
     this.lastContact.set(message.from, now);
     const stale = message.term < this.term;
@@ -199,7 +201,10 @@ export class BullyNode implements ElectionNode {
     }
     // A coordinator that learns of a later election (held while it was away or cut off)
     // claims the coordinatorship again under a fresh number.
-    if (newerElection && this.role === 'leader') this.announce();
+    if (newerElection && this.role === 'leader') {
+      if (this.term < TERM_MAX) this.announce();
+      else this.standDown(now);
+    }
   }
 
   electionTimer(): { startedAt: number; dueAt: number } | null {
@@ -244,6 +249,10 @@ export class BullyNode implements ElectionNode {
   }
 
   private startElection(now: number): void {
+    if (this.term >= TERM_MAX) {
+      this.standDown(now);
+      return;
+    }
     this.role = 'candidate';
     this.leaderId = null;
     this.heartbeatDeadline = Infinity;
@@ -258,6 +267,10 @@ export class BullyNode implements ElectionNode {
   }
 
   private becomeCoordinator(now: number): void {
+    if (this.term >= TERM_MAX) {
+      this.standDown(now);
+      return;
+    }
     this.role = 'leader';
     this.leaderId = this.id;
     this.phase = 'idle';
@@ -269,6 +282,15 @@ export class BullyNode implements ElectionNode {
   private announce(): void {
     this.term += 1;
     for (const peer of this.membership.peers) this.send('Coordinator', peer);
+  }
+
+  /** At TERM_MAX there is no next election number to announce under: the node waits as a follower of nobody. */
+  private standDown(now: number): void {
+    this.role = 'follower';
+    this.phase = 'idle';
+    this.leaderId = null;
+    this.heartbeatDeadline = Infinity;
+    this.waitUntil(now, this.membership.votes ? now + randomTimeoutMs(this.config, this.random) : Infinity);
   }
 
   private followCoordinator(coordinator: string, now: number): void {

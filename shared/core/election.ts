@@ -15,6 +15,18 @@ export type AlgorithmName = (typeof ALGORITHMS)[number];
 export const ROLES = ['leader', 'candidate', 'precandidate', 'follower'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * The highest term (election number, ballot) any node reaches, far below 2^53 where `term + 1`
+ * stops counting: the wire refuses higher ones, a durable state above it is not read, and a
+ * node that reached it does not campaign (or prepare, or announce) again.
+ */
+export const TERM_MAX = 2 ** 50;
+
+/** Whether `term` is one a node may hold: an integer from 0 to TERM_MAX. */
+export function isTerm(term: unknown): term is number {
+  return typeof term === 'number' && Number.isInteger(term) && term >= 0 && term <= TERM_MAX;
+}
+
 /** Every wire message carries these; `kind` is the algorithm's own message type. */
 export interface Message {
   kind: string;

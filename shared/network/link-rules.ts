@@ -25,6 +25,18 @@ export interface NetworkTable {
   links: Array<{ from: string | null; to: string | null; fault: LinkFault }>;
 }
 
+/** Every directed link between two different groups of a partition, as "from->to". */
+export function linksBetween(groups: readonly (readonly string[])[]): Set<string> {
+  const blocked = new Set<string>();
+  for (const a of groups) {
+    for (const b of groups) {
+      if (a === b) continue;
+      for (const from of a) for (const to of b) blocked.add(linkKey(from, to));
+    }
+  }
+  return blocked;
+}
+
 /** The smallest one-way delay, so that no exchange of messages can loop without time passing. */
 export const MIN_LATENCY_MS = 0.05;
 const ALL_LINKS = '*';

@@ -24,6 +24,8 @@
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
 import {
+  isTerm,
+  TERM_MAX,
   type ActionResult,
   type DurableState,
   type ElectionConfig,
@@ -71,7 +73,7 @@ export function paxosVoteGrant(message: Message): VoteGrant | null {
 
 export function readPaxosDurable(durable: DurableState | null): { promised: number } {
   const promised = durable?.promised;
-  return { promised: typeof promised === 'number' && Number.isInteger(promised) && promised >= 0 ? promised : 0 };
+  return { promised: isTerm(promised) ? promised : 0 };
 }
 
 /** The node that owns a ballot (null for ballot 0, "nothing promised"). */
@@ -196,7 +198,7 @@ export class PaxosNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isPaxosMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from) || !isTerm(message.term)) return;
     this.lastContact.set(message.from, now);
     this.highestSeen = Math.max(this.highestSeen, message.term);
 
@@ -273,11 +275,12 @@ export class PaxosNode implements ElectionNode {
 
   private handlePrepare(message: Extract<PaxosMessage, { kind: 'Prepare' }>, now: number): void {
     const leaseHolds = this.inLease(now) && !message.transfer && message.from !== this.leaderId;
-    if (message.term > this.promised && !leaseHolds) {
+    const owned = ballotOwner(message.term, this.members) === message.from;
+    if (message.term > this.promised && owned && !leaseHolds) {
       this.promised = message.term;
       this.becomeFollower(null, now);
       this.send('Promise', message.from, message.term);
-    } else if (message.term === this.promised && ballotOwner(message.term, this.members) === message.from) {
+    } else if (message.term === this.promised && owned) {
       this.send('Promise', message.from, message.term); // a duplicate: promise again, idempotently
     } else {
       // Under a lease the NACK carries a ballot no higher than the proposer's: it loses this
@@ -301,7 +304,13 @@ export class PaxosNode implements ElectionNode {
 
   /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
   private prepare(now: number, transfer: boolean): void {
-    this.promised = this.nextBallot();
+    const ballot = this.nextBallot();
+    if (ballot > TERM_MAX) {
+      // No ballot of this node is left below the cap: it stays a follower.
+      this.becomeFollower(null, now);
+      return;
+    }
+    this.promised = ballot;
     this.highestSeen = this.promised;
     this.role = 'candidate';
     this.leaderId = null;

@@ -9,7 +9,7 @@
  * HMAC-SHA256 over both (and its role and id), and the server proves itself the same way.
  */
 import { z } from 'zod';
-import { ALGORITHMS, ROLES } from '../core/election.js';
+import { ALGORITHMS, ROLES, TERM_MAX } from '../core/election.js';
 import { MAX_PRIORITY } from '../core/leadership.js';
 import { MEMBER_ID_PATTERN, capabilitiesSchema, preferredLeaderSchema } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
@@ -30,7 +30,8 @@ export const HANDSHAKES_PER_ADDRESS_MAX = 8;
 const id = z.string().regex(MEMBER_ID_PATTERN);
 const nonce = z.string().regex(/^[A-Za-z0-9+/=]{16,128}$/);
 const proof = z.string().regex(/^[0-9a-f]{64}$/);
-const term = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Terms, election numbers and ballots: no node goes past TERM_MAX, so a higher one is a bug or an attack. */
+const term = z.number().int().min(0).max(TERM_MAX);
 const finite = z.number().finite();
 const time = z.number().finite().min(0);
 const priority = z.number().int().min(0).max(MAX_PRIORITY);
@@ -117,12 +118,25 @@ export const linkFaultSchema = z
   })
   .strict();
 
+/**
+ * The fault rules a console sets: directed links blocked one by one, and, for a partition into
+ * groups, the groups (every link between two groups is blocked: O(n) on the wire where the links
+ * would be O(n²)); plus the link faults.
+ */
 export const networkTableSchema = z
   .object({
     blocked: z.array(z.string().max(140)).max(101 * 100),
+    groups: z.array(z.array(id).min(1).max(101)).max(101).optional(),
     links: z.array(z.object({ from: id.nullable(), to: id.nullable(), fault: linkFaultSchema }).strict()).max(101 * 100 + 1),
   })
   .strict();
+
+export type WireNetworkTable = z.infer<typeof networkTableSchema>;
+
+/** Whether a table sets no fault at all (setting it clears the faults). */
+export function isEmptyTable(table: WireNetworkTable): boolean {
+  return table.blocked.length === 0 && (table.groups ?? []).length === 0 && table.links.length === 0;
+}
 
 export const requestFrame = z
   .object({
@@ -148,6 +162,14 @@ export type RequestOp = z.infer<typeof requestFrame>['op'];
 
 // ---- Agent or supervisor to console ----
 
+/**
+ * Why a `renew` was refused, for the console to act on: `lapsed`, no table is in force (the agent
+ * restarted, or the lease ran out): the console sets its table again; `replaced`, another
+ * console set its own table since: the console lets it be and stops renewing.
+ */
+export const REFUSAL_CODES = ['lapsed', 'replaced'] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
 export const nodeStatusSchema = z
   .object({ role: z.enum(ROLES), term, votedFor: id.nullable(), leaderId: id.nullable() })
   .strict();
@@ -165,7 +187,7 @@ export const etcdBackendStatusSchema = z
     leaseTtlS: z.number().int().min(1).nullable(),
     /** This agent's key and its create revision (its place in line); null while it has none. */
     key: z.string().max(300).nullable(),
-    revision: term.nullable(),
+    revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable(),
     /** The leader's key as last read from etcd; null when there is none or the view is not current. */
     leaderKey: z.string().max(300).nullable(),
     /** Why this agent's view of the election is not current or it cannot campaign (etcd unreachable, a wrong password), in words; null when all is well. */
@@ -291,8 +313,10 @@ export const childStateSchema = z
 export type ChildState = z.infer<typeof childStateSchema>;
 
 export const pushFrame = z.discriminatedUnion('t', [
-  /** The answer to a request: ok with an optional value, or an error in words. */
-  z.object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional() }).strict(),
+  /** The answer to a request: ok with an optional value, or an error in words (and, for some refusals, a code a console acts on). */
+  z
+    .object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional(), code: z.enum(REFUSAL_CODES).optional() })
+    .strict(),
   z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
   z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),
   /** Messages sent since the last batch, in frames of at most SENT_FRAME_MESSAGES_MAX; `missed` (on a batch's last frame) counts those left out because this console fell behind. */

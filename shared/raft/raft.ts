@@ -39,6 +39,8 @@
  * Time comes only from the `now` arguments; randomness only from `random`.
  */
 import {
+  isTerm,
+  TERM_MAX,
   type ActionResult,
   type DurableState,
   type ElectionConfig,
@@ -109,7 +111,7 @@ export interface RaftDurableState extends DurableState {
 }
 
 export function readRaftDurable(durable: DurableState | null): RaftDurableState {
-  const term = typeof durable?.term === 'number' && Number.isInteger(durable.term) && durable.term >= 0 ? durable.term : 0;
+  const term = isTerm(durable?.term) ? durable!.term : 0;
   const votedFor = typeof durable?.votedFor === 'string' ? durable.votedFor : null;
   return { term, votedFor };
 }
@@ -236,7 +238,7 @@ export class RaftNode implements ElectionNode {
   step(input: Message, now: number): void {
     if (!isRaftMessage(input)) return;
     const message = input;
-    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from)) return;
+    if (message.to !== this.id || message.from === this.id || !this.membership.isMember(message.from) || !isTerm(message.term)) return;
     this.lastContact.set(message.from, now);
 
     if (message.term > this.term) {
@@ -398,6 +400,7 @@ export class RaftNode implements ElectionNode {
   }
 
   private startPreVote(now: number): void {
+    if (this.refuseTermPastMax(now)) return;
     this.role = 'precandidate';
     this.leaderId = null;
     this.votesGranted = new Set([this.id]);
@@ -411,6 +414,7 @@ export class RaftNode implements ElectionNode {
   }
 
   private campaign(now: number, transfer: boolean): void {
+    if (this.refuseTermPastMax(now)) return;
     this.role = 'candidate';
     this.term += 1;
     this.votedFor = this.id;
@@ -423,6 +427,13 @@ export class RaftNode implements ElectionNode {
       return;
     }
     for (const peer of this.membership.voterPeers) this.send({ kind: 'RequestVote', from: this.id, to: peer, term: this.term, transfer });
+  }
+
+  /** At TERM_MAX there is no next term to campaign in: the node stays a follower. */
+  private refuseTermPastMax(now: number): boolean {
+    if (this.term < TERM_MAX) return false;
+    this.becomeFollower(this.term, null, now);
+    return true;
   }
 
   private becomeLeader(now: number): void {

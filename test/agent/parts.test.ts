@@ -349,7 +349,7 @@ describe('the leased fault table', () => {
     expect(lease.set(table, 'v1', 60_000, 'console@a')).toEqual({ leaseMs: 3_000, expiresInMs: 3_000 });
     expect(lease.rules.open('n1', 'n2')).toBe(false);
     clock.runUntil(2_000);
-    expect(lease.renew('v2')).toEqual({ ok: false, error: 'the fault table in force is version "v1" (set by console@a), not "v2"' });
+    expect(lease.renew('v2')).toEqual({ ok: false, code: 'replaced', error: 'the fault table in force is version "v1" (set by console@a), not "v2"' });
     expect(lease.renew('v1')).toEqual({ ok: true, expiresInMs: 3_000 });
     clock.runUntil(4_900);
     expect(lease.view()).toMatchObject({ version: 'v1', owner: 'console@a', expiresInMs: 100 });
@@ -358,7 +358,7 @@ describe('the leased fault table', () => {
     expect(lease.view()).toBeNull();
     expect(lease.rules.open('n1', 'n2')).toBe(true);
     expect(lease.rules.toTable()).toEqual({ blocked: [], links: [] });
-    expect(lease.renew('v1')).toMatchObject({ ok: false });
+    expect(lease.renew('v1')).toMatchObject({ ok: false, code: 'lapsed' });
     expect(lease.set({ blocked: [], links: [] }, 'clear', 1_000, 'console@a')).toEqual({ leaseMs: 1_000, expiresInMs: null });
   });
 
@@ -386,12 +386,43 @@ describe('the leased fault table', () => {
     expect(expired).toEqual(['console@a:v1']);
   });
 
+  it('says whether a renewal was refused because the table lapsed or because another console replaced it', () => {
+    const clock = new VirtualClock();
+    const lease = new FaultLease(clock, 3_000, () => undefined);
+    expect(lease.renew('A#1')).toMatchObject({ ok: false, code: 'lapsed' });
+    lease.set(table, 'A#1', 3_000, 'A');
+    lease.set(table, 'B#1', 3_000, 'B');
+    expect(lease.renew('A#1')).toMatchObject({ ok: false, code: 'replaced', error: expect.stringContaining('(set by B)') });
+    // Another console clearing the table replaces it too: its owner meant it.
+    lease.set({ blocked: [], links: [] }, 'B#2', 3_000, 'B');
+    expect(lease.renew('B#1')).toMatchObject({ ok: false, code: 'replaced' });
+    lease.set(table, 'A#2', 3_000, 'A');
+    clock.runUntil(3_000);
+    expect(lease.renew('A#2')).toMatchObject({ ok: false, code: 'lapsed' });
+    lease.set(table, 'A#3', 3_000, 'A');
+    lease.clear();
+    expect(lease.renew('A#3')).toMatchObject({ ok: false, code: 'lapsed' });
+  });
+
+  it('enforces a partition sent as groups as every link between them, and shows it as it was sent', () => {
+    const lease = new FaultLease(new VirtualClock(), 3_000, () => undefined);
+    const split = { blocked: ['n3->n4'], groups: [['n1'], ['n2', 'n3']], links: [] };
+    lease.set(split, 'v1', 3_000, 'console@a');
+    expect(lease.rules.blockedLinks().sort()).toEqual(['n1->n2', 'n1->n3', 'n2->n1', 'n3->n1', 'n3->n4']);
+    expect(lease.rules.open('n2', 'n3')).toBe(true);
+    expect(lease.view()?.table).toEqual(split);
+    expect(lease.set({ blocked: [], groups: [], links: [] }, 'v2', 3_000, 'console@a').expiresInMs).toBeNull();
+    expect(lease.rules.blockedLinks()).toEqual([]);
+  });
+
   it('names what a table gets wrong', () => {
     const members = new Set(['n1', 'n2']);
     expect(tableProblem(table, members)).toBeNull();
     expect(tableProblem({ blocked: ['n1->n9'], links: [] }, members)).toBe('table.blocked[0] must be "from->to" between members (got "n1->n9")');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: null, fault: HEALTHY_LINK }] }, members)).toBe('table.links[0]: from and to are both members, or both null (every link)');
     expect(tableProblem({ blocked: [], links: [{ from: 'n1', to: 'x', fault: HEALTHY_LINK }] }, members)).toBe('table.links[0].to: "x" is not a member');
+    expect(tableProblem({ blocked: [], groups: [['n1'], ['n9']], links: [] }, members)).toBe('table.groups[1]: "n9" is not a member');
+    expect(tableProblem({ blocked: [], groups: [['n1', 'n2'], ['n2']], links: [] }, members)).toBe('table.groups[1]: "n2" is also in table.groups[0]');
   });
 });
 

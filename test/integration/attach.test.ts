@@ -3,9 +3,13 @@
  * shows the nodes, and how it sets, leases and lifts faults. (Real agents: test/agent/.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AttachedCluster } from '../../electron/console/attached.js';
+import { AttachedCluster, PING_INTERVAL_MS, PING_TIMEOUTS_MAX, REORDER_WINDOW_MS } from '../../electron/console/attached.js';
+import { REQUEST_TIMEOUT_MS } from '../../electron/console/channel.js';
+import { FRAME_BYTES_MAX } from '../../shared/protocol/agent-wire.js';
 import { FAKE_TOKEN, FakeCluster } from '../support/fake-agent.js';
 import { waitFor } from './harness.js';
+
+const PING_ANSWER_DELAY_MS = 1_000;
 
 let fakes: FakeCluster | null = null;
 let console_: AttachedCluster | null = null;
@@ -17,9 +21,10 @@ afterEach(async () => {
   fakes = null;
 });
 
-async function attach(options: { supervised?: boolean; skewMs?: (id: string) => number } = {}) {
-  fakes = await FakeCluster.start(['a1', 'a2', 'a3'], options);
-  console_ = await AttachedCluster.open({ addresses: ['127.0.0.1:1', fakes.address('a2')], token: FAKE_TOKEN, consoleId: 'console@test' });
+async function attach(options: { supervised?: boolean; skewMs?: (id: string) => number; pingDelayMs?: (id: string) => number; ids?: string[] } = {}) {
+  const ids = options.ids ?? ['a1', 'a2', 'a3'];
+  fakes = await FakeCluster.start(ids, options);
+  console_ = await AttachedCluster.open({ addresses: ['127.0.0.1:1', fakes.address(ids[1]!)], token: FAKE_TOKEN, consoleId: 'console@test' });
   console_.start();
   return { fakes, cluster: console_ };
 }
@@ -68,7 +73,8 @@ describe('attaching to a cluster of agents', () => {
     expect(await cluster.execute({ type: 'partition', groups: [['a1']] })).toEqual({ ok: true });
     for (const member of fakes.members) {
       expect(member.faults).toMatchObject({ leaseMs: 3_000, owner: 'console@test' });
-      expect((member.faults!.table as { blocked: string[] }).blocked).toContain('a1->a2');
+      // A split into groups goes as its groups, not as every link it blocks.
+      expect(member.faults!.table).toEqual({ blocked: [], groups: [['a1'], ['a2', 'a3']], links: [] });
     }
     await waitFor('a renewal', () => fakes.members.every((member) => member.requests.some((op) => op.op === 'renew')), 3_000);
     expect(cluster.snapshot().faults.map((fault) => fault.kind)).toEqual(['partition']);
@@ -101,5 +107,85 @@ describe('attaching to a cluster of agents', () => {
     const { cluster } = await attach();
     expect(await cluster.execute({ type: 'clock', speed: 0.5 })).toEqual({ ok: false, error: expect.stringContaining('Real nodes keep their own time') });
     expect(await cluster.execute({ type: 'configure', nodes: 3 })).toEqual({ ok: false, error: expect.stringContaining('cluster file') });
+  });
+
+  it('a report that arrives before any clock estimate counts as of its arrival, however far ahead the agent clock is', async () => {
+    const { fakes, cluster } = await attach({ skewMs: (id) => (id === 'a1' ? 3_600_000 : 0), pingDelayMs: (id) => (id === 'a1' ? PING_ANSWER_DELAY_MS : 0) });
+    const a1 = fakes.member('a1');
+    const first = a1.consoles[0]!;
+    // The agent restarts: the console redials, its offset estimate is gone, and the first ping's answer takes a second.
+    first.close('restarting');
+    const second = await waitFor('the console to redial a1', () => a1.consoles.find((connection) => connection !== first));
+    const pushedAt = Date.now();
+    a1.status = { role: 'follower', term: 9, votedFor: null, leaderId: null };
+    fakes.push(a1, { t: 'event', event: { type: 'boot', t: Date.now() + a1.skewMs, status: a1.status } });
+    for (;;) {
+      if (cluster.snapshot().nodes.find((node) => node.id === 'a1')?.term === 9) break;
+      // Within the reorder window and a flush, long before the ping's answer (and an hour before the agent's own time).
+      expect(Date.now() - pushedAt, 'the boot status reached the model before any clock estimate').toBeLessThan(REORDER_WINDOW_MS + 200);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(second.isOpen).toBe(true);
+    const boot = cluster.history().find((event) => event.type === 'status' && event.nodeId === 'a1' && event.term === 9)!;
+    expect(boot.t).toBeLessThanOrEqual(cluster.now());
+  });
+
+  it(`an agent that leaves ${PING_TIMEOUTS_MAX} pings in a row unanswered is disconnected and redialled`, async () => {
+    const { fakes, cluster } = await attach();
+    const a1 = fakes.member('a1');
+    const first = a1.consoles[0]!;
+    a1.silent = true;
+    const pingsBefore = a1.requests.filter((op) => op.op === 'ping').length;
+    await waitFor('the console to hang up on a1', () => !first.isOpen, PING_TIMEOUTS_MAX * PING_INTERVAL_MS + REQUEST_TIMEOUT_MS + 4_000);
+    expect(a1.requests.filter((op) => op.op === 'ping').length - pingsBefore).toBeGreaterThanOrEqual(PING_TIMEOUTS_MAX);
+    a1.silent = false;
+    await waitFor('a1 redialled', () => a1.consoles.some((connection) => connection !== first && connection.isOpen));
+    await waitFor('a1 reachable again', () => cluster.snapshot().nodes.find((node) => node.id === 'a1')?.reachable);
+    // The others answered all along: never hung up on.
+    expect(fakes.member('a2').consoles).toHaveLength(1);
+  });
+
+  it('answers that are not in the protocol are errors, not crashes', async () => {
+    const { fakes, cluster } = await attach();
+    expect((await cluster.inspect('a2'))!.internals).toMatchObject({ machine: { role: 'follower' }, clock: { startedAt: expect.any(Number) } });
+    expect((await cluster.inspect('a2'))!.durable).toEqual({ term: 1, votedFor: null });
+    fakes.member('a2').inspectAnswer = { machine: 'a string', durable: null };
+    const detail = await cluster.inspect('a2');
+    expect(detail!.internals).toMatchObject({ error: expect.stringMatching(/^a2 answered inspect with something not in the protocol \(machine: /) });
+    expect(detail!.durable).toBeNull();
+    // A ping answer of another shape (here: another ping's) gives no clock estimate.
+    fakes.member('a3').pingAnswer = { sentAt: -1, agentNow: Date.now() };
+    await cluster.stop();
+    console_ = await AttachedCluster.open({ addresses: [fakes.address('a3')], token: FAKE_TOKEN, consoleId: 'console@test' });
+    console_.start();
+    await waitFor('a ping answered', () => fakes.member('a3').requests.some((op) => op.op === 'ping'));
+    await waitFor('a1 estimated', async () => (await console_!.inspect('a1'))?.clock);
+    expect((await console_.inspect('a3'))!.clock).toBeNull();
+  });
+
+  it('the connection that learned the membership is closed even when the answer is refused', async () => {
+    fakes = await FakeCluster.start(['a1']);
+    fakes.member('a1').statusAnswer = { id: 'a1' };
+    await expect(AttachedCluster.open({ addresses: [fakes.address('a1')], token: FAKE_TOKEN, consoleId: 'c' })).rejects.toThrow(/could not attach to a cluster: /);
+    await waitFor('the connection closed', () => fakes!.member('a1').consoles.length === 0, 1_000);
+  });
+
+  it('a rule table too large to send is refused before the dashboard shows it, and nothing is sent', async () => {
+    // 40 members with 60-character ids: a majorities ring blocks 760 links, about 100 KB.
+    const ids = Array.from({ length: 40 }, (_, index) => `member-${String(index + 1).padStart(2, '0')}-${'x'.repeat(50)}`);
+    const { fakes, cluster } = await attach({ ids });
+    const before = cluster.history().length;
+    const ack = await cluster.execute({ type: 'partition', preset: 'majorities-ring' });
+    expect(ack).toEqual({ ok: false, error: expect.stringContaining(`above the ${FRAME_BYTES_MAX}-byte frame limit`) });
+    expect(cluster.snapshot().network).toMatchObject({ partition: null, blocked: [] });
+    expect(cluster.snapshot().faults).toEqual([]);
+    expect(cluster.history().slice(before).map((event) => event.type)).not.toContain('partition');
+    expect(fakes.members.every((member) => member.faults === null)).toBe(true);
+    // Halves of the same cluster block 800 links, yet go as two groups of ids (about 5 KB).
+    expect(await cluster.execute({ type: 'partition', preset: 'halves' })).toEqual({ ok: true });
+    const groups = cluster.snapshot().network.partition!.groups!;
+    expect(groups.map((group) => group.length)).toEqual([20, 20]);
+    expect(cluster.snapshot().network.blocked).toHaveLength(800);
+    expect(fakes.members.every((member) => JSON.stringify(member.faults?.table) === JSON.stringify({ blocked: [], groups, links: [] }))).toBe(true);
   });
 });

@@ -23,12 +23,20 @@ export interface FakeMember {
   child: ChildState;
   /** What a `faults` request set, and its lease. */
   faults: { version: string; leaseMs: number; owner: string; table: unknown } | null;
+  /** Pings are answered this much later. */
+  pingDelayMs: number;
+  /** When set, requests are received and recorded but never answered (a host that lost power, its socket left open). */
+  silent: boolean;
+  /** When set, what `inspect`, `ping` or `status` answer instead of the protocol's answer. */
+  inspectAnswer?: unknown;
+  pingAnswer?: unknown;
+  statusAnswer?: unknown;
 }
 
 export class FakeCluster {
   readonly members: FakeMember[] = [];
 
-  static async start(ids: string[], options: { supervised?: boolean; skewMs?: (id: string) => number } = {}): Promise<FakeCluster> {
+  static async start(ids: string[], options: { supervised?: boolean; skewMs?: (id: string) => number; pingDelayMs?: (id: string) => number } = {}): Promise<FakeCluster> {
     const cluster = new FakeCluster();
     // Ports first: every member's status lists every member's addresses.
     for (const id of ids) {
@@ -43,6 +51,8 @@ export class FakeCluster {
         skewMs: options.skewMs?.(id) ?? 0,
         child: { state: 'up', pid: 4_000 + cluster.members.length, restarts: 0, lastExit: null, held: null },
         faults: null,
+        pingDelayMs: options.pingDelayMs?.(id) ?? 0,
+        silent: false,
       };
       member.agent = await listenWire({
         host: '127.0.0.1',
@@ -136,20 +146,32 @@ export class FakeCluster {
       const request = requestFrame.parse(raw);
       const op = request.op;
       member.requests.push(op);
+      if (member.silent) return;
       const answer = (value: unknown): void => connection.send({ t: 'res', id: request.id, ok: true, value });
-      const refuse = (error: string): void => connection.send({ t: 'res', id: request.id, ok: false, error });
+      const refuse = (error: string, code?: 'lapsed' | 'replaced'): void => connection.send({ t: 'res', id: request.id, ok: false, error, ...(code === undefined ? {} : { code }) });
       switch (op.op) {
-        case 'ping':
-          return answer({ sentAt: op.sentAt, agentNow: Date.now() + member.skewMs });
+        case 'ping': {
+          const value = 'pingAnswer' in member ? member.pingAnswer : { sentAt: op.sentAt, agentNow: Date.now() + member.skewMs };
+          if (member.pingDelayMs === 0) return answer(value);
+          setTimeout(() => connection.isOpen && answer(value), member.pingDelayMs);
+          return;
+        }
         case 'status':
-          return answer(this.statusOf(member));
-        case 'inspect':
-          return answer({ role: member.status.role, durable: { term: member.status.term, votedFor: member.status.votedFor } });
+          return answer('statusAnswer' in member ? member.statusAnswer : this.statusOf(member));
+        case 'inspect': {
+          const now = Date.now() + member.skewMs;
+          return answer(
+            'inspectAnswer' in member
+              ? member.inspectAnswer
+              : { machine: { role: member.status.role }, durable: { term: member.status.term, votedFor: member.status.votedFor }, clock: { now, wallNow: now, startedAt: now - 1_000 } },
+          );
+        }
         case 'faults':
           member.faults = { version: op.version, leaseMs: op.leaseMs, owner: connection.remoteId, table: op.table };
           return answer(undefined);
         case 'renew':
-          return member.faults?.version === op.version ? answer(undefined) : refuse('the fault table changed');
+          if (member.faults?.version === op.version) return answer(undefined);
+          return member.faults === null ? refuse('no fault table is in force', 'lapsed') : refuse(`the fault table in force is version "${member.faults.version}"`, 'replaced');
         case 'transfer':
           return answer(undefined);
         default:

@@ -2,13 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ELECTION_CONFIG, type DurableState, type Message } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
-import { Agent, WRITE_RETRY_MS_MIN, type DurableStorage } from '../../electron/runtime/agent.js';
+import { Agent, WAITING_MESSAGES_MAX, WRITE_RETRY_MS_MIN, type DurableStorage } from '../../electron/runtime/agent.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
 
 /** A disk whose writes take `writeMs` and fail the first `failures` times. */
 class FlakyDisk implements DurableStorage {
   durable: DurableState | null = null;
   attempts = 0;
+  /** Every state asked to be written, in order. */
+  readonly asked: DurableState[] = [];
   constructor(
     private readonly clock: VirtualClock,
     private readonly writeMs: number,
@@ -19,6 +21,7 @@ class FlakyDisk implements DurableStorage {
   }
   save(state: DurableState, done: (error: Error | null) => void): void {
     this.attempts += 1;
+    this.asked.push({ ...state });
     this.clock.setTimer(this.clock.now() + this.writeMs, () => {
       if (this.failures > 0) {
         this.failures -= 1;
@@ -85,5 +88,42 @@ describe('agent persistence', () => {
     v.clock.runUntil(100);
     expect(v.sent).toEqual([]);
     expect(v.confirmed).toEqual([]);
+  });
+});
+
+describe('agent persistence while the disk keeps failing', () => {
+  /** Heartbeats from n2, leader of a term that grows every 1,000 messages, one per ms while every write fails. */
+  function flood(v: ReturnType<typeof voter>, count: number, termStep = 1_000) {
+    const waiting = (): Array<{ messages: Message[] }> => (v.agent as unknown as { waiting: Array<{ messages: Message[] }> }).waiting;
+    let most = { batches: 0, messages: 0 };
+    for (let i = 0; i < count; i++) {
+      v.clock.runUntil(i);
+      v.agent.receive({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1 + Math.floor(i / termStep) } as Message);
+      const now = { batches: waiting().length, messages: waiting().reduce((sum, batch) => sum + batch.messages.length, 0) };
+      most = { batches: Math.max(most.batches, now.batches), messages: Math.max(most.messages, now.messages) };
+    }
+    return most;
+  }
+
+  it('what waits behind the failing write stays bounded, and nothing leaves', () => {
+    const v = voter(Infinity);
+    const most = flood(v, 20_000);
+    expect(most.batches).toBeLessThanOrEqual(3);
+    expect(most.messages).toBeLessThanOrEqual(WAITING_MESSAGES_MAX);
+    expect(v.sent).toEqual([]);
+    expect(v.confirmed).toEqual([]);
+  });
+
+  it('once the disk recovers, the newest state is written first, confirmed once, and only the newest replies leave', () => {
+    const v = voter(Infinity);
+    flood(v, 5_000);
+    const askedBefore = v.disk.asked.length;
+    (v.disk as unknown as { failures: number }).failures = 0;
+    v.clock.runUntil(10_000);
+    expect(v.disk.asked[askedBefore]).toEqual({ term: 5, votedFor: null });
+    expect(v.confirmed.map(({ state }) => state)).toEqual([{ term: 5, votedFor: null }]);
+    expect(v.sent.length).toBeGreaterThan(0);
+    expect(v.sent.length).toBeLessThanOrEqual(WAITING_MESSAGES_MAX);
+    expect(v.sent.every(({ message }) => message.kind === 'HeartbeatResp' && message.term === 5)).toBe(true);
   });
 });

@@ -80,6 +80,7 @@ describe('Paxos election: acceptors', () => {
   it.each([
     ['a lower ballot', 'n4', 8],
     ["the promised ballot from a node that does not own it", 'n3', 13],
+    ['a higher ballot from a node that does not own it', 'n3', 14],
   ])('refuse %s with a NACK carrying their promise', (_what, from, ballot) => {
     const node = paxos('n2', 13);
     node.step(msg('Prepare', from, 'n2', ballot, { transfer: false }), 10);
