@@ -10,6 +10,8 @@ import type { ClusterEvent, ClusterSnapshot, NodeView } from '../../shared/proto
 import { parseScenario, type Scenario } from '../../shared/scenario/format.js';
 import { blankDraft, blankStep, toDraft, toScenarioJson } from '../../renderer/src/components/scenario/scenario-draft.js';
 import { capabilitiesFromText, capabilitiesText } from '../../renderer/src/format.js';
+import { RunCursor, snapshotAt } from '../../renderer/src/stores/cursor.js';
+import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
 
 const sockets: FakeSocket[] = [];
@@ -257,5 +259,30 @@ describe('priorities and capabilities on every view of a node', () => {
       'n3 advertises zone=b',
       'n3: priority 1 → 5',
     ]);
+  });
+});
+
+describe('a past moment (rewound or replayed)', () => {
+  it('shows each node\'s priority and capabilities as the events had set them then', () => {
+    const stamped = (t: number, body: Record<string, unknown>, seq: number) => ({ ...body, seq, t, at: 1_000_000 + t }) as ClusterEvent;
+    const events = [
+      stamped(1, { type: 'status', nodeId: 'n1', role: 'leader', term: 1, votedFor: 'n1', leaderId: 'n1' }, 1),
+      stamped(2, { type: 'status', nodeId: 'n2', role: 'follower', term: 1, votedFor: 'n1', leaderId: 'n1' }, 2),
+      stamped(100, { type: 'priority', nodeId: 'n2', priority: 5, previous: 1 }, 3),
+      stamped(100, { type: 'capabilities', nodeId: 'n2', capabilities: { zone: 'b' } }, 4),
+      stamped(200, { type: 'priority', nodeId: 'n2', priority: 0, previous: 5 }, 5),
+    ];
+    const members = ['n1', 'n2'];
+    const run = { runId: 'r', target: { kind: 'embedded' as const, label: 'test', unavailable: {}, faultLeaseMs: null }, algorithm: 'raft' as const, config: DEFAULT_ELECTION_CONFIG, members, hasPriorities: true };
+    const cursor = new RunCursor(members, 'raft', () => events);
+    const at = (t: number, identity = run) => {
+      cursor.seek(t);
+      return snapshotAt(cursor.analysis, identity, t, cursor.criteria).nodes.map(({ id, priority, capabilities: facts }) => ({ id, priority, facts }));
+    };
+    expect(at(150)).toEqual([{ id: 'n1', priority: 1, facts: undefined }, { id: 'n2', priority: 5, facts: { zone: 'b' } }]);
+    expect(at(250)[1]).toEqual({ id: 'n2', priority: 0, facts: { zone: 'b' } });
+    // Back in time: the cursor starts over and forgets what came later.
+    expect(at(50)[1]).toEqual({ id: 'n2', priority: 1, facts: undefined });
+    expect(at(50, { ...run, hasPriorities: false })[1]).toEqual({ id: 'n2', priority: undefined, facts: undefined });
   });
 });
