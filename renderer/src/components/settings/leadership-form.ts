@@ -16,9 +16,12 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-export function checkPriority(nodeId: string, value: NumberField): Checked<Extract<Command, { type: 'priority' }>> {
-  if (value === '' || !Number.isInteger(value) || value < 0 || value > MAX_PRIORITY) {
-    return { ok: false, error: `The priority of ${nodeId} must be a whole number from 0 (never leads) to ${MAX_PRIORITY}${value === '' ? '' : ` (got ${value})`}` };
+/** A priority as typed (a number field's text, or its number). */
+export function checkPriority(nodeId: string, typed: NumberField | string): Checked<Extract<Command, { type: 'priority' }>> {
+  const text = String(typed).trim();
+  const value = text === '' ? NaN : Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PRIORITY) {
+    return { ok: false, error: `The priority of ${nodeId} must be a whole number from 0 (never leads) to ${MAX_PRIORITY}${text === '' ? '' : ` (got ${text.slice(0, 20)})`}` };
   }
   return { ok: true, value: { type: 'priority', nodeId, priority: value } };
 }
