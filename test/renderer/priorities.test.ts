@@ -239,7 +239,7 @@ describe('priorities and capabilities on every view of a node', () => {
     expect(wrapper.get('article[data-testid="node-n2"] [data-testid="capabilities"]').text()).toBe('zone=a, loadavg=0.4');
   });
 
-  it('the history lists priority changes, the rules and handovers with the reason given', async () => {
+  it('the history and the timeline show priority changes, the rules and handovers with the reason given', async () => {
     const { wrapper, socket } = await dashboard();
     const at = Date.UTC(2026, 10, 26, 9, 30, 5);
     const events: ClusterEvent[] = [
@@ -259,6 +259,10 @@ describe('priorities and capabilities on every view of a node', () => {
       'n3 advertises zone=b',
       'n3: priority 1 → 5',
     ]);
+    // On the timeline, marks in text ("P" a change, "⇄" a handover) with the words in their titles.
+    const marks = wrapper.get('[data-testid="timeline-criteria"]').findAll('text');
+    expect(marks.map((mark) => mark.element.firstChild?.textContent?.trim())).toEqual(['P', 'P', '⇄']);
+    expect(marks[2]!.get('title').text()).toBe('n1 hands leadership to n3: priority takeover: n3 (priority 5) over n1 (priority 1)');
   });
 });
 
