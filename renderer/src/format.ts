@@ -1,6 +1,9 @@
 /** Presentation helpers shared by the dashboard's components. */
 import type { Role } from '../../shared/core/election.js';
-import type { NodeRunState } from '../../shared/protocol/types.js';
+import type { Capabilities, CapabilityValue } from '../../shared/core/leadership.js';
+import { describeRule } from '../../shared/protocol/leadership.js';
+import { ValidationError } from '../../shared/protocol/validate.js';
+import type { ClusterEvent, NodeRunState } from '../../shared/protocol/types.js';
 
 /** A stable colour per term, so "this node is behind" shows at a glance (golden-angle hues). */
 export function termColor(term: number): string {
@@ -40,4 +43,79 @@ export function formatClock(epochMs: number): string {
   const date = new Date(epochMs);
   const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+}
+
+/** A node's priority in a few characters: "P3", "P0 never leads"; null where the runtime has none (etcd). */
+export function priorityBadge(priority: number | undefined): string | null {
+  if (priority === undefined) return null;
+  return priority === 0 ? 'P0 never leads' : `P${priority}`;
+}
+
+/** A node's priority in words, for accessible names: "priority 3", "priority 0, never leads". */
+export function priorityWords(priority: number | undefined): string | null {
+  if (priority === undefined) return null;
+  return priority === 0 ? 'priority 0, never leads' : `priority ${priority}`;
+}
+
+const LOOKS_TYPED = /^(true|false|-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/;
+
+/** Capabilities as one line that capabilitiesFromText reads back: "loadavg=0.4, zone=a, ssd=true" (strings that would read otherwise are quoted). */
+export function capabilitiesText(capabilities: Capabilities | undefined): string {
+  return Object.entries(capabilities ?? {})
+    .map(([key, value]) => {
+      const quote = typeof value === 'string' && (value === '' || LOOKS_TYPED.test(value) || /[",=]|^\s|\s$/.test(value));
+      return `${key}=${quote ? JSON.stringify(value) : String(value)}`;
+    })
+    .join(', ');
+}
+
+/**
+ * Reads "loadavg=0.4, zone=a, ssd=true, label=\"a, b\"": true and false are booleans, numbers
+ * are numbers, anything else (or quoted) a string. Throws a ValidationError naming `path` when a
+ * piece is not key=value or a key repeats; the bounds are parseCapabilities' to check.
+ */
+export function capabilitiesFromText(text: string, path: string): Record<string, CapabilityValue> {
+  const capabilities: Record<string, CapabilityValue> = {};
+  const piece = /\s*([^=,]*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*(?:,|$)/y;
+  let rest = text.trim();
+  while (rest !== '') {
+    piece.lastIndex = 0;
+    const match = piece.exec(rest);
+    if (match === null || match[1] === '') {
+      const shown = rest.split(',')[0]!.trim();
+      throw new ValidationError(`${path}: "${shown.slice(0, 40)}" is not key=value (like loadavg=0.4, zone=a, ssd=true)`);
+    }
+    const [whole, key, raw] = match as unknown as [string, string, string];
+    if (key in capabilities) throw new ValidationError(`${path}: "${key}" is given twice`);
+    if (raw.startsWith('"')) {
+      try {
+        capabilities[key] = JSON.parse(raw) as string;
+      } catch {
+        throw new ValidationError(`${path}.${key}: ${raw.slice(0, 40)} is not a well-quoted string`);
+      }
+    } else if (raw === 'true' || raw === 'false') capabilities[key] = raw === 'true';
+    else if (LOOKS_TYPED.test(raw)) capabilities[key] = Number(raw);
+    else capabilities[key] = raw;
+    rest = rest.slice(whole.length).trim();
+  }
+  return capabilities;
+}
+
+/**
+ * Events about who should lead, in words for the history: priority and capability changes, the
+ * rules, and handovers a leader started on its own (with the reason it gave). Null for others.
+ */
+export function leadershipEventText(event: ClusterEvent): string | null {
+  switch (event.type) {
+    case 'priority':
+      return `${event.nodeId}: priority ${event.previous} → ${event.priority}${event.priority === 0 ? ' (never leads)' : ''}`;
+    case 'capabilities':
+      return `${event.nodeId} advertises ${capabilitiesText(event.capabilities) || 'nothing'}`;
+    case 'leadership':
+      return `takeover after ${formatDuration(event.takeoverAfterMs)}; preferred leader ${event.preferredLeader === null ? 'off' : describeRule(event.preferredLeader)}`;
+    case 'transfer':
+      return event.reason === undefined ? `${event.from} asked to hand leadership to ${event.to}` : `${event.from} hands leadership to ${event.to}: ${event.reason}`;
+    default:
+      return null;
+  }
 }

@@ -89,7 +89,8 @@ export const useClusterStore = defineStore('cluster', () => {
     void rewindVersion.value;
     const live = liveSnapshot.value;
     if (rewindCursor === null || live === null || rewindT.value === null) return null;
-    return snapshotAt(rewindCursor.analysis, { ...live, members: live.nodes.map((node) => node.id) }, rewindT.value);
+    const hasPriorities = live.nodes.some((node) => node.priority !== undefined);
+    return snapshotAt(rewindCursor.analysis, { ...live, members: live.nodes.map((node) => node.id), hasPriorities }, rewindT.value, rewindCursor.criteria);
   });
 
   const snapshot = computed(() => (replaying.value ? replay.snapshot : rewinding.value ? rewindSnapshot.value : liveSnapshot.value));

@@ -7,6 +7,7 @@
 import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
 import { RunAnalysis } from '../../../shared/analysis/run.js';
 import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
+import { DEFAULT_PRIORITY, type Capabilities } from '../../../shared/core/leadership.js';
 import type { ClusterEvent, ClusterEventBody, ClusterSnapshot, LeaderInfo, NodeView, TargetInfo } from '../../../shared/protocol/types.js';
 
 export interface RunIdentity {
@@ -15,6 +16,30 @@ export interface RunIdentity {
   algorithm: AlgorithmName;
   config: ElectionConfig;
   members: readonly string[];
+  /** The run's nodes have priorities (not etcd's): a node no `priority` event names has the default one. */
+  hasPriorities?: boolean;
+}
+
+/** Each node's priority and capabilities as the events set them (the run analysis does not keep them). */
+export class NodeCriteria {
+  readonly priorities = new Map<string, number>();
+  readonly capabilities = new Map<string, Capabilities>();
+
+  observe(event: ClusterEvent): void {
+    if (event.type === 'priority') this.priorities.set(event.nodeId, event.priority);
+    else if (event.type === 'capabilities') this.capabilities.set(event.nodeId, event.capabilities);
+  }
+
+  decorate(node: NodeView, hasPriorities: boolean): NodeView {
+    const priority = this.priorities.get(node.id) ?? (hasPriorities ? DEFAULT_PRIORITY : undefined);
+    const capabilities = this.capabilities.get(node.id);
+    return { ...node, ...(priority === undefined ? {} : { priority }), ...(capabilities === undefined ? {} : { capabilities }) };
+  }
+}
+
+/** Whether a recorded run's nodes had priorities: it says so by recording a change of who should lead. */
+export function recordsPriorities(events: readonly ClusterEvent[]): boolean {
+  return events.some((event) => event.type === 'priority' || event.type === 'capabilities' || event.type === 'leadership');
 }
 
 export function newAnalysis(members: readonly string[], algorithm: AlgorithmName): RunAnalysis {
@@ -27,8 +52,8 @@ export function leadersAmong(nodes: readonly NodeView[]): NodeView[] {
 }
 
 /** A snapshot of the moment `t`, as the hub would have sent it then. */
-export function snapshotAt(analysis: RunAnalysis, run: RunIdentity, t: number): ClusterSnapshot {
-  const nodes = analysis.nodeViews();
+export function snapshotAt(analysis: RunAnalysis, run: RunIdentity, t: number, criteria: NodeCriteria | null = null): ClusterSnapshot {
+  const nodes = criteria === null ? analysis.nodeViews() : analysis.nodeViews().map((node) => criteria.decorate(node, run.hasPriorities === true));
   const top = leadersAmong(nodes)[0];
   let leader: LeaderInfo | null = null;
   if (top !== undefined) {
@@ -65,6 +90,7 @@ export function stamp(bodies: readonly ClusterEventBody[], t: number, at: number
 /** A position in a run's events, moved forward cheaply and backward by rebuilding. */
 export class RunCursor {
   analysis: RunAnalysis;
+  criteria = new NodeCriteria();
   t: number;
   private applied = 0;
 
@@ -85,7 +111,11 @@ export class RunCursor {
       this.analysis = this.fresh();
       this.applied = 0;
     }
-    while (this.applied < events.length && events[this.applied]!.t <= t) this.analysis.observe(events[this.applied++]!);
+    while (this.applied < events.length && events[this.applied]!.t <= t) {
+      const event = events[this.applied++]!;
+      this.analysis.observe(event);
+      this.criteria.observe(event);
+    }
     this.t = t;
   }
 
@@ -96,7 +126,11 @@ export class RunCursor {
 
   private fresh(): RunAnalysis {
     const analysis = newAnalysis(this.members, this.algorithm);
-    for (const event of this.seed()) analysis.observe(event);
+    this.criteria = new NodeCriteria();
+    for (const event of this.seed()) {
+      analysis.observe(event);
+      this.criteria.observe(event);
+    }
     return analysis;
   }
 }

@@ -8,7 +8,7 @@ import type { RunAnalysis } from '../../../shared/analysis/run.js';
 import type { MessageAggregate, MessageRecord } from '../../../shared/protocol/messages.js';
 import type { RunRecord } from '../../../shared/protocol/run-file.js';
 import type { ClusterSnapshot } from '../../../shared/protocol/types.js';
-import { RunCursor, newAnalysis, snapshotAt, stamp } from './cursor.js';
+import { RunCursor, newAnalysis, recordsPriorities, snapshotAt, stamp } from './cursor.js';
 
 export const REPLAY_SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
 /** A run's nodes boot one after another in its first moments: the first frame shows them all booted. */
@@ -63,6 +63,7 @@ export const useReplayStore = defineStore('replay', () => {
     return first !== undefined && first > startT.value + 1_000 ? first : run.messages.length === 0 ? startT.value : null;
   });
 
+  const hasPriorities = computed(() => record.value !== null && recordsPriorities(record.value.events));
   const snapshot = computed<ClusterSnapshot | null>(() => {
     void version.value;
     const run = record.value;
@@ -77,8 +78,10 @@ export const useReplayStore = defineStore('replay', () => {
         algorithm: header.algorithm,
         config: header.config,
         members: header.members,
+        hasPriorities: hasPriorities.value,
       },
       cursorT.value,
+      current.criteria,
     );
   });
 

@@ -3,14 +3,19 @@
  * form field, and the conversions both ways. What the editor runs or saves is always checked
  * by parseScenario, the validator the hub and the CLI use.
  */
+import { DEFAULT_PRIORITY } from '../../../../shared/core/leadership.js';
 import { PARTITION_PRESETS, type PartitionPreset } from '../../../../shared/protocol/faults.js';
+import { DEFAULT_RULE_STABLE_MS } from '../../../../shared/protocol/leadership.js';
 import type { Scenario, ScenarioAction, ScenarioAssertion, ScenarioStep } from '../../../../shared/scenario/format.js';
+import { capabilitiesFromText, capabilitiesText } from '../../format.js';
 
-export const ACTION_TYPES = ['kill', 'restart', 'pause', 'resume', 'transfer', 'partition', 'heal', 'link'] as const;
+export const ACTION_TYPES = ['kill', 'restart', 'pause', 'resume', 'transfer', 'partition', 'heal', 'link', 'priority', 'capabilities', 'leadership'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
-export const ASSERTION_TYPES = ['no-safety-violation', 'leader-within', 'failover-p99-below', 'availability-above'] as const;
+export const ASSERTION_TYPES = ['no-safety-violation', 'leader-within', 'failover-p99-below', 'availability-above', 'priority-leader-within'] as const;
 export type AssertionType = (typeof ASSERTION_TYPES)[number];
-export const UNDOABLE: ReadonlySet<ActionType> = new Set(['kill', 'pause', 'partition', 'link']);
+export const UNDOABLE: ReadonlySet<ActionType> = new Set(['kill', 'pause', 'partition', 'link', 'priority']);
+/** Actions on one node, chosen by id or role. */
+export const NODE_ACTIONS: ReadonlySet<ActionType> = new Set(['kill', 'restart', 'pause', 'resume', 'transfer', 'priority', 'capabilities']);
 
 /** Blank number fields are '' (left out of the scenario). */
 type Optional = number | '';
@@ -35,6 +40,17 @@ export interface StepDraft {
   latencyMs: Optional;
   jitterMs: Optional;
   duplicateProbability: Optional;
+  priority: Optional;
+  /** Capabilities as text: "loadavg=0.4, zone=a, ssd=true" (format.ts, capabilitiesFromText). */
+  capabilities: string;
+  /** A leadership step changes the takeover delay (to ms, or back to the default), the rule, or both; 'keep' leaves one out. */
+  takeover: 'keep' | 'default' | 'ms';
+  takeoverAfterMs: Optional;
+  rule: 'keep' | 'off' | 'on';
+  ruleCapability: string;
+  rulePrefer: 'lowest' | 'highest';
+  ruleMargin: Optional;
+  ruleStableMs: Optional;
   undoAfter: Optional;
   label: string;
 }
@@ -81,6 +97,15 @@ export function blankStep(): StepDraft {
     latencyMs: '',
     jitterMs: '',
     duplicateProbability: '',
+    priority: DEFAULT_PRIORITY,
+    capabilities: '',
+    takeover: 'keep',
+    takeoverAfterMs: 2_000,
+    rule: 'on',
+    ruleCapability: 'loadavg',
+    rulePrefer: 'lowest',
+    ruleMargin: 0.5,
+    ruleStableMs: DEFAULT_RULE_STABLE_MS,
     undoAfter: '',
     label: '',
   };
@@ -96,7 +121,8 @@ export function blankDraft(): ScenarioDraft {
 
 const given = (value: Optional): value is number => value !== '' && Number.isFinite(value);
 
-function actionOf(step: StepDraft): ScenarioAction {
+/** The action as the format has it; fields left as typed (a blank number, an unknown name) are for parseScenario to name. */
+function actionOf(step: StepDraft, path: string): ScenarioAction | Record<string, unknown> {
   switch (step.type) {
     case 'heal':
       return { type: 'heal' };
@@ -115,6 +141,22 @@ function actionOf(step: StepDraft): ScenarioAction {
       if (given(step.duplicateProbability)) action.duplicateProbability = step.duplicateProbability;
       return action;
     }
+    case 'priority':
+      return { type: 'priority', node: step.node, priority: step.priority };
+    case 'capabilities':
+      return { type: 'capabilities', node: step.node, capabilities: capabilitiesFromText(step.capabilities, `${path}.capabilities`) };
+    case 'leadership': {
+      const action: Record<string, unknown> = { type: 'leadership' };
+      if (step.takeover !== 'keep') action.takeoverAfterMs = step.takeover === 'default' ? null : step.takeoverAfterMs;
+      if (step.rule === 'off') action.preferredLeader = null;
+      if (step.rule === 'on') {
+        const rule: Record<string, unknown> = { capability: step.ruleCapability.trim(), prefer: step.rulePrefer };
+        if (given(step.ruleMargin)) rule.margin = step.ruleMargin;
+        if (given(step.ruleStableMs)) rule.stableMs = step.ruleStableMs;
+        action.preferredLeader = rule;
+      }
+      return action;
+    }
     default:
       return { type: step.type, node: step.node };
   }
@@ -122,7 +164,7 @@ function actionOf(step: StepDraft): ScenarioAction {
 
 /** The draft as the JSON format has it (not yet validated: parseScenario does that). */
 export function toScenarioJson(draft: ScenarioDraft): Record<string, unknown> {
-  const steps = draft.steps.map((step) => {
+  const steps = draft.steps.map((step, index) => {
     const json: Record<string, unknown> = {};
     if (step.timing === 'at') json.at = step.at;
     else {
@@ -130,7 +172,7 @@ export function toScenarioJson(draft: ScenarioDraft): Record<string, unknown> {
       if (given(step.from)) json.from = step.from;
       if (given(step.until)) json.until = step.until;
     }
-    json.do = actionOf(step);
+    json.do = actionOf(step, `scenario.steps[${index}].do`);
     if (UNDOABLE.has(step.type) && given(step.undoAfter)) json.undoAfter = step.undoAfter;
     if (step.label.trim() !== '') json.label = step.label.trim();
     return json;
@@ -145,6 +187,8 @@ export function toScenarioJson(draft: ScenarioDraft): Record<string, unknown> {
         return { type: assertion.type, ms: assertion.ms };
       case 'availability-above':
         return { type: assertion.type, ratio: assertion.ratio };
+      case 'priority-leader-within':
+        return { type: assertion.type, withinMs: assertion.withinMs };
     }
   });
   return {
@@ -192,6 +236,19 @@ function stepDraft(step: ScenarioStep): StepDraft {
     draft.jitterMs = action.jitterMs ?? '';
     draft.duplicateProbability = action.duplicateProbability ?? '';
   }
+  if (action.type === 'priority') draft.priority = action.priority;
+  if (action.type === 'capabilities') draft.capabilities = capabilitiesText(action.capabilities);
+  if (action.type === 'leadership') {
+    draft.takeover = action.takeoverAfterMs === undefined ? 'keep' : action.takeoverAfterMs === null ? 'default' : 'ms';
+    if (typeof action.takeoverAfterMs === 'number') draft.takeoverAfterMs = action.takeoverAfterMs;
+    draft.rule = action.preferredLeader === undefined ? 'keep' : action.preferredLeader === null ? 'off' : 'on';
+    if (action.preferredLeader) {
+      draft.ruleCapability = action.preferredLeader.capability;
+      draft.rulePrefer = action.preferredLeader.prefer;
+      draft.ruleMargin = action.preferredLeader.margin;
+      draft.ruleStableMs = action.preferredLeader.stableMs;
+    }
+  }
   return draft;
 }
 
@@ -200,7 +257,8 @@ function assertionDraft(assertion: ScenarioAssertion): AssertionDraft {
   if (assertion.type === 'leader-within') {
     draft.after = assertion.after;
     draft.withinMs = assertion.withinMs;
-  } else if (assertion.type === 'failover-p99-below') draft.ms = assertion.ms;
+  } else if (assertion.type === 'priority-leader-within') draft.withinMs = assertion.withinMs;
+  else if (assertion.type === 'failover-p99-below') draft.ms = assertion.ms;
   else if (assertion.type === 'availability-above') draft.ratio = assertion.ratio;
   return draft;
 }
