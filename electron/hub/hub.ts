@@ -173,7 +173,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       sendText(response, 405, 'Method not allowed');
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // Node's parser admits targets that are not URLs ("//[", "http://x:99999/"): refuse them here, once.
+    const url = parseTarget(request.url);
+    if (url === null) {
+      sendText(response, 400, 'Bad request target');
+      return;
+    }
     if (url.pathname === '/metrics' || url.pathname === '/export.jsonl') {
       if (!httpAuthorized(request, url, token)) {
         sendText(response, 401, 'This hub requires a token: send "Authorization: Bearer <token>" or add ?token=<token>');
@@ -189,7 +194,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       );
       return;
     }
-    if (!serveDashboard(request, response, options.dashboardDir)) sendText(response, 404, 'Not found');
+    if (!serveDashboard(request, url.pathname, response, options.dashboardDir)) sendText(response, 404, 'Not found');
   });
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
@@ -319,6 +324,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await closed;
     },
   };
+}
+
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
 }
 
 function ackOf<T>(args: unknown[]): ((result: T) => void) | null {

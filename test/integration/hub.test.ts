@@ -323,6 +323,21 @@ describe('HTTP', () => {
     expect((await fetch(new URL('/nope', h.url))).status).toBe(404);
     expect((await fetch(h.url, { method: 'POST' })).status).toBe(405);
   });
+
+  it.each(['//[', 'http://[', 'http://x:99999/'])('answers 400 to the request target %s, which is no URL, and keeps serving', async (target) => {
+    const { hub: h } = await hub({ token: 'T' });
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(h.port, '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`));
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('\r\nBad request target\r\n');
+    expect((await fetch(h.url)).status).toBe(503);
+  });
 });
 
 describe('HTTP: the built dashboard', () => {
