@@ -136,12 +136,12 @@ interface MemberProcess {
 }
 
 export interface PlaygroundContext {
-  /** --etcd-bin: the binary to use when the spec names none. */
+  /** --etcd-bin: the binary to use; etcd on PATH when null. */
   etcdBin?: string | null;
 }
 
 export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: PlaygroundContext = {}): Promise<ManagedTarget> {
-  const binary = findEtcdBinary(spec.etcdBin ?? context.etcdBin);
+  const binary = findEtcdBinary(context.etcdBin);
   const version = await etcdVersion(binary);
   const heartbeatMs = spec.heartbeatMs ?? ETCD_DEFAULT_HEARTBEAT_MS;
   const electionTimeoutMs = spec.electionTimeoutMs ?? ETCD_DEFAULT_ELECTION_TIMEOUT_MS;

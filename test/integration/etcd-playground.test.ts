@@ -189,7 +189,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground', () => {
   });
 
   it('says in one line when the etcd binary it is given cannot run', async () => {
-    await expect(openTarget({ kind: 'etcd-playground', members: 3, etcdBin: '/nonexistent/etcd' }, { seed: 1 })).rejects.toThrow('the etcd binary /nonexistent/etcd is not an executable file');
+    await expect(openTarget({ kind: 'etcd-playground', members: 3 }, { seed: 1, etcdBin: '/nonexistent/etcd' })).rejects.toThrow('the etcd binary /nonexistent/etcd is not an executable file');
   });
 
   it('stops every member and proxy it started, and removes its data dir', async () => {
