@@ -3,8 +3,9 @@
  * and carries Socket.IO. Namespace `/control` is the public contract (docs/protocol.md):
  * snapshots, events and message batches out; validated commands and inspections in. Every
  * inbound payload is checked; a bad one gets an error ack and changes nothing. Only requests
- * that name the hub by its own address are served (access.ts), and each client is rate-limited
- * and paced by what it reads (session.ts), so no client can stall the others.
+ * that name the hub by its own address are served (access.ts), connections are capped in all and
+ * per address (admission.ts), and each client is rate-limited and paced by what it reads
+ * (session.ts), so no client can stall the others.
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
@@ -26,6 +27,7 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
+import { Admission, type AdmissionLimits } from './admission.js';
 import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
@@ -63,6 +65,8 @@ export interface HubOptions {
   /** How often message batches go out (tests make it short to fill a slow client's buffers quickly). */
   batchIntervalMs?: number;
   historyOnConnect?: number;
+  /** Connections at a time and handshakes a second (admission.ts has the defaults). */
+  admission?: AdmissionLimits;
 }
 
 export interface Hub {
@@ -87,6 +91,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
   const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
+  const admission = new Admission(options.admission);
 
   const freshAnalysis = (): RunAnalysis => {
     const snapshot = target.snapshot();
@@ -122,7 +127,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     control: () => ({ clients: sessions.size, ...sessionCounts }),
   });
 
+  /** An export builds the whole record: one at a time. */
+  let exporting = false;
   const exportRun = (response: ServerResponse): void => {
+    if (exporting) {
+      response.setHeader('Retry-After', '1');
+      sendText(response, 429, 'Another export is being sent: the hub sends one at a time. Retry when it is done.');
+      return;
+    }
+    exporting = true;
+    response.once('close', () => (exporting = false));
     const snapshot = target.snapshot();
     response.writeHead(200, {
       'Content-Type': 'application/x-ndjson; charset=utf-8',
@@ -203,9 +217,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     // Only handshakes come here; later requests of a session carry its unguessable id.
     allowRequest: (request, callback) => {
       const { host, origin } = request.headers;
-      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!);
+      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!) ?? admission.handshakeRefusal(addressOf(request.socket));
       callback(refusal, refusal === null);
     },
+  });
+  io.engine.on('connection', (connection: { request: { socket: NetSocket }; once(event: 'close', listener: () => void): void }) => {
+    connection.once('close', admission.connectionOpened(addressOf(connection.request.socket)));
   });
   io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));
 
@@ -216,6 +233,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       next(new Error(given === undefined ? 'this hub requires a token: send { token } in the handshake auth' : 'invalid token'));
       return;
     }
+    const address = socket.handshake.address;
+    const refusal = admission.clientRefusal(address);
+    if (refusal !== null) {
+      next(new Error(refusal));
+      return;
+    }
+    // Counted from here: the client joins on the next tick, or its connection closes.
+    const leave = admission.clientJoined(address);
+    socket.once('disconnect', leave);
+    socket.conn.once('close', leave);
     next();
   });
 
@@ -324,6 +351,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await closed;
     },
   };
+}
+
+function addressOf(socket: NetSocket): string {
+  return socket.remoteAddress ?? 'an unknown address';
 }
 
 function parseTarget(target: string | undefined): URL | null {
