@@ -9,7 +9,8 @@
  * - move-leader is etcd's own.
  *
  * Every process and proxy started here is stopped when the playground stops, and killed when this
- * process exits, whichever way it exits short of SIGKILL.
+ * process exits: 'exit' runs on process.exit and uncaught errors, but not when a signal the process
+ * does not handle ends it (serve turns SIGINT, SIGTERM and SIGHUP into an exit: cli.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -193,7 +194,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
       // A process that dies keeps nothing of ours open; a dir left behind is in the system's temp dir.
     }
   };
-  // Whatever way this process ends (short of SIGKILL), the members end with it.
+  // However this process exits, the members end with it (a signal must go through process.exit: see the header).
   process.once('exit', killAll);
 
   const stopAll = async (): Promise<void> => {
