@@ -28,6 +28,7 @@ import {
 } from '../../shared/protocol/etcd.js';
 import type { NodeRunState } from '../../shared/protocol/types.js';
 import { freePorts } from '../console/processes.js';
+import { allOrNone } from '../runtime/all-or-none.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
 import { PeerProxy } from './peer-proxy.js';
@@ -212,7 +213,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
   try {
     const token = `conclave-${randomBytes(6).toString('hex')}`;
     const ports = await freePorts(2 * spec.members);
-    const proxies = await Promise.all(
+    const proxies = await allOrNone(
       names.map((name, index) =>
         PeerProxy.listen({
           member: name,
@@ -221,6 +222,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
           random: createRandom((Date.now() + index) >>> 0),
         }),
       ),
+      (proxy) => proxy.close(),
     );
     const initialCluster = names.map((name, index) => `${name}=${proxies[index]!.url}`).join(',');
     for (const [index, name] of names.entries()) {
