@@ -28,7 +28,7 @@ import {
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { Admission, type AdmissionLimits } from './admission.js';
-import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
+import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
@@ -82,12 +82,20 @@ export const HISTORY_ON_CONNECT = 5_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
-export async function startHub(options: HubOptions): Promise<Hub> {
-  const { target, token } = options;
-  if (!isLoopbackHost(options.host) && !token) {
+/**
+ * The hub's access policy for these options, or the reason they are refused. Callers that build
+ * something costly for the hub (an etcd playground) check first.
+ */
+export function hubAccessPolicy(options: Pick<HubOptions, 'host' | 'token' | 'allowedOrigins'>): AccessPolicy {
+  if (!isLoopbackHost(options.host) && !options.token) {
     throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
   }
-  const access = createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
+  return createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const { target, token } = options;
+  const access = hubAccessPolicy(options);
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
   const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
