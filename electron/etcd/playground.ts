@@ -31,6 +31,7 @@ import { freePorts } from '../console/processes.js';
 import { allOrNone } from '../runtime/all-or-none.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
+import { etcdArgs } from './member-args.js';
 import { PeerProxy } from './peer-proxy.js';
 
 /** How long the members may take to elect a first leader. */
@@ -242,23 +243,20 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
         expectingExit: false,
         lastExit: null,
         starts: 0,
-        args: [
-          '--name', name,
-          '--data-dir', dataDir,
-          '--listen-client-urls', clientUrl,
-          '--advertise-client-urls', clientUrl,
-          '--listen-peer-urls', `http://${HOST}:${peerPort}`,
+        args: etcdArgs({
+          name,
+          dataDir,
+          clientUrl,
+          listenPeerUrl: `http://${HOST}:${peerPort}`,
           // The members reach each other through the proxies, which the console's faults act on.
-          '--initial-advertise-peer-urls', proxies[index]!.url,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-state', 'new',
-          '--initial-cluster-token', token,
-          '--heartbeat-interval', String(heartbeatMs),
-          '--election-timeout', String(electionTimeoutMs),
-          `--pre-vote=${preVote}`,
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-        ],
+          advertisePeerUrl: proxies[index]!.url,
+          initialCluster,
+          clusterToken: token,
+          heartbeatMs,
+          electionTimeoutMs,
+          preVote,
+          logOutput: 'stderr',
+        }),
       });
     }
     for (const member of members.values()) spawnMember(member);
