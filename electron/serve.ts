@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findAppRoot } from './app-root.js';
 import type { ServeOptions } from './cli/flags.js';
-import { startHub, type Hub } from './hub/hub.js';
+import { hubAccessPolicy, startHub, type Hub } from './hub/hub.js';
 import { ConsoleRuntime } from './runtime/console.js';
 import { openTarget } from './runtime/targets.js';
 
@@ -31,6 +31,8 @@ export interface StartServeOptions extends ServeOptions {
 }
 
 export async function startServe(options: StartServeOptions): Promise<Served> {
+  // Refused flags are said at once, before a cluster (maybe etcd members) is started for nothing.
+  hubAccessPolicy(options);
   const context = { seed: options.seed, dataDir: options.dataDir, tls: options.tls, etcdBin: options.etcdBin, crashHints: options.crashHints };
   const initial = await openTarget(options.cluster, context);
   const runtime = new ConsoleRuntime(initial, (spec) => openTarget(spec, context));

@@ -293,19 +293,9 @@ export class EtcdElection {
     let failing = false;
     while (!this.stopped && this.session === session) {
       const sentAt = performance.now();
+      let answer: { TTL: string };
       try {
-        const answer = await session.lease.keepaliveOnce({ deadline: Date.now() + ETCD_CALL_TIMEOUT_MS });
-        const ttlS = Number(answer.TTL);
-        if (!Number.isSafeInteger(ttlS) || ttlS < 1) throw new ElectionError(`etcd answered a keep-alive of ${session.key} with a TTL of "${String(answer.TTL).slice(0, 20)}"`);
-        if (failing) log.info({ key: session.key }, 'etcd lease renewed again');
-        failing = false;
-        if (!session.granted && ttlS !== session.ttlS) log.info({ askedS: session.ttlS, grantedS: ttlS }, 'etcd granted a longer lease than asked (its minimum)');
-        session.granted = true;
-        session.ttlS = ttlS;
-        // etcd renewed the lease when the request arrived, after it was sent.
-        session.validUntil = Math.max(session.validUntil, sentAt + ttlS * 1_000);
-        this.changed();
-        await this.sleep((ttlS * 1_000) / 3);
+        answer = await session.lease.keepaliveOnce({ deadline: Date.now() + ETCD_CALL_TIMEOUT_MS });
       } catch (error) {
         if (error instanceof EtcdLeaseInvalidError) throw error;
         if (performance.now() >= session.validUntil) throw new ElectionError(`the lease of ${session.key} may have expired: it could not be renewed for ${session.ttlS} s (${explain(error)})`, { cause: error });
@@ -313,7 +303,20 @@ export class EtcdElection {
         if (!failing) log.warn({ key: session.key, problem: explain(error) }, 'etcd lease keep-alive failed: retrying');
         failing = true;
         await this.sleep(KEEPALIVE_RETRY_MS);
+        continue;
       }
+      // An answer etcd would never give is no network trouble to retry: the session ends, with the reason.
+      const ttlS = Number(answer.TTL);
+      if (!Number.isSafeInteger(ttlS) || ttlS < 1) throw new ElectionError(`etcd answered a keep-alive of ${session.key} with a TTL of "${String(answer.TTL).slice(0, 20)}"`);
+      if (failing) log.info({ key: session.key }, 'etcd lease renewed again');
+      failing = false;
+      if (!session.granted && ttlS !== session.ttlS) log.info({ askedS: session.ttlS, grantedS: ttlS }, 'etcd granted a longer lease than asked (its minimum)');
+      session.granted = true;
+      session.ttlS = ttlS;
+      // etcd renewed the lease when the request arrived, after it was sent.
+      session.validUntil = Math.max(session.validUntil, sentAt + ttlS * 1_000);
+      this.changed();
+      await this.sleep((ttlS * 1_000) / 3);
     }
   }
 

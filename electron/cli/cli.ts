@@ -1,6 +1,7 @@
 /**
  * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario.
  */
+import { constants } from 'node:os';
 import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
 
 // Commands load their code on demand: an agent never loads the hub, the dashboard or etcd's client
@@ -25,6 +26,29 @@ export function describeListenError(error: unknown, host: string, port: number):
   return error instanceof Error ? error.message : String(error);
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Node emits no 'exit' when a signal it has no handler for ends the process, so the exit handlers
+ * that kill what serve started (a playground's etcd members) would not run. From the start, a
+ * signal exits with 128 + its number, which runs them; once serve is up, the first signal stops
+ * it gracefully instead, and another one during that stop exits at once.
+ */
+function handleStopSignals(): { stopGracefully(stop: () => Promise<void>): void } {
+  let graceful: (() => Promise<void>) | null = null;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (graceful === null || stopping) process.exit(128 + constants.signals[signal]);
+    stopping = true;
+    graceful().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return { stopGracefully: (stop) => (graceful = stop) };
+}
+
 /** Runs `serve`; `notice` is printed first when given (the launcher's reason for not opening a window). */
 export async function serveCommand(argv: readonly string[], notice?: string): Promise<void> {
   const options = parseServeArgs(argv, process.env);
@@ -32,6 +56,8 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
     console.log(SERVE_USAGE);
     return;
   }
+  // Before anything starts: a playground takes seconds to start, and a signal meanwhile must still stop it.
+  const signals = handleStopSignals();
   let served;
   try {
     const { startServe } = await import('../serve.js');
@@ -44,17 +70,7 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
     `Conclave: ${served.runtime.snapshot().target.label}${options.cluster.kind === 'embedded' ? ` (seed ${options.seed})` : ''}, dashboard at ${served.dashboardUrl}`,
   );
   console.log('Press Ctrl+C to stop.');
-  let stopping = false;
-  const shutdown = (): void => {
-    if (stopping) return;
-    stopping = true;
-    served.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  signals.stopGracefully(served.stop);
 }
 
 /** Runs a command; `notice` is printed before `serve` starts (the launcher's fallback reason). */

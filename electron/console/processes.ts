@@ -7,11 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
 import { MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
+import { allOrNone } from '../runtime/all-or-none.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import { AttachedCluster } from './attached.js';
 
@@ -34,19 +35,21 @@ export interface ProcessesOptions {
 
 /** Free TCP ports on 127.0.0.1, held open together so that none is handed out twice. */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
+  const close = (server: Server): Promise<unknown> => new Promise((resolve) => server.close(resolve));
+  const servers = await allOrNone(
     Array.from(
       { length: count },
       () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        new Promise<Server>((resolve, reject) => {
           const server = createServer();
           server.once('error', reject);
           server.listen(0, '127.0.0.1', () => resolve(server));
         }),
     ),
+    close,
   );
   const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(servers.map(close));
   return ports;
 }
 

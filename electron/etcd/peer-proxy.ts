@@ -17,6 +17,7 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import type { Random } from '../../shared/core/random.js';
 import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
 
@@ -123,6 +124,47 @@ class DelayLine {
   }
 }
 
+/**
+ * One direction of an exchange: its source is paused while its delay line holds too much or its
+ * sink's buffer is full, so a member that stops reading (paused) holds up its sender through TCP,
+ * not in Conclave's memory.
+ */
+class Flow {
+  private lineFull = false;
+  private sinkFull = false;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly sink: Writable,
+  ) {
+    sink.on('drain', () => {
+      this.sinkFull = false;
+      this.update();
+    });
+  }
+
+  write(chunk: Buffer): void {
+    if (this.sink.write(chunk)) return;
+    this.sinkFull = true;
+    this.update();
+  }
+
+  backlog(full: boolean): void {
+    this.lineFull = full;
+    this.update();
+  }
+
+  private update(): void {
+    if (this.lineFull || this.sinkFull) this.source.pause();
+    else this.source.resume();
+  }
+}
+
+/** Ends a connection with a reset (RST), as a firewall's reject does, rather than a FIN. */
+function reset(socket: Socket): void {
+  if (!socket.destroyed) socket.resetAndDestroy();
+}
+
 export class PeerProxy {
   readonly stats: PeerProxyStats = { forwarded: 0, unidentified: 0, refused: 0, cut: 0 };
   /** The console's rules, as last applied. */
@@ -204,7 +246,7 @@ export class PeerProxy {
     if (link === null) this.stats.unidentified += 1;
     if (this.closed || (link !== null && !this.rules.open(link.from, link.to))) {
       if (link !== null) this.stats.refused += 1;
-      request.socket.destroy();
+      reset(request.socket);
       return;
     }
     this.stats.forwarded += 1;
@@ -215,7 +257,7 @@ export class PeerProxy {
       cut: () => {
         for (const line of lines) line.clear();
         upstream.destroy();
-        request.socket.destroy();
+        reset(request.socket);
       },
     };
     this.exchanges.add(exchange);
@@ -232,15 +274,17 @@ export class PeerProxy {
     upstream.on('response', (reply) => {
       response.writeHead(reply.statusCode ?? 502, reply.headers);
       response.flushHeaders();
-      const line = new DelayLine(delayRequest ? () => 0 : delay, (full) => (full ? reply.pause() : reply.resume()));
+      const flow = new Flow(reply, response);
+      const line = new DelayLine(delayRequest ? () => 0 : delay, (full) => flow.backlog(full));
       lines.push(line);
-      reply.on('data', (chunk: Buffer) => line.push(chunk.length, () => response.write(chunk)));
+      reply.on('data', (chunk: Buffer) => line.push(chunk.length, () => flow.write(chunk)));
       reply.on('end', () => line.push(0, () => response.end()));
       reply.on('error', () => request.socket.destroy());
     });
-    const line = new DelayLine(delayRequest ? delay : () => 0, (full) => (full ? request.pause() : request.resume()));
+    const flow = new Flow(request, upstream);
+    const line = new DelayLine(delayRequest ? delay : () => 0, (full) => flow.backlog(full));
     lines.push(line);
-    request.on('data', (chunk: Buffer) => line.push(chunk.length, () => upstream.write(chunk)));
+    request.on('data', (chunk: Buffer) => line.push(chunk.length, () => flow.write(chunk)));
     request.on('end', () => line.push(0, () => upstream.end()));
   }
 }

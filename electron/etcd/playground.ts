@@ -9,7 +9,8 @@
  * - move-leader is etcd's own.
  *
  * Every process and proxy started here is stopped when the playground stops, and killed when this
- * process exits, whichever way it exits short of SIGKILL.
+ * process exits: 'exit' runs on process.exit and uncaught errors, but not when a signal the process
+ * does not handle ends it (serve turns SIGINT, SIGTERM and SIGHUP into an exit: cli.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,8 +28,10 @@ import {
 } from '../../shared/protocol/etcd.js';
 import type { NodeRunState } from '../../shared/protocol/types.js';
 import { freePorts } from '../console/processes.js';
+import { allOrNone } from '../runtime/all-or-none.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
+import { etcdArgs } from './member-args.js';
 import { PeerProxy } from './peer-proxy.js';
 
 /** How long the members may take to elect a first leader. */
@@ -136,12 +139,12 @@ interface MemberProcess {
 }
 
 export interface PlaygroundContext {
-  /** --etcd-bin: the binary to use when the spec names none. */
+  /** --etcd-bin: the binary to use; etcd on PATH when null. */
   etcdBin?: string | null;
 }
 
 export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: PlaygroundContext = {}): Promise<ManagedTarget> {
-  const binary = findEtcdBinary(spec.etcdBin ?? context.etcdBin);
+  const binary = findEtcdBinary(context.etcdBin);
   const version = await etcdVersion(binary);
   const heartbeatMs = spec.heartbeatMs ?? ETCD_DEFAULT_HEARTBEAT_MS;
   const electionTimeoutMs = spec.electionTimeoutMs ?? ETCD_DEFAULT_ELECTION_TIMEOUT_MS;
@@ -193,7 +196,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
       // A process that dies keeps nothing of ours open; a dir left behind is in the system's temp dir.
     }
   };
-  // Whatever way this process ends (short of SIGKILL), the members end with it.
+  // However this process exits, the members end with it (a signal must go through process.exit: see the header).
   process.once('exit', killAll);
 
   const stopAll = async (): Promise<void> => {
@@ -211,7 +214,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
   try {
     const token = `conclave-${randomBytes(6).toString('hex')}`;
     const ports = await freePorts(2 * spec.members);
-    const proxies = await Promise.all(
+    const proxies = await allOrNone(
       names.map((name, index) =>
         PeerProxy.listen({
           member: name,
@@ -220,6 +223,7 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
           random: createRandom((Date.now() + index) >>> 0),
         }),
       ),
+      (proxy) => proxy.close(),
     );
     const initialCluster = names.map((name, index) => `${name}=${proxies[index]!.url}`).join(',');
     for (const [index, name] of names.entries()) {
@@ -239,23 +243,20 @@ export async function startEtcdPlayground(spec: EtcdPlaygroundSpec, context: Pla
         expectingExit: false,
         lastExit: null,
         starts: 0,
-        args: [
-          '--name', name,
-          '--data-dir', dataDir,
-          '--listen-client-urls', clientUrl,
-          '--advertise-client-urls', clientUrl,
-          '--listen-peer-urls', `http://${HOST}:${peerPort}`,
+        args: etcdArgs({
+          name,
+          dataDir,
+          clientUrl,
+          listenPeerUrl: `http://${HOST}:${peerPort}`,
           // The members reach each other through the proxies, which the console's faults act on.
-          '--initial-advertise-peer-urls', proxies[index]!.url,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-state', 'new',
-          '--initial-cluster-token', token,
-          '--heartbeat-interval', String(heartbeatMs),
-          '--election-timeout', String(electionTimeoutMs),
-          `--pre-vote=${preVote}`,
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-        ],
+          advertisePeerUrl: proxies[index]!.url,
+          initialCluster,
+          clusterToken: token,
+          heartbeatMs,
+          electionTimeoutMs,
+          preVote,
+          logOutput: 'stderr',
+        }),
       });
     }
     for (const member of members.values()) spawnMember(member);

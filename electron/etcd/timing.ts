@@ -9,7 +9,8 @@ import { request as httpsRequest } from 'node:https';
 import type { ElectionConfig } from '../../shared/core/election.js';
 import type { EtcdAccess } from './client.js';
 
-const READ_TIMEOUT_MS = 1_000;
+/** For the whole answer, not between its bytes: a member that trickles it must not hold up an open. */
+export const READ_TIMEOUT_MS = 1_000;
 const BODY_BYTES_MAX = 1024 * 1024;
 
 export interface EtcdTiming {
@@ -74,24 +75,27 @@ export async function readTiming(endpoint: string, access: EtcdAccess): Promise<
 function getJson(url: URL, access: EtcdAccess): Promise<unknown> {
   return new Promise((resolve) => {
     const tls = access.tls;
-    const options = { timeout: READ_TIMEOUT_MS, ...(url.protocol === 'https:' && tls !== undefined ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) };
+    const options = {
+      signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+      ...(url.protocol === 'https:' && tls !== undefined ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+    };
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-        if (body.length > BODY_BYTES_MAX) request.destroy();
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes > BODY_BYTES_MAX) request.destroy();
       });
       response.on('end', () => {
         try {
-          resolve(response.statusCode === 200 ? JSON.parse(body) : null);
+          resolve(response.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : null);
         } catch {
           resolve(null);
         }
       });
       response.on('error', () => resolve(null));
     });
-    request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(null));
     request.end();
   });

@@ -3,8 +3,9 @@
  * and carries Socket.IO. Namespace `/control` is the public contract (docs/protocol.md):
  * snapshots, events and message batches out; validated commands and inspections in. Every
  * inbound payload is checked; a bad one gets an error ack and changes nothing. Only requests
- * that name the hub by its own address are served (access.ts), and each client is rate-limited
- * and paced by what it reads (session.ts), so no client can stall the others.
+ * that name the hub by its own address are served (access.ts), connections are capped in all and
+ * per address (admission.ts), and each client is rate-limited and paced by what it reads
+ * (session.ts), so no client can stall the others.
  */
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
@@ -26,7 +27,8 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
-import { createAccessPolicy, httpAuthorized, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
+import { Admission, type AdmissionLimits } from './admission.js';
+import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
@@ -63,6 +65,8 @@ export interface HubOptions {
   /** How often message batches go out (tests make it short to fill a slow client's buffers quickly). */
   batchIntervalMs?: number;
   historyOnConnect?: number;
+  /** Connections at a time and handshakes a second (admission.ts has the defaults). */
+  admission?: AdmissionLimits;
 }
 
 export interface Hub {
@@ -78,15 +82,24 @@ export const HISTORY_ON_CONNECT = 5_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
-export async function startHub(options: HubOptions): Promise<Hub> {
-  const { target, token } = options;
-  if (!isLoopbackHost(options.host) && !token) {
+/**
+ * The hub's access policy for these options, or the reason they are refused. Callers that build
+ * something costly for the hub (an etcd playground) check first.
+ */
+export function hubAccessPolicy(options: Pick<HubOptions, 'host' | 'token' | 'allowedOrigins'>): AccessPolicy {
+  if (!isLoopbackHost(options.host) && !options.token) {
     throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
   }
-  const access = createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
+  return createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const { target, token } = options;
+  const access = hubAccessPolicy(options);
   const snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
   const batchIntervalMs = options.batchIntervalMs ?? BATCH_INTERVAL_MS;
   const historyOnConnect = options.historyOnConnect ?? HISTORY_ON_CONNECT;
+  const admission = new Admission(options.admission);
 
   const freshAnalysis = (): RunAnalysis => {
     const snapshot = target.snapshot();
@@ -122,7 +135,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     control: () => ({ clients: sessions.size, ...sessionCounts }),
   });
 
+  /** An export builds the whole record: one at a time. */
+  let exporting = false;
   const exportRun = (response: ServerResponse): void => {
+    if (exporting) {
+      response.setHeader('Retry-After', '1');
+      sendText(response, 429, 'Another export is being sent: the hub sends one at a time. Retry when it is done.');
+      return;
+    }
+    exporting = true;
+    response.once('close', () => (exporting = false));
     const snapshot = target.snapshot();
     response.writeHead(200, {
       'Content-Type': 'application/x-ndjson; charset=utf-8',
@@ -173,7 +195,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       sendText(response, 405, 'Method not allowed');
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // Node's parser admits targets that are not URLs ("//[", "http://x:99999/"): refuse them here, once.
+    const url = parseTarget(request.url);
+    if (url === null) {
+      sendText(response, 400, 'Bad request target');
+      return;
+    }
     if (url.pathname === '/metrics' || url.pathname === '/export.jsonl') {
       if (!httpAuthorized(request, url, token)) {
         sendText(response, 401, 'This hub requires a token: send "Authorization: Bearer <token>" or add ?token=<token>');
@@ -189,7 +216,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       );
       return;
     }
-    if (!serveDashboard(request, response, options.dashboardDir)) sendText(response, 404, 'Not found');
+    if (!serveDashboard(request, url.pathname, response, options.dashboardDir)) sendText(response, 404, 'Not found');
   });
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
@@ -198,9 +225,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     // Only handshakes come here; later requests of a session carry its unguessable id.
     allowRequest: (request, callback) => {
       const { host, origin } = request.headers;
-      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!);
+      const refusal = access.hostRefusal(host) ?? access.originRefusal(origin, host!) ?? admission.handshakeRefusal(addressOf(request.socket));
       callback(refusal, refusal === null);
     },
+  });
+  io.engine.on('connection', (connection: { request: { socket: NetSocket }; once(event: 'close', listener: () => void): void }) => {
+    connection.once('close', admission.connectionOpened(addressOf(connection.request.socket)));
   });
   io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));
 
@@ -211,6 +241,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       next(new Error(given === undefined ? 'this hub requires a token: send { token } in the handshake auth' : 'invalid token'));
       return;
     }
+    const address = socket.handshake.address;
+    const refusal = admission.clientRefusal(address);
+    if (refusal !== null) {
+      next(new Error(refusal));
+      return;
+    }
+    // Counted from here: the client joins on the next tick, or its connection closes.
+    const leave = admission.clientJoined(address);
+    socket.once('disconnect', leave);
+    socket.conn.once('close', leave);
     next();
   });
 
@@ -319,6 +359,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await closed;
     },
   };
+}
+
+function addressOf(socket: NetSocket): string {
+  return socket.remoteAddress ?? 'an unknown address';
+}
+
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
 }
 
 function ackOf<T>(args: unknown[]): ((result: T) => void) | null {

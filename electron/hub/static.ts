@@ -2,6 +2,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -27,9 +28,9 @@ export function sendText(response: ServerResponse, status: number, text: string,
   response.end(text);
 }
 
-/** Answers a GET for the dashboard; returns false when the path is not a dashboard file. */
-export function serveDashboard(request: IncomingMessage, response: ServerResponse, dashboardDir: string | null): boolean {
-  const pathname = decodePath(new URL(request.url ?? '/', 'http://localhost').pathname);
+/** Answers a GET for the dashboard at `urlPath` (the request's parsed path); returns false when it is not a dashboard file. */
+export function serveDashboard(request: IncomingMessage, urlPath: string, response: ServerResponse, dashboardDir: string | null): boolean {
+  const pathname = decodePath(urlPath);
   if (pathname === null) {
     sendText(response, 400, 'Bad request path');
     return true;
@@ -64,7 +65,8 @@ export function serveDashboard(request: IncomingMessage, response: ServerRespons
   if (request.method === 'HEAD') {
     response.end();
   } else {
-    createReadStream(file).pipe(response);
+    // The file can vanish between the stat and the open (a rebuild while serving): the response is cut, the hub lives on.
+    pipeline(createReadStream(file), response, () => {});
   }
   return true;
 }

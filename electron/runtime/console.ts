@@ -2,7 +2,8 @@
  * The cluster a hub serves, and the switch between clusters: the embedded one, agent processes
  * on this machine, a real cluster attached to. `open` builds the new target first (a cluster
  * that cannot be reached leaves the current one in place, with the reason), then stops the old
- * one, resets every listener to the new run's empty history, and starts it.
+ * one, resets every listener to the new run's empty history, and starts it. A stop waits for an
+ * open under way, so that what it built is stopped too.
  */
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
@@ -23,7 +24,9 @@ export type OpenTarget = (spec: TargetSpec) => Promise<ManagedTarget>;
 export class ConsoleRuntime implements ControlTarget {
   private current: ManagedTarget;
   private readonly listeners = new Map<RuntimeListener, () => void>();
-  private opening = false;
+  /** The open under way, if any. */
+  private opening: Promise<CommandAck> | null = null;
+  private stopped = false;
 
   constructor(
     initial: ManagedTarget,
@@ -37,6 +40,9 @@ export class ConsoleRuntime implements ControlTarget {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    // Its caller hears how it went; what it built is stopped either way.
+    await this.opening?.catch(() => undefined);
     for (const unsubscribe of this.listeners.values()) unsubscribe();
     this.listeners.clear();
     await this.current.stop();
@@ -75,28 +81,37 @@ export class ConsoleRuntime implements ControlTarget {
   }
 
   private async open(spec: TargetSpec): Promise<CommandAck> {
-    if (this.opening) return { ok: false, error: 'another cluster is being opened; wait for it' };
-    this.opening = true;
+    if (this.stopped) return { ok: false, error: 'the console is stopping' };
+    if (this.opening !== null) return { ok: false, error: 'another cluster is being opened; wait for it' };
+    this.opening = this.replaceWith(spec);
     try {
-      let next: ManagedTarget;
-      try {
-        next = await this.openTarget(spec);
-      } catch (error) {
-        return { ok: false, error: error instanceof Error ? error.message : String(error) };
-      }
-      const previous = this.current;
-      for (const [listener, unsubscribe] of this.listeners) {
-        unsubscribe();
-        this.listeners.set(listener, next.subscribe(listener));
-      }
-      this.current = next;
-      await previous.stop();
-      // Listeners restart from the new run's empty history before its first event.
-      for (const listener of this.listeners.keys()) listener.onReset?.();
-      next.start();
-      return { ok: true };
+      return await this.opening;
     } finally {
-      this.opening = false;
+      this.opening = null;
     }
+  }
+
+  private async replaceWith(spec: TargetSpec): Promise<CommandAck> {
+    let next: ManagedTarget;
+    try {
+      next = await this.openTarget(spec);
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    if (this.stopped) {
+      await next.stop();
+      return { ok: false, error: 'the console stopped while the cluster was being opened' };
+    }
+    const previous = this.current;
+    for (const [listener, unsubscribe] of this.listeners) {
+      unsubscribe();
+      this.listeners.set(listener, next.subscribe(listener));
+    }
+    this.current = next;
+    await previous.stop();
+    // Listeners restart from the new run's empty history before its first event.
+    for (const listener of this.listeners.keys()) listener.onReset?.();
+    next.start();
+    return { ok: true };
   }
 }

@@ -27,7 +27,7 @@ export interface TargetContext {
   dataDir?: string | null;
   /** Certificate files for attaching to agents that use TLS. */
   tls?: TlsFiles | null;
-  /** The etcd binary of playgrounds that name none (--etcd-bin); else found on PATH. */
+  /** The etcd binary of playgrounds (--etcd-bin); else found on PATH. */
   etcdBin?: string | null;
 }
 

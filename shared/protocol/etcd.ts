@@ -96,13 +96,8 @@ export const etcdPlaygroundSpecSchema = z
     heartbeatMs: z.number().int().min(ETCD_HEARTBEAT_MS_MIN).max(ETCD_HEARTBEAT_MS_MAX).optional(),
     electionTimeoutMs: z.number().int().min(ETCD_HEARTBEAT_MS_MIN * ETCD_ELECTION_HEARTBEATS_MIN).max(ETCD_ELECTION_TIMEOUT_MS_MAX).optional(),
     preVote: z.boolean().optional(),
-    /** The etcd binary, on the hub's machine; found on PATH when left out. */
-    etcdBin: z
-      .string()
-      .max(4_096)
-      .refine((path) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path), 'must be an absolute path')
-      .refine((path) => /^etcd(\.exe)?$/.test(path.split(/[\\/]/).at(-1) ?? ''), 'must name a binary called etcd')
-      .optional(),
+    // No binary here: whoever starts the hub chooses it (--etcd-bin, else PATH); a client that could
+    // name one could run any executable as the hub's user.
   })
   .strict()
   .superRefine((spec, context) => {
@@ -126,6 +121,10 @@ export function parseEtcdTarget(value: unknown, path: string): EtcdWatchSpec | E
   const kind = (value as { kind?: unknown }).kind;
   const result = (kind === 'etcd' ? etcdWatchSpecSchema : etcdPlaygroundSpecSchema).safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${path}${issue.path.length === 0 ? '' : `.${formatPath(issue.path)}`}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys.includes('etcdBin')
+      ? `${path}.etcdBin: the etcd binary is chosen where the hub starts (--etcd-bin, else etcd on its PATH), not by a client`
+      : `${path}${issue.path.length === 0 ? '' : `.${formatPath(issue.path)}`}: ${issue.message}`,
+  );
   throw new ValidationError(problems.join('; '));
 }

@@ -7,11 +7,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EtcdCluster } from '../../electron/etcd/cluster.js';
+import { PeerProxy } from '../../electron/etcd/peer-proxy.js';
+import { startEtcdPlayground } from '../../electron/etcd/playground.js';
 import { openTarget } from '../../electron/runtime/targets.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
-import { ETCD_SKIP_REASON, etcdctlStatus } from '../support/etcd.js';
+import { ETCD_BIN, ETCD_SKIP_REASON, etcdctlStatus } from '../support/etcd.js';
 import { waitFor } from './harness.js';
 
 const HEARTBEAT_MS = 50;
@@ -189,7 +191,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground', () => {
   });
 
   it('says in one line when the etcd binary it is given cannot run', async () => {
-    await expect(openTarget({ kind: 'etcd-playground', members: 3, etcdBin: '/nonexistent/etcd' }, { seed: 1 })).rejects.toThrow('the etcd binary /nonexistent/etcd is not an executable file');
+    await expect(openTarget({ kind: 'etcd-playground', members: 3 }, { seed: 1, etcdBin: '/nonexistent/etcd' })).rejects.toThrow('the etcd binary /nonexistent/etcd is not an executable file');
   });
 
   it('stops every member and proxy it started, and removes its data dir', async () => {
@@ -199,5 +201,28 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground', () => {
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     for (const detail of details.values()) expect(existsSync(detail.dataDir)).toBe(false);
     for (const port of ports) expect(await listening(Number(port))).toBe(false);
+  });
+});
+
+describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground that fails to start', () => {
+  it('closes the peer proxies that listened when another could not', async () => {
+    const listen = PeerProxy.listen.bind(PeerProxy);
+    const listened: number[] = [];
+    let calls = 0;
+    const spy = vi.spyOn(PeerProxy, 'listen').mockImplementation(async (options, port) => {
+      if (++calls === 2) throw new Error('listen EADDRINUSE: address already in use');
+      const proxy = await listen(options, port);
+      listened.push(Number(new URL(proxy.url).port));
+      return proxy;
+    });
+    try {
+      await expect(startEtcdPlayground({ kind: 'etcd-playground', members: 3 }, { etcdBin: ETCD_BIN })).rejects.toThrow('EADDRINUSE');
+      // Any proxy still on its way has had time to listen.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(listened).toHaveLength(2);
+      for (const port of listened) expect(await listening(port), `port ${port}`).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -29,7 +29,7 @@ export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> 
 }
 
 /** A client of `/control` that records what it receives. */
-export function connectControl(url: string, options: { token?: string; origin?: string; host?: string } = {}) {
+export function connectControl(url: string, options: { token?: string; origin?: string; host?: string; localAddress?: string } = {}) {
   const extraHeaders: Record<string, string> = {};
   if (options.origin !== undefined) extraHeaders.origin = options.origin;
   if (options.host !== undefined) extraHeaders.host = options.host;
@@ -39,6 +39,7 @@ export function connectControl(url: string, options: { token?: string; origin?: 
     reconnection: false,
     forceNew: true,
     extraHeaders,
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
   });
   const received = { snapshots: [] as ClusterSnapshot[], events: [] as ClusterEvent[], history: null as ClusterEvent[] | null, order: [] as string[] };
   socket.on('history', (events) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
 import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
-import { startHub } from '../../electron/hub/hub.js';
+import { startHub, type ControlTarget } from '../../electron/hub/hub.js';
 import { REQUEST_BURST_MAX, REQUESTS_PER_SECOND_MAX } from '../../electron/hub/session.js';
 import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
 
@@ -240,6 +240,78 @@ describe('/control: rate limits', () => {
   });
 });
 
+describe('/control: connections', () => {
+  it('takes at most so many clients from one address and in all, saying why to the one it refuses', async () => {
+    const { hub: h } = await hub({ admission: { clientsMax: 3, clientsPerAddressMax: 2 } });
+    const first = client(h.url, { localAddress: '127.0.0.1' }).socket;
+    await connected(first);
+    await connected(client(h.url, { localAddress: '127.0.0.1' }).socket);
+    expect((await refused(client(h.url, { localAddress: '127.0.0.1' }).socket)).message).toBe(
+      'too many connections from 127.0.0.1: the hub takes at most 2 clients from one address',
+    );
+    await connected(client(h.url, { localAddress: '127.0.0.2' }).socket);
+    expect((await refused(client(h.url, { localAddress: '127.0.0.3' }).socket)).message).toBe('the hub is full: it takes at most 3 clients');
+    // A client that leaves makes room.
+    first.disconnect();
+    await waitFor('room for another client', async () => {
+      const next = client(h.url, { localAddress: '127.0.0.1' }).socket;
+      return connected(next).then(
+        () => true,
+        () => false,
+      );
+    });
+  });
+
+  it('takes at most so many new connections a second from one address', async () => {
+    const { hub: h } = await hub({ admission: { handshakesPerSecondMax: 1, handshakeBurstMax: 3 } });
+    const handshake = '/socket.io/?EIO=4&transport=polling';
+    for (let i = 0; i < 3; i++) expect((await rawGet(h.port, handshake)).status).toBe(200);
+    const refusal = await rawGet(h.port, handshake);
+    expect(refusal.status).toBe(403);
+    expect(JSON.parse(refusal.body).message).toMatch(/^too many connection attempts from 127\.0\.0\.1: at most 1 a second; retry in (0\.\d|1\.0) s$/);
+    // Another address has its own allowance.
+    await connected(client(h.url, { localAddress: '127.0.0.2' }).socket);
+  });
+
+  it('sends one export at a time, and another once it is done', async () => {
+    const base = await hub();
+    // 32 events of 1 MB: more than the sockets buffer, so an export to a client that does not read stays under way.
+    const label = 'x'.repeat(1_000_000);
+    const events: ClusterEvent[] = Array.from({ length: 32 }, (_, i) => ({ type: 'heal', faultId: null, label, seq: i + 1, t: i, at: i }));
+    const target: ControlTarget = {
+      snapshot: () => base.runtime.snapshot(),
+      history: (limit) => (limit === undefined ? events : events.slice(-limit)),
+      execute: () => ({ ok: true }),
+      inspect: () => null,
+      timers: () => [],
+      now: () => 0,
+      subscribe: () => () => {},
+    };
+    const h = await startHub({ target, host: '127.0.0.1', port: 0, token: null, dashboardDir: null });
+    try {
+      const stalled = connect(h.port, '127.0.0.1', () => stalled.write(`GET /export.jsonl HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n\r\n`));
+      try {
+        const busy = await waitFor('the second export refused', async () => {
+          const response = await fetch(new URL('/export.jsonl', h.url));
+          return response.status === 429 && response;
+        });
+        expect(busy.headers.get('retry-after')).toBe('1');
+        expect(await busy.text()).toBe('Another export is being sent: the hub sends one at a time. Retry when it is done.');
+      } finally {
+        stalled.destroy();
+      }
+      const done = await waitFor('an export once the first is cut', async () => {
+        const response = await fetch(new URL('/export.jsonl', h.url));
+        if (response.status !== 200) return false;
+        return (await response.text()).split('\n').length;
+      });
+      expect(done).toBeGreaterThan(32);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('/control: access', () => {
   const TOKEN = 'correct horse battery';
 
@@ -342,6 +414,21 @@ describe('HTTP', () => {
     expect(await root.text()).toContain('npm run build');
     expect((await fetch(new URL('/nope', h.url))).status).toBe(404);
     expect((await fetch(h.url, { method: 'POST' })).status).toBe(405);
+  });
+
+  it.each(['//[', 'http://[', 'http://x:99999/'])('answers 400 to the request target %s, which is no URL, and keeps serving', async (target) => {
+    const { hub: h } = await hub({ token: 'T' });
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(h.port, '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`));
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('\r\nBad request target\r\n');
+    expect((await fetch(h.url)).status).toBe(503);
   });
 });
 

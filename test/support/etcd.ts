@@ -8,6 +8,7 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { freePorts } from '../../electron/console/processes.js';
+import { etcdArgs } from '../../electron/etcd/member-args.js';
 import { findEtcdBinary } from '../../electron/etcd/playground.js';
 
 const ETCDCTL_TIMEOUT_MS = 5_000;
@@ -130,19 +131,18 @@ export async function startRawCluster(options: {
   const members: RawMember[] = names.map((name, index) => {
     const clientUrl = `${scheme}://127.0.0.1:${ports[2 * index]}`;
     const args = [
-      '--name', name,
-      '--data-dir', join(dir, name),
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peer(index),
-      '--initial-advertise-peer-urls', peer(index),
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', `test-${process.pid}`,
-      '--heartbeat-interval', String(options.heartbeatMs),
-      '--election-timeout', String(options.electionTimeoutMs),
-      '--logger', 'zap',
-      '--log-outputs', join(dir, `${name}.log`),
+      ...etcdArgs({
+        name,
+        dataDir: join(dir, name),
+        clientUrl,
+        listenPeerUrl: peer(index),
+        advertisePeerUrl: peer(index),
+        initialCluster,
+        clusterToken: `test-${process.pid}`,
+        heartbeatMs: options.heartbeatMs,
+        electionTimeoutMs: options.electionTimeoutMs,
+        logOutput: join(dir, `${name}.log`),
+      }),
       ...(options.flags ?? []),
     ];
     const member: RawMember = {

@@ -194,4 +194,34 @@ describe('the peer proxy', () => {
     expect(await send('POST', '/raft', 'b2')).toBe(204);
     expect(performance.now() - postedAt).toBeLessThan(55);
   });
+
+  it('holds up a member writing to a peer that stopped reading, rather than buffering what it writes', async () => {
+    await setUp();
+    // n2's stream from n1, whose reader (a frozen n2) reads nothing.
+    const frozen = request({ host: '127.0.0.1', port: proxy.port, path: '/raft/stream/message/b2', headers: { 'X-Server-From': 'b2' }, agent: false }, (res) => res.pause());
+    frozen.on('error', () => undefined);
+    frozen.end();
+    try {
+      await until('the stream', () => member.streams.size === 1);
+      const [stream] = member.streams;
+      const chunk = Buffer.alloc(1024 * 1024);
+      let written = 0;
+      // n1 writes as fast as its connection takes it, up to 64 MiB; a write not drained within 500 ms means it is held up.
+      while (written < 64 * 1024 * 1024) {
+        written += chunk.length;
+        if (stream!.write(chunk)) continue;
+        const drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 500);
+          stream!.once('drain', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        if (!drained) break;
+      }
+      expect(written).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      frozen.destroy();
+    }
+  });
 });

@@ -11,8 +11,36 @@ import { describe, expect, it } from 'vitest';
 import { UsageError, parseServeArgs } from '../../electron/cli/flags.js';
 import { explainEtcdError, hexId } from '../../electron/etcd/client.js';
 import { membersFrom } from '../../electron/etcd/cluster.js';
+import { etcdArgs, type EtcdMemberArgs } from '../../electron/etcd/member-args.js';
 import { ETCD_MISSING, etcdMemberId, findEtcdBinary } from '../../electron/etcd/playground.js';
 import { etcdDefaults, timingFromCommandLine } from '../../electron/etcd/timing.js';
+
+describe("an etcd member's command line", () => {
+  const member: EtcdMemberArgs = {
+    name: 'n1',
+    dataDir: '/tmp/d/n1',
+    clientUrl: 'http://127.0.0.1:2379',
+    listenPeerUrl: 'http://127.0.0.1:2380',
+    advertisePeerUrl: 'http://127.0.0.1:3380',
+    initialCluster: 'n1=http://127.0.0.1:3380',
+    clusterToken: 't',
+    heartbeatMs: 50,
+    electionTimeoutMs: 500,
+    logOutput: 'stderr',
+  };
+
+  it('is the timing a watch reads back, pre-vote included when chosen', () => {
+    for (const preVote of [true, false]) {
+      const args = etcdArgs({ ...member, preVote });
+      expect(timingFromCommandLine(['etcd', ...args], '3.4.23').config).toMatchObject({ heartbeatMs: 50, electionTimeoutMinMs: 500, preVote });
+    }
+  });
+
+  it("leaves pre-vote to etcd's default when not chosen", () => {
+    expect(etcdArgs(member).some((arg) => arg.startsWith('--pre-vote'))).toBe(false);
+    expect(timingFromCommandLine(['etcd', ...etcdArgs(member)], '3.5.9').config.preVote).toBe(true);
+  });
+});
 
 describe("a watched cluster's timing", () => {
   it("reads the member's flags in every form Go accepts", () => {
