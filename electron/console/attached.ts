@@ -20,7 +20,7 @@
  *   label and in a `heal` event, and stops renewing it, until it sets faults again.
  */
 import { createRandom } from '../../shared/core/random.js';
-import type { NodeStatus } from '../../shared/core/election.js';
+import { sameNodeStatus, type NodeStatus } from '../../shared/core/election.js';
 import { DEFAULT_PRIORITY } from '../../shared/core/leadership.js';
 import {
   agentStatusSchema,
@@ -51,6 +51,7 @@ import { RealClock } from '../runtime/clock.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { ClusterModel, type NodeControl } from '../runtime/model.js';
+import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
 import { DialError, dialWire, type TlsFiles } from '../wire/connection.js';
 import { RequestChannel, RequestRefused, RequestTimeout } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
@@ -124,8 +125,7 @@ export class AttachedCluster implements ManagedTarget {
   private pending: Array<{ t: number; report: () => void }> = [];
   private started = false;
   private stopped = false;
-  /** Requests the command being executed sent; its ack waits for them. */
-  private inflight: Array<Promise<unknown>> | null = null;
+  private readonly requests = new TrackedRequests();
   /** The network rules this console set, and the version agents know them by. */
   private faults: { table: WireNetworkTable; version: string } | null = null;
   /** Set when another console's fault table replaced this console's: what the dashboard is told. */
@@ -340,30 +340,22 @@ export class AttachedCluster implements ManagedTarget {
       default:
         break;
     }
-    const before = JSON.stringify(this.model.rules.toTable());
-    this.inflight = [];
-    const ack = this.model.execute(command);
-    const sent = this.inflight;
-    this.inflight = null;
-    if (!ack.ok) return ack;
-    const table = this.model.rules.toTable();
-    if (JSON.stringify(table) !== before) {
-      this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
-      this.faultsTakenOver = null;
-      for (const state of this.members.values()) if (state.agent?.isOpen) sent.push(this.pushFaults(state));
-    }
-    const failures = (await Promise.allSettled(sent)).flatMap((result) => (result.status === 'rejected' ? [String(result.reason instanceof Error ? result.reason.message : result.reason)] : []));
-    return failures.length === 0 ? { ok: true } : { ok: false, error: `not every node could be reached: ${failures.join('; ')}` };
+    return this.requests.execute(
+      this.model,
+      command,
+      (table) => {
+        this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
+        this.faultsTakenOver = null;
+        for (const state of this.members.values()) if (state.agent?.isOpen) this.requests.track(this.pushFaults(state));
+      },
+      (reasons) => `not every node could be reached: ${reasons}`,
+    );
   }
 
   // ---- Nodes, as the model sees them ----
 
   private control(): NodeControl {
     const state = (id: string): MemberState => this.members.get(id)!;
-    const track = (request: Promise<unknown>): void => {
-      if (this.inflight !== null) this.inflight.push(request);
-      else request.catch(() => undefined);
-    };
     const child = (id: string, action: 'kill' | 'start' | 'pause' | 'resume', run: NodeRunState): void => {
       const member = state(id);
       member.held = action === 'kill' ? 'kill' : action === 'pause' ? 'pause' : null;
@@ -371,11 +363,11 @@ export class AttachedCluster implements ManagedTarget {
       member.child = { state: run, pid: run === 'down' ? null : (member.child?.pid ?? null), restarts: member.child?.restarts ?? 0, lastExit: member.child?.lastExit ?? null, held: null };
       const supervisor = member.supervisor;
       if (supervisor === null) {
-        track(Promise.reject(new Error(`${id}'s supervisor is not reachable`)));
+        this.requests.track(Promise.reject(new Error(`${id}'s supervisor is not reachable`)));
         return;
       }
       member.childRequests += 1;
-      track(supervisor.request({ op: 'child', action, leaseMs: this.leaseMs }).finally(() => (member.childRequests -= 1)));
+      this.requests.track(supervisor.request({ op: 'child', action, leaseMs: this.leaseMs }).finally(() => (member.childRequests -= 1)));
     };
     return {
       run: (id) => this.runOf(state(id)),
@@ -387,7 +379,7 @@ export class AttachedCluster implements ManagedTarget {
       transfer: (leaderId, target) => {
         const agent = state(leaderId).agent;
         if (!agent?.isOpen) return { ok: false, error: `${leaderId} is not reachable from this console` };
-        track(agent.request({ op: 'transfer', to: target }));
+        this.requests.track(agent.request({ op: 'transfer', to: target }));
         return { ok: true };
       },
       clockRefusal: UNAVAILABLE_ON_REAL_NODES.clock,
@@ -421,10 +413,7 @@ export class AttachedCluster implements ManagedTarget {
       this.keepConnected(state, 'supervisor');
     }
     // The first snapshot should show the agents, not a cluster of unknowns.
-    const deadline = Date.now() + FIRST_STATUS_WAIT_MS;
-    while (Date.now() < deadline && [...this.members.values()].some((state) => state.status === null && state.lastError === null)) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitUntil(() => [...this.members.values()].every((state) => state.status !== null || state.lastError !== null), FIRST_STATUS_WAIT_MS);
   }
 
   private keepConnected(state: MemberState, kind: 'agent' | 'supervisor'): void {
@@ -492,7 +481,7 @@ export class AttachedCluster implements ManagedTarget {
         // Another process (restarted, or seen for the first time): what the old one said is over.
         if (state.status !== null && state.status.pid !== frame.status.pid) state.observed = null;
         state.status = frame.status;
-        if (this.started && !sameStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
+        if (this.started && !sameNodeStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
         if (frame.status.capabilities !== undefined) this.model.observeCapabilities(state.member.id, frame.status.capabilities);
         this.model.changed();
         return;
@@ -548,7 +537,7 @@ export class AttachedCluster implements ManagedTarget {
 
   /** Feeds a node's status to the model, against the one fed before (null: it booted). */
   private feed(state: MemberState, status: NodeStatus): void {
-    if (sameStatus(state.observed, status)) return;
+    if (sameNodeStatus(state.observed, status)) return;
     const previous = state.observed;
     state.observed = status;
     this.model.observe(state.member.id, status, previous);
@@ -663,10 +652,6 @@ function wireTable(table: NetworkTable, groups: string[][] | null): WireNetworkT
 
 function tlsOf(options: AttachOptions): { tls?: TlsFiles } {
   return options.tls === undefined ? {} : { tls: options.tls };
-}
-
-function sameStatus(a: NodeStatus | null, b: NodeStatus): boolean {
-  return a !== null && a.role === b.role && a.term === b.term && a.votedFor === b.votedFor && a.leaderId === b.leaderId;
 }
 
 function isDurable(value: unknown): value is Record<string, string | number | null> {

@@ -10,7 +10,7 @@
  * EtcdRunner.
  */
 import type { IMember, IStatusResponse, Etcd3 } from 'etcd3';
-import type { ElectionConfig, NodeStatus } from '../../shared/core/election.js';
+import { sameNodeStatus, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
 import { createRandom } from '../../shared/core/random.js';
 import type { NetworkTable } from '../../shared/network/link-rules.js';
 import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
@@ -29,6 +29,7 @@ import { RealClock } from '../runtime/clock.js';
 import type { ManagedTarget } from '../runtime/console.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { ClusterModel, type NodeControl } from '../runtime/model.js';
+import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
 import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from './client.js';
 import { etcdDefaults, readTiming } from './timing.js';
 
@@ -174,8 +175,7 @@ export class EtcdCluster implements ManagedTarget {
   private readonly runner: EtcdRunner | null;
   private started = false;
   private stopped = false;
-  /** Requests the command being executed sent; its ack waits for them. */
-  private inflight: Array<Promise<unknown>> | null = null;
+  private readonly requests = new TrackedRequests();
   private refreshing = false;
   private lastRefreshMs = 0;
   /** Who led each recent term, as the members said (see feed). */
@@ -345,16 +345,7 @@ export class EtcdCluster implements ManagedTarget {
     }
     const refusal = refusals.find((reason) => reason !== undefined);
     if (refusal !== undefined) return { ok: false, error: refusal };
-    const before = JSON.stringify(this.model.rules.toTable());
-    this.inflight = [];
-    const ack = this.model.execute(command);
-    const sent = this.inflight;
-    this.inflight = null;
-    if (!ack.ok) return ack;
-    const table = this.model.rules.toTable();
-    if (JSON.stringify(table) !== before) this.runner?.applyRules(table);
-    const failures = (await Promise.allSettled(sent)).flatMap((result) => (result.status === 'rejected' ? [result.reason instanceof Error ? result.reason.message : String(result.reason)] : []));
-    return failures.length === 0 ? { ok: true } : { ok: false, error: failures.join('; ') };
+    return this.requests.execute(this.model, command, (table) => this.runner?.applyRules(table), (reasons) => reasons);
   }
 
   // ---- The model ----
@@ -417,8 +408,7 @@ export class EtcdCluster implements ManagedTarget {
     const request = client.maintenance.moveLeader({ targetID: target.info.memberId }, within(MOVE_LEADER_TIMEOUT_MS)).catch((error: unknown) => {
       throw new Error(`move-leader to ${target.name} failed: ${explainEtcdError(error, endpoint, this.options.access).message}`);
     });
-    if (this.inflight !== null) this.inflight.push(request);
-    else request.catch(() => undefined);
+    this.requests.track(request);
     return { ok: true };
   }
 
@@ -454,7 +444,7 @@ export class EtcdCluster implements ManagedTarget {
       if (known === undefined) this.rememberLeader(next.term, next.leaderId);
     }
     const previous = state.observed;
-    if (previous !== null && previous.role === next.role && previous.term === next.term && previous.leaderId === next.leaderId) return;
+    if (sameNodeStatus(previous, next)) return;
     state.observed = next;
     this.model.observe(state.name, next, previous);
   }
@@ -558,10 +548,8 @@ export class EtcdCluster implements ManagedTarget {
     this.model.changed();
   }
 
-  private async firstStatuses(): Promise<void> {
-    const deadline = Date.now() + FIRST_STATUS_WAIT_MS;
-    const waiting = (): boolean => [...this.members.values()].some((state) => state.client !== null && state.status === null && state.failures === 0);
-    while (Date.now() < deadline && waiting()) await new Promise((resolve) => setTimeout(resolve, 10));
+  private firstStatuses(): Promise<void> {
+    return waitUntil(() => [...this.members.values()].every((state) => state.client === null || state.status !== null || state.failures !== 0), FIRST_STATUS_WAIT_MS);
   }
 
   // ---- Membership and alarms ----

@@ -9,7 +9,7 @@
  * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
-import { quorum, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
+import { quorum, sameNodeStatus, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
 import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
@@ -316,13 +316,7 @@ export class ClusterModel {
   observe(id: string, status: NodeStatus, previous: NodeStatus | null): void {
     this.lastStatus.set(id, status);
     if (previous === null) this.notify((listener) => listener.onBoot?.(id, status));
-    const changed =
-      previous === null ||
-      previous.role !== status.role ||
-      previous.term !== status.term ||
-      previous.votedFor !== status.votedFor ||
-      previous.leaderId !== status.leaderId;
-    if (!changed) return;
+    if (sameNodeStatus(previous, status)) return;
     this.record({ type: 'status', nodeId: id, ...status });
     if (previous?.role !== status.role) {
       this.record({ type: 'role', nodeId: id, from: previous?.role ?? null, to: status.role, term: status.term });

@@ -49,6 +49,11 @@ export interface NodeStatus {
   leaderId: string | null;
 }
 
+/** Whether two statuses say the same (a missing one is never the same as any). */
+export function sameNodeStatus(a: NodeStatus | null, b: NodeStatus | null): boolean {
+  return a !== null && b !== null && a.role === b.role && a.term === b.term && a.votedFor === b.votedFor && a.leaderId === b.leaderId;
+}
+
 export interface Ready {
   /**
    * Set when durable state changed since the last ready(): persist it before any of `messages`

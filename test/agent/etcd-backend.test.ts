@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachedCluster } from '../../electron/console/attached.js';
 import { DEFAULT_LEASE_TTL_S, parseAgentArgs, type AgentSettings } from '../../electron/agent/flags.js';
+import { startEtcdAgent } from '../../electron/agent/etcd-node.js';
+import { createLogger } from '../../electron/agent/log.js';
+import { lockDataDir } from '../../electron/agent/storage.js';
 import { UsageError } from '../../electron/cli/flags.js';
 import { ETCD_SKIP_REASON, ETCDCTL_BIN, etcdctl, etcdctlStatus, startRawCluster, type RawCluster } from '../support/etcd.js';
 import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
@@ -305,6 +308,17 @@ describe('--backend etcd flags', () => {
     ['--etcd-ca, --etcd-cert and --etcd-key go with https:// endpoints', ['--backend', 'etcd', '--etcd', 'http://10.0.0.5:2379', '--election', 'orders', '--etcd-ca', join(APP_ROOT, 'package.json')]],
   ])('refuses what does not go together: %s', (words, argv) => {
     expect(refusal(argv)).toContain(words);
+  });
+
+  it('a start-up that fails after taking the data directory (a client key that is PEM text but no key) releases its lock', async () => {
+    writeFileSync(join(files.dir, 'cert.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
+    writeFileSync(join(files.dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n');
+    const settings = parse(['--backend', 'etcd', '--etcd', 'https://127.0.0.1:1', '--election', 'orders', '--etcd-cert', join(files.dir, 'cert.pem'), '--etcd-key', join(files.dir, 'key.pem')]);
+    // The etcd client refuses the key as it is made, after the lock was taken.
+    await expect(startEtcdAgent(settings, settings.etcd!, createLogger({}, 'silent'), { supervised: false })).rejects.toThrow(/asn1|encoding|key/i);
+    // Held still, the lock would refuse this process too ("in use").
+    const lock = await lockDataDir(files.dataDir('n1'));
+    lock.release();
   });
 
   it('exits with code 2 and names the flag', () => {
