@@ -31,7 +31,8 @@ function quiet(command: string, args: string[]): string | null {
 
 export function runContext(command: string): RunContext {
   const cores = cpus();
-  const dirty = quiet('git', ['status', '--porcelain']) ? ' (with uncommitted changes)' : '';
+  // The bench's own output (results and the report) does not make the tree dirty.
+  const dirty = quiet('git', ['status', '--porcelain', '--', '.', ':!bench/results', ':!docs/benchmarks.md']) ? ' (with uncommitted changes)' : '';
   return {
     machine: `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     node: process.version,
