@@ -122,8 +122,8 @@ export async function startRawCluster(options: {
   /** false: the members are only started by their restart(). */
   start?: boolean;
 }): Promise<RawCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-etcd-test-'));
   const ports = await freePorts(2 * options.members);
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-etcd-test-'));
   const scheme = options.scheme ?? 'http';
   const names = Array.from({ length: options.members }, (_, index) => `e${index + 1}`);
   const peer = (index: number): string => `http://127.0.0.1:${ports[2 * index + 1]}`;
@@ -162,8 +162,10 @@ export async function startRawCluster(options: {
     };
     return member;
   });
+  // On the way out (an exit handler, so a signal turned into process.exit too): SIGKILL, then the folder.
   const killAll = (): void => {
     for (const member of members) member.process?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', killAll);
   const cluster: RawCluster = {
