@@ -1,7 +1,7 @@
 /**
  * Issue 13 on a served embedded Raft cluster: priorities set in Settings decide who leads. A
  * priority-0 node never leads, even when the leader is killed; once it gets the highest priority
- * it takes leadership over, and the history says why.
+ * it takes leadership over, and the history says why; killed and restarted, it takes it back.
  */
 import type { Page } from '@playwright/test';
 import { expect, leaderOf, nodeAction, showTab, test } from './fixtures.js';
@@ -47,4 +47,11 @@ test('a priority set in Settings decides who leads: 0 never leads, the highest t
   await expect(history).toContainText('n3: priority 1 → 0 (never leads)');
   await expect(history).toContainText('n3: priority 0 → 5');
   await expect(history.getByRole('listitem').filter({ hasText: /hands leadership to n3: priority takeover: n3 \(priority 5\) over n[1245] \(priority 1\)/ })).toHaveCount(1);
+
+  // The preferred node killed: another leads. Restarted, it takes leadership back after the takeover delay.
+  await nodeAction(page, 'n3', 'Kill n3');
+  await expect(headlineLeader).toHaveText(/^n[1245]$/);
+  await nodeAction(page, 'n3', 'Restart n3');
+  await expect(headlineLeader).toHaveText('n3', { timeout: 15_000 });
+  await expect(history.getByRole('listitem').filter({ hasText: /hands leadership to n3: priority takeover/ })).toHaveCount(2);
 });
