@@ -5,6 +5,7 @@ import { ELECTION_TIMEOUT_MS, HEARTBEAT_MS, type FailoverResult, type FailoverRo
 import type { Figure16Result } from './figure16.js';
 import type { HubLatencyResult } from './hub.js';
 import { ROOT, RESULTS_DIR, markdownTable, ms, ratio, type RunContext } from './lib.js';
+import { MAX_EVENTS_KEPT } from '../electron/runtime/model.js';
 import type { IdleMemoryRow, ServeMemoryRow } from './memory.js';
 import type { SimSpeedRow } from './sim-speed.js';
 
@@ -213,7 +214,7 @@ function memory(stored: Stored<{ serve: ServeMemoryRow[]; idle: IdleMemoryRow[] 
     '',
     measured(stored.context),
     '',
-    'Resident memory of the serve process while its leader is killed every 2 s and restarted a second later, one dashboard client attached.',
+    `Resident memory of the serve process while its leader is killed every 2 s and restarted a second later, one dashboard client attached. The hub keeps the run's last ${MAX_EVENTS_KEPT.toLocaleString('en-US')} events for the clients that connect later, so what it holds grows until that many are kept; a larger cluster records more events per kill and gets there sooner.`,
     '',
     markdownTable([
       ['nodes', 'churn (s)', 'kills', 'RSS at start (MiB)', 'RSS at the end (MiB)', 'RSS max (MiB)', 'end / start'],

@@ -46,12 +46,15 @@ test('a priority set in Settings decides who leads: 0 never leads, the highest t
   const history = page.getByTestId('leadership-events');
   await expect(history).toContainText('n3: priority 1 → 0 (never leads)');
   await expect(history).toContainText('n3: priority 0 → 5');
-  await expect(history.getByRole('listitem').filter({ hasText: /hands leadership to n3: priority takeover: n3 \(priority 5\) over n[1245] \(priority 1\)/ })).toHaveCount(1);
+  const takeovers = history.getByRole('listitem').filter({ hasText: /hands leadership to n3: priority takeover: n3 \(priority 5\) over n[1245] \(priority 1\)/ });
+  await expect(takeovers.first()).toBeVisible();
 
   // The preferred node killed: another leads. Restarted, it takes leadership back after the takeover delay.
+  // (Counted, not fixed: a machine that stalls the hub past check-quorum's window may see one more.)
+  const before = await takeovers.count();
   await nodeAction(page, 'n3', 'Kill n3');
   await expect(headlineLeader).toHaveText(/^n[1245]$/);
   await nodeAction(page, 'n3', 'Restart n3');
   await expect(headlineLeader).toHaveText('n3', { timeout: 15_000 });
-  await expect(history.getByRole('listitem').filter({ hasText: /hands leadership to n3: priority takeover/ })).toHaveCount(2);
+  await expect.poll(() => takeovers.count()).toBeGreaterThan(before);
 });
