@@ -3,16 +3,9 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActiveFault, ClusterSnapshot } from '../../shared/protocol/types.js';
-import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
+import { node, showTab, snapshot, sockets } from './fake-hub.js';
 
-const sockets: FakeSocket[] = [];
-vi.mock('socket.io-client', () => ({
-  io: () => {
-    const socket = new FakeSocket();
-    sockets.push(socket);
-    return socket;
-  },
-}));
+vi.mock('socket.io-client', () => import('./fake-hub.js').then(({ fakeIo }) => ({ io: fakeIo })));
 
 const { default: App } = await import('../../renderer/src/App.vue');
 

@@ -7,16 +7,9 @@ import { enableAutoUnmount, flushPromises, mount, type VueWrapper } from '@vue/t
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActiveFault, ClusterEvent, ClusterSnapshot, NodeView } from '../../shared/protocol/types.js';
-import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
+import { node, showTab, snapshot, sockets } from './fake-hub.js';
 
-const sockets: FakeSocket[] = [];
-vi.mock('socket.io-client', () => ({
-  io: () => {
-    const socket = new FakeSocket();
-    sockets.push(socket);
-    return socket;
-  },
-}));
+vi.mock('socket.io-client', () => import('./fake-hub.js').then(({ fakeIo }) => ({ io: fakeIo })));
 
 const { default: App } = await import('../../renderer/src/App.vue');
 const { useReplayStore } = await import('../../renderer/src/stores/replay.js');

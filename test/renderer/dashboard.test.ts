@@ -6,18 +6,9 @@ import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
+import { connections, node, showTab, snapshot, sockets } from './fake-hub.js';
 
-const sockets: FakeSocket[] = [];
-const connections: Array<{ url: string; auth: unknown; transports: unknown }> = [];
-vi.mock('socket.io-client', () => ({
-  io: (url: string, options: { auth: unknown; transports?: unknown }) => {
-    const socket = new FakeSocket();
-    sockets.push(socket);
-    connections.push({ url, auth: options.auth, transports: options.transports });
-    return socket;
-  },
-}));
+vi.mock('socket.io-client', () => import('./fake-hub.js').then(({ fakeIo }) => ({ io: fakeIo })));
 
 const { default: App } = await import('../../renderer/src/App.vue');
 // A dashboard left mounted would still answer keys and menu actions in later tests.

@@ -5,6 +5,21 @@ import { flushPromises, type VueWrapper } from '@vue/test-utils';
 
 type Handler = (...args: unknown[]) => void;
 
+/** Every socket the dashboard opened through `fakeIo`, oldest first, and how it was opened. */
+export const sockets: FakeSocket[] = [];
+export const connections: Array<{ url: string; auth: unknown; transports: unknown }> = [];
+
+/**
+ * socket.io-client's io() for dashboard tests, in each test file:
+ * vi.mock('socket.io-client', () => import('./fake-hub.js').then(({ fakeIo }) => ({ io: fakeIo })));
+ */
+export function fakeIo(url: string, options: { auth: unknown; transports?: unknown }): FakeSocket {
+  const socket = new FakeSocket();
+  sockets.push(socket);
+  connections.push({ url, auth: options.auth, transports: options.transports });
+  return socket;
+}
+
 export class FakeSocket {
   connected = false;
   active = true;

@@ -12,16 +12,9 @@ import { blankDraft, blankStep, toDraft, toScenarioJson } from '../../renderer/s
 import { capabilitiesFromText, capabilitiesText } from '../../renderer/src/format.js';
 import { RunCursor, snapshotAt } from '../../renderer/src/stores/cursor.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
-import { FakeSocket, node, showTab, snapshot } from './fake-hub.js';
+import { node, showTab, snapshot, sockets } from './fake-hub.js';
 
-const sockets: FakeSocket[] = [];
-vi.mock('socket.io-client', () => ({
-  io: () => {
-    const socket = new FakeSocket();
-    sockets.push(socket);
-    return socket;
-  },
-}));
+vi.mock('socket.io-client', () => import('./fake-hub.js').then(({ fakeIo }) => ({ io: fakeIo })));
 
 const { default: App } = await import('../../renderer/src/App.vue');
 
