@@ -8,7 +8,7 @@
  * stays 503. The flags that go with --backend etcd are checked without etcd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachedCluster } from '../../electron/console/attached.js';
@@ -19,7 +19,7 @@ import { lockDataDir } from '../../electron/agent/storage.js';
 import { UsageError } from '../../electron/cli/flags.js';
 import { ETCD_SKIP_REASON, ETCDCTL_BIN, etcdctl, etcdctlStatus, startRawCluster, type RawCluster } from '../support/etcd.js';
 import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
-import { AgentProcess, TOKEN, agreedLeader, httpGet, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster, type TestMember } from './support.js';
+import { AgentProcess, TOKEN, agreedLeader, fileLines, httpGet, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster, type TestMember } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3'];
 const ELECTION = 'conclave-test/orders';
@@ -48,13 +48,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('etcd-backed agents', () => {
     return agent;
   }
 
-  function hookLines(): string[] {
-    try {
-      return readFileSync(hookLog, 'utf8').trim().split('\n').filter((line) => line !== '');
-    } catch {
-      return [];
-    }
-  }
+  const hookLines = (): string[] => fileLines(hookLog);
 
   /** The one member whose /leader answers 200, polled every 20 ms; never two at once. */
   async function leaderAmong(members: TestMember[], timeoutMs: number): Promise<string> {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkKey } from '../../shared/protocol/faults.js';
-import { AgentProcess, TestConsole, agreedLeader, httpGet, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster } from './support.js';
+import { AgentProcess, TestConsole, agreedLeader, fileLines, httpGet, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3'];
 let cluster: TestCluster;
@@ -23,13 +23,7 @@ function start(id: string): AgentProcess {
   return agent;
 }
 
-function hookLines(): string[] {
-  try {
-    return readFileSync(hookLog, 'utf8').trim().split('\n').filter((line) => line !== '');
-  } catch {
-    return [];
-  }
-}
+const hookLines = (): string[] => fileLines(hookLog);
 
 /** The pid of the command started for `id` in `term`, once it wrote its line. */
 async function hookPid(id: string, term: number): Promise<number> {

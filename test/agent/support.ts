@@ -4,7 +4,7 @@
  * check of durable histories. Every process a test starts is stopped by `stopAll`.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -377,4 +377,13 @@ export function durableRecordsOf(agent: AgentProcess, run: number): DurableRecor
     }
   }
   return records;
+}
+
+/** The non-empty lines a command (an --on-elected hook) wrote to `file` so far; none before it exists. */
+export function fileLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter((line) => line !== '');
+  } catch {
+    return [];
+  }
 }
