@@ -13,7 +13,7 @@ import { openTarget } from './runtime/targets.js';
 export interface Served {
   hub: Hub;
   runtime: ConsoleRuntime;
-  /** The dashboard URL, with the token when one is required. */
+  /** The dashboard URL (never with the token: the dashboard asks for it). */
   dashboardUrl: string;
   stop(): Promise<void>;
 }
@@ -51,7 +51,7 @@ export async function startServe(options: StartServeOptions): Promise<Served> {
     throw error;
   }
   runtime.start();
-  const dashboardUrl = options.token ? `${hub.url}?token=${encodeURIComponent(options.token)}` : hub.url;
+  const dashboardUrl = hub.url;
   return {
     hub,
     runtime,

@@ -8,8 +8,9 @@ import { parse as parseYaml } from 'yaml';
 import { HOST_PORT_PATTERN, parseClusterFile, splitHostPort, type ClusterDefinition, type MemberEntry } from '../../shared/protocol/cluster-file.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
-import { MIN_TOKEN_LENGTH, UsageError, etcdWatchChoice, readFileCapped, readSmallFile, readToken, type ReadFile } from '../cli/flags.js';
+import { UsageError, etcdWatchChoice, readFileCapped, readSmallFile, readToken, type ReadFile } from '../cli/flags.js';
 import type { TlsFiles } from '../wire/connection.js';
+import { TOKEN_BITS_MIN, isConsoleToken } from '../../shared/protocol/tokens.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export const DEFAULT_ON_ELECTED_GRACE_MS = 5_000;
@@ -100,8 +101,9 @@ See docs/operators.md.
   --id ID                  this member's id; it must be listed in the cluster file
   --cluster FILE           the cluster file (JSON or YAML), the same on every member
   --data-dir DIR           where the durable state (term, vote, promise) lives; created if missing
-  --token-file FILE        the cluster token (at least ${MIN_TOKEN_LENGTH} characters; a trailing newline is
-                           ignored); or set CONCLAVE_TOKEN. Required: agents never run without one
+  --token-file FILE        the cluster token (at least ${TOKEN_BITS_MIN} bits: make one with "conclave token";
+                           a trailing newline is ignored); or set CONCLAVE_CLUSTER_TOKEN. Required:
+                           agents never run without one. Consoles get the console token made from it
   --listen HOST:PORT       where to listen for peers and consoles (default: the member's address,
                            which is what peers dial; e.g. 0.0.0.0:7400 to listen on every interface)
   --http HOST:PORT         where to serve GET /leader and /status (default: the member's http)
@@ -192,11 +194,13 @@ export function parseAgentArgs(argv: readonly string[], env: Record<string, stri
   const token = readToken({
     flag: '--token-file',
     file: values['token-file'],
-    envNames: ['CONCLAVE_TOKEN'],
+    envNames: ['CONCLAVE_CLUSTER_TOKEN'],
     env,
-    missing: 'a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable',
+    missing: 'a cluster token is required: --token-file FILE or the CONCLAVE_CLUSTER_TOKEN environment variable ("conclave token" makes one)',
+    renamedFrom: ['CONCLAVE_TOKEN'],
     readFile,
   });
+  if (isConsoleToken(token)) throw new UsageError('the token given is a console token, which only consoles use: an agent needs the cluster token it was made from');
 
   const tlsFlags = ['tls-cert', 'tls-key', 'tls-ca'] as const;
   const givenTls = tlsFlags.filter((name) => values[name] !== undefined);

@@ -1,5 +1,5 @@
 /**
- * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario.
+ * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario, token.
  */
 import { constants } from 'node:os';
 import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
@@ -14,6 +14,7 @@ Commands:
   agent     run one member of a real cluster (elects with its peers; consoles attach to it)
   sim       run the deterministic fault simulator (seeds, replay, failover latency)
   scenario  run a scenario (timed faults and assertions) on the simulator
+  token     print a new random token, or the console token of a cluster token
 
 Run "conclave <command> --help" for its flags.`;
 
@@ -67,7 +68,7 @@ export async function serveCommand(argv: readonly string[], notice?: string): Pr
   }
   if (notice) console.log(notice);
   console.log(
-    `Conclave: ${served.runtime.snapshot().target.label}${options.cluster.kind === 'embedded' ? ` (seed ${options.seed})` : ''}, dashboard at ${served.dashboardUrl}`,
+    `Conclave: ${served.runtime.snapshot().target.label}${options.cluster.kind === 'embedded' ? ` (seed ${options.seed})` : ''}, dashboard at ${served.dashboardUrl}${options.token === null ? '' : ' (it asks for the hub token)'}`,
   );
   console.log('Press Ctrl+C to stop.');
   signals.stopGracefully(served.stop);
@@ -87,6 +88,9 @@ export async function main(argv: readonly string[], notice?: string): Promise<nu
         return (await import('../sim/cli.js')).simCommand(rest);
       case 'scenario':
         return (await import('../scenario/cli.js')).scenarioCommand(rest);
+      case 'token':
+        console.log((await import('./token.js')).tokenCommand(rest, process.env));
+        return 0;
       case undefined:
       case '--help':
       case 'help':

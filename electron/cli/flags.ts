@@ -11,6 +11,7 @@ import { ETCD_PLAYGROUND_SIZES, parseEtcdTarget, type EtcdTls, type EtcdWatchSpe
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
 import type { TlsFiles } from '../wire/connection.js';
+import { weakTokenProblem } from '../../shared/protocol/tokens.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -21,7 +22,6 @@ export class UsageError extends Error {
 
 export const DEFAULT_PORT = 4100;
 export const DEFAULT_HOST = '127.0.0.1';
-export const MIN_TOKEN_LENGTH = 8;
 
 export interface ServeOptions {
   host: string;
@@ -92,9 +92,11 @@ export const SERVE_FLAGS: Record<string, FlagKind> = {
   host: 'string',
   nodes: 'integer',
   token: 'string',
+  'token-file': 'string',
   seed: 'integer',
   algorithm: 'string',
   attach: 'string',
+  'console-token-file': 'string',
   'cluster-token-file': 'string',
   processes: 'integer',
   'no-crash-hints': 'boolean',
@@ -114,8 +116,8 @@ export const SERVE_FLAGS: Record<string, FlagKind> = {
 };
 
 export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--nodes ${DEFAULT_NODE_COUNT}] [--algorithm raft]
-                     [--seed N] [--token T]
-                     [--processes N [--data-dir DIR]] | [--attach HOST:PORT[,HOST:PORT...] [--cluster-token-file F]]
+                     [--seed N] [--token-file F]
+                     [--processes N [--data-dir DIR]] | [--attach HOST:PORT[,HOST:PORT...] [--console-token-file F]]
                      | [--etcd URL[,URL...] [--etcd-user U --etcd-password-file F] [--etcd-ca F] [--etcd-cert F --etcd-key F]]
                      | [--etcd-playground 3|5 [--etcd-bin PATH]]
 
@@ -124,11 +126,14 @@ export const SERVE_USAGE = `Usage: conclave serve [--port ${DEFAULT_PORT}] [--ho
   --nodes      embedded cluster size, 1 to ${MAX_NODES}
   --algorithm  election algorithm: ${ALGORITHMS.join(', ')}
   --seed       seed of the cluster's random choices (timeouts, jitter)
-  --token      shared secret dashboards and tools must present (or set CONCLAVE_TOKEN)
+  --token-file  a file holding the hub token, the secret dashboards and tools must present (or
+               set CONCLAVE_HUB_TOKEN); at least 128 bits: make one with "conclave token"
   --processes  run N real agent processes on this machine (under supervisors) instead of the
                embedded cluster; they stop when this does. --data-dir keeps their state there
   --attach     watch and steer a real cluster of conclave agents: any of its agents' addresses
-  --cluster-token-file  the agents' cluster token (else CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN)
+  --console-token-file  the agents' console token (else CONCLAVE_CONSOLE_TOKEN): it watches and
+               steers them but cannot join them as a member ("conclave token --console" makes it
+               from the cluster token, which is taken too, and never sent)
   --tls-cert, --tls-key, --tls-ca  certificate files when the agents use TLS
   --no-crash-hints  a killed embedded node's peers find out by their election timeout alone, as
                if its connections had not closed (to compare failover with and without hints)
@@ -148,10 +153,7 @@ export function parseServeArgs(argv: readonly string[], env: Record<string, stri
     throw new UsageError(`--algorithm must be one of ${ALGORITHMS.join(', ')} (got "${algorithm}")`);
   }
   const host = stringFlag(flags, 'host') ?? DEFAULT_HOST;
-  const token = stringFlag(flags, 'token') ?? (env.CONCLAVE_TOKEN || null);
-  if (token !== null && token.length < MIN_TOKEN_LENGTH) {
-    throw new UsageError(`the token must be at least ${MIN_TOKEN_LENGTH} characters long`);
-  }
+  const token = hubToken(flags, env);
   const nodes = integerFlag(flags, 'nodes', DEFAULT_NODE_COUNT, 1, MAX_NODES);
   return {
     host,
@@ -174,7 +176,10 @@ function clusterChoice(flags: Map<string, string | true>, env: Record<string, st
   const exclusive = ['attach', 'processes', 'nodes', 'etcd', 'etcd-playground'].filter((name) => flags.has(name));
   if (exclusive.length > 1) throw new UsageError(`--${exclusive[0]} and --${exclusive[1]} cannot be used together`);
   if (flags.has('data-dir') && !flags.has('processes')) throw new UsageError('--data-dir goes with --processes');
-  for (const name of ['cluster-token-file', 'tls-cert', 'tls-key', 'tls-ca']) {
+  if (flags.has('cluster-token-file')) {
+    throw new UsageError('--cluster-token-file is now --console-token-file: give a console the console token ("conclave token --console"), which cannot join the cluster as a member');
+  }
+  for (const name of ['console-token-file', 'tls-cert', 'tls-key', 'tls-ca']) {
     if (flags.has(name) && attach === undefined) throw new UsageError(`--${name} goes with --attach`);
   }
   for (const name of ['etcd-user', 'etcd-password-file', 'etcd-ca', 'etcd-cert', 'etcd-key']) {
@@ -197,13 +202,25 @@ function clusterChoice(flags: Map<string, string | true>, env: Record<string, st
     if (!HOST_PORT_PATTERN.test(address)) throw new UsageError(`--attach takes host:port addresses separated by commas (got "${address}")`);
   }
   const token = readToken({
-    flag: '--cluster-token-file',
-    file: stringFlag(flags, 'cluster-token-file'),
-    envNames: ['CONCLAVE_CLUSTER_TOKEN', 'CONCLAVE_TOKEN'],
+    flag: '--console-token-file',
+    file: stringFlag(flags, 'console-token-file'),
+    envNames: ['CONCLAVE_CONSOLE_TOKEN', 'CONCLAVE_CLUSTER_TOKEN'],
     env,
-    missing: '--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment',
+    missing: '--attach needs the console token: --console-token-file F, or CONCLAVE_CONSOLE_TOKEN in the environment ("conclave token --console" makes it from the cluster token)',
+    renamedFrom: ['CONCLAVE_TOKEN'],
   });
   return { kind: 'attached', addresses, token };
+}
+
+/** The hub's own token: from --token-file or CONCLAVE_HUB_TOKEN, never from the command line (where ps shows it); null for none. */
+function hubToken(flags: Map<string, string | true>, env: Record<string, string | undefined>): string | null {
+  if (flags.has('token')) throw new UsageError('--token would put the secret on the command line, where ps shows it: put it in a file and pass --token-file F, or set CONCLAVE_HUB_TOKEN');
+  const file = stringFlag(flags, 'token-file');
+  if (file === undefined && !env.CONCLAVE_HUB_TOKEN) {
+    if (env.CONCLAVE_TOKEN) throw new UsageError('CONCLAVE_TOKEN is no longer read: the hub token is CONCLAVE_HUB_TOKEN (or --token-file F), and agents have their own CONCLAVE_CLUSTER_TOKEN');
+    return null;
+  }
+  return readToken({ flag: '--token-file', file, envNames: ['CONCLAVE_HUB_TOKEN'], env, missing: 'no hub token' });
 }
 
 /** --etcd and its access flags (serve's and etcd-backed agents'); the password comes from a file or the environment, never the command line. */
@@ -296,13 +313,15 @@ export interface TokenSource {
   env: Record<string, string | undefined>;
   /** The refusal when neither a file nor a variable gives a token. */
   missing: string;
+  /** Variables an earlier version read for this token: set alone, they are named in the refusal. */
+  renamedFrom?: readonly string[];
   readFile?: ReadFile;
 }
 
 /**
- * The cluster token, read the same way by agents and consoles so that one file means one token on
- * both: the file's text with one trailing newline ignored (as `echo` and editors write it), nothing
- * else trimmed; at least MIN_TOKEN_LENGTH characters, on one line.
+ * A token (the cluster's, a console's, the hub's), read the same way everywhere so that one file
+ * means one token: the file's text with one trailing newline ignored (as `echo` and editors write
+ * it), nothing else trimmed; on one line, and strong enough (wire/tokens.ts).
  */
 export function readToken(source: TokenSource): string {
   let token: string;
@@ -314,11 +333,15 @@ export function readToken(source: TokenSource): string {
     from = `${source.flag} ${source.file}`;
   } else {
     const name = source.envNames.find((candidate) => source.env[candidate] !== undefined && source.env[candidate] !== '');
-    if (name === undefined) throw new UsageError(source.missing);
+    if (name === undefined) {
+      const renamed = (source.renamedFrom ?? []).find((candidate) => source.env[candidate] !== undefined && source.env[candidate] !== '');
+      throw new UsageError(renamed === undefined ? source.missing : `${source.missing} (${renamed} is set, but it is no longer read: each secret has its own name now, see docs/operators.md)`);
+    }
     token = source.env[name]!;
     from = name;
   }
-  if (token.length < MIN_TOKEN_LENGTH) throw new UsageError(`the token (${from}) must be at least ${MIN_TOKEN_LENGTH} characters long`);
   if (/[\r\n]/.test(token)) throw new UsageError(`the token (${from}) must be one line`);
+  const weak = weakTokenProblem(token, from);
+  if (weak !== null) throw new UsageError(weak);
   return token;
 }

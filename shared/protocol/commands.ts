@@ -7,6 +7,7 @@ import { parseEtcdTarget } from './etcd.js';
 import { parseCapabilities, parseLeadershipChange, parsePriority } from './leadership.js';
 import { PARTITION_PRESETS } from './faults.js';
 import { TARGET_KINDS, type Command, type CommandType, type TargetSpec } from './types.js';
+import { weakTokenProblem } from './tokens.js';
 import {
   ValidationError,
   exceedsJsonSize,
@@ -180,7 +181,10 @@ export function parseTargetSpec(value: unknown, path: string): TargetSpec {
       return text;
     });
     if (addresses.length === 0) throw new ValidationError(`${path}.addresses must name at least one agent`);
-    return { kind, addresses, token: expectString(input.token, `${path}.token`, 1_024) };
+    const token = expectString(input.token, `${path}.token`, 1_024);
+    const weak = weakTokenProblem(token, `${path}.token`);
+    if (weak !== null) throw new ValidationError(weak);
+    return { kind, addresses, token };
   }
   const input = expectObject(value, path, ['kind', 'algorithm', 'nodes', 'config']);
   const algorithm = optional(input.algorithm, (v) => expectOneOf(v, `${path}.algorithm`, ALGORITHMS));

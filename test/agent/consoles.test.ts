@@ -27,7 +27,7 @@ async function oneAgent(): Promise<{ agent: RunningAgent; address: string }> {
   const address = `127.0.0.1:${port}`;
   const members = [{ id: 'n1', address, http: `127.0.0.1:${http}`, supervisor: '127.0.0.1:1' }];
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ algorithm: 'raft', faultLeaseMs: FAULT_LEASE_MS, members }));
-  const settings = parseAgentArgs(['--id', 'n1', '--cluster', join(dir, 'cluster.json'), '--data-dir', join(dir, 'data')], { CONCLAVE_TOKEN: TOKEN }) as AgentSettings;
+  const settings = parseAgentArgs(['--id', 'n1', '--cluster', join(dir, 'cluster.json'), '--data-dir', join(dir, 'data')], { CONCLAVE_CLUSTER_TOKEN: TOKEN }) as AgentSettings;
   const agent = await startAgent(settings, createLogger({}, 'silent'), { supervised: false });
   cleanups.push(() => agent.stop('test over'));
   return { agent, address };

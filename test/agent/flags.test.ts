@@ -27,7 +27,9 @@ const CLUSTER = {
   ],
 };
 const cluster = file('cluster.yaml', CLUSTER);
-const token = file('token', 'a-secret-token\n');
+/** A token strong enough (about 190 bits by the estimate), and the same with spaces around it. */
+const SECRET = 'Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d';
+const token = file('token', `${SECRET}\n`);
 const BASE = ['--id', 'n1', '--cluster', cluster, '--data-dir', join(dir, 'data'), '--token-file', token];
 
 function parse(argv: string[], env: Record<string, string> = {}): AgentSettings {
@@ -51,7 +53,7 @@ describe('parseAgentArgs', () => {
     const settings = parse(BASE);
     expect(settings).toMatchObject({
       id: 'n1',
-      token: 'a-secret-token',
+      token: SECRET,
       listen: { host: '10.0.0.1', port: 7400 },
       http: { host: '10.0.0.1', port: 8400 },
       supervisorListen: { host: '10.0.0.1', port: 9400 },
@@ -69,9 +71,9 @@ describe('parseAgentArgs', () => {
     expect(AGENT_USAGE).toContain('--token-file');
   });
 
-  it('reads the same cluster as JSON, and the token from CONCLAVE_TOKEN', () => {
+  it('reads the same cluster as JSON, and the token from CONCLAVE_CLUSTER_TOKEN', () => {
     const json = file('cluster.json', JSON.stringify(CLUSTER));
-    expect(parse(['--id', 'n1', '--cluster', json, '--data-dir', dir], { CONCLAVE_TOKEN: 'env-token-123' }).token).toBe('env-token-123');
+    expect(parse(['--id', 'n1', '--cluster', json, '--data-dir', dir], { CONCLAVE_CLUSTER_TOKEN: SECRET }).token).toBe(SECRET);
   });
 
   it.each([
@@ -93,22 +95,32 @@ describe('parseAgentArgs', () => {
     expect(refusal(argv as string[])).toContain(words);
   });
 
-  it('requires a token of at least 8 characters, from a file or CONCLAVE_TOKEN', () => {
+  it('requires a token of at least 128 bits, from a file or CONCLAVE_CLUSTER_TOKEN, and says when the old variable is set', () => {
     const withoutToken = BASE.slice(0, 6);
-    expect(refusal(withoutToken)).toBe('a cluster token is required: --token-file FILE or the CONCLAVE_TOKEN environment variable');
-    expect(refusal(withoutToken, { CONCLAVE_TOKEN: 'short' })).toBe('the token (CONCLAVE_TOKEN) must be at least 8 characters long');
+    const missing = 'a cluster token is required: --token-file FILE or the CONCLAVE_CLUSTER_TOKEN environment variable ("conclave token" makes one)';
+    expect(refusal(withoutToken)).toBe(missing);
+    expect(refusal(withoutToken, { CONCLAVE_TOKEN: SECRET })).toBe(`${missing} (CONCLAVE_TOKEN is set, but it is no longer read: each secret has its own name now, see docs/operators.md)`);
+    expect(refusal(withoutToken, { CONCLAVE_CLUSTER_TOKEN: 'correct horse battery staple' })).toBe(
+      'the token (CONCLAVE_CLUSTER_TOKEN) is too weak: about 110 bits, and at least 128 are needed (32 or more random characters, as "conclave token" or "openssl rand -base64 32" make them)',
+    );
+    // Long is not enough: a repeated character carries nothing.
+    expect(refusal(withoutToken, { CONCLAVE_CLUSTER_TOKEN: 'a'.repeat(64) })).toMatch(/^the token \(CONCLAVE_CLUSTER_TOKEN\) is too weak: about 0 bits/);
     const short = file('short-token', 'abc\n');
-    expect(refusal([...withoutToken, '--token-file', short])).toBe(`the token (--token-file ${short}) must be at least 8 characters long`);
+    expect(refusal([...withoutToken, '--token-file', short])).toMatch(new RegExp(`^the token \\(--token-file ${short}\\) is too weak: about 14 bits`));
+    // Agents need the cluster token; a console token is for consoles only.
+    expect(refusal(withoutToken, { CONCLAVE_CLUSTER_TOKEN: `conclave-console.${'A'.repeat(43)}` })).toBe(
+      'the token given is a console token, which only consoles use: an agent needs the cluster token it was made from',
+    );
     expect(refusal([...withoutToken, '--token-file', join(dir, 'nope')])).toBe(`--token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
     const empty = file('empty-token', '');
     expect(refusal([...withoutToken, '--token-file', empty])).toBe(`--token-file: ${empty} is empty; it holds the cluster token`);
     expect(refusal([...withoutToken, '--token-file', dir])).toBe(`--token-file: cannot read ${dir} (EISDIR)`);
-    expect(refusal([...withoutToken, '--token-file', file('two-lines', 'a-secret-token\nsecond-line\n')])).toMatch(/must be one line$/);
+    expect(refusal([...withoutToken, '--token-file', file('two-lines', `${SECRET}\nsecond-line\n`)])).toMatch(/must be one line$/);
   });
 
   it('reads a token file exactly as serve --attach does: one trailing newline ignored, nothing else trimmed', () => {
     const attach = (tokenFile: string): string => {
-      const options = parseServeArgs(['--attach', '10.0.0.1:7400', '--cluster-token-file', tokenFile], {});
+      const options = parseServeArgs(['--attach', '10.0.0.1:7400', '--console-token-file', tokenFile], {});
       if (options === 'help' || options.cluster.kind !== 'attached') throw new Error('not attached');
       return options.cluster.token;
     };
@@ -122,20 +134,20 @@ describe('parseAgentArgs', () => {
       throw new Error(`serve accepted ${tokenFile}`);
     };
     for (const [name, text, expected] of [
-      ['plain', 'a-secret-token', 'a-secret-token'],
-      ['newline', 'a-secret-token\n', 'a-secret-token'],
-      ['crlf', 'a-secret-token\r\n', 'a-secret-token'],
-      ['spaces', '  a-secret-token  \n', '  a-secret-token  '],
+      ['plain', SECRET, SECRET],
+      ['newline', `${SECRET}\n`, SECRET],
+      ['crlf', `${SECRET}\r\n`, SECRET],
+      ['spaces', `  ${SECRET}  \n`, `  ${SECRET}  `],
     ] as const) {
       const path = file(`token-${name}`, text);
       expect(parse([...BASE.slice(0, 6), '--token-file', path]).token).toBe(expected);
       expect(attach(path)).toBe(expected);
     }
-    for (const [name, text] of [['two-newlines', 'a-secret-token\n\n'], ['empty', ''], ['short', 'abc\n']] as const) {
+    for (const [name, text] of [['two-newlines', `${SECRET}\n\n`], ['empty', ''], ['short', 'abc\n']] as const) {
       const path = file(`token-${name}`, text);
-      expect(refusedByServe(path)).toBe(refusal([...BASE.slice(0, 6), '--token-file', path]).replace('--token-file', '--cluster-token-file'));
+      expect(refusedByServe(path)).toBe(refusal([...BASE.slice(0, 6), '--token-file', path]).replace('--token-file', '--console-token-file'));
     }
-    expect(refusedByServe(join(dir, 'nope'))).toBe(`--cluster-token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
+    expect(refusedByServe(join(dir, 'nope'))).toBe(`--console-token-file: cannot read ${join(dir, 'nope')} (ENOENT)`);
   });
 
   it('names the cluster file and the field that is wrong', () => {
@@ -158,7 +170,7 @@ describe('parseAgentArgs', () => {
 
 describe('the command line', () => {
   it('exits with code 2 and names the problem; --help lists the flags; the npx wrapper runs the built CLI', () => {
-    const run = (args: string[], script = BUILT_CLI) => spawnSync(process.execPath, [script, ...args], { cwd: APP_ROOT, encoding: 'utf8', env: { ...process.env, CONCLAVE_TOKEN: '' } });
+    const run = (args: string[], script = BUILT_CLI) => spawnSync(process.execPath, [script, ...args], { cwd: APP_ROOT, encoding: 'utf8', env: { ...process.env, CONCLAVE_CLUSTER_TOKEN: '' } });
     const bad = run(['agent', ...BASE, '--listen', 'nowhere']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('conclave: --listen must be HOST:PORT');
@@ -199,21 +211,32 @@ describe('serve flags (parseArgs, in this CLI\'s words)', () => {
     [['--port', '70000'], '--port must be between 0 and 65535 (got 70000)'],
     [['--nodes', 'three'], '--nodes must be a whole number (got "three")'],
     [['--algorithm', 'zab'], '--algorithm must be one of raft, bully, paxos (got "zab")'],
-    [['--token', 'short'], 'the token must be at least 8 characters long'],
+    [['--token', SECRET], '--token would put the secret on the command line, where ps shows it: put it in a file and pass --token-file F, or set CONCLAVE_HUB_TOKEN'],
     [['--data-dir', '/tmp'], '--data-dir goes with --processes'],
-    [['--cluster-token-file', '/tmp/x'], '--cluster-token-file goes with --attach'],
+    [['--console-token-file', '/tmp/x'], '--console-token-file goes with --attach'],
+    [['--cluster-token-file', '/tmp/x'], '--cluster-token-file is now --console-token-file'],
     [['--attach', 'a:1', '--processes', '3'], '--attach and --processes cannot be used together'],
     [['--attach', 'nohost'], '--attach takes host:port addresses separated by commas (got "nohost")'],
-    [['--attach', 'a:1'], '--attach needs the cluster token: --cluster-token-file F, or CONCLAVE_CLUSTER_TOKEN (or CONCLAVE_TOKEN) in the environment'],
+    [['--attach', 'a:1'], '--attach needs the console token: --console-token-file F, or CONCLAVE_CONSOLE_TOKEN in the environment ("conclave token --console" makes it from the cluster token)'],
     [['--attach', 'a:1', '--tls-cert', '/x'], '--tls-cert, --tls-key and --tls-ca go together'],
   ])('%j is refused: %s', (argv, message) => {
-    expect(() => serve(argv, { CONCLAVE_TOKEN: argv.includes('--attach') && !message.includes('token') ? 'a-secret-token' : '' })).toThrow(message);
+    expect(() => serve(argv, { CONCLAVE_CONSOLE_TOKEN: argv.includes('--attach') && !message.includes('token') ? SECRET : '' })).toThrow(message);
     expect(() => serve(argv)).toThrow(UsageError);
   });
 
-  it('--attach takes the token from CONCLAVE_CLUSTER_TOKEN, else CONCLAVE_TOKEN, with the agents\' rules', () => {
-    expect(serve(['--attach', 'a:1'], { CONCLAVE_CLUSTER_TOKEN: 'cluster-token', CONCLAVE_TOKEN: 'hub-token-1' }).cluster).toMatchObject({ token: 'cluster-token' });
-    expect(serve(['--attach', 'a:1'], { CONCLAVE_TOKEN: 'hub-token-1' }).cluster).toMatchObject({ token: 'hub-token-1' });
-    expect(() => serve(['--attach', 'a:1'], { CONCLAVE_CLUSTER_TOKEN: 'short' })).toThrow('the token (CONCLAVE_CLUSTER_TOKEN) must be at least 8 characters long');
+  it('--attach takes the console token from CONCLAVE_CONSOLE_TOKEN, else the cluster token (whose console token it uses), with the agents\' rules', () => {
+    const consoleToken = `conclave-console.${'A'.repeat(43)}`;
+    expect(serve(['--attach', 'a:1'], { CONCLAVE_CONSOLE_TOKEN: consoleToken, CONCLAVE_CLUSTER_TOKEN: SECRET }).cluster).toMatchObject({ token: consoleToken });
+    expect(serve(['--attach', 'a:1'], { CONCLAVE_CLUSTER_TOKEN: SECRET }).cluster).toMatchObject({ token: SECRET });
+    expect(() => serve(['--attach', 'a:1'], { CONCLAVE_CONSOLE_TOKEN: 'short-token' })).toThrow('the token (CONCLAVE_CONSOLE_TOKEN) is too weak');
+    expect(() => serve(['--attach', 'a:1'], { CONCLAVE_CONSOLE_TOKEN: 'conclave-console.short' })).toThrow('starts like a console token but is not one');
+  });
+
+  it('the hub token comes from --token-file or CONCLAVE_HUB_TOKEN, never argv; CONCLAVE_TOKEN is named, not read', () => {
+    expect(serve([], { CONCLAVE_HUB_TOKEN: SECRET }).token).toBe(SECRET);
+    expect(serve(['--token-file', token]).token).toBe(SECRET);
+    expect(serve([]).token).toBeNull();
+    expect(() => serve([], { CONCLAVE_TOKEN: SECRET })).toThrow('CONCLAVE_TOKEN is no longer read: the hub token is CONCLAVE_HUB_TOKEN (or --token-file F), and agents have their own CONCLAVE_CLUSTER_TOKEN');
+    expect(() => serve([], { CONCLAVE_HUB_TOKEN: 'hub-token-1' })).toThrow('the token (CONCLAVE_HUB_TOKEN) is too weak');
   });
 });

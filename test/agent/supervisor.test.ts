@@ -129,7 +129,7 @@ describe('the supervisor', () => {
     const parent = spawn(
       process.execPath,
       ['-e', `require('node:child_process').spawn(process.execPath, ${JSON.stringify([BUILT_CLI, 'agent', '--supervise', '--id', 'n1', '--cluster', cluster.file, '--data-dir', cluster.dataDir('n1')])}, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }); setInterval(() => {}, 1000);`],
-      { cwd: APP_ROOT, env: { ...process.env, CONCLAVE_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: APP_ROOT, env: { ...process.env, CONCLAVE_CLUSTER_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const logs = new AgentProcess(parent, 'parent');
     const pids: number[] = [];

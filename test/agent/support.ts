@@ -233,7 +233,7 @@ export function startAgentProcess({ cluster, id, file, extra = [], env = {}, pre
   const command = prefix.length > 0 ? prefix[0]! : process.execPath;
   const options: SpawnOptions = {
     cwd: APP_ROOT,
-    env: { ...process.env, CONCLAVE_TOKEN: TOKEN, ...env },
+    env: { ...process.env, CONCLAVE_CLUSTER_TOKEN: TOKEN, ...env },
     stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   };
   const child = spawn(command, prefix.length > 0 ? [...prefix.slice(1), process.execPath, ...args] : args, options);

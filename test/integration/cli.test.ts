@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { weakTokenProblem } from '../../shared/protocol/tokens.js';
+import { consoleTokenOf } from '../../electron/wire/tokens.js';
 import { APP_ROOT as root, BUILT_CLI as cli, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
 
 let running: RunningServer | null = null;
@@ -15,8 +17,8 @@ afterEach(async () => {
   running = null;
 });
 
-function runCli(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 15_000, env: { ...process.env, ...env } });
 }
 
 describe('conclave serve', () => {
@@ -38,7 +40,7 @@ describe('conclave serve', () => {
     [['serve', '--algorithm', 'zab'], '--algorithm must be one of'],
     [['serve', '--port'], '--port needs a value'],
     [['serve', '--colour', 'blue'], 'unknown flag --colour'],
-    [['serve', '--token', 'short'], 'the token must be at least 8 characters long'],
+    [['serve', '--token', 'some-secret-on-the-command-line'], '--token would put the secret on the command line, where ps shows it'],
     [['serve', 'extra'], 'unexpected argument "extra"'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with a clear message and exit code 2', (args, message) => {
@@ -61,10 +63,57 @@ describe('conclave serve', () => {
     expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
   });
 
+  it('with a hub token, prints the dashboard URL without it, and the dashboard asks for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-hub-token-'));
+    try {
+      const token = runCli(['token']).stdout.trim();
+      writeFileSync(join(dir, 'hub-token'), `${token}\n`, { mode: 0o600 });
+      running = await startBuilt(cli, ['serve', '--port', '0', '--nodes', '1', '--token-file', join(dir, 'hub-token')]);
+      expect(running.output()).toMatch(/dashboard at http:\/\/127\.0\.0\.1:\d+\/ \(it asks for the hub token\)$/m);
+      expect(running.output()).not.toContain(token);
+      expect((await fetch(new URL('/metrics', running.url))).status).toBe(401);
+      expect((await fetch(new URL('/metrics', running.url), { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints its flags with --help', () => {
     const result = runCli(['serve', '--help']);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('--nodes      embedded cluster size, 1 to 101');
+  });
+});
+
+describe('conclave token', () => {
+  it('prints a new random token each time, strong enough for any of the secrets', () => {
+    const first = runCli(['token']);
+    const second = runCli(['token']);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    expect(second.stdout).not.toBe(first.stdout);
+    expect(weakTokenProblem(first.stdout.trim(), 'conclave token')).toBeNull();
+  });
+
+  it('--console prints the console token of the cluster token, read from a file or CONCLAVE_CLUSTER_TOKEN, never argv', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-token-'));
+    try {
+      const cluster = runCli(['token']).stdout.trim();
+      writeFileSync(join(dir, 'token'), `${cluster}\n`);
+      const fromFile = runCli(['token', '--console', '--token-file', join(dir, 'token')]);
+      expect(fromFile.status).toBe(0);
+      expect(fromFile.stdout).toBe(`${consoleTokenOf(cluster)}\n`);
+      expect(runCli(['token', '--console'], { CONCLAVE_CLUSTER_TOKEN: cluster }).stdout).toBe(fromFile.stdout);
+      const again = runCli(['token', '--console'], { CONCLAVE_CLUSTER_TOKEN: fromFile.stdout.trim() });
+      expect(again.status).toBe(2);
+      expect(again.stderr).toContain('that is a console token already: --console takes the cluster token it is made from');
+      const none = runCli(['token', '--console'], { CONCLAVE_CLUSTER_TOKEN: '' });
+      expect(none.status).toBe(2);
+      expect(none.stderr).toContain('--console needs the cluster token: --token-file F, or CONCLAVE_CLUSTER_TOKEN in the environment');
+      expect(runCli(['token', cluster]).stderr).toContain('unexpected argument');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,8 +6,9 @@
 import { DEFAULT_ELECTION_CONFIG, type NodeStatus } from '../../shared/core/election.js';
 import { requestFrame, type AgentEvent, type AgentStatus, type ChildState, type RequestOp } from '../../shared/protocol/agent-wire.js';
 import { listenWire, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { RawJson } from '../../electron/wire/frames.js';
 
-export const FAKE_TOKEN = 'fake cluster token, long enough';
+export const FAKE_TOKEN = 'fake-Cluster-Token-7Qx2-Wm9z-Lp4r-Hd8k';
 
 export interface FakeMember {
   id: string;
@@ -27,7 +28,7 @@ export interface FakeMember {
   pingDelayMs: number;
   /** When set, requests are received and recorded but never answered (a host that lost power, its socket left open). */
   silent: boolean;
-  /** When set, what `inspect`, `ping` or `status` answer instead of the protocol's answer. */
+  /** When set, what `inspect`, `ping` or `status` answer instead of the protocol's answer (inspect's may be JSON text, for what JSON.stringify cannot write). */
   inspectAnswer?: unknown;
   pingAnswer?: unknown;
   statusAnswer?: unknown;
@@ -147,7 +148,8 @@ export class FakeCluster {
       const op = request.op;
       member.requests.push(op);
       if (member.silent) return;
-      const answer = (value: unknown): void => connection.send({ t: 'res', id: request.id, ok: true, value });
+      const answer = (value: unknown): void =>
+        connection.send(value instanceof RawJson ? new RawJson(`{"t":"res","id":${request.id},"ok":true,"value":${value.text}}`) : { t: 'res', id: request.id, ok: true, value });
       const refuse = (error: string, code?: 'lapsed' | 'replaced'): void => connection.send({ t: 'res', id: request.id, ok: false, error, ...(code === undefined ? {} : { code }) });
       switch (op.op) {
         case 'ping': {
