@@ -7,6 +7,7 @@
  * fault's latency adds to it). A peer is lost (a crash hint) when no connection to or from it is
  * left and it did not say goodbye.
  */
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import type { Message } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.js';
@@ -115,9 +116,11 @@ export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   private readonly inboundState = new WeakMap<WireConnection, InboundState>();
   private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
+  private readonly messageKinds: ReadonlySet<string>;
   private stopped = false;
 
   constructor(private readonly options: PeerTransportOptions) {
+    this.messageKinds = new Set(ALGORITHM_INFO[options.membership.algorithm].messageKinds);
     for (const peer of options.peers) {
       this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, outboundInstance: null, backlogSince: null, inbound: null, inboundInstance: null, retired: [], present: false, leaving: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
     }
@@ -291,6 +294,11 @@ export class PeerTransport {
       return;
     }
     const message = parsed.data.m as Message;
+    if (!this.messageKinds.has(message.kind)) {
+      log.warn({ peer: link.id, address: connection.remoteAddress, kind: message.kind.slice(0, 32) }, 'invalid frame: connection closed');
+      connection.close(`a message of a kind ${this.options.membership.algorithm} does not have`);
+      return;
+    }
     if (message.from !== connection.remoteId || message.to !== self) {
       log.warn({ peer: link.id, address: connection.remoteAddress, from: message.from, to: message.to }, 'spoofed sender: connection closed');
       connection.close('spoofed sender');
@@ -364,11 +372,12 @@ export class PeerTransport {
     link.dialing = true;
     const { self, token, tls, membership, fingerprint, instance, log, onEvent, clock } = this.options;
     try {
-      const { connection, welcome } = await dialWire({
+      const { connection, welcome, serverInstance } = await dialWire({
         address: link.address,
         token,
         role: 'peer',
         id: self,
+        expectId: link.id,
         membership,
         fingerprint,
         ...(instance === undefined ? {} : { instance }),
@@ -378,15 +387,14 @@ export class PeerTransport {
         connection.close('stopping');
         return;
       }
-      if (connection.remoteId !== link.id || welcome.fingerprint !== fingerprint) {
-        const reason =
-          connection.remoteId !== link.id ? `${link.address} answered as "${connection.remoteId}", not "${link.id}"` : `${link.id}'s welcome carries another membership fingerprint`;
+      if (welcome.fingerprint !== fingerprint) {
+        const reason = `${link.id}'s welcome carries another membership fingerprint`;
         connection.close(reason);
         throw new DialError(reason, true);
       }
       link.attempt = 0;
       link.outbound = connection;
-      link.outboundInstance = welcome.instance;
+      link.outboundInstance = serverInstance;
       link.backlogSince = null;
       log.info({ peer: link.id, address: link.address, direction: 'outbound' }, 'peer connected');
       connection.on('frame', (frame) => {

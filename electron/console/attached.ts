@@ -19,6 +19,7 @@
  *   once another console's table replaced it, this console drops its own, says so in the target's
  *   label and in a `heal` event, and stops renewing it, until it sets faults again.
  */
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { createRandom } from '../../shared/core/random.js';
 import { sameNodeStatus, type NodeStatus } from '../../shared/core/election.js';
 import { DEFAULT_PRIORITY } from '../../shared/core/leadership.js';
@@ -52,7 +53,7 @@ import type { ManagedTarget } from '../runtime/console.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
 import { ClusterModel, type NodeControl } from '../runtime/model.js';
 import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
-import { DialError, dialWire, type TlsFiles } from '../wire/connection.js';
+import { dialWire, type TlsFiles } from '../wire/connection.js';
 import { RequestChannel, RequestRefused, RequestTimeout } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
 
@@ -70,6 +71,7 @@ const DIAL_TIMEOUT_MS = 2_000;
 export interface AttachOptions {
   /** Agents to learn the membership from (any one that answers). */
   addresses: string[];
+  /** The console token (or the cluster token it is made from: only the console token is used on the wire). */
   token: string;
   /** How this console names itself to agents: in their logs, and as the owner of its faults. */
   consoleId: string;
@@ -133,6 +135,7 @@ export class AttachedCluster implements ManagedTarget {
   private faultsSerial = 0;
   private readonly leaseMs: number;
   private readonly target: TargetInfo;
+  private readonly messageKinds: ReadonlySet<string>;
 
   /** Learns the membership from the first agent that answers, connects to every member, and waits for their status. */
   static async open(options: AttachOptions): Promise<AttachedCluster> {
@@ -146,7 +149,7 @@ export class AttachedCluster implements ManagedTarget {
         status = agentStatusSchema.parse(await channel.request({ op: 'status' }));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        problems.push(error instanceof DialError && /authentication failed/.test(reason) ? `${reason} (is the cluster token right?)` : reason);
+        problems.push(reason);
         continue;
       } finally {
         channel?.close('membership learned');
@@ -164,6 +167,7 @@ export class AttachedCluster implements ManagedTarget {
   ) {
     for (const member of first.members) this.members.set(member.id, new MemberState(member));
     this.leaseMs = first.faultLeaseMs;
+    this.messageKinds = new Set(ALGORITHM_INFO[first.algorithm].messageKinds);
     const processes = options.kind === 'processes';
     this.target = {
       kind: options.kind ?? 'attached',
@@ -422,7 +426,15 @@ export class AttachedCluster implements ManagedTarget {
     const attempt = async (): Promise<void> => {
       if (this.stopped) return;
       try {
-        const { connection } = await dialWire({ address, token: this.options.token, role: 'console', id: this.options.consoleId, timeoutMs: DIAL_TIMEOUT_MS, ...tlsOf(this.options) });
+        const { connection } = await dialWire({
+          address,
+          token: this.options.token,
+          role: 'console',
+          id: this.options.consoleId,
+          expectId: state.member.id,
+          timeoutMs: DIAL_TIMEOUT_MS,
+          ...tlsOf(this.options),
+        });
         if (this.stopped) {
           connection.close('the console detached');
           return;
@@ -490,6 +502,8 @@ export class AttachedCluster implements ManagedTarget {
         return;
       case 'sent':
         for (const message of frame.messages) {
+          // Only the algorithm's own kinds are counted and drawn: a kind is data, and an unknown one is an agent's bug.
+          if (!this.messageKinds.has(message.kind)) continue;
           const sentAt = this.local(state, message.sentT);
           const granted = message.granted;
           this.model.transit({
@@ -529,6 +543,9 @@ export class AttachedCluster implements ManagedTarget {
         return;
       case 'transfer':
         this.later(state, event.t, () => this.model.noticed(state.member.id, { kind: 'transfer', to: event.to, reason: event.reason }));
+        return;
+      case 'term-refused':
+        this.later(state, event.t, () => this.model.termRefused(state.member.id, event.peer, event.term, event.ownTerm, event.refused));
         return;
       default:
         return;

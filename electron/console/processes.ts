@@ -5,7 +5,6 @@
  * target stops; if this process dies first, its children see their IPC channel close and exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.j
 import { MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
 import { allOrNone } from '../runtime/all-or-none.js';
 import type { ManagedTarget } from '../runtime/console.js';
+import { consoleTokenOf, newToken } from '../wire/tokens.js';
 import { AttachedCluster } from './attached.js';
 
 /** How long the agents may take to start answering. */
@@ -100,7 +100,7 @@ export async function startProcesses(options: ProcessesOptions): Promise<Managed
   }));
   const clusterFile = join(dir, 'cluster.json');
   writeFileSync(clusterFile, JSON.stringify({ name: 'processes on this machine', algorithm: options.algorithm, timing: options.config, members }, null, 2));
-  const token = randomBytes(24).toString('hex');
+  const token = newToken();
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 
@@ -140,7 +140,7 @@ export async function startProcesses(options: ProcessesOptions): Promise<Managed
       if (dead !== undefined) throw new Error(`the agent ${dead.id} exited as it started: ${dead.lastWords()}`);
       if (Date.now() > deadline) throw new Error(`the agents did not answer within ${PROCESSES_START_TIMEOUT_MS / 1000} s: ${lastProblem}`);
       try {
-        attached = await AttachedCluster.open({ addresses: members.map((member) => member.address), token, consoleId: options.consoleId, kind: 'processes' });
+        attached = await AttachedCluster.open({ addresses: members.map((member) => member.address), token: consoleTokenOf(token), consoleId: options.consoleId, kind: 'processes' });
       } catch (error) {
         lastProblem = error instanceof Error ? error.message : String(error);
         await new Promise((resolve) => setTimeout(resolve, 200));

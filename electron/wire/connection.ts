@@ -2,18 +2,22 @@
  * Authenticated, framed connections between agents, supervisors and consoles (docs/agent-protocol.md),
  * over TCP or, when certificate files are given, TLS.
  *
- * The server opens with a challenge (a nonce); the client answers with its role, id, its own nonce
- * and an HMAC-SHA256 of both under the cluster token; the server checks it (in constant time) and
- * proves itself the same way. The token never crosses the wire. After that, every frame is
- * length-prefixed JSON below FRAME_BYTES_MAX, sealed with a MAC under a key of the connection and
- * direction (derived from the token and the handshake's frames), checked by the caller against
- * its schema; the identity of the other end is the one it authenticated as. So without TLS too,
- * nobody without the token can inject, alter, replay or reorder frames of a connection.
+ * The server opens with a challenge (a nonce and its id); the client says who it is, whom it means
+ * to reach, and its own nonce; the server proves it knows the key of the client's role (the cluster
+ * token for peers, the console token for consoles) with an HMAC-SHA256 over all of that, and only
+ * then does the client prove itself, over everything so far. Proofs are checked in constant time
+ * and no key crosses the wire. After that, every frame is length-prefixed JSON below
+ * FRAME_BYTES_MAX, sealed with a MAC under a key of the connection and direction (derived from the
+ * role's key and the handshake's frames), checked by the caller against its schema; the identity
+ * of the other end is the one it authenticated as. So without TLS too, nobody without the key can
+ * inject, alter, replay or reorder frames of a connection.
+ *
+ * Sockets are counted and timed from the TCP accept, before TLS: strangers cannot hold a port.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, connect as tlsConnect, type SecureContextOptions } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { z } from 'zod';
 import {
   HANDSHAKES_MAX,
@@ -21,14 +25,16 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   WIRE_VERSION,
   challengeFrame,
+  clientProofFrame,
   helloFrame,
-  proofText,
   refusedFrame,
+  serverProofFrame,
   welcomeFrame,
   type Role,
 } from '../../shared/protocol/agent-wire.js';
 import { splitHostPort } from '../../shared/protocol/cluster-file.js';
 import { FrameDecoder, FrameError, FrameOpener, FrameSealer, encodeBody, encodeFrame, lengthPrefixed, parseBody } from './frames.js';
+import { roleKey } from './tokens.js';
 
 /** How long a connection we closed may take to deliver what was written before (a `bye`) and see the other end close, before its socket is destroyed. */
 export const CLOSE_LINGER_MS = 1_000;
@@ -53,8 +59,19 @@ export function nonce(): string {
  */
 export const PROCESS_INSTANCE = nonce();
 
-export function proof(token: string, text: string): string {
-  return createHmac('sha256', token).update(text).digest('hex');
+/** sha256 over frames, each with its 4-byte length: what a MAC over part of a handshake covers. */
+function digestOf(parts: readonly Buffer[]): Buffer {
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(lengthPrefixed(part));
+  return digest.digest();
+}
+
+/**
+ * A side's proof: HMAC-SHA256 under the role's key over the handshake's frames so far (hex). Both
+ * ends' ids, nonces and instances are in them, so a proof holds for this one connection only.
+ */
+export function handshakeProof(key: string, side: 'server' | 'client', parts: readonly Buffer[]): string {
+  return createHmac('sha256', key).update(`conclave/${WIRE_VERSION}|${side}|`).update(digestOf(parts)).digest('hex');
 }
 
 /** Constant-time comparison of two proofs (hex strings of the same length when honest). */
@@ -71,14 +88,12 @@ export interface SessionKeys {
 }
 
 /**
- * The keys of a connection: HMAC-SHA256 under the token of the handshake's three frames (the
- * challenge, the hello and the welcome, byte for byte, so both nonces and everything either end
+ * The keys of a connection: HMAC-SHA256 under the role's key of the handshake's four frames (the
+ * challenge, the hello and both proofs, byte for byte, so both nonces and everything either end
  * claimed), then one key per direction.
  */
-export function sessionKeys(token: string, transcript: Buffer[], side: 'client' | 'server'): SessionKeys {
-  const digest = createHash('sha256');
-  for (const part of transcript) digest.update(lengthPrefixed(part));
-  const session = createHmac('sha256', token).update(`conclave/${WIRE_VERSION}|session|`).update(digest.digest()).digest();
+export function sessionKeys(key: string, transcript: Buffer[], side: 'client' | 'server'): SessionKeys {
+  const session = createHmac('sha256', key).update(`conclave/${WIRE_VERSION}|session|`).update(digestOf(transcript)).digest();
   const toServer = createHmac('sha256', session).update('client->server').digest();
   const toClient = createHmac('sha256', session).update('server->client').digest();
   return side === 'client' ? { send: toServer, receive: toClient } : { send: toClient, receive: toServer };
@@ -90,8 +105,6 @@ export function sessionKeys(token: string, transcript: Buffer[], side: 'client' 
  */
 export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [reason: string] }> {
   private closed = false;
-  private readonly sealer: FrameSealer;
-  private readonly opener: FrameOpener;
   /** Resolves when the socket is gone: what we wrote was delivered, or given up on. */
   readonly released: Promise<void>;
 
@@ -99,7 +112,9 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     private readonly socket: Socket,
     /** Holds what arrived after the handshake's last frame. */
     private readonly decoder: FrameDecoder,
-    keys: SessionKeys,
+    /** The connection's sealer and opener, which may have sealed or opened the first frame (the welcome) already. */
+    private readonly sealer: FrameSealer,
+    private readonly opener: FrameOpener,
     /** Who the other end authenticated as. */
     readonly remoteId: string,
     /** A peer agent, a console, or (seen from a dialing console) the agent or supervisor it reached. */
@@ -108,8 +123,6 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
     readonly remoteAddress: string,
   ) {
     super();
-    this.sealer = new FrameSealer(keys.send);
-    this.opener = new FrameOpener(keys.receive);
     this.released = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
@@ -181,25 +194,23 @@ export class WireConnection extends EventEmitter<{ frame: [unknown]; close: [rea
   }
 }
 
-/** Reads one unsealed frame with a deadline (the handshake's pace): its JSON and its bytes; what follows stays in the decoder. */
-function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Promise<{ frame: unknown; body: Buffer }> {
+/** Reads one frame's bytes with a deadline (the handshake's pace); what follows stays in the decoder. */
+function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error('the handshake took too long')), Math.max(0, deadline - Date.now()));
     const onData = (chunk: Buffer): void => {
       let body: Buffer | null;
-      let frame: unknown;
       try {
         decoder.append(chunk);
         body = decoder.next();
         if (body === null) return;
-        frame = parseBody(body);
       } catch (error) {
         fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
       cleanup();
       socket.pause();
-      resolve({ frame, body });
+      resolve(body);
     };
     const onEnd = (): void => fail(new Error('the connection closed during the handshake'));
     const onError = (error: Error): void => fail(error);
@@ -213,6 +224,18 @@ function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Pro
       socket.off('close', onEnd);
       socket.off('error', onError);
     };
+    // What came along with an earlier frame.
+    try {
+      const ready = decoder.next();
+      if (ready !== null) {
+        clearTimeout(timer);
+        resolve(ready);
+        return;
+      }
+    } catch (error) {
+      fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     socket.on('data', onData);
     socket.once('close', onEnd);
     socket.once('error', onError);
@@ -220,21 +243,36 @@ function readFrame(socket: Socket, decoder: FrameDecoder, deadline: number): Pro
   });
 }
 
+/** Why a server ended a handshake; `authenticated` when the client had proved itself (the server's own reasons, not a stranger's). */
+export class HandshakeRefusal extends Error {
+  constructor(
+    message: string,
+    readonly authenticated: boolean,
+  ) {
+    super(message);
+    this.name = 'HandshakeRefusal';
+  }
+}
+
 export interface WireServerOptions {
   host: string;
   port: number;
   /** Our id, in the challenge (a member id, or the supervised member's for a supervisor). */
   id: string;
+  /** The cluster token: peers prove with it, consoles with the console token made from it (tokens.ts). */
   token: string;
   tls?: TlsFiles;
   /** Decides on an authenticated client: a refusal in words (sent to it and logged), or null to admit it. */
   admit: (hello: Hello, remoteAddress: string) => string | null;
   /** What the welcome tells the client (a member tells peers its membership). */
-  welcome?: () => Pick<Welcome, 'membership' | 'fingerprint'>;
+  welcome?: () => Omit<Welcome, 't'>;
   onConnection: (connection: WireConnection, hello: Hello) => void;
-  /** A client that failed to authenticate or was refused: for the log, never with the token. */
-  onRefused?: (remoteAddress: string, reason: string) => void;
-  /** The instance the welcome carries; this process's by default (tests run several "processes" in one). */
+  /**
+   * A client that failed to authenticate or was refused, for the log (never with a key):
+   * `authenticated` when it had proved itself, so that what strangers cause can be counted rather than logged one by one.
+   */
+  onRefused?: (remoteAddress: string, reason: string, authenticated: boolean) => void;
+  /** The instance the server's proof carries; this process's by default (tests run several "processes" in one). */
   instance?: string;
   /** Sockets open at once, authenticated or not; beyond, new ones are closed by the kernel's accept. Unbounded when left out. */
   connectionsMax?: number;
@@ -243,12 +281,13 @@ export interface WireServerOptions {
 }
 
 export interface HandshakeLimits {
-  /** In their handshake at once; beyond, the oldest is closed (an honest one takes a round trip, so a flood cannot hold the port). */
+  /** In their handshake (TLS included) at once; beyond, the oldest is closed (an honest one takes a few round trips, so a flood cannot hold the port). */
   max: number;
   /** In their handshake at once from one address; beyond, a new one is closed at once. */
   perAddressMax: number;
   /** Whether loopback addresses are exempt from the per-address bound (agents of one machine dial each other at once). */
   loopbackExempt: boolean;
+  /** From the TCP accept to the welcome, TLS included. */
   timeoutMs: number;
 }
 
@@ -261,6 +300,7 @@ export interface WireServer {
 
 export async function listenWire(options: WireServerOptions): Promise<WireServer> {
   const limits: HandshakeLimits = { ...HANDSHAKE_LIMITS, ...options.handshakes };
+  const tlsAccept = options.tls === undefined ? null : tlsAcceptor(options.tls, limits.timeoutMs);
   const sockets = new Set<Socket>();
   /** Sockets in their handshake, oldest first, with the address each counts against (null: exempt). */
   const handshaking = new Map<Socket, string | null>();
@@ -275,6 +315,8 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
     if (left > 0) perAddress.set(host, left);
     else perAddress.delete(host);
   };
+  // Every socket is counted from its TCP accept, before any TLS: a stranger's idle socket holds
+  // a handshake place for at most timeoutMs, and never more than its address's share.
   const handle = (socket: Socket): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -282,7 +324,7 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
     const host = socket.remoteAddress ?? 'unknown';
     const counted = !(limits.loopbackExempt && isLoopback(host));
     if (counted && (perAddress.get(host) ?? 0) >= limits.perAddressMax) {
-      options.onRefused?.(addressOf(socket), `too many handshakes at once from ${host} (at most ${limits.perAddressMax})`);
+      options.onRefused?.(addressOf(socket), `too many handshakes at once from ${host} (at most ${limits.perAddressMax})`, false);
       socket.destroy();
       return;
     }
@@ -296,17 +338,18 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
     }
     handshaking.set(socket, counted ? host : null);
     if (counted) perAddress.set(host, (perAddress.get(host) ?? 0) + 1);
-    void serverHandshake(socket, options, limits.timeoutMs)
+    const deadline = Date.now() + limits.timeoutMs;
+    const remoteAddress = addressOf(socket);
+    void (tlsAccept === null ? Promise.resolve(socket) : tlsAccept(socket, deadline))
+      .then((stream) => serverHandshake(stream, remoteAddress, options, deadline))
       .catch((error: unknown) => {
         const reason = evicted.has(socket) ? `closed in its handshake to make room (${limits.max} handshakes at once)` : error instanceof Error ? error.message : String(error);
-        options.onRefused?.(addressOf(socket), reason);
+        options.onRefused?.(remoteAddress, reason, error instanceof HandshakeRefusal && error.authenticated);
         socket.destroy();
       })
       .finally(() => release(socket));
   };
-  const server: Server = options.tls
-    ? createTlsServer({ ...tlsContext(options.tls), requestCert: true, rejectUnauthorized: true }, handle)
-    : createNetServer(handle);
+  const server: Server = createNetServer(handle);
   if (options.connectionsMax !== undefined) server.maxConnections = options.connectionsMax;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -327,51 +370,105 @@ export async function listenWire(options: WireServerOptions): Promise<WireServer
   };
 }
 
-async function serverHandshake(socket: Socket, options: WireServerOptions, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** The server's side of TLS on an accepted socket, within the handshake's deadline; the client must present a certificate the CA signed. */
+/**
+ * TLS on accepted sockets: a tls.Server that never listens is handed each socket, so that Node
+ * runs the handshake and verifies the client's certificate (it needs one the CA signed) as it
+ * does for its own. Each socket waits for its outcome within the handshake's deadline.
+ */
+function tlsAcceptor(files: TlsFiles, timeoutMs: number): (socket: Socket, deadline: number) => Promise<TLSSocket> {
+  const server = createTlsServer({ ...tlsContext(files), requestCert: true, rejectUnauthorized: true, handshakeTimeout: timeoutMs });
+  const waiting = new Map<string, (outcome: TLSSocket | Error) => void>();
+  const keyOf = (socket: Socket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+  server.on('secureConnection', (secure: TLSSocket) => waiting.get(keyOf(secure))?.(secure));
+  server.on('tlsClientError', (error: Error, secure: TLSSocket) => waiting.get(keyOf(secure))?.(new Error(`TLS: ${error.message}`)));
+  return (socket, deadline) =>
+    new Promise((resolve, reject) => {
+      const key = keyOf(socket);
+      const settle = (outcome: TLSSocket | Error): void => {
+        if (waiting.get(key) !== settle) return;
+        waiting.delete(key);
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        if (outcome instanceof Error) {
+          reject(outcome);
+          return;
+        }
+        outcome.on('error', () => undefined);
+        resolve(outcome);
+      };
+      const onClose = (): void => settle(new Error('the connection closed during the TLS handshake (a client without a certificate the CA signed is refused)'));
+      const timer = setTimeout(() => settle(new Error('the TLS handshake took too long')), Math.max(0, deadline - Date.now()));
+      waiting.set(key, settle);
+      socket.once('close', onClose);
+      server.emit('connection', socket);
+    });
+}
+
+/** What a client tells a server whose proof it found wrong, before it hangs up. */
+const PROOF_REFUSED = 'your proof does not check out';
+
+/** Ends a handshake with an unsealed refusal (the client has not proved itself, so nothing it could trust is owed). */
+function refuseUnsealed(socket: Socket, reason: string): void {
+  socket.end(encodeFrame({ t: 'refused', reason }));
+}
+
+async function serverHandshake(socket: Socket, remoteAddress: string, options: WireServerOptions, deadline: number): Promise<void> {
   const decoder = new FrameDecoder();
   const serverNonce = nonce();
   const challenge = encodeBody({ t: 'challenge', v: WIRE_VERSION, nonce: serverNonce, id: options.id });
   socket.write(lengthPrefixed(challenge));
-  const { frame, body: helloBytes } = await readFrame(socket, decoder, deadline);
-  const remoteAddress = addressOf(socket);
-  const version = versionMismatch(frame);
+  const helloBytes = await readFrame(socket, decoder, deadline);
+  const first = parseBody(helloBytes);
+  const version = versionMismatch(first);
   if (version !== null) {
-    socket.end(encodeFrame({ t: 'refused', reason: version.refusal }));
+    refuseUnsealed(socket, version.refusal);
     throw new Error(`refused ${version.who}: ${version.refusal}`);
   }
-  const parsed = helloFrame.safeParse(frame);
+  const parsed = helloFrame.safeParse(first);
   if (!parsed.success) throw new Error('the first frame was not a valid hello');
   const hello = parsed.data;
-  const expected = proof(options.token, proofText('client', hello.role, hello.id, serverNonce, hello.nonce));
-  if (!proofsEqual(expected, hello.proof)) {
-    socket.end(encodeFrame({ t: 'refused', reason: 'authentication failed' }));
-    throw new Error(`authentication failed (${hello.role} "${hello.id.slice(0, 64)}")`);
-  }
-  const refusal = options.admit(hello, remoteAddress);
-  if (refusal !== null) {
-    socket.end(encodeFrame({ t: 'refused', reason: refusal }));
+  if (hello.to !== options.id) {
+    // Not proved for: a hello meant for another member (relayed here) gets nothing to use there.
+    const refusal = `this is "${options.id}", not "${hello.to}"`;
+    refuseUnsealed(socket, refusal);
     throw new Error(`refused ${hello.role} "${hello.id}": ${refusal}`);
   }
-  const welcome = encodeBody({
-    t: 'welcome',
-    v: WIRE_VERSION,
-    proof: proof(options.token, proofText('server', hello.role, options.id, serverNonce, hello.nonce)),
-    instance: options.instance ?? PROCESS_INSTANCE,
-    ...options.welcome?.(),
-  });
-  socket.write(lengthPrefixed(welcome));
-  const keys = sessionKeys(options.token, [challenge, helloBytes, welcome], 'server');
-  const connection = new WireConnection(socket, decoder, keys, hello.id, hello.role, remoteAddress);
+  const key = roleKey(hello.role, options.token);
+  const instance = options.instance ?? PROCESS_INSTANCE;
+  const serverProof = encodeBody({ t: 'server-proof', instance, proof: handshakeProof(key, 'server', [challenge, helloBytes, Buffer.from(instance)]) });
+  socket.write(lengthPrefixed(serverProof));
+  const clientProofBytes = await readFrame(socket, decoder, deadline);
+  const answer = parseBody(clientProofBytes);
+  if (refusedFrame.safeParse(answer).success) {
+    throw new Error(`${hello.role} "${hello.id.slice(0, 64)}" found this end's proof wrong: the two ends have different ${hello.role === 'peer' ? 'cluster' : 'console'} tokens`);
+  }
+  const clientProof = clientProofFrame.safeParse(answer);
+  if (!clientProof.success || !proofsEqual(handshakeProof(key, 'client', [challenge, helloBytes, serverProof]), clientProof.data.proof)) {
+    refuseUnsealed(socket, 'authentication failed');
+    throw new Error(`authentication failed (${hello.role} "${hello.id.slice(0, 64)}")`);
+  }
+  const keys = sessionKeys(key, [challenge, helloBytes, serverProof, clientProofBytes], 'server');
+  const connection = new WireConnection(socket, decoder, new FrameSealer(keys.send), new FrameOpener(keys.receive), hello.id, hello.role, remoteAddress);
+  const refusal = options.admit(hello, remoteAddress);
+  if (refusal !== null) {
+    connection.send({ t: 'refused', reason: refusal.slice(0, 500) });
+    connection.close(refusal);
+    throw new HandshakeRefusal(`refused ${hello.role} "${hello.id}": ${refusal}`, true);
+  }
+  connection.send({ t: 'welcome', ...options.welcome?.() });
   options.onConnection(connection, hello);
   connection.start();
 }
 
 export interface DialOptions {
   address: string;
+  /** A peer's: the cluster token. A console's: the console token, or the cluster token it is made from (only the console token is used). */
   token: string;
   role: Role;
   id: string;
+  /** The id of the server we mean to reach (a peer: the member it dials); one that answers as another is refused before it gets our hello. Else whoever answers. */
+  expectId?: string;
   membership?: Hello['membership'];
   fingerprint?: string;
   /** The instance the hello carries; this process's by default. */
@@ -392,8 +489,16 @@ export class DialError extends Error {
   }
 }
 
-/** Connects and authenticates both ways; resolves with the connection and the server's welcome. */
-export async function dialWire(options: DialOptions): Promise<{ connection: WireConnection; welcome: Welcome; serverId: string }> {
+export interface Dialed {
+  connection: WireConnection;
+  welcome: Welcome;
+  serverId: string;
+  /** The instance the server's process drew when it started. */
+  serverInstance: string;
+}
+
+/** Connects and authenticates both ways (the server first); resolves with the connection and the server's welcome. */
+export async function dialWire(options: DialOptions): Promise<Dialed> {
   const { host, port } = splitHostPort(options.address);
   const deadline = Date.now() + (options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   const socket = await new Promise<Socket>((resolve, reject) => {
@@ -418,43 +523,73 @@ export async function dialWire(options: DialOptions): Promise<{ connection: Wire
   socket.setNoDelay(true);
   socket.on('error', () => undefined);
   const decoder = new FrameDecoder();
+  const secret = options.role === 'peer' ? 'cluster token' : 'console token';
   try {
-    const first = await readFrame(socket, decoder, deadline);
-    const challenge = challengeFrame.safeParse(first.frame);
+    const challengeBytes = await readFrame(socket, decoder, deadline);
+    const challenge = challengeFrame.safeParse(parseBody(challengeBytes));
     if (!challenge.success) throw new DialError(`${options.address} is not a Conclave agent (no valid challenge)`, true);
     if (challenge.data.v !== WIRE_VERSION) {
       throw new DialError(`${options.address} speaks wire version ${challenge.data.v} and this end ${WIRE_VERSION}: run the same Conclave version everywhere`, true);
     }
-    const clientNonce = nonce();
-    const serverNonce = challenge.data.nonce;
+    const serverId = challenge.data.id;
+    if (options.expectId !== undefined && serverId !== options.expectId) throw new DialError(`${options.address} answered as "${serverId.slice(0, 64)}", not "${options.expectId}"`, true);
     const hello = encodeBody({
       t: 'hello',
       v: WIRE_VERSION,
       role: options.role,
       id: options.id,
-      nonce: clientNonce,
+      to: options.expectId ?? serverId,
+      nonce: nonce(),
       instance: options.instance ?? PROCESS_INSTANCE,
       ...(options.membership === undefined ? {} : { membership: options.membership }),
       ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
-      proof: proof(options.token, proofText('client', options.role, options.id, serverNonce, clientNonce)),
     });
     socket.write(lengthPrefixed(hello));
-    const second = await readFrame(socket, decoder, deadline);
-    const refused = refusedFrame.safeParse(second.frame);
+    const serverProofBytes = await readFrame(socket, decoder, deadline);
+    const second = parseBody(serverProofBytes);
+    const early = refusedFrame.safeParse(second);
+    if (early.success) throw new DialError(`${options.address} refused us: ${early.data.reason}`, true);
+    const serverProof = serverProofFrame.safeParse(second);
+    if (!serverProof.success) throw new DialError(`${options.address} answered the hello with something else than its proof`, true);
+    const key = roleKey(options.role, options.token);
+    // Nothing of ours that could be tried against guesses goes to a server that has not proved it knows the key.
+    if (!proofsEqual(handshakeProof(key, 'server', [challengeBytes, hello, Buffer.from(serverProof.data.instance)]), serverProof.data.proof)) {
+      socket.end(encodeFrame({ t: 'refused', reason: PROOF_REFUSED }));
+      throw new DialError(`${options.address} could not prove it knows the ${secret}: it, or this end, has another one`, true);
+    }
+    const clientProof = encodeBody({ t: 'client-proof', proof: handshakeProof(key, 'client', [challengeBytes, hello, serverProofBytes]) });
+    socket.write(lengthPrefixed(clientProof));
+    const keys = sessionKeys(key, [challengeBytes, hello, serverProofBytes, clientProof], 'client');
+    const opener = new FrameOpener(keys.receive);
+    const answer = await readFrame(socket, decoder, deadline);
+    let opened: unknown;
+    try {
+      opened = opener.open(answer);
+    } catch {
+      const unsealed = refusedFrame.safeParse(safeParse(answer));
+      if (unsealed.success) throw new DialError(`${options.address} refused us: ${unsealed.data.reason}${unsealed.data.reason === 'authentication failed' ? ` (is the ${secret} right?)` : ''}`, true);
+      throw new DialError(`${options.address} answered our proof with a frame that fails its authentication check`, true);
+    }
+    const refused = refusedFrame.safeParse(opened);
     if (refused.success) throw new DialError(`${options.address} refused us: ${refused.data.reason}`, true);
-    const welcome = welcomeFrame.safeParse(second.frame);
-    if (!welcome.success) throw new DialError(`${options.address} answered the hello with something else than a welcome`, true);
-    const expected = proof(options.token, proofText('server', options.role, challenge.data.id, serverNonce, clientNonce));
-    if (!proofsEqual(expected, welcome.data.proof)) throw new DialError(`${options.address} could not prove it knows the cluster token`, true);
-    const keys = sessionKeys(options.token, [first.body, hello, second.body], 'client');
-    const connection = new WireConnection(socket, decoder, keys, challenge.data.id, options.role === 'peer' ? 'peer' : 'server', options.address);
+    const welcome = welcomeFrame.safeParse(opened);
+    if (!welcome.success) throw new DialError(`${options.address} answered our proof with something else than a welcome`, true);
+    const connection = new WireConnection(socket, decoder, new FrameSealer(keys.send), opener, serverId, options.role === 'peer' ? 'peer' : 'server', options.address);
     // Once the caller has its listeners on: it gets the connection after this function returns.
     setImmediate(() => connection.start());
-    return { connection, welcome: welcome.data, serverId: challenge.data.id };
+    return { connection, welcome: welcome.data, serverId, serverInstance: serverProof.data.instance };
   } catch (error) {
     socket.destroy();
     if (error instanceof DialError) throw error;
     throw new DialError(`${options.address}: ${error instanceof Error ? error.message : String(error)}`, false);
+  }
+}
+
+function safeParse(body: Buffer): unknown {
+  try {
+    return parseBody(body);
+  } catch {
+    return null;
   }
 }
 

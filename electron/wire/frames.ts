@@ -19,9 +19,14 @@ export class FrameError extends Error {
   }
 }
 
+/** A frame already written as JSON text, sent as it is (a test playing a broken or hostile end writes what JSON.stringify would not). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 /** A value as a frame's bytes (UTF-8 JSON), if it fits in `limit`. */
 export function encodeBody(value: unknown, limit = FRAME_BYTES_MAX): Buffer {
-  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  const body = Buffer.from(value instanceof RawJson ? value.text : JSON.stringify(value), 'utf8');
   if (body.length > limit) throw new FrameError(`frame of ${body.length} bytes is above the ${limit}-byte limit`);
   return body;
 }

@@ -4,9 +4,10 @@
  * UTF-8 JSON; every frame is checked against these schemas before it is acted on, and the
  * sender of a peer message is the member the connection authenticated as.
  *
- * A connection opens with a challenge-response that proves both ends know the cluster token
- * without sending it: the server sends a nonce, the client answers with its own nonce and an
- * HMAC-SHA256 over both (and its role and id), and the server proves itself the same way.
+ * A connection opens with a challenge-response that proves both ends know the key of the client's
+ * role (the cluster token for peers, the console token for consoles) without sending it: the
+ * server sends a nonce, the client says who it is and whom it means to reach, the server proves
+ * itself with an HMAC-SHA256 over all of it, and only then does the client prove itself.
  */
 import { z } from 'zod';
 import { ALGORITHMS, ROLES, TERM_MAX } from '../core/election.js';
@@ -15,7 +16,7 @@ import { MEMBER_ID_PATTERN, capabilitiesSchema, preferredLeaderSchema } from './
 import { TARGET_CONTROLS } from './types.js';
 
 /** Both ends must speak the same version: each refuses another in the handshake, naming both. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 /** Frames above this are refused and the connection closed. */
 export const FRAME_BYTES_MAX = 64 * 1024;
 /** Messages per `sent` frame, so that a frame stays well below FRAME_BYTES_MAX even with 64-character ids. */
@@ -37,6 +38,32 @@ const time = z.number().finite().min(0);
 const priority = z.number().int().min(0).max(MAX_PRIORITY);
 /** The rules that move leadership (null: the default delay, no rule). */
 const leadershipSchema = z.object({ takeoverAfterMs: z.number().int().min(1).nullable(), preferredLeader: preferredLeaderSchema.nullable() }).strict();
+
+/** Nesting and values an agent's free-form answers (inspect's machine) may have: a console passes them on to dashboards, whose encoders recurse. */
+export const JSON_DEPTH_MAX = 8;
+export const JSON_VALUES_MAX = 5_000;
+
+/** Why `value` is not JSON within the bounds, or null: counted without recursion, so no depth can overflow a stack here. */
+export function jsonShapeProblem(value: unknown, depthMax = JSON_DEPTH_MAX, valuesMax = JSON_VALUES_MAX): string | null {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  let values = 0;
+  while (stack.length > 0) {
+    const { value: next, depth } = stack.pop()!;
+    if (++values > valuesMax) return `more than ${valuesMax} values`;
+    if (next === null || typeof next === 'string' || typeof next === 'boolean' || (typeof next === 'number' && Number.isFinite(next))) continue;
+    if (typeof next !== 'object') return `a ${typeof next} is not JSON`;
+    if (depth >= depthMax) return `nested deeper than ${depthMax} levels`;
+    for (const child of Array.isArray(next) ? next : Object.values(next)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return null;
+}
+
+/** A JSON value within the bounds. */
+const boundedJson = (depthMax = JSON_DEPTH_MAX, valuesMax = JSON_VALUES_MAX) =>
+  z.unknown().superRefine((value, context) => {
+    const problem = jsonShapeProblem(value, depthMax, valuesMax);
+    if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+  });
 
 export const membershipSchema = z
   .object({
@@ -70,6 +97,7 @@ export type Role = 'peer' | 'console';
 /** Any version is read, so that a client can say which one the server speaks when it is not its own. */
 export const challengeFrame = z.object({ t: z.literal('challenge'), v: z.number().int().min(1), nonce, id: z.string().max(64) }).strict();
 
+/** The client's introduction, without any proof yet: it proves itself only once the server has. */
 export const helloFrame = z
   .object({
     t: z.literal('hello'),
@@ -77,26 +105,28 @@ export const helloFrame = z
     role: z.enum(['peer', 'console']),
     /** A peer: its member id. A console: a name for logs (e.g. "console@laptop"). */
     id: z.string().min(1).max(64),
+    /** The server the client means to reach (a peer: the member it dials): a server of another id refuses, so a hello cannot be relayed to another member. */
+    to: z.string().min(1).max(64),
     nonce,
     /** A nonce the client's process drew when it started: a restarted process has another, a duplicated member id shows two. */
     instance: nonce,
     /** Peers: the membership they were started with, and its fingerprint. */
     membership: membershipSchema.optional(),
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-    proof,
   })
   .strict();
 
-export const welcomeFrame = z
-  .object({ t: z.literal('welcome'), v: z.literal(WIRE_VERSION), proof, instance: nonce, membership: membershipSchema.optional(), fingerprint: z.string().optional() })
-  .strict();
+/** The server proves first, over the challenge, the hello and its own instance, with the key of the hello's role. */
+export const serverProofFrame = z.object({ t: z.literal('server-proof'), instance: nonce, proof }).strict();
 
+/** Then the client, over everything so far. */
+export const clientProofFrame = z.object({ t: z.literal('client-proof'), proof }).strict();
+
+/** The first sealed frame from the server: what it tells the client it admitted (a member tells peers its membership). */
+export const welcomeFrame = z.object({ t: z.literal('welcome'), membership: membershipSchema.optional(), fingerprint: z.string().optional() }).strict();
+
+/** A refusal: unsealed before the client proved itself (a version, a server id, a proof), sealed after (the server's own reasons). */
 export const refusedFrame = z.object({ t: z.literal('refused'), reason: z.string().max(500) }).strict();
-
-/** What the proof of each side covers: the protocol, who speaks, and both nonces. */
-export function proofText(side: 'client' | 'server', role: Role, speaker: string, serverNonce: string, clientNonce: string): string {
-  return `conclave/${WIRE_VERSION}|${side}|${role}|${speaker}|${serverNonce}|${clientNonce}`;
-}
 
 // ---- Between peers ----
 
@@ -253,6 +283,8 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('faults-set'), t: time, owner: z.string().max(64), version: z.string().max(80), expiresInMs: z.number().nullable() }).strict(),
   /** This agent, leading, started handing leadership to `to` on its own (priority takeover, the preferred-leader rule), and why. */
   z.object({ type: z.literal('transfer'), t: time, to: id, reason: z.string().max(400) }).strict(),
+  /** Messages from `peer` refused (`refused` of them since the last such event) because their term was implausibly far ahead of this agent's own, with no majority behind it. */
+  z.object({ type: z.literal('term-refused'), t: time, peer: id, term, ownTerm: term, refused: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
   /** The --on-elected command started (this node leads `term`), was stopped, or exited on its own. */
   z.object({ type: z.literal('hook'), t: time, action: z.enum(['started', 'stopped', 'exited']), term, pid: z.number().int().nullable(), detail: z.string().max(200) }).strict(),
 ]);
@@ -270,7 +302,7 @@ export const renewResultSchema = z.object({ expiresInMs: z.number() }).strict();
 /** inspect: the state machine's view of itself, what its disk holds, and the agent's clock. */
 export const inspectResultSchema = z
   .object({
-    machine: z.record(z.string(), z.unknown()).nullable(),
+    machine: z.record(z.string().max(64), boundedJson(JSON_DEPTH_MAX - 1)).nullable(),
     durable: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).nullable(),
     clock: z.object({ now: time, wallNow: time, startedAt: time }).strict(),
   })
@@ -315,7 +347,7 @@ export type ChildState = z.infer<typeof childStateSchema>;
 export const pushFrame = z.discriminatedUnion('t', [
   /** The answer to a request: ok with an optional value, or an error in words (and, for some refusals, a code a console acts on). */
   z
-    .object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: z.unknown().optional(), error: z.string().max(500).optional(), code: z.enum(REFUSAL_CODES).optional() })
+    .object({ t: z.literal('res'), id: z.number().int().min(0), ok: z.boolean(), value: boundedJson(JSON_DEPTH_MAX + 2, FRAME_BYTES_MAX).optional(), error: z.string().max(500).optional(), code: z.enum(REFUSAL_CODES).optional() })
     .strict(),
   z.object({ t: z.literal('status'), status: agentStatusSchema }).strict(),
   z.object({ t: z.literal('event'), event: agentEventSchema }).strict(),

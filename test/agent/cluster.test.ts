@@ -42,7 +42,7 @@ function others(...ids: string[]) {
 async function impostor(to: string, id: string) {
   const definition = loadClusterFile(cluster.file);
   const membership = membershipOf(definition) as Parameters<typeof dialWire>[0]['membership'];
-  const { connection } = await dialWire({ address: cluster.member(to).address, token: TOKEN, role: 'peer', id, membership, fingerprint: membershipFingerprint(membershipOf(definition)) });
+  const { connection } = await dialWire({ address: cluster.member(to).address, token: TOKEN, role: 'peer', id, expectId: to, membership, fingerprint: membershipFingerprint(membershipOf(definition)) });
   const closed = new Promise<string>((resolve) => connection.once('close', resolve));
   return { connection, closed };
 }
@@ -101,8 +101,13 @@ describe('five agent processes', () => {
     // The member the test poses as is stopped, so that its own reconnections do not replace the test's.
     await agent(posing).stop();
     try {
-      await expect(dialWire({ address: cluster.member(target).address, token: 'not-the-cluster-token', role: 'peer', id: posing })).rejects.toThrow('refused us: authentication failed');
-      await victim.waitForLog('connection refused', (line) => /^127\.0\.0\.1:\d+$/.test(String(line.address)) && line.reason === `authentication failed (peer "${posing}")`);
+      await expect(dialWire({ address: cluster.member(target).address, token: 'not-the-cluster-token', role: 'peer', id: posing })).rejects.toThrow(
+        'could not prove it knows the cluster token',
+      );
+      await victim.waitForLog(
+        'connection refused',
+        (line) => /^127\.0\.0\.1:\d+$/.test(String(line.address)) && line.reason === `peer "${posing}" found this end's proof wrong: the two ends have different cluster tokens`,
+      );
 
       // A member that speaks for another: dropped, logged, cut off; the message never reaches the state machine.
       const spoof = await impostor(target, posing);
@@ -122,8 +127,14 @@ describe('five agent processes', () => {
       await oversized.closed;
       await victim.waitForLog(/^peer (lost|left)$/, (line) => String(line.reason).includes(`above the ${FRAME_BYTES_MAX}-byte limit`));
 
+      // A kind the algorithm does not have is not one of its messages.
+      const noise = await impostor(target, posing);
+      noise.connection.send({ t: 'msg', m: { kind: 'Noise', from: posing, to: target, term: 0 } });
+      await noise.closed;
+      await victim.waitForLog('invalid frame: connection closed', (line) => line.peer === posing && line.kind === 'Noise');
+
       const flood = await impostor(target, posing);
-      for (let index = 0; index < 3_000; index++) flood.connection.send({ t: 'msg', m: { kind: 'Noise', from: posing, to: target, term: 0 } });
+      for (let index = 0; index < 3_000; index++) flood.connection.send({ t: 'msg', m: { kind: 'Heartbeat', from: posing, to: target, term: 0 } });
       await victim.waitForLog('peer above its message rate: messages dropped', (line) => line.peer === posing);
       flood.connection.close('test over');
 

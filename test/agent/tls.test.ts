@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialWire } from '../../electron/wire/connection.js';
@@ -50,6 +51,24 @@ describe('agents with TLS and a member that does not vote', () => {
       expect(answer).toEqual({ t: 'res', id: 1, ok: false, error: 'n3 does not vote, so it cannot lead' });
     } finally {
       connection.close('test over');
+    }
+
+    // 300 idle TCP sockets that never start TLS (a stranger without certificate or token) do not lock
+    // consoles or peers out: sockets are counted and timed from the accept, before TLS.
+    const port = Number(leaderAddress.split(':')[1]);
+    const idle: Socket[] = [];
+    try {
+      for (let index = 0; index < 300; index++) {
+        const socket = connect({ host: '127.0.0.1', port });
+        socket.on('error', () => undefined);
+        idle.push(socket);
+      }
+      await sleep(300);
+      const { connection: second } = await dialWire({ address: leaderAddress, token: TOKEN, role: 'console', id: 'console@under-flood', tls, timeoutMs: 3_000 });
+      second.close('test over');
+      expect(idle.filter((socket) => !socket.destroyed).length).toBeLessThanOrEqual(64);
+    } finally {
+      for (const socket of idle) socket.destroy();
     }
 
     // With the only other voter gone, no quorum: the leader steps down, and the non-voter never campaigns.

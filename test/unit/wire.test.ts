@@ -4,9 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, WIRE_VERSION } from '../../shared/protocol/agent-wire.js';
-import { DialError, dialWire, listenWire, type HandshakeLimits, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { DialError, dialWire, listenWire, nonce, type HandshakeLimits, type TlsFiles, type WireConnection, type WireServer } from '../../electron/wire/connection.js';
+import { consoleTokenOf } from '../../electron/wire/tokens.js';
 import { FRAME_AUTHENTICATION_FAILED, FrameDecoder, encodeFrame } from '../../electron/wire/frames.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -97,20 +99,96 @@ describe('authentication', () => {
     expect(Buffer.concat(seen).toString()).not.toContain(TOKEN);
   });
 
-  it('a wrong token is refused without detail, and the server logs the address', async () => {
+  it('a wrong token: the client finds the server\'s proof wrong and sends none of its own; both ends say the tokens differ', async () => {
     const s = await server();
     await expect(dialWire({ address: s.address, token: 'not the cluster token', role: 'peer', id: 'n2' })).rejects.toThrow(
-      new DialError(`${s.address} refused us: authentication failed`, true),
+      new DialError(`${s.address} could not prove it knows the cluster token: it, or this end, has another one`, true),
     );
-    expect(s.refused).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+: authentication failed \(peer "n2"\)$/)]);
+    await expect.poll(() => s.refused).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+: peer "n2" found this end's proof wrong: the two ends have different cluster tokens$/)]);
     expect(s.accepted).toEqual([]);
+  });
+
+  it('the dialer proves nothing to a server that has not proved itself first: a fake server gets no proof to guess tokens against', async () => {
+    const received: unknown[] = [];
+    const fake = createServer((socket) => {
+      const decoder = new FrameDecoder();
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        for (const frame of decoder.push(chunk)) {
+          received.push(frame);
+          // It answers the hello with a proof it cannot make.
+          if ((frame as { t?: string }).t === 'hello') socket.write(encodeFrame({ t: 'server-proof', instance: nonce(), proof: '0'.repeat(64) }));
+        }
+      });
+      socket.write(encodeFrame({ t: 'challenge', v: WIRE_VERSION, nonce: nonce(), id: 'n1' }));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as { port: number }).port;
+    try {
+      await expect(dialWire({ address: `127.0.0.1:${port}`, token: TOKEN, role: 'peer', id: 'n2', expectId: 'n1' })).rejects.toThrow('could not prove it knows the cluster token');
+      await expect.poll(() => received.length).toBe(2);
+      expect(received[0]).toMatchObject({ t: 'hello', role: 'peer', id: 'n2', to: 'n1' });
+      expect(received[0]).not.toHaveProperty('proof');
+      expect(received[1]).toEqual({ t: 'refused', reason: 'your proof does not check out' });
+    } finally {
+      fake.close();
+    }
+  });
+
+  it('a hello is bound to the server it names: relayed to another member, it is refused before that member proves anything', async () => {
+    // n3 listens; a relay poses as n1 to the dialer, forwarding everything but the challenge's id.
+    const refusedAtN3: string[] = [];
+    const n3 = await listenWire({ host: '127.0.0.1', port: 0, id: 'n3', token: TOKEN, admit: () => null, onConnection: (connection) => connections.push(connection), onRefused: (_address, reason) => refusedAtN3.push(reason) });
+    servers.push(n3);
+    const relay = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: n3.port });
+      let first = true;
+      for (const socket of [client, upstream]) socket.on('error', () => undefined);
+      upstream.on('data', (chunk) => {
+        if (!first) return void client.write(chunk);
+        first = false;
+        const challenge = new FrameDecoder().push(chunk)[0] as Record<string, unknown>;
+        client.write(encodeFrame({ ...challenge, id: 'n1' }));
+      });
+      client.on('data', (chunk) => upstream.write(chunk));
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as { port: number }).port;
+    try {
+      await expect(dialWire({ address: `127.0.0.1:${port}`, token: TOKEN, role: 'peer', id: 'n2', expectId: 'n1' })).rejects.toThrow(`refused us: this is "n3", not "n1"`);
+      await expect.poll(() => refusedAtN3).toEqual(['refused peer "n2": this is "n3", not "n1"']);
+    } finally {
+      relay.close();
+    }
+  });
+
+  it('a dialer that expects one member refuses a server that answers as another, before saying hello', async () => {
+    const s = await server();
+    await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', expectId: 'n3' })).rejects.toThrow(`${s.address} answered as "n1", not "n3"`);
+    expect(s.accepted).toEqual([]);
+  });
+
+  it('roles have their own keys: the console token opens consoles, never a peer connection; the cluster token makes the console token itself', async () => {
+    const s = await server();
+    const consoleToken = consoleTokenOf(TOKEN);
+    expect(consoleToken).toMatch(/^conclave-console\.[A-Za-z0-9_-]{43}$/);
+    const asConsole = await dialWire({ address: s.address, token: consoleToken, role: 'console', id: 'console@test' });
+    connections.push(asConsole.connection);
+    const fromCluster = await dialWire({ address: s.address, token: TOKEN, role: 'console', id: 'console@cluster' });
+    connections.push(fromCluster.connection);
+    await expect.poll(() => s.accepted.map((connection) => `${connection.remoteRole} ${connection.remoteId}`)).toEqual(['console console@test', 'console console@cluster']);
+    // With the console token, a peer's hello finds the server proving with another key: it goes no further.
+    await expect(dialWire({ address: s.address, token: consoleToken, role: 'peer', id: 'n2' })).rejects.toThrow('could not prove it knows the cluster token');
+    expect(s.accepted).toHaveLength(2);
+    await expect.poll(() => s.refused.at(-1)).toMatch(/peer "n2" found this end's proof wrong: the two ends have different cluster tokens$/);
   });
 
   it('a server that does not know the token is not trusted by the client', async () => {
     const impostor = await listenWire({ host: '127.0.0.1', port: 0, id: 'n1', token: 'another token entirely', admit: () => null, onConnection: () => undefined });
     servers.push(impostor);
-    // The impostor cannot check our proof either: it refuses, and we would not trust its welcome anyway.
-    await expect(dialWire({ address: `127.0.0.1:${impostor.port}`, token: TOKEN, role: 'peer', id: 'n2' })).rejects.toThrow('refused us');
+    await expect(dialWire({ address: `127.0.0.1:${impostor.port}`, token: TOKEN, role: 'peer', id: 'n2' })).rejects.toThrow('could not prove it knows the cluster token');
   });
 
   it('an authenticated client can still be refused, with the reason', async () => {
@@ -126,10 +204,10 @@ describe('authentication', () => {
     const frames: unknown[] = [];
     old.on('data', (chunk) => frames.push(...decoder.push(chunk)));
     await expect.poll(() => frames.length).toBe(1);
-    old.write(encodeFrame({ t: 'hello', v: 1, role: 'peer', id: 'n2', nonce: 'A'.repeat(32), proof: '0'.repeat(64) }));
+    old.write(encodeFrame({ t: 'hello', v: 2, role: 'peer', id: 'n2', nonce: 'A'.repeat(32), instance: 'B'.repeat(32), proof: '0'.repeat(64) }));
     await new Promise((resolve) => old.once('close', resolve));
-    expect(frames[1]).toEqual({ t: 'refused', reason: `wire version 1 is not spoken here (this end speaks ${WIRE_VERSION}): run the same Conclave version everywhere` });
-    expect(s.refused).toEqual([expect.stringMatching(/: refused peer "n2": wire version 1 is not spoken here/)]);
+    expect(frames[1]).toEqual({ t: 'refused', reason: `wire version 2 is not spoken here (this end speaks ${WIRE_VERSION}): run the same Conclave version everywhere` });
+    expect(s.refused).toEqual([expect.stringMatching(/: refused peer "n2": wire version 2 is not spoken here/)]);
     // An older server's challenge.
     const older = createServer((socket) => socket.write(encodeFrame({ t: 'challenge', v: 1, nonce: 'B'.repeat(32), id: 'n1' })));
     await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
@@ -279,17 +357,48 @@ describe('TLS', () => {
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with certificates, the same handshake runs inside TLS; a client without one is refused by TLS itself', async () => {
+  function certificates(): TlsFiles {
     dir = mkdtempSync(join(tmpdir(), 'conclave-tls-'));
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
     run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test-ca');
     run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=127.0.0.1');
     run('x509', '-req', '-in', 'node.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.pem', '-days', '1');
-    const tls: TlsFiles = { cert: readFileSync(join(dir, 'node.pem')), key: readFileSync(join(dir, 'node.key')), ca: readFileSync(join(dir, 'ca.pem')) };
+    return { cert: readFileSync(join(dir, 'node.pem')), key: readFileSync(join(dir, 'node.key')), ca: readFileSync(join(dir, 'ca.pem')) };
+  }
+
+  it('with certificates, the same handshake runs inside TLS; a client without one is refused by TLS itself', async () => {
+    const tls = certificates();
     const s = await server({ tls });
     const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', tls });
     connections.push(connection);
     await expect.poll(() => s.accepted.length).toBe(1);
     await expect(dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', timeoutMs: 2_000 })).rejects.toBeInstanceOf(DialError);
+  });
+
+  it('sockets are counted and timed from the TCP accept, before TLS: idle ones cannot hold the port', async () => {
+    const tls = certificates();
+    const s = await server({ tls, handshakes: { perAddressMax: 2, loopbackExempt: false, timeoutMs: 300 } });
+    const port = Number(s.address.split(':')[1]);
+    const idle = (): { socket: Socket; closed: Promise<void> } => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      return { socket, closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+    };
+    // Two idle sockets that never start TLS hold the address's share; a third is closed at once.
+    const held = [idle(), idle()];
+    await sleep(50);
+    const third = idle();
+    await third.closed;
+    expect(held.map(({ socket }) => socket.destroyed)).toEqual([false, false]);
+    // The held ones are closed by the handshake's deadline, TLS included.
+    await Promise.all(held.map(({ closed }) => closed));
+    expect(s.refused).toEqual([
+      expect.stringMatching(/: too many handshakes at once from 127\.0\.0\.1 \(at most 2\)$/),
+      expect.stringMatching(/: the TLS handshake took too long$/),
+      expect.stringMatching(/: the TLS handshake took too long$/),
+    ]);
+    const { connection } = await dialWire({ address: s.address, token: TOKEN, role: 'peer', id: 'n2', tls });
+    connections.push(connection);
+    await expect.poll(() => s.accepted.length).toBe(1);
   });
 });
