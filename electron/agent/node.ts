@@ -13,6 +13,8 @@ import { sameNodeStatus, type DurableState, type NodeStatus } from '../../shared
 import { createRandom } from '../../shared/core/random.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
 import { isEmptyTable, membershipSchema } from '../../shared/protocol/agent-wire.js';
+import { ThrottledReport } from '../../shared/core/throttled-report.js';
+import { TERM_REFUSED_WINDOW_MS } from '../../shared/core/term-guard.js';
 import { Agent } from '../runtime/agent.js';
 import { CAPABILITY_REFRESH_MS, advertised, measure } from './capabilities.js';
 import { CodedRefusal } from './consoles.js';
@@ -60,6 +62,16 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
     emit({ type: 'lease-expired', t: clock.now(), owner: owner.slice(0, 64) });
     markChanged();
   });
+
+  // A broken member (or a token holder) sending terms far ahead: logged and told to consoles at most twice per window, with a count.
+  const refusedTerms = new ThrottledReport<string, { term: number; ownTerm: number }>(
+    TERM_REFUSED_WINDOW_MS,
+    (delayMs, fire) => setTimeout(fire, delayMs).unref(),
+    (peer, { term, ownTerm }, refused) => {
+      log.error({ peer, term, ownTerm, refused }, 'message with a term implausibly far ahead refused');
+      emit({ type: 'term-refused', t: clock.now(), peer, term, ownTerm, refused });
+    },
+  );
 
   let agent: Agent | null = null;
   const transport = new PeerTransport({
@@ -121,6 +133,7 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
       log.info({ to: notice.to, reason: notice.reason }, 'leadership transfer started');
       emit({ type: 'transfer', t: clock.now(), to: notice.to, reason: notice.reason.slice(0, 400) });
     },
+    onTermRefused: (refusing, message) => refusedTerms.add(message.from, { term: message.term, ownTerm: refusing.status()?.term ?? 0 }),
   });
   const machine = agent;
   const node = (): NodeStatus => machine.status() ?? { role: 'follower', term: 0, votedFor: null, leaderId: null };

@@ -27,6 +27,7 @@ import type {
 } from '../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
+import { TermGuard, type TermRefusal } from '../../shared/core/term-guard.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 export interface DurableStorage {
@@ -100,12 +101,15 @@ export interface AgentOptions {
   onWriteError?: (agent: Agent, error: Error) => void;
   /** Called for what the machine decided on its own (a transfer it started, with why). */
   onNotice?: (agent: Agent, notice: Notice) => void;
+  /** Called for a message refused, not stepped, because its term is implausibly far ahead (term-guard.ts). */
+  onTermRefused?: (agent: Agent, message: Message, refusal: TermRefusal) => void;
 }
 
 export class Agent {
   readonly id: string;
   private readonly options: AgentOptions;
   private machine: ElectionNode | null = null;
+  private readonly guard: TermGuard;
   private wakeTimer: TimerHandle | null = null;
   private boots = 0;
   private paused = false;
@@ -130,6 +134,7 @@ export class Agent {
     this.options = options;
     this.leadership = options.leadership ?? DEFAULT_LEADERSHIP;
     this.capabilities = options.capabilities ?? {};
+    this.guard = new TermGuard(options.id, options.voters ?? options.members, options.algorithm, options.members.length);
   }
 
   get state(): AgentState {
@@ -275,6 +280,11 @@ export class Agent {
       return;
     }
     const previous = machine.status();
+    const refusal = this.guard.check(message, previous.term);
+    if (refusal !== null) {
+      this.options.onTermRefused?.(this, message, refusal);
+      return;
+    }
     machine.step(message, this.options.clock.now());
     this.flush(previous);
   }

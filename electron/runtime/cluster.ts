@@ -151,6 +151,7 @@ export class Cluster {
           },
           onPersisted: (persisted, state, status) => this.model.persisted(persisted.id, state, status),
           onNotice: (noticing, notice) => this.model.noticed(noticing.id, notice),
+          onTermRefused: (refusing, message) => this.model.termRefused(refusing.id, message.from, message.term, refusing.status()?.term ?? 0),
         }),
       );
     }

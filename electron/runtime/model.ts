@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { quorum, sameNodeStatus, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
+import { TERM_REFUSED_WINDOW_MS } from '../../shared/core/term-guard.js';
+import { ThrottledReport } from '../../shared/core/throttled-report.js';
 import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
 import {
   HEALTHY_LINK,
@@ -160,6 +162,8 @@ export class ClusterModel {
   /** Priorities and leadership rules, where known (null: etcd). */
   private leadershipConfig: LeadershipConfig | null;
   private readonly capabilityTable = new Map<string, Capabilities>();
+  /** Refused terms, recorded at most twice per window per node and sender. */
+  private readonly refusedTerms: ThrottledReport<string, { nodeId: string; from: string; term: number; ownTerm: number }>;
 
   constructor(
     options: ModelOptions,
@@ -176,6 +180,11 @@ export class ClusterModel {
     this.rank = new Map(options.members.map((id, index) => [id, index]));
     this.leadershipConfig = options.leadership ?? null;
     for (const [id, capabilities] of Object.entries(options.capabilities ?? {})) if (this.rank.has(id)) this.capabilityTable.set(id, capabilities);
+    this.refusedTerms = new ThrottledReport(
+      TERM_REFUSED_WINDOW_MS,
+      (delayMs, fire) => this.clock.setTimer(this.clock.now() + delayMs, () => !this.stopped && fire()),
+      (_key, latest, refused) => this.record({ type: 'term-refused', ...latest, refused }),
+    );
   }
 
   /**
@@ -216,6 +225,12 @@ export class ClusterModel {
   /** A node started something on its own (a leader handing over by priority or by the rule): recorded with why. */
   noticed(id: string, notice: Notice): void {
     this.record({ type: 'transfer', from: id, to: notice.to, reason: notice.reason });
+  }
+
+  /** A node refused a message whose term was implausibly far ahead of its own (term-guard.ts): an alarm, not a term change. */
+  termRefused(nodeId: string, from: string, term: number, ownTerm: number, refused = 1): void {
+    if (!this.rank.has(nodeId) || !this.rank.has(from)) return;
+    this.refusedTerms.add(`${nodeId}|${from}`, { nodeId, from, term, ownTerm }, refused);
   }
 
   /** No more events or commands; listeners are dropped. */

@@ -40,6 +40,8 @@ export function formatEvent(event: ClusterEvent): string | null {
       return event.leaderId === null ? `${time} no leader followed by a majority` : `${time} ${event.leaderId} followed by a majority in term ${event.term}`;
     case 'leader-lost':
       return `${time} leader ${event.leaderId} lost: ${event.cause}`;
+    case 'term-refused':
+      return `${time} ${event.nodeId} refused ${event.refused} message(s) from ${event.from} in term ${event.term} (its own: ${event.ownTerm})`;
     case 'scenario':
       return `${time} scenario "${event.name}" ${event.status}${event.report === null ? '' : event.report.passed ? ': passed' : ': failed'}`;
     case 'status':

@@ -54,7 +54,7 @@ export interface FaultWindow {
 export type AlarmSeverity = 'violation' | 'warning' | 'expected';
 
 export interface Alarm {
-  kind: SafetyViolation['kind'] | 'stale-leader' | 'split-brain';
+  kind: SafetyViolation['kind'] | 'stale-leader' | 'split-brain' | 'term-refused';
   severity: AlarmSeverity;
   message: string;
   nodes: string[];
@@ -129,7 +129,8 @@ export class RunAnalysis {
     /** Durations of the most recent folded failovers (at most MAX_RECORDS), for the percentiles. */
     failoverSample: [] as number[],
     leaderlessMs: 0,
-    messages: {} as Record<string, number>,
+    /** Counts by message kind, with no prototype: a kind is data, never a property of Object. */
+    messages: Object.create(null) as Record<string, number>,
     dropped: 0,
     violations: 0,
   };
@@ -236,6 +237,16 @@ export class RunAnalysis {
       case 'traffic':
         this.trafficLog.push({ t, sent: event.sent, dropped: event.dropped, intervalMs: event.intervalMs });
         break;
+      case 'term-refused':
+        this.alarms.push({
+          kind: 'term-refused',
+          severity: 'warning',
+          message: `${event.nodeId} refused ${event.refused === 1 ? 'a message' : `${event.refused} messages`} from ${event.from} in term ${event.term}, ${event.term - event.ownTerm} ahead of its own (${event.ownTerm}) with no majority behind it: a broken member, or someone who holds the cluster token (docs/operators.md, "Inflated terms")`,
+          nodes: [event.nodeId, event.from],
+          start: t,
+          end: t,
+        });
+        break;
       default:
         break;
     }
@@ -307,7 +318,7 @@ export class RunAnalysis {
     const elapsedMs = Math.max(0, to - from);
     const leaderlessMs = (before?.leaderlessMs ?? 0) + this.gaps.reduce((sum, gap) => sum + Math.max(0, Math.min(gap.end ?? to, to) - Math.max(gap.start, from)), 0);
     const traffic = this.trafficLog.filter((entry) => within(entry.t));
-    const messagesTotal: Record<string, number> = { ...before?.messages };
+    const messagesTotal: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, before?.messages);
     for (const entry of traffic) for (const [kind, count] of Object.entries(entry.sent)) messagesTotal[kind] = (messagesTotal[kind] ?? 0) + count;
     const last = traffic.at(-1);
     const openGap = this.gaps.find((gap) => gap.start <= to && (gap.end === null || gap.end > to));

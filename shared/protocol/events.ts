@@ -41,6 +41,7 @@ export const EVENT_TYPES: readonly ClusterEventType[] = [
   'quorum',
   'leader-lost',
   'traffic',
+  'term-refused',
   'scenario',
 ];
 
@@ -101,12 +102,14 @@ const FIELDS: { [K in ClusterEventType]: Record<string, (value: unknown, path: s
     intervalMs: (v, p) => expectNumber(v, p, 1, 3_600_000),
     sent: (v, p) => {
       if (!isPlainObject(v)) fail(p, 'an object of counts per message kind', v);
-      const counts: Record<string, number> = {};
+      // No prototype: a kind named "__proto__" or "constructor" is a count like any other.
+      const counts: Record<string, number> = Object.create(null) as Record<string, number>;
       for (const [kind, count] of Object.entries(v)) counts[expectString(kind, `${p} key`, ID)] = expectInteger(count, `${p}.${kind}`, 0, Number.MAX_SAFE_INTEGER);
       return counts;
     },
     dropped: (v, p) => expectInteger(v, p, 0, Number.MAX_SAFE_INTEGER),
   },
+  'term-refused': { nodeId: id, from: id, term, ownTerm: term, refused: (v, p) => expectInteger(v, p, 1, Number.MAX_SAFE_INTEGER) },
   scenario: {
     name: (v, p) => expectString(v, p, TEXT),
     status: (v, p) => expectOneOf(v, p, ['started', 'finished', 'stopped'] as const),

@@ -160,6 +160,8 @@ export type ClusterEventBody =
   | { type: 'quorum'; leaderId: string | null; term: number | null }
   | { type: 'leader-lost'; leaderId: string; term: number; cause: LeaderLossCause }
   | { type: 'traffic'; intervalMs: number; sent: Record<string, number>; dropped: number }
+  /** `nodeId` refused `refused` messages from `from` (since the last such event) whose term was implausibly far ahead of its own (term-guard.ts). */
+  | { type: 'term-refused'; nodeId: string; from: string; term: number; ownTerm: number; refused: number }
   | { type: 'scenario'; name: string; status: 'started' | 'finished' | 'stopped'; durationMs: number; report: ScenarioReport | null };
 
 export type ClusterEventType = ClusterEventBody['type'];
