@@ -6,6 +6,7 @@
  */
 import { sameNodeStatus, type NodeStatus } from '../../shared/core/election.js';
 import type { AgentEvent, AgentStatus, RequestOp } from '../../shared/protocol/agent-wire.js';
+import { splitHostPort } from '../../shared/protocol/cluster-file.js';
 import { RealClock } from '../runtime/clock.js';
 import { listenWire, type Hello, type Welcome, type WireConnection, type WireServer } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, SENT_BATCH_INTERVAL_MS, WIRE_CONNECTIONS_MAX } from './consoles.js';
@@ -14,6 +15,7 @@ import { LeaderHook, stopLeftoverHook } from './hook.js';
 import { startAgentHttp, type AgentHttp } from './http.js';
 import type { Logger } from './log.js';
 import type { SentMessage } from './peers.js';
+import { RefusalLog } from './refusal-log.js';
 import { lockDataDir, makeDataDir, type DataDirLock } from './storage.js';
 import { version as packageVersion } from '../../package.json';
 
@@ -56,7 +58,7 @@ export interface ElectionBackend {
   acceptPeer(connection: WireConnection, hello: Hello): void;
   /** What the welcome tells peers. */
   welcome?(): Pick<Welcome, 'membership' | 'fingerprint'>;
-  /** A connection the port refused (the shell logs it). */
+  /** A connection the port refused after it authenticated (the shell logs it). */
   onRefused?(address: string, reason: string): void;
   /** Starts electing, once the ports are open. */
   start(): void;
@@ -106,6 +108,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
   const clock = new RealClock(Date.now());
   const startedAt = clock.now();
   const consoles = new Set<ConsoleSession>();
+  const strangers = new RefusalLog(log);
   let stopping = false;
 
   const emit = (event: AgentEvent): void => {
@@ -217,13 +220,17 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
         });
         session.push({ t: 'status', status: status() });
       },
-      onRefused: (address, reason) => {
+      onRefused: (address, reason, authenticated) => {
+        if (!authenticated) {
+          strangers.refused(address, reason);
+          return;
+        }
         log.warn({ address, reason }, 'connection refused');
         backend.onRefused?.(address, reason);
       },
     });
     try {
-      http = await startAgentHttp(settings.http, status);
+      http = await startAgentHttp(settings.http, status, [splitHostPort(member.http).host]);
     } catch (error) {
       await server.close();
       throw error;
@@ -271,6 +278,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       clock.stop();
       for (const session of consoles) session.connection.close('the agent is stopping');
       await Promise.all([draining, server.close(), http.close()]);
+      strangers.stop();
       lock.release();
       log.info({ reason }, 'stopped');
     },

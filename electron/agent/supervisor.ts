@@ -15,6 +15,7 @@ import { Lease } from './lease.js';
 import type { AgentSettings } from './flags.js';
 import { stopLeftoverHook } from './hook.js';
 import type { Logger } from './log.js';
+import { RefusalLog } from './refusal-log.js';
 
 /** Set in the child's environment: the agent reports `supervised: true`. */
 export const SUPERVISED_ENV = 'CONCLAVE_SUPERVISED';
@@ -202,6 +203,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     }
   };
 
+  const strangers = new RefusalLog(log);
   const server = await listenWire({
     host: settings.supervisorListen.host,
     port: settings.supervisorListen.port,
@@ -221,7 +223,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
       connection.once('close', () => consoles.delete(session));
       session.push({ t: 'child', member: settings.id, child: view() });
     },
-    onRefused: (address, reason) => log.warn({ address, reason }, 'connection refused'),
+    onRefused: (address, reason, authenticated) => (authenticated ? log.warn({ address, reason }, 'connection refused') : strangers.refused(address, reason)),
   });
   log.info({ listen: `${settings.supervisorListen.host}:${server.port}`, pid: process.pid }, 'supervisor started');
   // However this process ends (an uncaught exception too), the agent ends with it: a paused agent
@@ -250,6 +252,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   clock.stop();
   for (const session of consoles) session.connection.close('the supervisor is stopping');
   await server.close();
+  strangers.stop();
   log.info({}, 'supervisor stopped');
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
- * Who may talk to the hub: requests must name it by one of its own addresses (so a DNS-rebinding
- * page cannot reach it under the attacker's name), browser pages must come from its own origin
- * or an allowed one, and a hub with a token asks for it.
+ * Who may talk to the hub (and to an agent's /status): requests must name it by one of its own
+ * addresses (so a DNS-rebinding page cannot reach it under the attacker's name), browser pages
+ * must come from its own origin or an allowed one, and a hub with a token asks for it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -65,9 +65,11 @@ export interface AccessPolicy {
  * page must use its own name to reach the hub), and a fixed port would break SSH tunnels and
  * port forwarding that expose the hub on another local port.
  */
-export function createAccessPolicy(listenHost: string, allowedOrigins: readonly string[]): AccessPolicy {
+export function createAccessPolicy(listenHost: string, allowedOrigins: readonly string[], otherNames: readonly string[] = [], what = 'hub'): AccessPolicy {
   const configured = addressName(listenHost);
-  if (configured === null) throw new Error(`the hub's host must be a host name or an IP address (got "${listenHost}")`);
+  if (configured === null) throw new Error(`the ${what}'s host must be a host name or an IP address (got "${listenHost}")`);
+  /** Other names this server goes by (an agent: the address the cluster file gives its HTTP port). */
+  const names = new Set(otherNames.map((name) => addressName(name)).filter((name): name is string => name !== null));
   const wildcard = configured === '0.0.0.0' || configured === '[::]';
   const origins = new Set(allowedOrigins);
   /** On all interfaces the hub answers to each of the machine's addresses, looked up when asked since they change. */
@@ -76,12 +78,12 @@ export function createAccessPolicy(listenHost: string, allowedOrigins: readonly 
     Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => addressName(address.address) === name));
   return {
     hostRefusal(hostHeader) {
-      if (hostHeader === undefined || hostHeader === '') return 'a Host header naming this hub is required';
+      if (hostHeader === undefined || hostHeader === '') return `a Host header naming this ${what} is required`;
       const parsed = parseHost(hostHeader);
       const shown = JSON.stringify(hostHeader.slice(0, 100));
       if (parsed === null) return `Host ${shown} is not a host name`;
-      if (isLoopbackName(parsed.name) || parsed.name === configured || (wildcard && isOwnInterface(parsed.name))) return null;
-      return `"${parsed.name.slice(0, 100)}" is not an address of this hub (DNS rebinding protection): open it as localhost, 127.0.0.1 or the address it listens on`;
+      if (isLoopbackName(parsed.name) || parsed.name === configured || names.has(parsed.name) || (wildcard && isOwnInterface(parsed.name))) return null;
+      return `"${parsed.name.slice(0, 100)}" is not an address of this ${what} (DNS rebinding protection): open it as localhost, 127.0.0.1 or the address it listens on`;
     },
     originRefusal(origin, hostHeader) {
       if (origin === undefined || origins.has(origin)) return null;
