@@ -2,6 +2,12 @@
  * How many connections the hub takes, and how fast. Each client's requests are limited per
  * connection (session.ts); these limits stop a client from multiplying that allowance, and the
  * history every new client is sent, by opening more connections.
+ *
+ * A transport (engine.io's connection, which a client opens before it joins `/control` with the
+ * token) is *pending* until it joins: pending ones have a small budget of their own, per address
+ * and in all, and a short life. A new one always gets in, closing the oldest pending one of its
+ * own address or of the address that holds the most, so strangers cannot hold the places that
+ * clients with the token need; and they never count against the authenticated clients' limits.
  */
 import { TokenBucket } from './session.js';
 
@@ -9,12 +15,12 @@ import { TokenBucket } from './session.js';
 export const CONTROL_CLIENTS_MAX = 64;
 /** `/control` clients at a time from one address (a few dashboards and tools on one machine). */
 export const CONTROL_CLIENTS_PER_ADDRESS_MAX = 16;
-/**
- * Transport connections, which a client opens before it joins `/control` (and which socket.io
- * closes after 45 s if it joins nothing): twice the clients, so that a client over the limit
- * still gets through to `/control` and hears why it is refused.
- */
-const CONNECTIONS_PER_CLIENT = 2;
+/** Transports not yet joined to `/control` from one address at a time; a new one closes the oldest. */
+export const PENDING_TRANSPORTS_PER_ADDRESS_MAX = 4;
+/** In all; a new one closes the oldest of the address holding the most. */
+export const PENDING_TRANSPORTS_MAX = 32;
+/** A transport that has not joined `/control` within this long is closed (an honest client joins in a round trip or two). */
+export const PENDING_TRANSPORT_MS_MAX = 5_000;
 /** New connections from one address, a second, beyond a burst. */
 export const HANDSHAKES_PER_SECOND_MAX = 5;
 export const HANDSHAKE_BURST_MAX = 20;
@@ -26,6 +32,21 @@ export interface AdmissionLimits {
   clientsPerAddressMax?: number;
   handshakesPerSecondMax?: number;
   handshakeBurstMax?: number;
+  pendingMsMax?: number;
+}
+
+/** A transport until it joins `/control`. */
+export interface PendingTransport {
+  /** It joined with the token: it leaves the pending budget. */
+  joined(): void;
+  /** It closed. */
+  closed(): void;
+}
+
+interface Pending {
+  address: string;
+  close: () => void;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 /** Connections open at a time, per address. */
@@ -58,8 +79,10 @@ export class Admission {
   private readonly clientsPerAddressMax: number;
   private readonly handshakesPerSecondMax: number;
   private readonly handshakeBurstMax: number;
+  private readonly pendingMsMax: number;
   private readonly handshakes = new Map<string, TokenBucket>();
-  private readonly connections = new Tally();
+  /** Pending transports, oldest first. */
+  private readonly pending = new Set<Pending>();
   private readonly clients = new Tally();
 
   constructor(
@@ -70,12 +93,11 @@ export class Admission {
     this.clientsPerAddressMax = limits.clientsPerAddressMax ?? CONTROL_CLIENTS_PER_ADDRESS_MAX;
     this.handshakesPerSecondMax = limits.handshakesPerSecondMax ?? HANDSHAKES_PER_SECOND_MAX;
     this.handshakeBurstMax = limits.handshakeBurstMax ?? HANDSHAKE_BURST_MAX;
+    this.pendingMsMax = limits.pendingMsMax ?? PENDING_TRANSPORT_MS_MAX;
   }
 
   /** Why a new transport connection from `address` is refused, or null when it may open (it counts against the rate). */
   handshakeRefusal(address: string): string | null {
-    const crowded = this.crowding(this.connections, address, CONNECTIONS_PER_CLIENT);
-    if (crowded !== null) return crowded;
     let bucket = this.handshakes.get(address);
     if (bucket === undefined) {
       if (this.handshakes.size >= HANDSHAKE_ADDRESSES_KEPT) this.forgetFullAllowances();
@@ -86,14 +108,29 @@ export class Admission {
     return `too many connection attempts from ${address}: at most ${this.handshakesPerSecondMax} a second; retry in ${(bucket.waitMs(1) / 1000).toFixed(1)} s`;
   }
 
-  /** Counts an open transport connection; call the result when it closes. */
-  connectionOpened(address: string): () => void {
-    return this.connections.add(address);
+  /** A transport opened; `close` closes it (it lost its place, or did not join in time). */
+  transportOpened(address: string, close: () => void): PendingTransport {
+    const ofAddress = [...this.pending].filter((other) => other.address === address);
+    if (ofAddress.length >= PENDING_TRANSPORTS_PER_ADDRESS_MAX) this.evict(ofAddress[0]!);
+    else if (this.pending.size >= PENDING_TRANSPORTS_MAX) this.evict(this.oldestOfMostCrowded());
+    const entry: Pending = { address, close, timer: setTimeout(() => this.evict(entry), this.pendingMsMax) };
+    entry.timer.unref();
+    this.pending.add(entry);
+    const leave = (): void => {
+      clearTimeout(entry.timer);
+      this.pending.delete(entry);
+    };
+    return { joined: leave, closed: leave };
   }
 
   /** Why a new `/control` client from `address` is refused, or null when it may join. */
   clientRefusal(address: string): string | null {
-    return this.crowding(this.clients, address, 1);
+    const tally = this.clients;
+    if (tally.count(address) >= this.clientsPerAddressMax) {
+      return `too many connections from ${address}: the hub takes at most ${this.clientsPerAddressMax} clients from one address`;
+    }
+    if (tally.total >= this.clientsMax) return `the hub is full: it takes at most ${this.clientsMax} clients`;
+    return null;
   }
 
   /** Counts a `/control` client; call the result when it leaves. */
@@ -101,12 +138,17 @@ export class Admission {
     return this.clients.add(address);
   }
 
-  private crowding(tally: Tally, address: string, scale: number): string | null {
-    if (tally.count(address) >= this.clientsPerAddressMax * scale) {
-      return `too many connections from ${address}: the hub takes at most ${this.clientsPerAddressMax} clients from one address`;
-    }
-    if (tally.total >= this.clientsMax * scale) return `the hub is full: it takes at most ${this.clientsMax} clients`;
-    return null;
+  private evict(entry: Pending): void {
+    if (!this.pending.delete(entry)) return;
+    clearTimeout(entry.timer);
+    entry.close();
+  }
+
+  private oldestOfMostCrowded(): Pending {
+    const counts = new Map<string, number>();
+    for (const entry of this.pending) counts.set(entry.address, (counts.get(entry.address) ?? 0) + 1);
+    const most = Math.max(...counts.values());
+    return [...this.pending].find((entry) => counts.get(entry.address) === most)!;
   }
 
   /** An allowance that refilled to its burst is the same as a new one. */

@@ -27,7 +27,7 @@ import {
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { RuntimeListener } from '../runtime/embedded.js';
-import { Admission, type AdmissionLimits } from './admission.js';
+import { Admission, type AdmissionLimits, type PendingTransport } from './admission.js';
 import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
@@ -67,6 +67,8 @@ export interface HubOptions {
   historyOnConnect?: number;
   /** Connections at a time and handshakes a second (admission.ts has the defaults). */
   admission?: AdmissionLimits;
+  /** An export still being sent after this long is cut, so that a client that stops reading cannot hold the export for good. */
+  exportMsMax?: number;
 }
 
 export interface Hub {
@@ -79,6 +81,8 @@ export const SNAPSHOT_INTERVAL_MS = 50;
 /** Events after which the next snapshot goes out at once rather than after the interval. */
 const LEADERSHIP_EVENTS = new Set<ClusterEvent['type']>(['leader', 'quorum', 'leader-lost']);
 export const HISTORY_ON_CONNECT = 5_000;
+/** How long one export may take to send (a whole run, tens of MB, takes seconds even over a slow link). */
+export const EXPORT_MS_MAX = 120_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
@@ -88,7 +92,7 @@ export const MAX_FRAME_BYTES = 1_000_000;
  */
 export function hubAccessPolicy(options: Pick<HubOptions, 'host' | 'token' | 'allowedOrigins'>): AccessPolicy {
   if (!isLoopbackHost(options.host) && !options.token) {
-    throw new Error(`refusing to listen on ${options.host} without a token: pass --token (or set CONCLAVE_TOKEN), or use --host 127.0.0.1`);
+    throw new Error(`refusing to listen on ${options.host} without a token: pass --token-file F (or set CONCLAVE_HUB_TOKEN), or use --host 127.0.0.1`);
   }
   return createAccessPolicy(options.host, parseAllowedOrigins(options.allowedOrigins ?? []));
 }
@@ -135,7 +139,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     control: () => ({ clients: sessions.size, ...sessionCounts }),
   });
 
-  /** An export builds the whole record: one at a time. */
+  /** An export builds the whole record: one at a time, each within its deadline. */
   let exporting = false;
   const exportRun = (response: ServerResponse): void => {
     if (exporting) {
@@ -144,7 +148,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return;
     }
     exporting = true;
-    response.once('close', () => (exporting = false));
+    const deadline = setTimeout(() => response.destroy(), options.exportMsMax ?? EXPORT_MS_MAX);
+    response.once('close', () => {
+      clearTimeout(deadline);
+      exporting = false;
+    });
     const snapshot = target.snapshot();
     response.writeHead(200, {
       'Content-Type': 'application/x-ndjson; charset=utf-8',
@@ -185,11 +193,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     write();
   };
 
+  const corsOrigins = new Set(options.allowedOrigins ?? []);
   const http: HttpServer = createServer((request, response) => {
     const misdirected = access.hostRefusal(request.headers.host);
     if (misdirected !== null) {
       sendText(response, 421, misdirected);
       return;
+    }
+    // A dev server's page (an allowed origin) fetches /export.jsonl and /metrics with the token in a header.
+    const origin = request.headers.origin;
+    if (origin !== undefined && corsOrigins.has(origin)) {
+      response.setHeader('Access-Control-Allow-Origin', origin);
+      response.setHeader('Vary', 'Origin');
+      if (request.method === 'OPTIONS') {
+        response.writeHead(204, { 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'authorization', 'Access-Control-Expose-Headers': 'content-disposition' });
+        response.end();
+        return;
+      }
+      response.setHeader('Access-Control-Expose-Headers', 'content-disposition');
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       sendText(response, 405, 'Method not allowed');
@@ -229,8 +250,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       callback(refusal, refusal === null);
     },
   });
-  io.engine.on('connection', (connection: { request: { socket: NetSocket }; once(event: 'close', listener: () => void): void }) => {
-    connection.once('close', admission.connectionOpened(addressOf(connection.request.socket)));
+  /** Each transport's place in the pending budget, until it joins `/control` with the token. */
+  const pendingTransports = new WeakMap<object, PendingTransport>();
+  io.engine.on('connection', (connection: EngineConnection) => {
+    const pending = admission.transportOpened(addressOf(connection.request.socket), () => connection.close());
+    pendingTransports.set(connection, pending);
+    connection.once('close', pending.closed);
   });
   io.use((_socket, next) => next(new Error(`connect to the "${CONTROL_NAMESPACE}" namespace`)));
 
@@ -248,6 +273,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return;
     }
     // Counted from here: the client joins on the next tick, or its connection closes.
+    pendingTransports.get(socket.conn)?.joined();
     const leave = admission.clientJoined(address);
     socket.once('disconnect', leave);
     socket.conn.once('close', leave);
@@ -322,7 +348,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       const respond = ackOf<CommandAck | InspectAck>(args);
       const refusal = session.admit(event, args[0]);
       if (refusal !== null) respond?.({ ok: false, error: refusal });
-      else if (respond !== null) void Promise.resolve(serveRequest(target, event, args)).then(respond, (error: unknown) => respond(explain(error)));
+      else if (respond !== null) {
+        const answer = safely(respond);
+        void Promise.resolve()
+          .then(() => serveRequest(target, event, args))
+          .then(answer, (error: unknown) => answer(explain(error)));
+      }
       session.checkBacklog();
     });
   });
@@ -361,6 +392,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 }
 
+/** What the hub uses of engine.io's connection (a transport). */
+interface EngineConnection {
+  request: { socket: NetSocket };
+  close(): void;
+  once(event: 'close', listener: () => void): void;
+}
+
 function addressOf(socket: NetSocket): string {
   return socket.remoteAddress ?? 'an unknown address';
 }
@@ -371,6 +409,24 @@ function parseTarget(target: string | undefined): URL | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * An acknowledgement that cannot fail the hub: an answer the transport cannot encode (a remote
+ * node's detail gone wrong) becomes an error for that client alone.
+ */
+function safely<T extends CommandAck | InspectAck>(respond: (result: T) => void): (result: T) => void {
+  return (result) => {
+    try {
+      respond(result);
+    } catch (error) {
+      try {
+        respond({ ok: false, error: `the answer could not be sent: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300) } as T);
+      } catch {
+        // Nothing more can reach this client; the others are not concerned.
+      }
+    }
+  };
 }
 
 function ackOf<T>(args: unknown[]): ((result: T) => void) | null {

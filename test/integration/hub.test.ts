@@ -273,6 +273,93 @@ describe('/control: connections', () => {
     await connected(client(h.url, { localAddress: '127.0.0.2' }).socket);
   });
 
+  it('transports that never join /control with the token have a small, short-lived budget of their own: they cannot keep a client with the token out', async () => {
+    const { hub: h } = await hub({ token: 'Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d', admission: { handshakesPerSecondMax: 1_000, handshakeBurstMax: 1_000, pendingMsMax: 1_000 } });
+    const handshake = '/socket.io/?EIO=4&transport=polling';
+    // 40 engine.io sessions from this address that never join /control (more than the 16 clients an address may have).
+    const sessions: string[] = [];
+    for (let index = 0; index < 40; index++) {
+      const opened = await rawGet(h.port, handshake);
+      expect(opened.status).toBe(200);
+      sessions.push((JSON.parse(opened.body.slice(1)) as { sid: string }).sid);
+    }
+    await connected(client(h.url, { token: 'Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d', localAddress: '127.0.0.1' }).socket);
+    // The oldest pending ones made room for the newer (a poll hears engine.io's close packet, "1"); the rest close once their second is up.
+    const closedOn = async (sid: string): Promise<boolean> => {
+      const poll = await rawGet(h.port, `${handshake}&sid=${sid}`);
+      return poll.status === 400 || poll.body.split('\x1e').includes('1');
+    };
+    expect(await closedOn(sessions[0]!)).toBe(true);
+    await waitFor('the pending sessions closed', () => closedOn(sessions.at(-1)!), 5_000);
+  });
+
+  it('cuts an export that takes longer than its deadline, so that a client that stops reading cannot hold the export for good', async () => {
+    const base = await hub();
+    const label = 'x'.repeat(1_000_000);
+    const events: ClusterEvent[] = Array.from({ length: 32 }, (_, i) => ({ type: 'heal', faultId: null, label, seq: i + 1, t: i, at: i }));
+    const target: ControlTarget = {
+      snapshot: () => base.runtime.snapshot(),
+      history: (limit) => (limit === undefined ? events : events.slice(-limit)),
+      execute: () => ({ ok: true }),
+      inspect: () => null,
+      timers: () => [],
+      now: () => 0,
+      subscribe: () => () => {},
+    };
+    const h = await startHub({ target, host: '127.0.0.1', port: 0, token: null, dashboardDir: null, exportMsMax: 500 });
+    const stalled = connect(h.port, '127.0.0.1', () => stalled.write(`GET /export.jsonl HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n\r\n`));
+    stalled.on('error', () => undefined);
+    try {
+      // It never reads: once its deadline passes, the next export is sent in full.
+      const lines = await waitFor('an export after the stalled one was cut', async () => {
+        const response = await fetch(new URL('/export.jsonl', h.url));
+        return response.status === 200 && (await response.text()).split('\n').length;
+      });
+      expect(lines).toBeGreaterThan(32);
+    } finally {
+      stalled.destroy();
+      await h.close();
+    }
+  });
+
+  it('an answer the transport cannot encode is an error for that client alone; the hub goes on', async () => {
+    const base = await hub();
+    let deep: unknown = [];
+    for (let level = 0; level < 30_000; level++) deep = [deep];
+    const target: ControlTarget = {
+      snapshot: () => base.runtime.snapshot(),
+      history: () => [],
+      execute: () => ({ ok: true }),
+      inspect: (nodeId) => (nodeId === 'n1' ? ({ view: base.runtime.snapshot().nodes[0]!, internals: { deep }, durable: null, inbox: 0 } as never) : null),
+      timers: () => [],
+      now: () => 0,
+      subscribe: () => () => {},
+    };
+    const h = await startHub({ target, host: '127.0.0.1', port: 0, token: null, dashboardDir: null });
+    try {
+      const socket = client(h.url).socket;
+      await connected(socket);
+      expect(await socket.timeout(2_000).emitWithAck('inspect', 'n1')).toEqual({ ok: false, error: expect.stringMatching(/^the answer could not be sent: Maximum call stack size exceeded/) });
+      expect(await socket.timeout(2_000).emitWithAck('inspect', 'n9')).toEqual({ ok: false, error: 'unknown node "n9"' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('lets an allowed origin (a dev server page) fetch /metrics and the export with the token in a header', async () => {
+    const { hub: h } = await hub({ token: 'Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d', allowedOrigins: ['http://localhost:5173'] });
+    const preflight = await fetch(new URL('/export.jsonl', h.url), { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-headers': 'authorization' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization');
+    const metrics = await fetch(new URL('/metrics', h.url), { headers: { origin: 'http://localhost:5173', authorization: 'Bearer Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d' } });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    // Another origin gets no such header, so its page cannot read the answer.
+    const other = await fetch(new URL('/metrics', h.url), { headers: { origin: 'http://evil.example', authorization: 'Bearer Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('sends one export at a time, and another once it is done', async () => {
     const base = await hub();
     // 32 events of 1 MB: more than the sockets buffer, so an export to a client that does not read stays under way.
@@ -313,7 +400,7 @@ describe('/control: connections', () => {
 });
 
 describe('/control: access', () => {
-  const TOKEN = 'correct horse battery';
+  const TOKEN = 'Rk3-vT9q-Lm2x-Wz7p-Nb4s-Hc6d';
 
   it('refuses a client without the token, saying why', async () => {
     const { hub: h } = await hub({ token: TOKEN });

@@ -22,6 +22,17 @@ const FIVE = [
   node('n5'),
 ];
 
+/** fetch answering the export (a small run, or `response`), and a download that goes nowhere. */
+function stubExport(response = new Response('{"kind":"header"}\n', { headers: { 'content-disposition': 'attachment; filename="run.jsonl"' } })) {
+  const fetched = vi.fn(async (_url: string, _init?: RequestInit) => response);
+  vi.stubGlobal('fetch', fetched);
+  URL.createObjectURL = () => 'blob:run';
+  URL.revokeObjectURL = () => undefined;
+  // A download goes nowhere here (happy-dom would navigate the page to the blob).
+  vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => undefined);
+  return fetched;
+}
+
 async function mountDashboard() {
   const wrapper = mount(App, { attachTo: document.body });
   await flushPromises();
@@ -29,6 +40,11 @@ async function mountDashboard() {
   socket.serverEmit('connect');
   return { wrapper, socket };
 }
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -165,14 +181,32 @@ describe('dashboard', () => {
     expect(connections.at(-1)!.auth).toEqual({ token: 's3cret-token' });
   });
 
-  it('takes the token from the address, then removes it from the address bar', async () => {
+  it('takes the token from the address, then removes it from the address bar; the export sends it as a bearer token, never in a URL', async () => {
     window.history.replaceState(null, '', '/?token=from-url-123');
     const { wrapper } = await mountDashboard();
     expect(connections[0]!.auth).toEqual({ token: 'from-url-123' });
     expect(window.location.search).toBe('');
     await showTab(wrapper, 'Record');
-    // The export link carries it too (the Electron window's token is this launch's own).
-    expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('/export.jsonl?token=from-url-123');
+    const fetched = stubExport();
+    await wrapper.get('[data-testid="export-run"]').trigger('click');
+    await vi.waitFor(() => expect(fetched).toHaveBeenCalledTimes(1));
+    expect(fetched.mock.calls[0]![0]).toBe('/export.jsonl');
+    expect(fetched.mock.calls[0]![1]).toMatchObject({ headers: { authorization: 'Bearer from-url-123' } });
+  });
+
+  it('says where the user acted when the export is refused', async () => {
+    const { wrapper } = await mountDashboard();
+    await showTab(wrapper, 'Record');
+    stubExport(new Response('This hub requires a token', { status: 401 }));
+    await wrapper.get('[data-testid="export-run"]').trigger('click');
+    await vi.waitFor(() => expect(wrapper.get('[data-testid="export-error"]').text()).toBe('Cannot export this run: the hub refused the export (401): This hub requires a token'));
+  });
+
+  it('keeps a token for the hub it was given for: another hub does not get it', async () => {
+    sessionStorage.setItem(`conclave.token:${window.location.origin}`, 'this-hubs-token');
+    window.history.replaceState(null, '', `/?hub=${encodeURIComponent('http://10.9.9.9:4100/')}`);
+    await mountDashboard();
+    expect(connections[0]).toMatchObject({ url: 'http://10.9.9.9:4100/control', auth: {} });
   });
 
   it('shows when the hub is unreachable', async () => {
@@ -185,14 +219,34 @@ describe('dashboard', () => {
 });
 
 describe('the hub named by ?hub= (npm run dev: the page comes from the dev server)', () => {
-  it('connects to that hub over WebSocket, and links the export and /metrics there', async () => {
+  it('connects to that hub over WebSocket, and fetches the export and links /metrics there', async () => {
     window.history.replaceState(null, '', '/?hub=http%3A%2F%2F127.0.0.1%3A4100%2F&token=dev-token-123');
     const { wrapper } = await mountDashboard();
     expect(connections).toEqual([{ url: 'http://127.0.0.1:4100/control', auth: { token: 'dev-token-123' }, transports: ['websocket'] }]);
     // The token leaves the address bar; the hub stays, so a hot reload finds the hub again.
     expect(window.location.search).toBe('?hub=http%3A%2F%2F127.0.0.1%3A4100%2F');
+    expect(sessionStorage.getItem('conclave.token:http://127.0.0.1:4100')).toBe('dev-token-123');
+    expect(sessionStorage.getItem(`conclave.token:${window.location.origin}`)).toBeNull();
     await showTab(wrapper, 'Record');
-    expect(wrapper.get('[data-testid="export-run"]').attributes('href')).toBe('http://127.0.0.1:4100/export.jsonl?token=dev-token-123');
+    const fetched = stubExport();
+    await wrapper.get('[data-testid="export-run"]').trigger('click');
+    await vi.waitFor(() => expect(fetched).toHaveBeenCalledTimes(1));
+    expect(fetched.mock.calls[0]![0]).toBe('http://127.0.0.1:4100/export.jsonl');
+    expect(fetched.mock.calls[0]![1]).toMatchObject({ headers: { authorization: 'Bearer dev-token-123' } });
+  });
+
+  it('a built dashboard talks only to the hub that serves it: ?hub= naming another is refused, saying where to go', async () => {
+    vi.stubEnv('DEV', false);
+    try {
+      window.history.replaceState(null, '', `/?hub=${encodeURIComponent('http://10.9.9.9:4100/')}&token=leaked`);
+      const wrapper = mount(App, { attachTo: document.body });
+      await flushPromises();
+      expect(connections).toEqual([]);
+      expect(wrapper.get('[data-testid="connection-error"]').text()).toContain(`this dashboard talks only to the hub that serves it (${window.location.origin}): open http://10.9.9.9:4100/ for the hub at 10.9.9.9:4100`);
+      expect(JSON.stringify({ ...sessionStorage })).not.toContain('leaked');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it.each(['javascript:alert(1)', 'ws://127.0.0.1:4100/', 'not a url'])('refuses ?hub=%s, saying why, and connects nowhere', async (hub) => {

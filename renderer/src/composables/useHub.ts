@@ -3,7 +3,6 @@
  * read the cluster store, which this composable feeds, and send commands through it.
  */
 import { io, type Socket } from 'socket.io-client';
-import { ref } from 'vue';
 import {
   CONTROL_NAMESPACE,
   type ClientToServerEvents,
@@ -17,41 +16,51 @@ import { useClusterStore } from '../stores/cluster.js';
 export const COMMAND_TIMEOUT_MS = 4_000;
 /** Opening another cluster may start processes (an etcd playground takes up to 20 s): its answer is waited for longer. */
 export const OPEN_TIMEOUT_MS = 45_000;
-const TOKEN_STORAGE_KEY = 'conclave.token';
+/** Tokens are kept per hub, under its origin: a token goes only to the hub it was given for. */
+const TOKEN_STORAGE_PREFIX = 'conclave.token:';
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 let socket: HubSocket | null = null;
-/** The token the socket presented, reactive so that links carrying it follow when it arrives. */
-const presentedToken = ref<string | null>(null);
-
-/** The token from `?token=` (then removed from the address bar) or from this tab's storage. */
-function initialToken(): string | null {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get('token');
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_STORAGE_KEY, fromUrl);
-    url.searchParams.delete('token');
-    window.history.replaceState(null, '', url.toString());
-    return fromUrl;
-  }
-  return sessionStorage.getItem(TOKEN_STORAGE_KEY);
-}
+/** The token the socket presented: the export and other HTTP requests send it as a bearer token, never in a URL. */
+let presentedToken: string | null = null;
 
 /**
- * Where the hub is: this page's own origin (null), or `?hub=` when the page is served from
- * elsewhere (the dev server under `npm run dev`); an address that is not http(s) is refused.
+ * Where the hub is: this page's own origin (null), or, in a development build (`npm run dev`,
+ * whose pages come from the dev server), the hub `?hub=` names. A built dashboard talks only to
+ * the hub that serves it (its Content-Security-Policy allows no other): a `?hub=` naming another
+ * is refused, with where to go instead.
  */
 function hubFromAddress(): URL | null | { invalid: string } {
   const given = new URL(window.location.href).searchParams.get('hub');
   if (given === null) return null;
+  let hub: URL;
   try {
-    const hub = new URL(given);
-    if (hub.protocol === 'http:' || hub.protocol === 'https:') return hub;
+    hub = new URL(given);
   } catch {
-    // Reported below like any other unusable address.
+    return { invalid: `the address names a hub that is not an http(s) URL: "${given}"` };
   }
-  return { invalid: given };
+  if (hub.protocol !== 'http:' && hub.protocol !== 'https:') return { invalid: `the address names a hub that is not an http(s) URL: "${given}"` };
+  if (hub.origin === window.location.origin) return null;
+  if (!import.meta.env.DEV) return { invalid: `this dashboard talks only to the hub that serves it (${window.location.origin}): open ${hub.origin}/ for the hub at ${hub.host}` };
+  return hub;
+}
+
+function hubOrigin(hub: URL | null): string {
+  return hub?.origin ?? window.location.origin;
+}
+
+/** The token for `origin`: from `?token=` (which is for the hub the address names; then removed from the address bar), or from this tab's storage. */
+function initialToken(origin: string): string | null {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_STORAGE_PREFIX + origin, fromUrl);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_STORAGE_PREFIX + origin);
 }
 
 /** A path on the hub: relative on its own origin, absolute on another. */
@@ -63,20 +72,21 @@ function onHub(path: string): string {
 export function useHub() {
   const store = useClusterStore();
 
-  function connect(token: string | null = initialToken()): void {
+  function connect(token?: string | null): void {
     socket?.disconnect();
     const hub = hubFromAddress();
     if (hub !== null && !(hub instanceof URL)) {
       socket = null;
-      store.setConnection('disconnected', `the address names a hub that is not an http(s) URL: "${hub.invalid}"`);
+      store.setConnection('disconnected', hub.invalid);
       return;
     }
+    const presented = token === undefined ? initialToken(hubOrigin(hub)) : token;
     store.setConnection('connecting');
-    presentedToken.value = token;
+    presentedToken = presented;
     const hubHost = hub?.host ?? window.location.host;
     // Another origin's hub is reached over WebSocket alone: its long-polling would need CORS.
     const next: HubSocket = io(onHub(CONTROL_NAMESPACE), {
-      auth: token ? { token } : {},
+      auth: presented ? { token: presented } : {},
       ...(hub === null ? {} : { transports: ['websocket'] }),
     });
     socket = next;
@@ -100,9 +110,18 @@ export function useHub() {
     });
   }
 
+  /** A token the user typed, for the hub this dashboard talks to (named in the form, so that nobody types one hub's token for another). */
   function submitToken(token: string): void {
-    sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
+    const hub = hubFromAddress();
+    if (hub !== null && !(hub instanceof URL)) return;
+    sessionStorage.setItem(TOKEN_STORAGE_PREFIX + hubOrigin(hub), token);
     connect(token);
+  }
+
+  /** The hub this dashboard talks to, for people: its host. */
+  function hubName(): string {
+    const hub = hubFromAddress();
+    return hub instanceof URL ? hub.host : window.location.host;
   }
 
   /** Asks the hub and waits for its acknowledgement; being offline or a timeout are answers too. */
@@ -127,11 +146,27 @@ export function useHub() {
     return ask((connected) => connected.timeout(COMMAND_TIMEOUT_MS).emitWithAck('inspect', nodeId));
   }
 
-  /** Where to download the run from (the token goes along when the hub needs one). */
-  function exportUrl(): string {
-    const token = presentedToken.value;
-    return onHub(token ? `/export.jsonl?token=${encodeURIComponent(token)}` : '/export.jsonl');
+  /**
+   * Downloads the run: fetched with the token as a bearer token (never in a URL, where history,
+   * logs and Referer would keep it), then saved from memory. Resolves with the error in words, or null.
+   */
+  async function downloadExport(): Promise<string | null> {
+    let response: Response;
+    try {
+      response = await fetch(onHub('/export.jsonl'), { headers: presentedToken ? { authorization: `Bearer ${presentedToken}` } : {}, cache: 'no-store' });
+    } catch (error) {
+      return `the hub did not answer: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (!response.ok) return `the hub refused the export (${response.status}): ${(await response.text()).slice(0, 200)}`;
+    const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'conclave-run.jsonl';
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    return null;
   }
 
-  return { connect, submitToken, sendCommand, inspect, exportUrl, metricsUrl: () => onHub('/metrics') };
+  return { connect, submitToken, hubName, sendCommand, inspect, downloadExport, metricsUrl: () => onHub('/metrics') };
 }
