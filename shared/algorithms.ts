@@ -3,9 +3,15 @@
  * and what the runtime, the checkers and the dashboard may know about each one.
  */
 import type { AlgorithmName, ElectionNode, Message, NodeOptions, VoteGrant } from './core/election.js';
-import { BULLY_TRANSFER_REFUSAL, BullyNode } from './bully/bully.js';
-import { PaxosNode, paxosVoteGrant } from './paxos/paxos.js';
-import { RaftNode, raftCommittedTerm, raftVoteGrant } from './raft/raft.js';
+import { BULLY_TRANSFER_REFUSAL, BullyNode, type BullyMessage } from './bully/bully.js';
+import { PaxosNode, paxosVoteGrant, type PaxosMessage } from './paxos/paxos.js';
+import { RaftNode, raftCommittedTerm, raftVoteGrant, type RaftMessage } from './raft/raft.js';
+
+/** Every kind of a message union, checked complete by the compiler. */
+const everyKind =
+  <K extends string>() =>
+  <const L extends readonly K[]>(kinds: L & ([Exclude<K, L[number]>] extends [never] ? unknown : { missing: Exclude<K, L[number]> })): readonly string[] =>
+    kinds;
 
 export interface AlgorithmInfo {
   name: AlgorithmName;
@@ -18,6 +24,8 @@ export interface AlgorithmInfo {
   singleLeaderPerTerm: boolean;
   /** Whether leadership can be handed to a chosen node; otherwise why not. */
   transfer: true | string;
+  /** The message kinds it sends: anything else from the wire is not one of its messages. */
+  messageKinds: readonly string[];
   /** Which of the config switches apply. */
   usesPreVote: boolean;
   usesCheckQuorum: boolean;
@@ -44,6 +52,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: 'voted for',
     singleLeaderPerTerm: true,
     transfer: true,
+    messageKinds: everyKind<RaftMessage['kind']>()(['PreVote', 'PreVoteResp', 'RequestVote', 'RequestVoteResp', 'Heartbeat', 'HeartbeatResp', 'TimeoutNow']),
     usesPreVote: true,
     usesCheckQuorum: true,
     usesRankedTimeouts: true,
@@ -58,6 +67,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: null,
     singleLeaderPerTerm: false,
     transfer: BULLY_TRANSFER_REFUSAL,
+    messageKinds: everyKind<BullyMessage['kind']>()(['Election', 'Answer', 'Coordinator', 'Heartbeat']),
     usesPreVote: false,
     usesCheckQuorum: false,
     usesRankedTimeouts: false,
@@ -72,6 +82,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: 'promised',
     singleLeaderPerTerm: true,
     transfer: true,
+    messageKinds: everyKind<PaxosMessage['kind']>()(['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow']),
     usesPreVote: false,
     usesCheckQuorum: true,
     usesRankedTimeouts: true,
