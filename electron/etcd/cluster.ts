@@ -92,6 +92,8 @@ export interface EtcdMemberInfo {
   /** Where this console asks for its status; null when it advertises none. */
   endpoint: string | null;
   voting: boolean;
+  /** Why this console does not ask it at all: its only URL would carry the password in clear to a URL the user did not name. */
+  withheld?: string;
 }
 
 /** What a playground adds to watching: it runs the members and their network. */
@@ -150,7 +152,7 @@ class MemberState {
     readonly info: EtcdMemberInfo,
     access: EtcdAccess,
   ) {
-    this.client = info.endpoint === null ? null : memberClient(info.endpoint, access);
+    this.client = info.endpoint === null || info.withheld !== undefined ? null : memberClient(info.endpoint, access);
   }
 
   get name(): string {
@@ -217,7 +219,7 @@ export class EtcdCluster implements ManagedTarget {
         kind: 'etcd',
         access,
         endpoints: spec.endpoints,
-        members: membersFrom(answer.members, spec.endpoints),
+        members: membersFrom(answer.members, spec.endpoints, access.username),
         config: timing?.config ?? etcdDefaults(null),
         configSource: timing?.source ?? "etcd's defaults (the members' flags could not be read)",
       });
@@ -402,7 +404,7 @@ export class EtcdCluster implements ManagedTarget {
 
   private moveLeader(leader: MemberState, target: MemberState): { ok: true } | { ok: false; error: string } {
     const client = leader.client;
-    if (client === null || leader.info.endpoint === null) return { ok: false, error: `${leader.name} has no client URL this console can reach` };
+    if (client === null || leader.info.endpoint === null) return { ok: false, error: leader.info.withheld ?? `${leader.name} has no client URL this console can reach` };
     if (target.info.memberId === null) return { ok: false, error: `${target.name}'s etcd member id is not known yet` };
     const endpoint = leader.info.endpoint;
     const request = client.maintenance.moveLeader({ targetID: target.info.memberId }, within(MOVE_LEADER_TIMEOUT_MS)).catch((error: unknown) => {
@@ -489,7 +491,7 @@ export class EtcdCluster implements ManagedTarget {
   private async poll(state: MemberState): Promise<void> {
     const client = state.client;
     if (client === null || state.polling || state.retired) {
-      if (client === null) state.lastError = `${state.name} advertises no client URL (has it started?)`;
+      if (client === null) state.lastError = state.info.withheld ?? `${state.name} advertises no client URL (has it started?)`;
       return;
     }
     state.polling = true;
@@ -567,7 +569,7 @@ export class EtcdCluster implements ManagedTarget {
     try {
       const answer = await asked.client!.cluster.memberList({}, within(STATUS_TIMEOUT_MS));
       if (this.stopped) return;
-      const members = membersFrom(answer.members, this.options.endpoints);
+      const members = membersFrom(answer.members, this.options.endpoints, this.options.access.username);
       const known = [...this.members.values()].map((state) => state.info);
       if (sameMembership(members, known)) return;
       if (this.provisional) {
@@ -646,17 +648,27 @@ export class EtcdCluster implements ManagedTarget {
 
 /**
  * The members etcd lists (it lists them by id), named and in the order of their names, each with
- * the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises.
+ * the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises
+ * (an https one first when a password goes along). A password goes over plain HTTP only to URLs
+ * the user named: a member that advertises nothing else is not asked (`withheld` says why), as
+ * its URL could be anyone's on the way.
  */
-export function membersFrom(members: IMember[], endpoints: string[]): EtcdMemberInfo[] {
+export function membersFrom(members: IMember[], endpoints: string[], username?: string): EtcdMemberInfo[] {
   const given = new Map(endpoints.map((endpoint) => [new URL(endpoint).origin, endpoint]));
   const names = new Set<string>();
-  const named = members.map((member) => {
+  const named = members.map((member): EtcdMemberInfo => {
     let name = member.name !== '' && member.name.length <= 64 ? member.name : hexId(member.ID);
     if (names.has(name)) name = hexId(member.ID);
     names.add(name);
-    const endpoint = member.clientURLs.map((url) => given.get(safeOrigin(url))).find((url) => url !== undefined) ?? member.clientURLs[0] ?? null;
-    return { name, memberId: member.ID, endpoint, voting: !member.isLearner };
+    const chosen = member.clientURLs.map((url) => given.get(safeOrigin(url))).find((url) => url !== undefined);
+    const advertised = (username === undefined ? undefined : member.clientURLs.find((url) => url.startsWith('https:'))) ?? member.clientURLs[0];
+    const endpoint = chosen ?? advertised ?? null;
+    const info = { name, memberId: member.ID, endpoint, voting: !member.isLearner };
+    if (chosen !== undefined || endpoint === null || username === undefined || endpoint.startsWith('https:')) return info;
+    return {
+      ...info,
+      withheld: `${name} advertises only plain-HTTP URLs (${endpoint}) that were not given with --etcd: the password of "${username}" goes in clear only to URLs you name; add ${endpoint} to --etcd to watch it, or serve etcd over https`,
+    };
   });
   return named.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
@@ -670,7 +682,13 @@ function safeOrigin(url: string): string {
 }
 
 function sameMembership(a: EtcdMemberInfo[], b: EtcdMemberInfo[]): boolean {
-  return a.length === b.length && a.every((member, index) => member.name === b[index]!.name && member.memberId === b[index]!.memberId && member.voting === b[index]!.voting && member.endpoint === b[index]!.endpoint);
+  return (
+    a.length === b.length &&
+    a.every(
+      (member, index) =>
+        member.name === b[index]!.name && member.memberId === b[index]!.memberId && member.voting === b[index]!.voting && member.endpoint === b[index]!.endpoint && member.withheld === b[index]!.withheld,
+    )
+  );
 }
 
 interface MemberList {

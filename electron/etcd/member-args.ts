@@ -3,6 +3,8 @@ export interface EtcdMemberArgs {
   name: string;
   dataDir: string;
   clientUrl: string;
+  /** The client URL it tells others (etcd's member list): its clientUrl unless given. */
+  advertiseClientUrl?: string;
   /** Where the member listens for its peers. */
   listenPeerUrl: string;
   /** Where its peers reach it (the playground's proxy in front of it). */
@@ -23,7 +25,7 @@ export function etcdArgs(member: EtcdMemberArgs): string[] {
     '--name', member.name,
     '--data-dir', member.dataDir,
     '--listen-client-urls', member.clientUrl,
-    '--advertise-client-urls', member.clientUrl,
+    '--advertise-client-urls', member.advertiseClientUrl ?? member.clientUrl,
     '--listen-peer-urls', member.listenPeerUrl,
     '--initial-advertise-peer-urls', member.advertisePeerUrl,
     '--initial-cluster', member.initialCluster,

@@ -15,6 +15,7 @@ import { ConsoleRuntime } from '../../electron/runtime/console.js';
 import { openTarget } from '../../electron/runtime/targets.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 import { ETCD_SKIP_REASON, OPENSSL_SKIP_REASON, etcdctl, etcdctlStatus, makeTestPki, startRawCluster, type RawCluster } from '../support/etcd.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { connectControl, connected, waitFor } from './harness.js';
 
 /** Fast enough for a short test, slow enough for a busy 2-core machine. */
@@ -177,6 +178,58 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('a watch that began before etcd answe
     } finally {
       await watch.stop();
       await late.stop();
+    }
+  });
+});
+
+describe.skipIf(ETCD_SKIP_REASON !== null)('a password and members that advertise plain-HTTP URLs nobody named', () => {
+  let raw: RawCluster;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    // e2 advertises a URL of its own (a proxy the test counts connections at), which the user never names.
+    const [proxied] = await freePorts(1);
+    raw = await startRawCluster({
+      members: 2,
+      heartbeatMs: HEARTBEAT_MS,
+      electionTimeoutMs: ELECTION_TIMEOUT_MS,
+      advertiseClientUrl: (index, clientUrl) => (index === 1 ? `http://127.0.0.1:${proxied}` : clientUrl),
+    });
+    proxy = await TcpProxy.start(Number(new URL(raw.members[1]!.clientUrl).port), proxied!);
+    const first = ['--endpoints', raw.endpoints[0]!];
+    await waitFor('etcd to elect', () => etcdctl([...first, 'endpoint', 'health']).catch(() => null), 15_000);
+    await etcdctl([...first, 'user', 'add', 'root:root-password']);
+    await etcdctl([...first, 'auth', 'enable']);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await raw?.stop();
+  });
+
+  it('the password goes in clear only to URLs the user named: the other member is shown, with why it is not asked', async () => {
+    const watch = await EtcdCluster.watch({ kind: 'etcd', endpoints: [raw.endpoints[0]!], username: 'root', password: 'root-password' });
+    try {
+      watch.start();
+      await waitFor('the withheld member explained', () => {
+        const internals = watch.inspect('e2')?.internals;
+        return typeof internals?.lastError === 'string' && internals.lastError;
+      });
+      expect(watch.inspect('e2')!.internals!.lastError).toBe(
+        `e2 advertises only plain-HTTP URLs (http://127.0.0.1:${proxy.port}) that were not given with --etcd: the password of "root" goes in clear only to URLs you name; add http://127.0.0.1:${proxy.port} to --etcd to watch it, or serve etcd over https`,
+      );
+      await waitFor('e1 watched', () => watch.snapshot().nodes.find((node) => node.id === 'e1')?.term);
+      expect(proxy.accepted).toBe(0);
+    } finally {
+      await watch.stop();
+    }
+    // Named, it is asked.
+    const named = await EtcdCluster.watch({ kind: 'etcd', endpoints: [raw.endpoints[0]!, `http://127.0.0.1:${proxy.port}`], username: 'root', password: 'root-password' });
+    try {
+      named.start();
+      await waitFor('e2 asked through the URL it advertises', () => proxy.accepted > 0 && named.inspect('e2')?.internals?.lastError === null);
+    } finally {
+      await named.stop();
     }
   });
 });

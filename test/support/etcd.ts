@@ -121,6 +121,8 @@ export async function startRawCluster(options: {
   flags?: string[];
   /** false: the members are only started by their restart(). */
   start?: boolean;
+  /** The client URL a member advertises, when it is not the one it listens on (a proxy in front of it). */
+  advertiseClientUrl?: (index: number, clientUrl: string) => string;
 }): Promise<RawCluster> {
   const ports = await freePorts(2 * options.members);
   const dir = mkdtempSync(join(tmpdir(), 'conclave-etcd-test-'));
@@ -135,6 +137,7 @@ export async function startRawCluster(options: {
         name,
         dataDir: join(dir, name),
         clientUrl,
+        ...(options.advertiseClientUrl === undefined ? {} : { advertiseClientUrl: options.advertiseClientUrl(index, clientUrl) }),
         listenPeerUrl: peer(index),
         advertisePeerUrl: peer(index),
         initialCluster,

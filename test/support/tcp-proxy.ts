@@ -30,11 +30,12 @@ export class TcpProxy {
     server.on('connection', (client) => this.forward(client));
   }
 
-  static async start(targetPort: number): Promise<TcpProxy> {
+  /** A proxy to `targetPort`, listening on `port` (0: any free one). */
+  static async start(targetPort: number, port = 0): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     return new TcpProxy(server, targetPort);
   }
