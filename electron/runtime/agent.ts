@@ -280,13 +280,18 @@ export class Agent {
       return;
     }
     const previous = machine.status();
-    const refusal = this.guard.check(message, previous.term);
+    const refusal = this.termRefusal(message, previous.term);
     if (refusal !== null) {
       this.options.onTermRefused?.(this, message, refusal);
       return;
     }
     machine.step(message, this.options.clock.now());
     this.flush(previous);
+  }
+
+  /** Why `message` is not stepped, its term being implausibly far ahead of `ownTerm` (term-guard.ts); null to step it. */
+  protected termRefusal(message: Message, ownTerm: number): TermRefusal | null {
+    return this.guard.check(message, ownTerm);
   }
 
   private tick(): void {

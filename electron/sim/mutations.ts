@@ -3,7 +3,8 @@
  * checkers must catch. A checker that never fails proves nothing; each break here is a bug a
  * real implementation could have, and CI runs seeds until every one is caught.
  */
-import { DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig, type NodeOptions } from '../../shared/core/election.js';
+import { DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig, type Message, type NodeOptions } from '../../shared/core/election.js';
+import type { TermRefusal } from '../../shared/core/term-guard.js';
 import { beatsByMargin, type PreferredLeaderRule } from '../../shared/core/leadership.js';
 import { TakeoverWatch, type FollowerTrack } from '../../shared/core/takeover.js';
 import { PaxosNode } from '../../shared/paxos/paxos.js';
@@ -101,6 +102,13 @@ class SendBeforeSave extends Agent {
   }
 }
 
+/** The term guard with no margin: every higher term on one member's word is refused, so honest elections are too. */
+class TermGuardWithoutMargin extends Agent {
+  protected override termRefusal(message: Message, ownTerm: number): TermRefusal | null {
+    return message.term > ownTerm ? { limit: ownTerm } : null;
+  }
+}
+
 const PLAIN: ElectionConfig = { ...DEFAULT_ELECTION_CONFIG, preVote: false, checkQuorum: false };
 
 const raft = (Machine: new (options: NodeOptions) => RaftNode): Variant => ({ createMachine: (options) => new Machine(options) });
@@ -111,6 +119,13 @@ export const SIMULATED_RULE: PreferredLeaderRule = { capability: 'loadavg', pref
 export const WITH_PRIORITIES: NonNullable<Mutation['simulation']> = { priorities: 'random', preferredLeader: SIMULATED_RULE, faults: LEADERSHIP_FAULTS };
 
 export const MUTATIONS: readonly Mutation[] = [
+  {
+    name: 'term-guard-without-margin',
+    algorithm: 'raft',
+    description: 'nodes refuse every higher term on one member\'s word, as a term guard with no margin would',
+    variant: { createAgent: (options: AgentOptions) => new TermGuardWithoutMargin(options) },
+    config: DEFAULT_ELECTION_CONFIG,
+  },
   {
     name: 'grant-every-vote',
     algorithm: 'raft',

@@ -63,7 +63,8 @@ export interface SimulationOptions {
   takeoverAfterMs?: number | null;
 }
 
-export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | WireViolationKind | LeadershipSafetyKind;
+/** `honest-term-refused`: the term guard refused a message of an honest member (all are, in the simulator), so it would keep a cluster from electing. */
+export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | 'honest-term-refused' | WireViolationKind | LeadershipSafetyKind;
 export type LivenessViolationKind = 'no-leader' | 'no-coordinator' | LeadershipLivenessKind;
 export type SimulationViolationKind = SafetyViolationKind | LivenessViolationKind;
 
@@ -226,6 +227,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       if (FAULT_EVENTS.has(event.type)) faults += 1;
       if (event.type === 'transfer' && event.reason !== undefined) takeovers += 1;
       if (event.type === 'priority') priorityChanges += 1;
+      if (event.type === 'term-refused') {
+        unsafe({ kind: 'honest-term-refused', message: `${event.nodeId} refused ${event.from}'s message in term ${event.term} (its own: ${event.ownTerm}), and every member here is honest` });
+      }
       // A fault, or a change of who may lead: the liveness requirement is judged afresh from here.
       if (FAULT_EVENTS.has(event.type) || event.type === 'priority') {
         stableSince = event.t;
