@@ -48,22 +48,32 @@ test('restart brings a killed node back as a follower of the current leader', as
 });
 
 test.describe('a hub with a token', () => {
-  test.use({ serveArgs: ['--token', 'e2e-token-123'] });
+  const TOKEN = 'e2e-Hub-Token-4Wq8-Zr2m-Kp7x-Nc3v';
+  test.use({ serveEnv: { CONCLAVE_HUB_TOKEN: TOKEN } });
 
-  test('the dashboard asks for the token, then shows the cluster', async ({ page, server }) => {
-    const bare = new URL(server.url);
-    expect(bare.searchParams.get('token')).toBe('e2e-token-123');
-    bare.search = '';
-    await page.goto(bare.toString());
+  test('the printed URL carries no token; the dashboard asks for it, then shows the cluster', async ({ page, server }) => {
+    expect(server.url).not.toContain(TOKEN);
+    expect(server.output()).toContain('(it asks for the hub token)');
+    await page.goto(server.url);
     await expect(page.getByTestId('connection')).toHaveText('token needed');
-    await page.getByLabel(/requires a token/).fill('e2e-token-123');
+    await page.getByLabel(/requires its token/).fill(TOKEN);
     await page.getByRole('button', { name: 'Connect' }).click();
     await expect(page.getByTestId('headline').getByTestId('leader-id')).toHaveText(/^n\d$/);
   });
 
-  test('the printed URL carries the token and connects at once', async ({ page, server }) => {
-    await page.goto(server.url);
+  test('a URL with the token (as the desktop window gets it) connects at once, drops it from the address bar, and exports with it in a header', async ({ page, server }) => {
+    const withToken = new URL(server.url);
+    withToken.searchParams.set('token', TOKEN);
+    const exports: Array<{ url: string; authorization: string | undefined }> = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/export.jsonl')) exports.push({ url: request.url(), authorization: request.headers().authorization });
+    });
+    await page.goto(withToken.toString());
     await expect(page.getByTestId('headline').getByTestId('leader-id')).toHaveText(/^n\d$/);
     expect(new URL(page.url()).searchParams.has('token')).toBe(false);
+    await page.getByRole('tab', { name: /^Record/ }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-run').click()]);
+    expect(download.suggestedFilename()).toMatch(/^conclave-raft-.*\.jsonl$/);
+    expect(exports).toEqual([{ url: new URL('/export.jsonl', server.url).toString(), authorization: `Bearer ${TOKEN}` }]);
   });
 });

@@ -5,10 +5,11 @@
 import { test as base, expect, type Page } from '@playwright/test';
 import { BUILT_CLI, startBuilt, stopProcess, type RunningServer } from '../support/processes.js';
 
-export const test = base.extend<{ serveArgs: string[]; server: RunningServer }>({
+export const test = base.extend<{ serveArgs: string[]; serveEnv: NodeJS.ProcessEnv; server: RunningServer }>({
   serveArgs: [[], { option: true }],
-  server: async ({ serveArgs }, use) => {
-    const server = await startBuilt(BUILT_CLI, ['serve', '--port', '0', '--seed', '7', ...serveArgs]);
+  serveEnv: [{}, { option: true }],
+  server: async ({ serveArgs, serveEnv }, use) => {
+    const server = await startBuilt(BUILT_CLI, ['serve', '--port', '0', '--seed', '7', ...serveArgs], { ...process.env, ...serveEnv });
     try {
       await use(server);
     } finally {
