@@ -21,6 +21,7 @@ import { createRandom } from '../shared/core/random.js';
 import { freePorts } from '../electron/console/processes.js';
 import { runFailover } from '../electron/sim/failover.js';
 import { memberClient, within } from '../electron/etcd/client.js';
+import { newToken } from '../electron/wire/tokens.js';
 import { ETCD_BIN, startRawCluster, type RawCluster } from '../test/support/etcd.js';
 import { BUILT_CLI, poll, progress, sleep } from './lib.js';
 import { serveAndWatch, type Watched } from './served.js';
@@ -215,7 +216,7 @@ export async function agents(nodes: number, preVote: boolean, hints: boolean): P
   const clusterFile = join(dir, 'cluster.json');
   writeFileSync(clusterFile, JSON.stringify({ algorithm: 'raft', timing: conclaveConfig(preVote), members }));
   const tokenFile = join(dir, 'token');
-  writeFileSync(tokenFile, 'a benchmark token of some length\n');
+  writeFileSync(tokenFile, `${newToken()}\n`, { mode: 0o600 });
   const processes = new Map<string, ChildProcess>();
   let stopping = false;
   const log = (id: string): string => join(dir, `${id}.log`);
