@@ -92,6 +92,8 @@ export interface AgentOptions {
   storage: DurableStorage;
   /** Builds the state machine; the algorithm registry's by default (the mutation suite swaps in broken ones). */
   createMachine?: (options: NodeOptions) => ElectionNode;
+  /** How far any member's clock may drift (the leader lease's margin); the default when left out. */
+  clockDriftMax?: number;
   send: (message: Message) => void;
   /** Called after every step or tick that may have changed the status. */
   onUpdate: (agent: Agent, previous: NodeStatus | null) => void;
@@ -160,6 +162,11 @@ export class Agent {
     return this.machine === null || this.paused ? null : this.machine.electionTimer();
   }
 
+  /** When the leader lease this node holds ends (its clock), or null while it holds none (or is down). */
+  leaseExpiresAt(): number | null {
+    return this.machine?.leaseExpiresAt(this.options.clock.now()) ?? null;
+  }
+
   inspect(): Record<string, unknown> | null {
     return this.machine?.inspect(this.options.clock.now()) ?? null;
   }
@@ -167,12 +174,13 @@ export class Agent {
   /** Boots the machine from persisted state. */
   start(): void {
     if (this.machine !== null) return;
-    const { id, members, voters, algorithm, config, clock, random, storage, createMachine } = this.options;
+    const { id, members, voters, algorithm, config, clock, random, storage, createMachine, clockDriftMax } = this.options;
     this.boots += 1;
     const options: NodeOptions = {
       id,
       members,
       ...(voters === undefined ? {} : { voters }),
+      ...(clockDriftMax === undefined ? {} : { clockDriftMax }),
       config,
       leadership: this.leadership,
       capabilities: this.capabilities,

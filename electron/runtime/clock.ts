@@ -216,3 +216,55 @@ export class RealClock implements Clock {
     this.arm();
   }
 }
+
+/**
+ * A node's own clock on top of another: it runs `rate` times as fast (a clock that drifts), from
+ * the moment it was made. The simulator gives each node one, within the lease's drift bound.
+ */
+export class DriftingClock implements Clock {
+  private readonly origin: number;
+
+  constructor(
+    private readonly base: Clock,
+    readonly rate: number,
+  ) {
+    this.origin = base.now();
+  }
+
+  get speed(): number {
+    return this.base.speed;
+  }
+
+  now(): number {
+    return this.origin + (this.base.now() - this.origin) * this.rate;
+  }
+
+  wallNow(): number {
+    return this.base.wallNow();
+  }
+
+  /** The base clock's time at which this one reads `t`. */
+  baseTimeAt(t: number): number {
+    return this.origin + (t - this.origin) / this.rate;
+  }
+
+  /** A timer due at `at` (this clock) fires when this clock reads `at` or later: rounding never wakes it a hair early, or it would be set again and again. */
+  setTimer(at: number, callback: () => void): TimerHandle {
+    let baseAt = this.baseTimeAt(at);
+    for (let step = 1e-9; this.origin + (baseAt - this.origin) * this.rate < at; step *= 2) baseAt += step;
+    const inner = this.base.setTimer(baseAt, callback);
+    return {
+      at,
+      get cancelled() {
+        return inner.cancelled;
+      },
+      set cancelled(value: boolean) {
+        inner.cancelled = value;
+      },
+    };
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    handle.cancelled = true;
+  }
+}

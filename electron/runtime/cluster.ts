@@ -12,7 +12,7 @@ import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { MAX_NODES } from '../../shared/core/config.js';
 import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail, TargetInfo } from '../../shared/protocol/types.js';
 import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from './agent.js';
-import type { Clock } from './clock.js';
+import { DriftingClock, type Clock } from './clock.js';
 import { Fabric } from './fabric.js';
 import { ClusterModel, type ClusterListener, type NodeControl } from './model.js';
 
@@ -44,6 +44,12 @@ export interface ClusterOptions {
   leadership?: LeadershipConfig;
   /** Each node's capabilities at the start (none when left out). */
   capabilities?: Readonly<Record<string, Capabilities>>;
+  /** Each node's own clock (the simulator's drift); the cluster's clock when left out. */
+  nodeClock?: (nodeId: string) => Clock;
+  /** How far any member's clock may drift (the leader lease's margin); the default when left out. */
+  clockDriftMax?: number;
+  /** Told after every step of a node whether it holds the leader lease, and until when on the cluster's clock (null: not now). */
+  onLease?: (nodeId: string, untilT: number | null) => void;
 }
 
 /** How snapshots describe an embedded cluster: every control applies. */
@@ -131,6 +137,8 @@ export class Cluster {
     });
     const createAgent = options.createAgent ?? ((agentOptions: AgentOptions) => new Agent(agentOptions));
     for (const id of this.members) {
+      const clock = options.nodeClock?.(id) ?? this.clock;
+      const onCluster = (t: number): number => (clock instanceof DriftingClock ? clock.baseTimeAt(t) : t);
       this.agents.set(
         id,
         createAgent({
@@ -140,7 +148,8 @@ export class Cluster {
           config: this.config,
           leadership: options.leadership ?? DEFAULT_LEADERSHIP,
           capabilities: options.capabilities?.[id] ?? {},
-          clock: this.clock,
+          ...(options.clockDriftMax === undefined ? {} : { clockDriftMax: options.clockDriftMax }),
+          clock,
           random: random.fork(`node:${id}`),
           storage: options.storage?.(id) ?? new MemoryStorage(),
           ...(options.createMachine === undefined ? {} : { createMachine: options.createMachine }),
@@ -148,6 +157,10 @@ export class Cluster {
           onUpdate: (updated: Agent, previous: NodeStatus | null) => {
             const status = updated.status();
             if (status !== null) this.model.observe(updated.id, status, previous);
+            if (options.onLease !== undefined) {
+              const until = updated.leaseExpiresAt();
+              options.onLease(updated.id, until === null ? null : onCluster(until));
+            }
           },
           onPersisted: (persisted, state, status) => this.model.persisted(persisted.id, state, status),
           onNotice: (noticing, notice) => this.model.noticed(noticing.id, notice),

@@ -4,6 +4,7 @@
  * real implementation could have, and CI runs seeds until every one is caught.
  */
 import { DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig, type Message, type NodeOptions } from '../../shared/core/election.js';
+import { LeaderLease, LeasePromise } from '../../shared/core/lease.js';
 import type { TermRefusal } from '../../shared/core/term-guard.js';
 import { beatsByMargin, type PreferredLeaderRule } from '../../shared/core/leadership.js';
 import { TakeoverWatch, type FollowerTrack } from '../../shared/core/takeover.js';
@@ -23,7 +24,7 @@ export interface Mutation {
   /** The settings under which it is run (pre-vote and check-quorum hide some breaks from sight). */
   config: ElectionConfig;
   /** Priorities, the rule and the faults it needs to show (breaks of priorities need priorities). */
-  simulation?: Pick<SimulationOptions, 'priorities' | 'preferredLeader' | 'faults'>;
+  simulation?: Partial<Pick<SimulationOptions, 'priorities' | 'preferredLeader' | 'faults' | 'clockDriftMax'>>;
 }
 
 class GrantEveryVote extends RaftNode {
@@ -102,6 +103,45 @@ class SendBeforeSave extends Agent {
   }
 }
 
+/** The lease starts when a majority's acks arrive, not when the round left: it outlives the promises behind it by a round trip. */
+class LeaseFromTheAck extends LeaderLease {
+  protected override startOf(_sentAt: number, ackedAt: number): number {
+    return ackedAt;
+  }
+}
+
+/** The lease as long as the promises, with no room for clocks that drift. */
+class LeaseWithoutDriftMargin extends LeaderLease {
+  protected override lengthMs(): number {
+    return this.timing.promiseMs;
+  }
+}
+
+/** A follower forgets its promise when told its leader's connection closed: a new leader's acks are fresh at once. */
+class PromiseForgottenOnHint extends LeasePromise {
+  override hinted(): void {
+    this.forget();
+  }
+}
+
+class RaftLeaseFromTheAck extends RaftNode {
+  protected override leaseOfLeader(...args: ConstructorParameters<typeof LeaderLease>): LeaderLease {
+    return new LeaseFromTheAck(...args);
+  }
+}
+
+class RaftLeaseWithoutDriftMargin extends RaftNode {
+  protected override leaseOfLeader(...args: ConstructorParameters<typeof LeaderLease>): LeaderLease {
+    return new LeaseWithoutDriftMargin(...args);
+  }
+}
+
+class RaftHintsSkipTheLease extends RaftNode {
+  protected override promiseToLeaders(...args: ConstructorParameters<typeof LeasePromise>): LeasePromise {
+    return new PromiseForgottenOnHint(...args);
+  }
+}
+
 /** The term guard with no margin: every higher term on one member's word is refused, so honest elections are too. */
 class TermGuardWithoutMargin extends Agent {
   protected override termRefusal(message: Message, ownTerm: number): TermRefusal | null {
@@ -119,6 +159,29 @@ export const SIMULATED_RULE: PreferredLeaderRule = { capability: 'loadavg', pref
 export const WITH_PRIORITIES: NonNullable<Mutation['simulation']> = { priorities: 'random', preferredLeader: SIMULATED_RULE, faults: LEADERSHIP_FAULTS };
 
 export const MUTATIONS: readonly Mutation[] = [
+  {
+    name: 'lease-from-the-ack',
+    algorithm: 'raft',
+    description: 'a leader counts its lease from when a majority acknowledged a round, not from when the round left',
+    variant: raft(RaftLeaseFromTheAck),
+    config: DEFAULT_ELECTION_CONFIG,
+  },
+  {
+    name: 'lease-without-drift-margin',
+    algorithm: 'raft',
+    description: "a leader's lease lasts as long as its followers' promises, with no room for clocks that drift",
+    variant: raft(RaftLeaseWithoutDriftMargin),
+    config: DEFAULT_ELECTION_CONFIG,
+    // Clocks that drift up to 10% (as a badly synced VM's may): the margin is what keeps leases apart then.
+    simulation: { clockDriftMax: 0.1 },
+  },
+  {
+    name: 'hints-skip-the-lease',
+    algorithm: 'raft',
+    description: 'a follower told that its leader crashed forgets its lease promise and backs a new leader at once',
+    variant: raft(RaftHintsSkipTheLease),
+    config: DEFAULT_ELECTION_CONFIG,
+  },
   {
     name: 'term-guard-without-margin',
     algorithm: 'raft',

@@ -3,7 +3,8 @@ import type { AlgorithmName, ElectionConfig, ElectionNode, NodeOptions } from '.
 import type { LeadershipConfig } from '../../shared/core/leadership.js';
 import { createRandom, type Random } from '../../shared/core/random.js';
 import type { Agent, AgentOptions } from '../runtime/agent.js';
-import { VirtualClock } from '../runtime/clock.js';
+import { DriftingClock, VirtualClock } from '../runtime/clock.js';
+import { DEFAULT_CLOCK_DRIFT_MAX } from '../../shared/core/lease.js';
 import { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { SimulatedDisk, type DiskListener } from './disk.js';
@@ -44,12 +45,21 @@ export interface SeededClusterOptions {
   bootSpreadMs?: number;
   /** Priorities and the rules that move leadership at the start (the defaults when left out). */
   leadership?: LeadershipConfig;
+  /**
+   * Each node's clock runs at its own seeded rate within 1 ± this (the bound the leader lease
+   * allows for, which the nodes are told); 0 keeps every clock exact. The lease's default when left out.
+   */
+  clockDriftMax?: number;
+  /** Told whether each node holds the leader lease and until when, on the simulator's clock. */
+  onLease?: (nodeId: string, untilT: number | null) => void;
 }
 
 export function seededCluster(options: SeededClusterOptions): { clock: VirtualClock; cluster: Cluster; random: Random } {
   const clock = new VirtualClock();
   const random = createRandom(options.seed);
   const { variant } = options;
+  const driftMax = options.clockDriftMax ?? DEFAULT_CLOCK_DRIFT_MAX;
+  const rates = random.fork('clock-drift');
   const cluster = new Cluster({
     algorithm: options.algorithm,
     nodeCount: options.nodes,
@@ -67,6 +77,9 @@ export function seededCluster(options: SeededClusterOptions): { clock: VirtualCl
     },
     ...(variant?.createMachine === undefined ? {} : { createMachine: variant.createMachine }),
     ...(variant?.createAgent === undefined ? {} : { createAgent: variant.createAgent }),
+    clockDriftMax: driftMax,
+    ...(driftMax === 0 ? {} : { nodeClock: () => new DriftingClock(clock, 1 + driftMax * (2 * rates.next() - 1)) }),
+    ...(options.onLease === undefined ? {} : { onLease: options.onLease }),
   });
   return { clock, cluster, random };
 }

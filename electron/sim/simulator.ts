@@ -37,6 +37,7 @@ import { buildGraph, fullyConnected, largestClique, type Graph } from './connect
 import { NEMESIS_PRIORITIES, Nemesis, type FaultProfile } from './faults.js';
 import { LeadershipChecks, type LeadershipFinding, type LeadershipLivenessKind, type LeadershipSafetyKind } from './leadership-checks.js';
 import { seededCluster, timerBudgetPerSecond, type Variant } from './seeded.js';
+import { LeaseChecker, type LeaseFinding } from './lease-check.js';
 import { formatEvent } from './trace.js';
 
 export interface SimulationOptions {
@@ -61,10 +62,12 @@ export interface SimulationOptions {
   /** The preferred-leader rule (off when left out) and the takeover delay (the default when left out). */
   preferredLeader?: PreferredLeaderRule | null;
   takeoverAfterMs?: number | null;
+  /** Each node's clock drifts at a seeded rate within 1 ± this, the bound the lease allows for (seeded.ts); the lease's default when left out. */
+  clockDriftMax?: number;
 }
 
 /** `honest-term-refused`: the term guard refused a message of an honest member (all are, in the simulator), so it would keep a cluster from electing. */
-export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | 'honest-term-refused' | WireViolationKind | LeadershipSafetyKind;
+export type SafetyViolationKind = 'two-leaders' | 'double-vote' | 'vote-regress' | 'honest-term-refused' | LeaseFinding['kind'] | WireViolationKind | LeadershipSafetyKind;
 export type LivenessViolationKind = 'no-leader' | 'no-coordinator' | LeadershipLivenessKind;
 export type SimulationViolationKind = SafetyViolationKind | LivenessViolationKind;
 
@@ -94,6 +97,8 @@ export interface SimulationResult {
   checkedDegradedMs: number;
   /** Time with two or more nodes leading at once (split brain for Bully; stale leaders otherwise). */
   concurrentLeadersMs: number;
+  /** Leader leases taken (a member that held none began to claim one): what the lease checker watched. */
+  leaseAcquisitions: number;
   /** Changes of a node's priority (the nemesis's `priority` kind). */
   priorityChanges: number;
   /** Transfers leaders started on their own (priority takeover, priority 0, the preferred-leader rule). */
@@ -166,10 +171,16 @@ interface Reach {
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const info = ALGORITHM_INFO[options.algorithm];
   let nemesis: Nemesis | null = null;
+  const leases = new LeaseChecker();
   const { clock, cluster, random } = seededCluster({
     ...options,
     leadership: initialLeadership(options),
     disk: { onWriteStart: (nodeId, durableAt) => nemesis?.onWriteStart(nodeId, durableAt) },
+    onLease: (nodeId, untilT) => {
+      const finding = leases.claim(nodeId, untilT, clock.now());
+      if (finding !== null) remember(`t=${clock.now().toFixed(3)} LEASE ${finding.message}`);
+      unsafe(finding);
+    },
   });
   const cleanBoundMs = options.livenessBoundMs ?? 10 * options.config.electionTimeoutMaxMs;
   const checkIntervalMs = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
@@ -378,6 +389,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     checkedMs,
     checkedDegradedMs,
     concurrentLeadersMs,
+    leaseAcquisitions: leases.acquisitions,
     priorityChanges,
     takeovers,
     takeoversTimed: leadershipChecks.takeoversTimed,

@@ -106,6 +106,11 @@ export class BullyNode implements ElectionNode {
     return { role: this.role, term: this.term, votedFor: null, leaderId: this.leaderId };
   }
 
+  /** Bully has no majority to back a lease: each side of a partition has its coordinator (docs/lease.md). */
+  leaseExpiresAt(): null {
+    return null;
+  }
+
   ready(): Ready {
     let persist: DurableState | null = null;
     if (this.term !== this.handedOutTerm) {

@@ -117,6 +117,8 @@ export interface NodeOptions {
   /** Durable state from before a crash, or null on first boot. */
   durable: DurableState | null;
   now: number;
+  /** How much faster or slower than real time any member's clock may run (the leader lease's margin, lease.ts); 1% when left out. */
+  clockDriftMax?: number;
 }
 
 /** A view of a node's internals for the node-detail panel; values must be JSON-serializable. */
@@ -161,6 +163,12 @@ export interface ElectionNode {
   setLeadership(leadership: LeadershipConfig, now: number): void;
   /** This node's own capabilities changed. */
   setCapabilities(capabilities: Capabilities, now: number): void;
+  /**
+   * When the leader lease this node holds ends (its clock): it may claim leadership to
+   * applications until then. Null while it holds none; always null for an algorithm without
+   * leases (Bully, whose coordinators need no majority).
+   */
+  leaseExpiresAt(now: number): number | null;
 }
 
 export function quorum(memberCount: number): number {

@@ -42,6 +42,7 @@ import {
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { LeaderLease, LeasePromise, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 import { TakeoverWatch } from '../core/takeover.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
@@ -49,9 +50,10 @@ export type PaxosMessage =
   | (Envelope & { kind: 'Prepare'; transfer: boolean })
   | (Envelope & { kind: 'Promise' })
   | (Envelope & { kind: 'Nack' })
-  | (Envelope & { kind: 'Heartbeat' })
-  /** `metric`: the value the preferred-leader rule reads, when one is set. */
-  | (Envelope & { kind: 'HeartbeatAck'; metric?: number })
+  /** `round`: the leader's heartbeat round (lease.ts). */
+  | (Envelope & { kind: 'Heartbeat'; round: number })
+  /** `round`, `fresh`: the round answered and whether the answer backs the leader's lease (lease.ts). `metric`: the value the preferred-leader rule reads, when one is set. */
+  | (Envelope & { kind: 'HeartbeatAck'; round: number; fresh: boolean; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export const PAXOS_MESSAGE_KINDS = ['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow'] as const;
@@ -60,7 +62,10 @@ export function isPaxosMessage(message: Message): message is PaxosMessage {
   const fields = message as unknown as Record<string, unknown>;
   if (message.kind === 'Prepare') return typeof fields.transfer === 'boolean';
   if (message.kind === 'TimeoutNow') return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
-  if (message.kind === 'HeartbeatAck') return fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric));
+  if (message.kind === 'HeartbeatAck') {
+    return (fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric))) && Number.isSafeInteger(fields.round) && typeof fields.fresh === 'boolean';
+  }
+  if (message.kind === 'Heartbeat') return Number.isSafeInteger(fields.round);
   return (PAXOS_MESSAGE_KINDS as readonly string[]).includes(message.kind);
 }
 
@@ -102,6 +107,9 @@ export class PaxosNode implements ElectionNode {
   private heartbeatDeadline = Infinity;
   /** The leader lease (check-quorum). */
   private readonly lease: QuorumLease;
+  /** The leader lease applications see (lease.ts): this node's promise as a follower, its lease as a leader. */
+  private readonly promise: LeasePromise;
+  private readonly leaderLease: LeaderLease;
   private transfer: Transfer | null = null;
   /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
   private readonly takeover: TakeoverWatch;
@@ -122,11 +130,18 @@ export class PaxosNode implements ElectionNode {
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
     this.lease = new QuorumLease(options.config, this.membership);
+    const timing = leaseTiming(options.config, options.clockDriftMax);
+    this.promise = new LeasePromise(timing, options.now);
+    this.leaderLease = new LeaderLease(timing, this.membership);
     this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
   }
 
   status(): NodeStatus {
     return { role: this.role, term: this.promised, votedFor: ballotOwner(this.promised, this.members), leaderId: this.leaderId };
+  }
+
+  leaseExpiresAt(now: number): number | null {
+    return this.role === 'leader' ? this.leaderLease.expiresAt(now) : null;
   }
 
   ready(): Ready {
@@ -141,7 +156,7 @@ export class PaxosNode implements ElectionNode {
     this.notices = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline())
         : this.mayPropose()
           ? this.election.deadline
           : Infinity;
@@ -155,6 +170,8 @@ export class PaxosNode implements ElectionNode {
   hint(hint: Hint, now: number): void {
     if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
     // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
+    // Its lease promise stands: a new leader still waits for it to end before its lease begins.
+    this.promise.hinted(hint.peer, now);
     this.lease.leaderLost();
     if (this.mayPropose()) this.election.hurry(now, hint.peer);
   }
@@ -181,6 +198,7 @@ export class PaxosNode implements ElectionNode {
       if (this.mayPropose() && now >= this.election.deadline) this.prepare(now, false);
       return;
     }
+    this.leaderLease.tick(now);
     if (this.transfer !== null && now >= this.transfer.deadline) {
       this.takeover.failed(this.transfer.target, now);
       this.transfer = null;
@@ -224,6 +242,7 @@ export class PaxosNode implements ElectionNode {
         return;
       case 'HeartbeatAck':
         if (this.role === 'leader' && message.term === this.promised) {
+          this.leaderLease.answer(message.from, message.round, message.fresh, now);
           this.lease.answer(message.from);
           this.takeover.answered(message.from, message.metric ?? null, now);
         }
@@ -260,6 +279,8 @@ export class PaxosNode implements ElectionNode {
       nextBallot: this.nextBallot(),
       lease: this.config.checkQuorum,
       leaseActive: this.inLease(now),
+      leaderLeaseEndsInMs: leading ? leaseRemainingMs(this.leaderLease.expiresAt(now), now) : null,
+      promise: this.promise.inspect(now),
       electionTimeoutMs: this.election.timeoutMs,
       electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
       heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
@@ -298,8 +319,9 @@ export class PaxosNode implements ElectionNode {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
     this.lease.heardFromLeader(now);
     this.election.reset(now, message.from);
+    const fresh = this.promise.accept(message.from, message.term, now);
     const metric = this.takeover.metric;
-    this.outbox.push({ kind: 'HeartbeatAck', from: this.id, to: message.from, term: message.term, ...(metric === null ? {} : { metric }) });
+    this.outbox.push({ kind: 'HeartbeatAck', from: this.id, to: message.from, term: message.term, round: message.round, fresh, ...(metric === null ? {} : { metric }) });
   }
 
   /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
@@ -355,6 +377,7 @@ export class PaxosNode implements ElectionNode {
     this.leaderId = this.id;
     this.transfer = null;
     this.lease.lead(now);
+    this.leaderLease.lead();
     this.takeover.lead();
     this.broadcastHeartbeat(now);
   }
@@ -365,6 +388,7 @@ export class PaxosNode implements ElectionNode {
     if (leaderId !== null) this.lease.heardFromLeader(now);
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
+    this.leaderLease.stop();
     this.transfer = null;
     this.election.reset(now, leaderId);
   }
@@ -374,7 +398,10 @@ export class PaxosNode implements ElectionNode {
   }
 
   private broadcastHeartbeat(now: number): void {
-    for (const peer of this.membership.peers) this.send('Heartbeat', peer, this.promised);
+    const round = this.leaderLease.send(now);
+    // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
+    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.promised, now), now);
+    for (const peer of this.membership.peers) this.outbox.push({ kind: 'Heartbeat', from: this.id, to: peer, term: this.promised, round });
     if (this.transfer !== null) this.sendTimeoutNow(this.transfer);
     this.heartbeatDeadline = now + this.config.heartbeatMs;
   }
@@ -383,7 +410,7 @@ export class PaxosNode implements ElectionNode {
     this.outbox.push({ kind: 'TimeoutNow', from: this.id, to: transfer.target, term: this.promised, deadline: transfer.deadline });
   }
 
-  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow' | 'HeartbeatAck'>, to: string, term: number): void {
+  private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow' | 'Heartbeat' | 'HeartbeatAck'>, to: string, term: number): void {
     this.outbox.push({ kind, from: this.id, to, term });
   }
 }

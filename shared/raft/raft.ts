@@ -58,15 +58,21 @@ import {
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 import { TakeoverWatch } from '../core/takeover.js';
+import { LeaderLease, LeasePromise, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
   | (Envelope & { kind: 'PreVoteResp'; granted: boolean })
   | (Envelope & { kind: 'RequestVote'; transfer: boolean })
   | (Envelope & { kind: 'RequestVoteResp'; granted: boolean })
-  | (Envelope & { kind: 'Heartbeat' })
-  /** `metric`: the value the preferred-leader rule reads, when one is set. */
-  | (Envelope & { kind: 'HeartbeatResp'; metric?: number })
+  /** `round`: the leader's heartbeat round (lease.ts). */
+  | (Envelope & { kind: 'Heartbeat'; round: number })
+  /**
+   * `round` and `fresh`: the round answered, and whether the answer backs the leader's lease (no
+   * promise to another leader stood); absent on an answer to a stale heartbeat. `metric`: the value
+   * the preferred-leader rule reads, when one is set.
+   */
+  | (Envelope & { kind: 'HeartbeatResp'; round?: number; fresh?: boolean; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export function isRaftMessage(message: Message): message is RaftMessage {
@@ -80,9 +86,14 @@ export function isRaftMessage(message: Message): message is RaftMessage {
     case 'TimeoutNow':
       return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
     case 'HeartbeatResp':
-      return fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric));
-    case 'PreVote':
+      return (
+        (fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric))) &&
+        (fields.round === undefined || Number.isSafeInteger(fields.round)) &&
+        (fields.fresh === undefined || typeof fields.fresh === 'boolean')
+      );
     case 'Heartbeat':
+      return Number.isSafeInteger(fields.round);
+    case 'PreVote':
       return true;
     default:
       return false;
@@ -134,6 +145,9 @@ export class RaftNode implements ElectionNode {
   private heartbeatDeadline = Infinity;
   /** Check-quorum, and the stickiness it brings. */
   private readonly lease: QuorumLease;
+  /** The leader lease applications see (lease.ts): this node's promise as a follower, its lease as a leader. */
+  private readonly promise: LeasePromise;
+  private readonly leaderLease: LeaderLease;
   /** Leaders: an ongoing leadership transfer. */
   private transfer: Transfer | null = null;
   /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
@@ -159,11 +173,18 @@ export class RaftNode implements ElectionNode {
     this.confirmed = durable;
     this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
     this.lease = new QuorumLease(options.config, this.membership);
+    const timing = leaseTiming(options.config, options.clockDriftMax);
+    this.promise = this.promiseToLeaders(timing, options.now);
+    this.leaderLease = this.leaseOfLeader(timing, this.membership);
     this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
   }
 
   status(): NodeStatus {
     return { role: this.role, term: this.term, votedFor: this.votedFor, leaderId: this.leaderId };
+  }
+
+  leaseExpiresAt(now: number): number | null {
+    return this.role === 'leader' ? this.leaderLease.expiresAt(now) : null;
   }
 
   ready(): Ready {
@@ -178,7 +199,7 @@ export class RaftNode implements ElectionNode {
     this.notices = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity)
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline())
         : this.mayCampaign()
           ? this.election.deadline
           : Infinity;
@@ -192,6 +213,8 @@ export class RaftNode implements ElectionNode {
   hint(hint: Hint, now: number): void {
     if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
     // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
+    // Its lease promise stands: a new leader still waits for it to end before its lease begins.
+    this.promise.hinted(hint.peer, now);
     this.lease.leaderLost();
     if (this.mayCampaign()) this.election.hurry(now, hint.peer);
   }
@@ -221,6 +244,7 @@ export class RaftNode implements ElectionNode {
       }
       return;
     }
+    this.leaderLease.tick(now);
     if (this.transfer !== null && now >= this.transfer.deadline) {
       this.takeover.failed(this.transfer.target, now);
       this.transfer = null;
@@ -275,6 +299,7 @@ export class RaftNode implements ElectionNode {
         return;
       case 'HeartbeatResp':
         if (this.role === 'leader') {
+          if (message.round !== undefined) this.leaderLease.answer(message.from, message.round, message.fresh === true, now);
           this.lease.answer(message.from);
           this.takeover.answered(message.from, message.metric ?? null, now);
         }
@@ -319,6 +344,8 @@ export class RaftNode implements ElectionNode {
       heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
       quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.lease.deadline - now) : null,
       leaseActive: this.inLease(now),
+      leaderLeaseEndsInMs: leading ? leaseRemainingMs(this.leaderLease.expiresAt(now), now) : null,
+      promise: this.promise.inspect(now),
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
       transferTo: this.transfer?.target ?? null,
@@ -352,8 +379,9 @@ export class RaftNode implements ElectionNode {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
     this.lease.heardFromLeader(now);
     this.election.reset(now, message.from);
+    const fresh = this.promise.accept(message.from, this.term, now);
     const metric = this.takeover.metric;
-    this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term, ...(metric === null ? {} : { metric }) });
+    this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term, round: message.round, fresh, ...(metric === null ? {} : { metric }) });
   }
 
   /**
@@ -378,6 +406,15 @@ export class RaftNode implements ElectionNode {
   /** The leader's watch for takeovers (a factory so that the mutation suite can swap in a broken one). */
   protected watchFollowers(...args: ConstructorParameters<typeof TakeoverWatch>): TakeoverWatch {
     return new TakeoverWatch(...args);
+  }
+
+  /** The leader lease's bookkeeping, both sides (factories so that the mutation suite can swap in broken ones). */
+  protected leaseOfLeader(...args: ConstructorParameters<typeof LeaderLease>): LeaderLease {
+    return new LeaderLease(...args);
+  }
+
+  protected promiseToLeaders(...args: ConstructorParameters<typeof LeasePromise>): LeasePromise {
+    return new LeasePromise(...args);
   }
 
   /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
@@ -441,6 +478,7 @@ export class RaftNode implements ElectionNode {
     this.leaderId = this.id;
     this.transfer = null;
     this.lease.lead(now);
+    this.leaderLease.lead();
     this.takeover.lead();
     this.broadcastHeartbeat(now);
   }
@@ -455,6 +493,7 @@ export class RaftNode implements ElectionNode {
     if (leaderId !== null) this.lease.heardFromLeader(now);
     this.heartbeatDeadline = Infinity;
     this.lease.stop();
+    this.leaderLease.stop();
     this.transfer = null;
     this.election.reset(now, leaderId);
   }
@@ -470,7 +509,10 @@ export class RaftNode implements ElectionNode {
   }
 
   private broadcastHeartbeat(now: number): void {
-    for (const peer of this.membership.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term });
+    const round = this.leaderLease.send(now);
+    // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
+    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.term, now), now);
+    for (const peer of this.membership.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term, round });
     // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
     // case the first TimeoutNow was lost or reached the target before it followed this leader.
     if (this.transfer !== null) {

@@ -243,3 +243,21 @@ describe('failover measurement', () => {
     expect(ranked.elections.mean).toBeLessThanOrEqual(uniform.elections.mean);
   });
 });
+
+describe('the leader lease (docs/lease.md)', () => {
+  it.each(['raft', 'paxos'] as const)('%s: no two lease holders at once with clocks drifting up to a tenth, the bound the nodes are told', (algorithm) => {
+    let acquisitions = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const result = runSimulation({ ...baseOptions(algorithm), durationMs: 60_000, seed, clockDriftMax: 0.1 });
+      expect(result.safety, `seed ${seed}: ${result.safety?.message}`).toBeNull();
+      acquisitions += result.leaseAcquisitions;
+    }
+    expect(acquisitions).toBeGreaterThan(150 * 5);
+  });
+
+  it('Bully takes no lease: its coordinators need no majority, so each side of a partition has one (a documented limit)', () => {
+    const result = runSimulation({ ...baseOptions('bully'), durationMs: 60_000, seed: 5 });
+    expect(result.leaseAcquisitions).toBe(0);
+    expect(result.concurrentLeadersMs).toBeGreaterThan(0);
+  });
+});

@@ -32,10 +32,12 @@ export interface SuiteTotals {
   checkedMs: number;
   checkedDegradedMs: number;
   concurrentLeadersMs: number;
+  /** Leader leases taken: how much the lease checker (no two holders at one instant) had to watch. */
+  leaseAcquisitions: number;
 }
 
 export function runSeeds(algorithm: AlgorithmName, seeds = CI_SEEDS, overrides: Partial<SimulationOptions> = {}): SuiteTotals {
-  const totals: SuiteTotals = { seeds, elections: 0, faults: 0, recoveries: 0, worstRecoveryMs: 0, checkedMs: 0, checkedDegradedMs: 0, concurrentLeadersMs: 0 };
+  const totals: SuiteTotals = { seeds, elections: 0, faults: 0, recoveries: 0, worstRecoveryMs: 0, checkedMs: 0, checkedDegradedMs: 0, concurrentLeadersMs: 0, leaseAcquisitions: 0 };
   for (let seed = 1; seed <= seeds; seed++) {
     const result = runSimulation({ ...baseOptions(algorithm), ...overrides, seed });
     if (violationOf(result) !== null) {
@@ -48,6 +50,7 @@ export function runSeeds(algorithm: AlgorithmName, seeds = CI_SEEDS, overrides: 
     totals.checkedMs += result.checkedMs;
     totals.checkedDegradedMs += result.checkedDegradedMs;
     totals.concurrentLeadersMs += result.concurrentLeadersMs;
+    totals.leaseAcquisitions += result.leaseAcquisitions;
   }
   const simulatedMs = seeds * (overrides.durationMs ?? CI_DURATION_MS);
   console.log(
@@ -55,7 +58,7 @@ export function runSeeds(algorithm: AlgorithmName, seeds = CI_SEEDS, overrides: 
       `${totals.elections} elections, liveness checked ${((100 * totals.checkedMs) / simulatedMs).toFixed(0)}% of the time ` +
       `(${((100 * totals.checkedDegradedMs) / simulatedMs).toFixed(0)}% with loss or delay in force), ` +
       `worst recovery ${totals.worstRecoveryMs.toFixed(0)} ms (bound ${10 * DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs} ms), ` +
-      `${(totals.concurrentLeadersMs / 1000).toFixed(1)} s with two or more leaders`,
+      `${(totals.concurrentLeadersMs / 1000).toFixed(1)} s with two or more leaders, ${totals.leaseAcquisitions} leader leases taken (never two held at once)`,
   );
   return totals;
 }
@@ -67,4 +70,9 @@ export function expectExercised(totals: SuiteTotals): void {
   expect(totals.recoveries).toBeGreaterThan(totals.seeds * 5);
   expect(totals.checkedMs).toBeGreaterThan(totals.seeds * CI_DURATION_MS * 0.3);
   expect(totals.checkedDegradedMs).toBeGreaterThan(totals.seeds * CI_DURATION_MS * 0.05);
+}
+
+/** Raft and Paxos: the lease checker saw leases taken again and again, through the faults (Bully has no lease: docs/lease.md). */
+export function expectLeasesChecked(totals: SuiteTotals): void {
+  expect(totals.leaseAcquisitions).toBeGreaterThan(totals.seeds * 5);
 }

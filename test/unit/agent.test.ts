@@ -98,7 +98,7 @@ describe('agent persistence while the disk keeps failing', () => {
     let most = { batches: 0, messages: 0 };
     for (let i = 0; i < count; i++) {
       v.clock.runUntil(i);
-      v.agent.receive({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1 + Math.floor(i / termStep) } as Message);
+      v.agent.receive({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1 + Math.floor(i / termStep), round: 1 } as Message);
       const now = { batches: waiting().length, messages: waiting().reduce((sum, batch) => sum + batch.messages.length, 0) };
       most = { batches: Math.max(most.batches, now.batches), messages: Math.max(most.messages, now.messages) };
     }

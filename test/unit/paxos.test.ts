@@ -17,7 +17,9 @@ function paxos(id: string, promised = 0, config = CONFIG) {
 }
 
 function msg(kind: string, from: string, to: string, term: number, extra: Record<string, unknown> = {}): Message {
-  return { kind, from, to, term, ...extra } as Message;
+  // Heartbeats carry their round, and acks the round and whether they back the lease (lease.ts).
+  const lease = kind === 'Heartbeat' ? { round: 1 } : kind === 'HeartbeatAck' ? { round: 1, fresh: true } : {};
+  return { kind, from, to, term, ...lease, ...extra } as Message;
 }
 
 function timeOut(node: PaxosNode, now = CONFIG.electionTimeoutMaxMs + 1) {
@@ -139,7 +141,8 @@ describe('Paxos election: leadership', () => {
     const node = paxos('n2', 6);
     node.step(msg('Heartbeat', 'n4', 'n2', 13), 10);
     expect(node.status()).toEqual({ role: 'follower', term: 13, votedFor: 'n4', leaderId: 'n4' });
-    expect(node.ready().messages).toEqual([{ kind: 'HeartbeatAck', from: 'n2', to: 'n4', term: 13 }]);
+    // Not fresh: a node that just booted may have made a promise to another leader before it crashed (lease.ts).
+    expect(node.ready().messages).toEqual([{ kind: 'HeartbeatAck', from: 'n2', to: 'n4', term: 13, round: 1, fresh: false }]);
   });
 
   it('with check-quorum, a leader without a majority of acknowledgements steps down', () => {

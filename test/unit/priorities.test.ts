@@ -49,7 +49,7 @@ function elect(algorithm: 'raft' | 'paxos', candidate: ElectionNode, now = CONFI
 }
 
 function answer(algorithm: 'raft' | 'paxos', from: string, to: string, term: number, metric?: number): Message {
-  return { kind: algorithm === 'raft' ? 'HeartbeatResp' : 'HeartbeatAck', from, to, term, ...(metric === undefined ? {} : { metric }) } as Message;
+  return { kind: algorithm === 'raft' ? 'HeartbeatResp' : 'HeartbeatAck', from, to, term, round: 1, fresh: true, ...(metric === undefined ? {} : { metric }) } as Message;
 }
 
 /** Runs a leader for `ms` from `start`, its followers `answering` every heartbeat; returns what it sent and noticed. */
@@ -119,7 +119,7 @@ describe.each(['raft', 'paxos'] as const)('%s: priorities', (algorithm) => {
     const heartbeat = (id: string) => {
       const follower = node(algorithm, id, { leadership: table, config: ranked });
       const term = algorithm === 'raft' ? 1 : 5;
-      follower.step({ kind: 'Heartbeat', from: 'n1', to: id, term }, 1_000);
+      follower.step({ kind: 'Heartbeat', from: 'n1', to: id, term, round: 1 } as Message, 1_000);
       return follower.ready().wakeAt;
     };
     const [n3, n5, n2, n4] = ['n3', 'n5', 'n2', 'n4'].map(heartbeat) as [number, number, number, number];
@@ -207,7 +207,7 @@ describe.each(['raft', 'paxos'] as const)('%s: priorities', (algorithm) => {
     expect(leader.transferLeadership('n5', 400)).toEqual({ ok: false, error: 'n5 has priority 0, so it never leads' });
     const zero = node(algorithm, 'n5', { leadership: leadership({ n5: 0 }) });
     const term = leader.status().term;
-    zero.step({ kind: 'Heartbeat', from: 'n1', to: 'n5', term }, 400);
+    zero.step({ kind: 'Heartbeat', from: 'n1', to: 'n5', term, round: 1 } as Message, 400);
     zero.step({ kind: 'TimeoutNow', from: 'n1', to: 'n5', term, deadline: 1_000 } as Message, 401);
     expect(zero.status().role).toBe('follower');
     expect(zero.ready().messages.map((m) => m.kind)).toEqual([algorithm === 'raft' ? 'HeartbeatResp' : 'HeartbeatAck']);
@@ -218,7 +218,7 @@ describe('raft: crash hints with priorities', () => {
   it("a priority-0 voter stops trusting a leader whose connection closed, granting a successor's pre-vote, and does not stand itself", () => {
     const sticky = { ...DEFAULT_ELECTION_CONFIG, preVote: true, checkQuorum: true };
     const zero = node('raft', 'n2', { leadership: leadership({ n2: 0 }), config: sticky });
-    zero.step({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 1 }, 100);
+    zero.step({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 1, round: 1 } as Message, 100);
     zero.ready();
     const preVote = { kind: 'PreVote', from: 'n3', to: 'n2', term: 2 } as Message;
     zero.step(preVote, 105);
@@ -240,7 +240,7 @@ describe.each(['raft', 'paxos'] as const)('%s: the preferred-leader rule', (algo
       [DEFAULT_LEADERSHIP, undefined],
     ] as const) {
       const follower = node(algorithm, 'n2', { leadership: table, capabilities: { loadavg: 0.7, zone: 'a' } });
-      follower.step({ kind: 'Heartbeat', from: 'n1', to: 'n2', term }, 100);
+      follower.step({ kind: 'Heartbeat', from: 'n1', to: 'n2', term, round: 1 } as Message, 100);
       expect((follower.ready().messages[0] as unknown as { metric?: number }).metric).toBe(expected);
     }
   });
@@ -313,13 +313,13 @@ describe('bully: rank by priority, then member order', () => {
   it('a priority-0 node, which holds no elections, follows a higher-ranked coordinator than its own even under an older election number', () => {
     const zero = bully('n1', leadership({ n1: 0, n4: 3 }));
     zero.step({ kind: 'Coordinator', from: 'n2', to: 'n1', term: 9 }, 10);
-    zero.step({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 7 }, 20);
+    zero.step({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 7, round: 1 } as Message, 20);
     expect(zero.status()).toMatchObject({ leaderId: 'n4', term: 9 });
-    zero.step({ kind: 'Heartbeat', from: 'n3', to: 'n1', term: 8 }, 30);
+    zero.step({ kind: 'Heartbeat', from: 'n3', to: 'n1', term: 8, round: 1 } as Message, 30);
     expect(zero.status().leaderId).toBe('n4');
     const ranked = bully('n2', leadership({ n1: 0, n4: 3 }));
     ranked.step({ kind: 'Coordinator', from: 'n5', to: 'n2', term: 9 }, 10);
-    ranked.step({ kind: 'Heartbeat', from: 'n4', to: 'n2', term: 7 }, 20);
+    ranked.step({ kind: 'Heartbeat', from: 'n4', to: 'n2', term: 7, round: 1 } as Message, 20);
     expect(ranked.status().leaderId).toBe('n5');
   });
 
@@ -329,7 +329,7 @@ describe('bully: rank by priority, then member order', () => {
     zero.tick(10 + DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs);
     expect(zero.status()).toMatchObject({ role: 'follower', leaderId: null });
     expect(zero.ready().messages).toEqual([]);
-    zero.step({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 6 }, 400);
+    zero.step({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 6, round: 1 } as Message, 400);
     expect(zero.status().leaderId).toBe('n2');
   });
 

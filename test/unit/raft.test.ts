@@ -52,7 +52,7 @@ describe('Raft §5.1: terms', () => {
 
   it.each([
     ['RequestVote', { kind: 'RequestVote', transfer: false }],
-    ['Heartbeat', { kind: 'Heartbeat' }],
+    ['Heartbeat', { kind: 'Heartbeat', round: 1 }],
     ['RequestVoteResp', { kind: 'RequestVoteResp', granted: false }],
     ['HeartbeatResp', { kind: 'HeartbeatResp' }],
   ] as const)('a leader that sees a higher term in a %s steps down and adopts it', (_name, shape) => {
@@ -68,7 +68,7 @@ describe('Raft §5.1: terms', () => {
 
   it('a heartbeat from a higher term names the new leader', () => {
     const node = raft();
-    node.step(msg({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 9 }), 10);
+    node.step(msg({ kind: 'Heartbeat', from: 'n4', to: 'n1', term: 9, round: 1 }), 10);
     expect(node.status()).toMatchObject({ role: 'follower', term: 9, leaderId: 'n4' });
   });
 
@@ -77,7 +77,7 @@ describe('Raft §5.1: terms', () => {
     ['Heartbeat', 'HeartbeatResp'],
   ] as const)('a stale %s is refused with the current term so its sender can catch up', (kind, replyKind) => {
     const node = raft('n1', { durable: { term: 6, votedFor: null } });
-    node.step({ kind, from: 'n2', to: 'n1', term: 5, transfer: false } as Message, 10);
+    node.step({ kind, from: 'n2', to: 'n1', term: 5, transfer: false, round: 1 } as Message, 10);
     const reply = node.ready().messages;
     expect(reply).toHaveLength(1);
     expect(reply[0]).toMatchObject({ kind: replyKind, to: 'n2', term: 6 });
@@ -170,7 +170,7 @@ describe('Raft §5.2: leader election', () => {
     const node = raft();
     timeOut(node);
     const term = node.status().term;
-    node.step(msg({ kind: 'Heartbeat', from: 'n3', to: 'n1', term }), 400);
+    node.step(msg({ kind: 'Heartbeat', from: 'n3', to: 'n1', term, round: 1 }), 400);
     expect(node.status()).toMatchObject({ role: 'follower', term, leaderId: 'n3', votedFor: 'n1' });
   });
 
@@ -185,7 +185,7 @@ describe('Raft §5.2: leader election', () => {
   it('heartbeats keep a follower from campaigning', () => {
     const node = raft();
     for (let now = 50; now <= 5_000; now += 50) {
-      node.step(msg({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1 }), now);
+      node.step(msg({ kind: 'Heartbeat', from: 'n2', to: 'n1', term: 1, round: 1 }), now);
       node.tick(now);
     }
     expect(node.status()).toMatchObject({ role: 'follower', term: 1, leaderId: 'n2' });
@@ -254,9 +254,9 @@ describe('Raft §5.2: one vote per term', () => {
 
 describe('Raft: hygiene', () => {
   it.each([
-    ['from itself', { kind: 'Heartbeat', from: 'n1', to: 'n1', term: 9 }],
-    ['for another node', { kind: 'Heartbeat', from: 'n2', to: 'n3', term: 9 }],
-    ['from a non-member', { kind: 'Heartbeat', from: 'x9', to: 'n1', term: 9 }],
+    ['from itself', { kind: 'Heartbeat', from: 'n1', to: 'n1', term: 9, round: 1 }],
+    ['for another node', { kind: 'Heartbeat', from: 'n2', to: 'n3', term: 9, round: 1 }],
+    ['from a non-member', { kind: 'Heartbeat', from: 'x9', to: 'n1', term: 9, round: 1 }],
     ['of an unknown kind', { kind: 'Coordinator', from: 'n2', to: 'n1', term: 9 }],
     ['of a malformed vote reply', { kind: 'RequestVoteResp', from: 'n2', to: 'n1', term: 9 }],
   ])('ignores a message %s', (_what, message) => {
@@ -309,7 +309,7 @@ describe('Raft thesis §9.6: pre-vote', () => {
 
   it.each([false, true])('with check-quorum %s, a follower that heard from its leader within the minimum election timeout refuses a pre-vote (thesis §9.6)', (checkQuorum) => {
     const node = withConfig({ preVote: true, checkQuorum }, 'n2');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3, round: 1 }), 100);
     node.ready();
     node.step(msg({ kind: 'PreVote', from: 'n3', to: 'n2', term: 4 }), 100 + CONFIG.electionTimeoutMinMs - 1);
     expect(node.ready()).toMatchObject({ persist: null, messages: [{ kind: 'PreVoteResp', to: 'n3', term: 3, granted: false }] });
@@ -365,7 +365,7 @@ describe('Raft thesis §6.2: check-quorum', () => {
 describe('Raft thesis §4.2.3: leader stickiness', () => {
   it('a follower that heard from its leader recently ignores a vote request of a higher term', () => {
     const node = withConfig({ checkQuorum: true, preVote: true }, 'n2');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3, round: 1 }), 100);
     node.ready();
     node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 100 + CONFIG.electionTimeoutMinMs - 1);
     expect(node.ready()).toMatchObject({ persist: null, messages: [] });
@@ -374,14 +374,14 @@ describe('Raft thesis §4.2.3: leader stickiness', () => {
 
   it('once the leader has been silent for the minimum election timeout, votes are granted again', () => {
     const node = withConfig({ checkQuorum: true }, 'n2');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3, round: 1 }), 100);
     node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 100 + CONFIG.electionTimeoutMinMs);
     expect(node.status()).toMatchObject({ term: 4, votedFor: 'n3' });
   });
 
   it('without check-quorum there is no stickiness', () => {
     const node = withConfig({ checkQuorum: false }, 'n2');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3, round: 1 }), 100);
     node.step(msg({ kind: 'RequestVote', from: 'n3', to: 'n2', term: 4, transfer: false }), 110);
     expect(node.status()).toMatchObject({ term: 4, votedFor: 'n3' });
   });
@@ -402,7 +402,7 @@ describe('Raft thesis §3.10: leadership transfer', () => {
 
   it('the target campaigns at once, skipping pre-vote, and its request overrides stickiness', () => {
     const target = withConfig({ checkQuorum: true, preVote: true }, 'n4');
-    target.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    target.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3, round: 1 }), 100);
     target.ready();
     target.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3, deadline: 400 }), 110);
     expect(target.status()).toMatchObject({ role: 'candidate', term: 4, votedFor: 'n4' });
@@ -410,21 +410,21 @@ describe('Raft thesis §3.10: leadership transfer', () => {
     expect(requests.every((m) => m.kind === 'RequestVote' && (m as unknown as { transfer: boolean }).transfer)).toBe(true);
 
     const voter = withConfig({ checkQuorum: true, preVote: true }, 'n2');
-    voter.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3 }), 100);
+    voter.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 3, round: 1 }), 100);
     voter.step(requests.find((m) => m.to === 'n2')!, 111);
     expect(voter.status()).toMatchObject({ term: 4, votedFor: 'n4' });
   });
 
   it('TimeoutNow from anyone but the current leader is ignored', () => {
     const node = withConfig({}, 'n4');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3, round: 1 }), 100);
     node.step(msg({ kind: 'TimeoutNow', from: 'n2', to: 'n4', term: 3, deadline: 400 }), 110);
     expect(node.status()).toMatchObject({ role: 'follower', term: 3 });
   });
 
   it('a TimeoutNow that arrives after the transfer expired is ignored (a target paused meanwhile)', () => {
     const node = withConfig({}, 'n4');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3 }), 100);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n4', term: 3, round: 1 }), 100);
     node.step(msg({ kind: 'TimeoutNow', from: 'n1', to: 'n4', term: 3, deadline: 400 }), 401);
     expect(node.status()).toMatchObject({ role: 'follower', term: 3, leaderId: 'n1' });
   });
@@ -461,7 +461,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
     ['n5', 3],
   ] as const)('a follower of n1 times out in its window by rank among the successors: %s in window %i', (id, index) => {
     const node = withConfig(RANKED, id);
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: id, term: 2 }), 1_000);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: id, term: 2, round: 1 }), 1_000);
     const timeout = node.ready().wakeAt - 1_000;
     expect(timeout).toBeGreaterThanOrEqual(250 + index * WINDOW);
     expect(timeout).toBeLessThan(250 + (index + 0.1) * WINDOW);
@@ -471,7 +471,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
     const draws = (overrides: Partial<ElectionConfig>) =>
       Array.from({ length: 40 }, (_, seed) => {
         const node = new RaftNode({ id: 'n2', members: MEMBERS, config: { ...CONFIG, ...RANKED, ...overrides }, random: createRandom(seed), durable: null, now: 0 });
-        node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), 0);
+        node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2, round: 1 }), 0);
         return node.ready().wakeAt;
       });
     expect(Math.max(...draws({ rankedTimeouts: false }))).toBeGreaterThan(350);
@@ -482,7 +482,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
     const first = withConfig(RANKED, 'n2');
     const other = withConfig(RANKED, 'n3');
     for (const node of [first, other]) {
-      node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2 }), 1_000);
+      node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2, round: 1 }), 1_000);
       node.ready();
     }
     first.hint({ kind: 'peer-down', peer: 'n1' }, 1_010);
@@ -503,7 +503,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
   it('a wrong hint costs nothing: peers that still hear the leader refuse, and the next heartbeat restores trust', () => {
     const misled = withConfig(RANKED, 'n2');
     const other = withConfig(RANKED, 'n3');
-    for (const node of [misled, other]) node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2 }), 1_000);
+    for (const node of [misled, other]) node.step(msg({ kind: 'Heartbeat', from: 'n1', to: node.id, term: 2, round: 1 }), 1_000);
     misled.hint({ kind: 'peer-down', peer: 'n1' }, 1_010);
     const wakeAt = misled.ready().wakeAt;
     misled.tick(wakeAt);
@@ -511,7 +511,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
     other.ready();
     other.step(preVote, wakeAt + 1);
     expect(other.ready().messages).toEqual([{ kind: 'PreVoteResp', from: 'n3', to: 'n2', term: 2, granted: false }]);
-    misled.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), wakeAt + 40);
+    misled.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2, round: 1 }), wakeAt + 40);
     expect(misled.status()).toMatchObject({ role: 'follower', term: 2, leaderId: 'n1' });
   });
 
@@ -529,7 +529,7 @@ describe('Raft: ranked timeouts and crash hints (faster failover at the same set
 
   it('hints about anyone but the leader, or while not a follower, are ignored', () => {
     const node = withConfig(RANKED, 'n2');
-    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2 }), 1_000);
+    node.step(msg({ kind: 'Heartbeat', from: 'n1', to: 'n2', term: 2, round: 1 }), 1_000);
     const before = node.ready().wakeAt;
     node.hint({ kind: 'peer-down', peer: 'n4' }, 1_010);
     expect(node.ready().wakeAt).toBe(before);
