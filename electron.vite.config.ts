@@ -15,6 +15,8 @@ export default defineConfig({
           // Plain Node: `conclave serve|...` and the `npm start` launcher.
           cli: resolve(root, 'electron/cli/bin.ts'),
           start: resolve(root, 'electron/start.ts'),
+          // The --on-elected command's watchdog, its own small process (electron/agent/hook.ts).
+          'hook-watchdog': resolve(root, 'electron/agent/hook-watchdog.ts'),
         },
       },
     },

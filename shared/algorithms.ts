@@ -26,6 +26,8 @@ export interface AlgorithmInfo {
   transfer: true | string;
   /** The message kinds it sends: anything else from the wire is not one of its messages. */
   messageKinds: readonly string[];
+  /** Whether its leaders hold a lease that keeps two from claiming leadership at once (docs/lease.md); otherwise why not. */
+  leaderLease: true | string;
   /** Which of the config switches apply. */
   usesPreVote: boolean;
   usesCheckQuorum: boolean;
@@ -52,6 +54,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: 'voted for',
     singleLeaderPerTerm: true,
     transfer: true,
+    leaderLease: true,
     messageKinds: everyKind<RaftMessage['kind']>()(['PreVote', 'PreVoteResp', 'RequestVote', 'RequestVoteResp', 'Heartbeat', 'HeartbeatResp', 'TimeoutNow']),
     usesPreVote: true,
     usesCheckQuorum: true,
@@ -67,6 +70,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: null,
     singleLeaderPerTerm: false,
     transfer: BULLY_TRANSFER_REFUSAL,
+    leaderLease: 'Bully has no quorum: each side of a partition elects its coordinator, so no lease can keep two from answering at once',
     messageKinds: everyKind<BullyMessage['kind']>()(['Election', 'Answer', 'Coordinator', 'Heartbeat']),
     usesPreVote: false,
     usesCheckQuorum: false,
@@ -82,6 +86,7 @@ export const ALGORITHM_INFO: Record<AlgorithmName, AlgorithmInfo> = {
     voteLabel: 'promised',
     singleLeaderPerTerm: true,
     transfer: true,
+    leaderLease: true,
     messageKinds: everyKind<PaxosMessage['kind']>()(['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow']),
     usesPreVote: false,
     usesCheckQuorum: true,

@@ -149,6 +149,11 @@ export class EtcdElection {
     return !this.stopped && session !== null && session.revision !== null && this.leader?.key === session.key && now < deadline(session);
   }
 
+  /** How long this member may still claim to lead unless its lease is renewed (before etcd can expire it); null when it does not lead. */
+  leaseRemainingMs(now = performance.now()): number | null {
+    return this.leading(now) ? deadline(this.session!) - now : null;
+  }
+
   status(): NodeStatus {
     const { id } = this.options.self;
     if (this.leading()) return { role: 'leader', term: this.leader!.revision, votedFor: null, leaderId: id };

@@ -68,6 +68,13 @@ function etcdBackend(settings: AgentSettings, backend: EtcdBackendSettings, log:
 
   return {
     node: () => election.status(),
+    // The etcd election's own lease: the TTL from the last keep-alive etcd answered, less a margin.
+    lease: () => {
+      const current = election.status();
+      const remainingMs = election.leaseRemainingMs();
+      if (remainingMs !== null) return { held: true, term: current.term, remainingMs };
+      return { held: false, reason: current.leaderId === null ? `no leader is known in election "${backend.election}"` : `${current.leaderId} leads election "${backend.election}"; ${id} waits in line` };
+    },
     status: () => ({
       members: cluster.members.map(({ id: memberId, address, voting, http, supervisor }) => ({ id: memberId, address, voting, http, supervisor })),
       status: election.status(),

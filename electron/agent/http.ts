@@ -1,7 +1,8 @@
 /**
- * What an application gets over HTTP: GET /leader answers 200 with { leader, term } while this
- * member leads and 503 otherwise (a load balancer's or Kubernetes' health check), GET /status
- * the agent's status. Nothing else; GET and HEAD only; no request body is read.
+ * What an application gets over HTTP: GET /leader answers 200 with { leader, term, leaseMs } while
+ * this member holds the leader lease (docs/lease.md) and 503 with { leader, term, reason }
+ * otherwise (a load balancer's or Kubernetes' health check), GET /status the agent's status.
+ * Nothing else; GET and HEAD only; no request body is read.
  *
  * No address can starve the health check of the others: each holds at most a few sockets, a
  * socket must send its request's headers within a short deadline and is closed when idle, and
@@ -28,9 +29,19 @@ export const HTTP_IDLE_MS = 2_000;
 /** How often Node checks the header deadline. */
 const HTTP_DEADLINE_CHECK_MS = 250;
 
+/** GET /leader's body: who leads in which term; on the leader how long its lease still runs, elsewhere why this member does not answer 200. */
 export interface LeaderAnswer {
   leader: string | null;
   term: number;
+  leaseMs?: number;
+  reason?: string;
+}
+
+/** What the HTTP port reads from the agent. */
+export interface AgentHttpSource {
+  status: () => AgentStatus;
+  /** Whether this member answers 200, and the body. */
+  leader: () => { leading: boolean; body: LeaderAnswer };
 }
 
 export interface AgentHttp {
@@ -39,11 +50,11 @@ export interface AgentHttp {
 }
 
 /** `names`: what other machines call this member's HTTP address (the cluster file's), besides loopback and the address it listens on. */
-export async function startAgentHttp(at: Endpoint, status: () => AgentStatus, names: readonly string[] = []): Promise<AgentHttp> {
+export async function startAgentHttp(at: Endpoint, source: AgentHttpSource, names: readonly string[] = []): Promise<AgentHttp> {
   const access = createAccessPolicy(at.host, [], names, 'agent');
   const server: Server = createServer(
     { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_HEADERS_TIMEOUT_MS, keepAliveTimeout: HTTP_IDLE_MS, connectionsCheckingInterval: HTTP_DEADLINE_CHECK_MS },
-    (request, response) => answer(request, response, status, access),
+    (request, response) => answer(request, response, source, access),
   );
   server.setTimeout(HTTP_IDLE_MS, (socket) => socket.destroy());
   admitFairly(server);
@@ -96,7 +107,7 @@ function admitFairly(server: Server): void {
   });
 }
 
-function answer(request: IncomingMessage, response: ServerResponse, status: () => AgentStatus, access: AccessPolicy): void {
+function answer(request: IncomingMessage, response: ServerResponse, source: AgentHttpSource, access: AccessPolicy): void {
   const send = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = `${JSON.stringify(body)}\n`;
     response.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
@@ -108,9 +119,8 @@ function answer(request: IncomingMessage, response: ServerResponse, status: () =
   }
   const path = (request.url ?? '/').split('?')[0];
   if (path === '/leader') {
-    const { id, status: node } = status();
-    const leading = node.role === 'leader' && node.leaderId === id;
-    const body: LeaderAnswer = { leader: node.leaderId, term: node.term };
+    // Read at the moment of the request: a lease that ended while the agent was frozen is over.
+    const { leading, body } = source.leader();
     send(leading ? 200 : 503, body);
     return;
   }
@@ -120,7 +130,7 @@ function answer(request: IncomingMessage, response: ServerResponse, status: () =
       send(421, { error: misdirected });
       return;
     }
-    send(200, status());
+    send(200, source.status());
     return;
   }
   send(404, { error: 'not found: GET /leader or /status' });

@@ -9,7 +9,9 @@
  * console is attached, and the faults a console sets lapse unless it renews them.
  */
 import { randomInt } from 'node:crypto';
-import { sameNodeStatus, type DurableState, type NodeStatus } from '../../shared/core/election.js';
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import { sameNodeStatus, type DurableState, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
+import { leaseTiming } from '../../shared/core/lease.js';
 import { createRandom } from '../../shared/core/random.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
 import { isEmptyTable, membershipSchema } from '../../shared/protocol/agent-wire.js';
@@ -142,6 +144,13 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
   let capabilityTimer: ReturnType<typeof setInterval> | null = null;
   return {
     node,
+    lease: () => {
+      if (ALGORITHM_INFO[cluster.algorithm].leaderLease !== true) return null;
+      const until = machine.leaseExpiresAt();
+      const current = node();
+      if (until !== null) return { held: true, term: current.term, remainingMs: Math.max(0, until - clock.now()) };
+      return { held: false, reason: withoutLease(current, id, cluster.config) };
+    },
     status: () => {
       const timer = machine.electionTimer();
       return {
@@ -213,4 +222,14 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
     },
     logFields: (booted) => ({ algorithm: cluster.algorithm, members: memberIds.length, fingerprint: fingerprint.slice(0, 12), term: booted.term, votedFor: booted.votedFor }),
   };
+}
+
+/** Why a member holds no lease, in words, for GET /leader and /status. */
+function withoutLease(status: NodeStatus, id: string, config: ElectionConfig): string {
+  if (status.role === 'leader') {
+    const promiseMs = leaseTiming(config).promiseMs;
+    return `${id} leads term ${status.term} but holds no lease: a majority has not acknowledged a heartbeat round of its since their promises to the previous leader ended (up to ${promiseMs} ms after an election), or it is cut off from a majority`;
+  }
+  if (status.role === 'follower') return status.leaderId === null ? `no leader is known in term ${status.term}` : `${status.leaderId} leads term ${status.term}; ${id} follows`;
+  return `${id} is standing for election (term ${status.term})`;
 }

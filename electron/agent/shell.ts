@@ -11,8 +11,8 @@ import { RealClock } from '../runtime/clock.js';
 import { listenWire, type Hello, type Welcome, type WireConnection, type WireServer } from '../wire/connection.js';
 import { CONSOLES_MAX, ConsoleSession, SENT_BATCH_INTERVAL_MS, WIRE_CONNECTIONS_MAX } from './consoles.js';
 import type { AgentSettings } from './flags.js';
-import { LeaderHook, stopLeftoverHook } from './hook.js';
-import { startAgentHttp, type AgentHttp } from './http.js';
+import { LeaderHook, stopLeftoverHook, type HeldLease } from './hook.js';
+import { startAgentHttp, type AgentHttp, type LeaderAnswer } from './http.js';
 import type { Logger } from './log.js';
 import type { SentMessage } from './peers.js';
 import { RefusalLog } from './refusal-log.js';
@@ -37,15 +37,24 @@ export interface AgentRuntimeOptions {
 }
 
 /** The status fields the shell fills in itself; the backend gives the rest. */
-type ShellStatusField = 'id' | 'address' | 'pid' | 'version' | 'algorithm' | 'config' | 'faultLeaseMs' | 'now' | 'startedAt' | 'supervised' | 'leaderHook';
+type ShellStatusField = 'id' | 'address' | 'pid' | 'version' | 'algorithm' | 'config' | 'faultLeaseMs' | 'now' | 'startedAt' | 'supervised' | 'leaderHook' | 'lease';
 
 /** The console requests a backend answers; the shell answers ping, status and the supervisor's, and adds the clock to inspect. */
 export type BackendOp = Extract<RequestOp, { op: 'faults' | 'renew' | 'transfer' }>;
+
+/**
+ * The leader lease as applications see it (docs/lease.md): held (in which term, for how long
+ * still), not held (why, in words), or null for an algorithm that has none (Bully), whose
+ * coordinator answers for itself.
+ */
+export type LeaseState = { held: true; term: number; remainingMs: number } | { held: false; reason: string } | null;
 
 /** What elects, behind the shell. */
 export interface ElectionBackend {
   /** The node's status now. */
   node(): NodeStatus;
+  /** The leader lease now. */
+  lease(): LeaseState;
   /** The agent's status beyond what the shell fills in. */
   status(): Omit<AgentStatus, ShellStatusField>;
   /** What `inspect` answers besides the clock. */
@@ -83,8 +92,9 @@ export interface ShellContext {
   /** A message sent to a peer, for the consoles' batches. */
   recordSent(sent: SentMessage): void;
   /**
-   * Takes note of the node's status: one that differs from the last noted is logged (when its
-   * role, term or leader changed) and given to the --on-elected command (unless stopping).
+   * Takes note of the node's status after every step: one that differs from the last noted is
+   * logged (when its role, term or leader changed); the --on-elected command follows the lease
+   * (unless stopping).
    */
   noteStatus(current: NodeStatus): { changed: boolean; previous: NodeStatus | null };
 }
@@ -130,22 +140,42 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     }, STATUS_PUSH_INTERVAL_MS);
   };
 
+  // Set once the backend is open; the hook asks only after that.
+  let leaseNow: () => LeaseState = () => null;
   const hook =
     settings.onElected === null
       ? null
-      : new LeaderHook({ command: settings.onElected, graceMs: settings.onElectedGraceMs, id, dataDir, log, now: () => clock.now(), onEvent: emit, onChange: markChanged });
+      : new LeaderHook({
+          command: settings.onElected,
+          graceMs: settings.onElectedGraceMs,
+          id,
+          dataDir,
+          log,
+          now: () => clock.now(),
+          lease: () => heldLease(leaseNow(), noted),
+          onEvent: emit,
+          onChange: markChanged,
+        });
 
   let noted: NodeStatus | null = null;
+  let leaseHeld = false;
   const noteStatus = (current: NodeStatus): { changed: boolean; previous: NodeStatus | null } => {
     const previous = noted;
-    if (sameNodeStatus(previous, current)) return { changed: false, previous };
-    if (previous === null || previous.role !== current.role || previous.term !== current.term || previous.leaderId !== current.leaderId) {
+    const changed = !sameNodeStatus(previous, current);
+    if (changed && (previous === null || previous.role !== current.role || previous.term !== current.term || previous.leaderId !== current.leaderId)) {
       log.info({ role: current.role, term: current.term, leaderId: current.leaderId, votedFor: current.votedFor }, current.role === 'leader' ? 'became leader' : `now ${current.role}`);
     }
     noted = current;
+    const lease = leaseNow();
+    if (lease !== null && lease.held !== leaseHeld) {
+      leaseHeld = lease.held;
+      if (lease.held) log.info({ term: lease.term, remainingMs: Math.round(lease.remainingMs) }, 'leader lease taken');
+      else if (current.role === 'leader') log.warn({ term: current.term, reason: lease.reason }, 'leader lease lapsed');
+      markChanged();
+    }
     // A stopping agent stops its command and starts none.
-    if (!stopping) hook?.update(current);
-    return { changed: true, previous };
+    if (!stopping) hook?.update();
+    return { changed, previous };
   };
 
   const backend = open({
@@ -158,6 +188,8 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     },
     noteStatus,
   });
+
+  leaseNow = () => backend.lease();
 
   const status = (): AgentStatus => ({
     id,
@@ -172,6 +204,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
     startedAt,
     supervised: runtime.supervised,
     leaderHook: hook?.view() ?? null,
+    lease: leaseView(backend.lease()),
   });
 
   const handle = (op: RequestOp, session: ConsoleSession): unknown => {
@@ -230,7 +263,7 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       },
     });
     try {
-      http = await startAgentHttp(settings.http, status, [splitHostPort(member.http).host]);
+      http = await startAgentHttp(settings.http, { status, leader: () => leaderAnswer(backend.node(), backend.lease(), id) }, [splitHostPort(member.http).host]);
     } catch (error) {
       await server.close();
       throw error;
@@ -283,4 +316,24 @@ async function startWithLock(settings: AgentSettings, log: Logger, runtime: Agen
       log.info({ reason }, 'stopped');
     },
   };
+}
+
+/** The lease held now, for the --on-elected command: in the term this member leads. */
+function heldLease(lease: LeaseState, status: NodeStatus | null): HeldLease | null {
+  if (lease === null) return status?.role === 'leader' ? { term: status.term, remainingMs: Infinity } : null;
+  return lease.held ? { term: lease.term, remainingMs: lease.remainingMs } : null;
+}
+
+/** The lease as the status shows it. */
+function leaseView(lease: LeaseState): AgentStatus['lease'] {
+  if (lease === null) return null;
+  return lease.held ? { held: true, expiresInMs: Math.round(lease.remainingMs), reason: null } : { held: false, expiresInMs: null, reason: lease.reason.slice(0, 300) };
+}
+
+/** What GET /leader answers: 200 while this member holds the lease (or, without leases, coordinates), 503 with why otherwise. */
+function leaderAnswer(node: NodeStatus, lease: LeaseState, id: string): { leading: boolean; body: LeaderAnswer } {
+  const base = { leader: node.leaderId, term: node.term };
+  if (lease === null) return { leading: node.role === 'leader' && node.leaderId === id, body: base };
+  if (lease.held) return { leading: true, body: { ...base, leaseMs: Math.round(lease.remainingMs) } };
+  return { leading: false, body: { ...base, reason: lease.reason } };
 }

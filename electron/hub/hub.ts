@@ -67,8 +67,8 @@ export interface HubOptions {
   historyOnConnect?: number;
   /** Connections at a time and handshakes a second (admission.ts has the defaults). */
   admission?: AdmissionLimits;
-  /** An export still being sent after this long is cut, so that a client that stops reading cannot hold the export for good. */
-  exportMsMax?: number;
+  /** An export whose client has read nothing for this long is cut, so that a client that stops reading cannot hold the export for good. */
+  exportStallMsMax?: number;
 }
 
 export interface Hub {
@@ -81,8 +81,8 @@ export const SNAPSHOT_INTERVAL_MS = 50;
 /** Events after which the next snapshot goes out at once rather than after the interval. */
 const LEADERSHIP_EVENTS = new Set<ClusterEvent['type']>(['leader', 'quorum', 'leader-lost']);
 export const HISTORY_ON_CONNECT = 5_000;
-/** How long one export may take to send (a whole run, tens of MB, takes seconds even over a slow link). */
-export const EXPORT_MS_MAX = 120_000;
+/** How long an export's client may read nothing before the export is cut (a slow link still reads). */
+export const EXPORT_STALL_MS_MAX = 30_000;
 /** Socket.IO frames above this are refused by the transport itself. */
 export const MAX_FRAME_BYTES = 1_000_000;
 
@@ -139,7 +139,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     control: () => ({ clients: sessions.size, ...sessionCounts }),
   });
 
-  /** An export builds the whole record: one at a time, each within its deadline. */
+  /** An export builds the whole record: one at a time, cut when its client stops reading. */
   let exporting = false;
   const exportRun = (response: ServerResponse): void => {
     if (exporting) {
@@ -148,9 +148,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return;
     }
     exporting = true;
-    const deadline = setTimeout(() => response.destroy(), options.exportMsMax ?? EXPORT_MS_MAX);
+    const stallMs = options.exportStallMsMax ?? EXPORT_STALL_MS_MAX;
+    let stalled = setTimeout(() => response.destroy(), stallMs);
     response.once('close', () => {
-      clearTimeout(deadline);
+      clearTimeout(stalled);
       exporting = false;
     });
     const snapshot = target.snapshot();
@@ -182,6 +183,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       aggregates: coverage.aggregates,
     });
     const write = (): void => {
+      // It reads: the stall clock starts again.
+      clearTimeout(stalled);
+      stalled = setTimeout(() => response.destroy(), stallMs);
       for (let next = lines.next(); !next.done; next = lines.next()) {
         if (!response.write(`${next.value}\n`)) {
           response.once('drain', write);

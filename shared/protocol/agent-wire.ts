@@ -253,6 +253,8 @@ export const agentStatusSchema = z
     peers: z.record(z.string(), z.object({ outbound: z.boolean(), inbound: z.boolean() }).strict()),
     faults: z.object({ table: networkTableSchema, version: z.string(), owner: z.string(), expiresInMs: z.number() }).strict().nullable(),
     supervised: z.boolean(),
+    /** The leader lease (docs/lease.md): held, for how long still, or why not; null for an algorithm without one (Bully). */
+    lease: z.object({ held: z.boolean(), expiresInMs: z.number().int().min(0).nullable(), reason: z.string().max(300).nullable() }).strict().nullable().optional(),
     /** The --on-elected command: null when none was given; `running` with its pid and the term it was started for. */
     leaderHook: z.object({ running: z.boolean(), pid: z.number().int().nullable(), term: term.nullable() }).strict().nullable().optional(),
     /** How this agent elects, when not with Conclave's own algorithm (the cluster file's): etcd-backed agents campaign in an etcd election. */

@@ -58,11 +58,15 @@ afterAll(async () => {
 });
 
 describe('five agent processes', () => {
-  it('elect a leader; GET /leader answers 200 on the leader and 503 with the leader elsewhere', async () => {
+  it('elect a leader; GET /leader answers 200 on the leader, with its lease, and 503 with the leader and why elsewhere', async () => {
     const { leader, term } = await agreedLeader(cluster.members, 20_000);
     for (const member of cluster.members) {
       const answer = await httpGet(member.http, '/leader');
-      expect(answer, member.id).toEqual({ status: member.id === leader ? 200 : 503, body: { leader, term } });
+      expect(answer, member.id).toEqual(
+        member.id === leader
+          ? { status: 200, body: { leader, term, leaseMs: expect.any(Number) } }
+          : { status: 503, body: { leader, term, reason: `${leader} leads term ${term}; ${member.id} follows` } },
+      );
     }
     expect((await httpGet(cluster.members[0]!.http, '/nothing')).status).toBe(404);
     expect(agent(leader).logged('became leader', (line) => line.term === term)).toHaveLength(1);

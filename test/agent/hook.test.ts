@@ -1,8 +1,9 @@
 /**
- * What an application gets: GET /leader and --on-elected follow leadership. The command starts
- * on the leader with its term (the fencing token), is stopped the moment the node stops leading
- * (here: a partition a console sets, which check-quorum turns into a step-down), when the agent
- * stops, and, after a SIGKILL that could not stop it, by the agent's next start.
+ * What an application gets: GET /leader and --on-elected follow the leader lease. The command
+ * starts on the leader with its term (the fencing token) once the lease has been held for the
+ * grace period, is stopped the moment the lease ends (here: a partition a console sets), when the
+ * agent stops, by its watchdog when the agent is frozen or killed, and, when the watchdog was
+ * killed too, by the agent's next start.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { linkKey } from '../../shared/protocol/faults.js';
 import { AgentProcess, TestConsole, agreedLeader, fileLines, httpGet, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3'];
+/** The grace period: SIGTERM, then SIGKILL after it; and a new leader's command waits as long. */
+const GRACE_MS = 1_000;
 let cluster: TestCluster;
 let hookLog = '';
 const agents = new Map<string, AgentProcess>();
@@ -18,7 +21,7 @@ const agents = new Map<string, AgentProcess>();
 const HOOK = `echo "start $CONCLAVE_ID $CONCLAVE_TERM $CONCLAVE_LEADER $$" >> "$HOOK_LOG"; trap 'echo "stop $CONCLAVE_ID $CONCLAVE_TERM" >> "$HOOK_LOG"; exit 0' TERM; while :; do sleep 0.05; done`;
 
 function start(id: string): AgentProcess {
-  const agent = startAgentProcess({ cluster, id, extra: ['--on-elected', HOOK, '--on-elected-grace-ms', '3000'], env: { HOOK_LOG: hookLog } });
+  const agent = startAgentProcess({ cluster, id, extra: ['--on-elected', HOOK, '--on-elected-grace-ms', String(GRACE_MS)], env: { HOOK_LOG: hookLog } });
   agents.set(id, agent);
   return agent;
 }
@@ -29,6 +32,12 @@ const hookLines = (): string[] => fileLines(hookLog);
 async function hookPid(id: string, term: number): Promise<number> {
   const line = await waitFor(`the on-elected command of ${id} in term ${term}`, () => hookLines().find((l) => l.startsWith(`start ${id} ${term} ${id} `)), 10_000);
   return Number(line.split(' ')[4]);
+}
+
+/** The parent of a process (the command's: its watchdog). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /** Whether the process runs (a zombie nobody reaped yet does not). */
@@ -83,14 +92,52 @@ describe('--on-elected and /leader follow leadership', () => {
     }
   });
 
-  it('a command left running by a SIGKILLed agent is stopped when the agent starts again', async () => {
+  it('the command starts once the lease has been held for the grace period, while /leader answers 200 with the lease', async () => {
+    const { leader, term } = await agreedLeader(cluster.members);
+    await hookPid(leader, term);
+    const started = agents.get(leader)!.logged('on-elected command started', (line) => line.term === term)[0]!;
+    const taken = agents.get(leader)!.logged('leader lease taken', (line) => line.term === term)[0]!;
+    expect(started.time - taken.time).toBeGreaterThanOrEqual(GRACE_MS);
+    const answer = await httpGet(cluster.member(leader).http, '/leader');
+    expect(answer).toEqual({ status: 200, body: { leader, term, leaseMs: expect.any(Number) } });
+    expect((await statusOf(cluster.member(leader))).lease).toEqual({ held: true, expiresInMs: expect.any(Number), reason: null });
+    const follower = cluster.members.find((m) => m.id !== leader)!;
+    expect(await httpGet(follower.http, '/leader')).toEqual({ status: 503, body: { leader, term, reason: `${leader} leads term ${term}; ${follower.id} follows` } });
+  });
+
+  it('a frozen leader (SIGSTOP) cannot stop its command: its watchdog does, when the lease ends; the new leader starts its own after the grace', async () => {
     const { leader, term } = await agreedLeader(cluster.members);
     const pid = await hookPid(leader, term);
-    await agents.get(leader)!.kill('SIGKILL');
-    expect(running(pid)).toBe(true);
+    const agent = agents.get(leader)!;
+    agent.child.kill('SIGSTOP');
+    try {
+      await waitFor(`${leader}'s command to be stopped by its watchdog`, () => (hookLines().includes(`stop ${leader} ${term}`) && !running(pid) ? true : undefined), 5_000);
+      const next = await agreedLeader(cluster.members.filter((m) => m.id !== leader), 15_000);
+      const nextPid = await hookPid(next.leader, next.term);
+      expect(running(nextPid)).toBe(true);
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
+    await agreedLeader(cluster.members, 15_000);
+    expect((await httpGet(cluster.member(leader).http, '/leader')).status).toBe(503);
+  });
+
+  it('a SIGKILLed agent\'s command is stopped by its watchdog; one left behind (its watchdog killed too) is stopped when the agent starts again', async () => {
+    const first = await agreedLeader(cluster.members);
+    const pid = await hookPid(first.leader, first.term);
+    await agents.get(first.leader)!.kill('SIGKILL');
+    await waitFor(`the command ${pid} to be stopped by its watchdog`, () => (hookLines().includes(`stop ${first.leader} ${first.term}`) && !running(pid) ? true : undefined), 5_000);
+    start(first.leader);
+    const { leader, term } = await agreedLeader(cluster.members, 15_000);
+    const leftover = await hookPid(leader, term);
+    // Both at once (the OOM killer, a kill -9 of the lot): neither can stop the command.
+    process.kill(parentOf(leftover), 'SIGKILL');
+    agents.get(leader)!.child.kill('SIGKILL');
+    await agents.get(leader)!.exited;
+    expect(running(leftover)).toBe(true);
     const restarted = start(leader);
-    await restarted.waitForLog('on-elected command left running by a killed agent: killed', (line) => line.pid === pid);
-    await waitFor(`the leftover command ${pid} to be gone`, () => (running(pid) ? undefined : true), 5_000);
+    await restarted.waitForLog('on-elected command left running by a killed agent: killed', (line) => line.pid === leftover);
+    await waitFor(`the leftover command ${leftover} to be gone`, () => (running(leftover) ? undefined : true), 5_000);
     await agreedLeader(cluster.members, 15_000);
   });
 

@@ -203,8 +203,6 @@ describe('the data directory lock', () => {
 });
 
 describe('the --on-elected command', () => {
-  const LEADER = { role: 'leader', term: 7, votedFor: 'n1', leaderId: 'n1' } as const;
-
   /** Runs `command` once as n1's leader hook; resolves with the hook's events and warnings once it exited on its own. */
   async function runHook(dataDir: string, command: string): Promise<{ events: AgentEvent[]; warnings: string[] }> {
     const events: AgentEvent[] = [];
@@ -212,8 +210,22 @@ describe('the --on-elected command', () => {
     const log = createLogger({ id: 'n1' }, 'warn', { write: (line: string) => warnings.push(line) });
     let exited: () => void = () => {};
     const done = new Promise<void>((resolve) => (exited = resolve));
-    const hook = new LeaderHook({ command, graceMs: 1_000, id: 'n1', dataDir, log, now: () => 0, onEvent: (event) => events.push(event), onChange: () => {} });
-    hook.update(LEADER);
+    // A lease held since long ago, in term 7: the command starts at once.
+    let now = 0;
+    const hook = new LeaderHook({
+      command,
+      graceMs: 1_000,
+      id: 'n1',
+      dataDir,
+      log,
+      now: () => now,
+      lease: () => ({ term: 7, remainingMs: 60_000 }),
+      onEvent: (event) => events.push(event),
+      onChange: () => {},
+    });
+    hook.update();
+    now = 1_000;
+    hook.update();
     const timer = setTimeout(() => void hook.stop().then(exited), 10_000);
     const poll = setInterval(() => {
       if (events.some((event) => event.type === 'hook' && event.action === 'exited')) exited();

@@ -263,7 +263,7 @@ export async function statusOf(member: TestMember): Promise<AgentStatus> {
   return (await httpGet(member.http, '/status')).body as AgentStatus;
 }
 
-/** The member that answers /leader with 200, once every member in `members` that answers follows it. */
+/** The member that answers /leader with 200, once every member in `members` that answers follows it and it holds its lease (where the algorithm has one). */
 export async function agreedLeader(members: TestMember[], timeoutMs = 15_000, exclude: string[] = []): Promise<{ leader: string; term: number }> {
   return waitFor(
     `one leader followed by ${members.map((m) => m.id).join(', ')}`,
@@ -273,7 +273,8 @@ export async function agreedLeader(members: TestMember[], timeoutMs = 15_000, ex
       if (leaders.length !== 1) return undefined;
       const { id, status } = leaders[0]!;
       const agreed = statuses.every((s) => s.status.leaderId === id && s.status.term === status.term);
-      return agreed ? { leader: id, term: status.term } : undefined;
+      const leased = leaders[0]!.lease == null || leaders[0]!.lease.held;
+      return agreed && leased ? { leader: id, term: status.term } : undefined;
     },
     timeoutMs,
     100,

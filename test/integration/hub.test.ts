@@ -293,7 +293,7 @@ describe('/control: connections', () => {
     await waitFor('the pending sessions closed', () => closedOn(sessions.at(-1)!), 5_000);
   });
 
-  it('cuts an export that takes longer than its deadline, so that a client that stops reading cannot hold the export for good', async () => {
+  it('cuts an export whose client stops reading, so that it cannot hold the export for good', async () => {
     const base = await hub();
     const label = 'x'.repeat(1_000_000);
     const events: ClusterEvent[] = Array.from({ length: 32 }, (_, i) => ({ type: 'heal', faultId: null, label, seq: i + 1, t: i, at: i }));
@@ -306,11 +306,11 @@ describe('/control: connections', () => {
       now: () => 0,
       subscribe: () => () => {},
     };
-    const h = await startHub({ target, host: '127.0.0.1', port: 0, token: null, dashboardDir: null, exportMsMax: 500 });
+    const h = await startHub({ target, host: '127.0.0.1', port: 0, token: null, dashboardDir: null, exportStallMsMax: 500 });
     const stalled = connect(h.port, '127.0.0.1', () => stalled.write(`GET /export.jsonl HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n\r\n`));
     stalled.on('error', () => undefined);
     try {
-      // It never reads: once its deadline passes, the next export is sent in full.
+      // It never reads: half a second later it is cut, and the next export is sent in full.
       const lines = await waitFor('an export after the stalled one was cut', async () => {
         const response = await fetch(new URL('/export.jsonl', h.url));
         return response.status === 200 && (await response.text()).split('\n').length;
