@@ -105,6 +105,7 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
     voters,
     algorithm: cluster.algorithm,
     config: cluster.config,
+    clockDriftMax: cluster.clockDriftMax,
     leadership: cluster.leadership,
     capabilities,
     clock,
@@ -149,7 +150,7 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
       const until = machine.leaseExpiresAt();
       const current = node();
       if (until !== null) return { held: true, term: current.term, remainingMs: Math.max(0, until - clock.now()) };
-      return { held: false, reason: withoutLease(current, id, cluster.config) };
+      return { held: false, reason: withoutLease(current, id, cluster.config, cluster.clockDriftMax) };
     },
     status: () => {
       const timer = machine.electionTimer();
@@ -225,9 +226,9 @@ function conclaveBackend(settings: AgentSettings, log: Logger, shell: ShellConte
 }
 
 /** Why a member holds no lease, in words, for GET /leader and /status. */
-function withoutLease(status: NodeStatus, id: string, config: ElectionConfig): string {
+function withoutLease(status: NodeStatus, id: string, config: ElectionConfig, clockDriftMax: number): string {
   if (status.role === 'leader') {
-    const promiseMs = leaseTiming(config).promiseMs;
+    const promiseMs = leaseTiming(config, clockDriftMax).promiseMs;
     return `${id} leads term ${status.term} but holds no lease: a majority has not acknowledged a heartbeat round of its since their promises to the previous leader ended (up to ${promiseMs} ms after an election), or it is cut off from a majority`;
   }
   if (status.role === 'follower') return status.leaderId === null ? `no leader is known in term ${status.term}` : `${status.leaderId} leads term ${status.term}; ${id} follows`;

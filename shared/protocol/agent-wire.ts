@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { ALGORITHMS, ROLES, TERM_MAX } from '../core/election.js';
 import { MAX_PRIORITY } from '../core/leadership.js';
+import { CLOCK_DRIFT_MAX_LIMIT } from '../core/lease.js';
 import { MEMBER_ID_PATTERN, capabilitiesSchema, preferredLeaderSchema } from './cluster-file.js';
 import { TARGET_CONTROLS } from './types.js';
 
@@ -81,6 +82,8 @@ export const membershipSchema = z
     /** `priority` and `leadership` are left out at their defaults (cluster-file.ts, membershipOf). */
     members: z.array(z.object({ id, address: z.string().max(300), voting: z.boolean(), priority: priority.optional() }).strict()).min(1).max(101),
     leadership: leadershipSchema.optional(),
+    /** Left out at the default drift bound. */
+    lease: z.object({ clockDriftMax: z.number().min(0).max(CLOCK_DRIFT_MAX_LIMIT) }).strict().optional(),
   })
   .strict();
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type ElectionConfig } from '../core/election.js';
 import { parseElectionConfig, TIMING_LIMIT_MS } from '../core/config.js';
+import { CLOCK_DRIFT_MAX_LIMIT, DEFAULT_CLOCK_DRIFT_MAX } from '../core/lease.js';
 import { DEFAULT_PRIORITY, MAX_PRIORITY, type Capabilities, type LeadershipConfig, type PreferredLeaderRule } from '../core/leadership.js';
 import {
   CAPABILITY_KEY_PATTERN,
@@ -119,6 +120,17 @@ export const clusterFileSchema = z
       .strict()
       .optional()
       .describe('When leadership moves on its own (Raft and Paxos): priority takeover, and the preferred-leader rule.'),
+    lease: z
+      .object({
+        clockDriftMax: z
+          .number()
+          .min(0)
+          .max(CLOCK_DRIFT_MAX_LIMIT)
+          .describe(`How much faster or slower than real time any member's clock may run, as a fraction (default ${DEFAULT_CLOCK_DRIFT_MAX}: 1%); leases are shortened by it, so that no two members answer 200 on /leader at once even then.`),
+      })
+      .strict()
+      .optional()
+      .describe('The leader lease behind GET /leader and --on-elected (docs/lease.md).'),
     /** How long a fault a console set lasts without being renewed. */
     faultLeaseMs: z
       .number()
@@ -154,6 +166,8 @@ export interface ClusterDefinition {
   name: string | null;
   algorithm: (typeof ALGORITHMS)[number];
   config: ElectionConfig;
+  /** The clock-drift bound leases allow for (shared/core/lease.ts). */
+  clockDriftMax: number;
   faultLeaseMs: number;
   members: Array<Required<MemberEntry> & { capabilities: Capabilities }>;
   /** The members' priorities and the rules that move leadership. */
@@ -178,6 +192,7 @@ export function parseClusterFile(document: unknown, source = 'cluster file'): Cl
     name: file.name ?? null,
     algorithm: file.algorithm,
     config,
+    clockDriftMax: file.lease?.clockDriftMax ?? DEFAULT_CLOCK_DRIFT_MAX,
     faultLeaseMs: file.faultLeaseMs,
     members: file.members.map((member) => ({
       ...member,
@@ -224,6 +239,8 @@ export interface MembershipSummary {
   config: ElectionConfig;
   members: Array<{ id: string; address: string; voting: boolean; priority?: number }>;
   leadership?: { takeoverAfterMs: number | null; preferredLeader: PreferredLeaderRule | null };
+  /** Left out at the default. */
+  lease?: { clockDriftMax: number };
 }
 
 export function membershipOf(definition: ClusterDefinition): MembershipSummary {
@@ -233,6 +250,7 @@ export function membershipOf(definition: ClusterDefinition): MembershipSummary {
     config: definition.config,
     members: definition.members.map(({ id, address, voting, priority }) => ({ id, address, voting, ...(priority === DEFAULT_PRIORITY ? {} : { priority }) })),
     ...(takeoverAfterMs === null && preferredLeader === null ? {} : { leadership: { takeoverAfterMs, preferredLeader } }),
+    ...(definition.clockDriftMax === DEFAULT_CLOCK_DRIFT_MAX ? {} : { lease: { clockDriftMax: definition.clockDriftMax } }),
   };
 }
 
@@ -257,5 +275,7 @@ export function membershipDifference(ours: MembershipSummary, theirs: Membership
   if (JSON.stringify(mine.preferredLeader) !== JSON.stringify(yours.preferredLeader)) {
     return `leadership.preferredLeader: ours is ${JSON.stringify(mine.preferredLeader)}, theirs is ${JSON.stringify(yours.preferredLeader)}`;
   }
+  const [ourDrift, theirDrift] = [ours.lease?.clockDriftMax ?? DEFAULT_CLOCK_DRIFT_MAX, theirs.lease?.clockDriftMax ?? DEFAULT_CLOCK_DRIFT_MAX];
+  if (ourDrift !== theirDrift) return `lease.clockDriftMax: ours is ${ourDrift}, theirs is ${theirDrift}`;
   return null;
 }

@@ -342,6 +342,16 @@ describe('the membership', () => {
     );
   });
 
+  it('names a clock-drift bound that differs (leases must agree on it), and leaves the default out of the fingerprint', () => {
+    expect(membershipOf(definition)).not.toHaveProperty('lease');
+    const drifting = membershipOf({ ...definition, clockDriftMax: 0.05 });
+    expect(drifting.lease).toEqual({ clockDriftMax: 0.05 });
+    const ours = { id: 'n1', membership: membershipOf(definition), fingerprint };
+    expect(describeMismatch(ours, { id: 'n2', membership: drifting, fingerprint: membershipFingerprint(drifting) })).toBe('membership differs: lease.clockDriftMax: n1 has 0.01, n2 has 0.05');
+    expect(parseClusterFile({ algorithm: 'raft', lease: { clockDriftMax: 0.05 }, members: [{ id: 'n1', address: '10.0.0.1:7400' }] }).clockDriftMax).toBe(0.05);
+    expect(() => parseClusterFile({ algorithm: 'raft', lease: { clockDriftMax: 0.9 }, members: [{ id: 'n1', address: '10.0.0.1:7400' }] }, 'cluster.yaml')).toThrow('cluster.yaml: lease.clockDriftMax: Too big');
+  });
+
   it('names the field that differs, with each side', () => {
     const theirs = membershipOf({ ...definition, members: definition.members.map((m) => ({ ...m, voting: true })) });
     const ours = { id: 'n1', membership: membershipOf(definition), fingerprint };
