@@ -6,6 +6,12 @@
  * sends with the same LinkRules as the embedded fabric (a real network's own delay is real; a
  * fault's latency adds to it). A peer is lost (a crash hint) when no connection to or from it is
  * left and it did not say goodbye.
+ *
+ * An outbound connection with nothing to carry for a heartbeat interval carries a keepalive, so
+ * every member hears every other one at least that often. A peer silent for an election timeout
+ * (a pulled cable, a frozen host: no socket closes) is logged once, its connections are taken for
+ * dead and closed, and it is dialled again and again with short attempts, so that it is back within
+ * a few heartbeat intervals of its cable rather than after TCP's retransmission backoff.
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import type { Message } from '../../shared/core/election.js';
@@ -20,9 +26,12 @@ import type { Logger } from './log.js';
 
 export type SentMessage = z.infer<typeof sentMessageSchema>;
 
-/** Reconnection backoff: from the minimum, doubling to the cap, each delay jittered by ±50%. */
+/** Reconnection backoff: from the minimum, doubling to the cap (two heartbeat intervals), each delay jittered by ±50%. */
 export const RECONNECT_MS_MIN = 50;
 export const RECONNECT_MS_MAX = 2_000;
+/** A dial to a peer gives up after this many heartbeat intervals (at least DIAL_MS_MIN): a fresh attempt gets through as soon as the path is back. */
+const DIAL_HEARTBEATS = 4;
+const DIAL_MS_MIN = 250;
 /** Messages one inbound connection may deliver per second; the rest are dropped (and counted). */
 export const PEER_MESSAGES_PER_SECOND_MAX = 1_000;
 /** A peer whose connection holds more unsent bytes than this gets no more messages until it catches up. */
@@ -34,8 +43,8 @@ const RETIRED_INSTANCES_MAX = 16;
 /** How often a connection's dropped messages are logged (once per interval, with a count). */
 const DROP_LOG_INTERVAL_MS = 5_000;
 
-export function reconnectDelayMs(attempt: number, random: Random): number {
-  const base = Math.min(RECONNECT_MS_MAX, RECONNECT_MS_MIN * 2 ** Math.min(attempt, 16));
+export function reconnectDelayMs(attempt: number, random: Random, capMs = RECONNECT_MS_MAX): number {
+  const base = Math.min(capMs, RECONNECT_MS_MIN * 2 ** Math.min(attempt, 16));
   return base * (0.5 + random.next());
 }
 
@@ -104,6 +113,12 @@ interface PeerLink {
   dialing: boolean;
   /** The last dial failure logged, so that a peer that stays down is logged once. */
   lastFailure: string | null;
+  /** When it was last heard from (performance.now()): any frame on its inbound connection. */
+  heardAt: number;
+  /** When our outbound connection last carried a frame. */
+  sentAt: number;
+  /** Since when it has been silent, once taken for dead (for the log when it is back). */
+  silentSince: number | null;
 }
 
 interface InboundState {
@@ -117,23 +132,86 @@ export class PeerTransport {
   private readonly inboundState = new WeakMap<WireConnection, InboundState>();
   private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
   private readonly messageKinds: ReadonlySet<string>;
+  private watch: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.messageKinds = new Set(ALGORITHM_INFO[options.membership.algorithm].messageKinds);
+    const now = performance.now();
     for (const peer of options.peers) {
-      this.links.set(peer.id, { id: peer.id, address: peer.address, outbound: null, outboundInstance: null, backlogSince: null, inbound: null, inboundInstance: null, retired: [], present: false, leaving: false, attempt: 0, timer: null, dialing: false, lastFailure: null });
+      this.links.set(peer.id, {
+        id: peer.id,
+        address: peer.address,
+        outbound: null,
+        outboundInstance: null,
+        backlogSince: null,
+        inbound: null,
+        inboundInstance: null,
+        retired: [],
+        present: false,
+        leaving: false,
+        attempt: 0,
+        timer: null,
+        dialing: false,
+        lastFailure: null,
+        heardAt: now,
+        sentAt: now,
+        silentSince: null,
+      });
     }
+  }
+
+  private get heartbeatMs(): number {
+    return this.options.membership.config.heartbeatMs;
   }
 
   start(): void {
     for (const link of this.links.values()) void this.dial(link);
+    this.watch = setInterval(() => this.keepAndWatch(), this.heartbeatMs);
   }
 
-  view(): Record<string, { outbound: boolean; inbound: boolean }> {
-    const view: Record<string, { outbound: boolean; inbound: boolean }> = {};
-    for (const link of this.links.values()) view[link.id] = { outbound: link.outbound?.isOpen ?? false, inbound: link.inbound?.isOpen ?? false };
+  /** Each peer's connections, both ways, and how long ago it was last heard from (null: never, or it is not connected). */
+  view(): Record<string, { outbound: boolean; inbound: boolean; heardMsAgo: number | null }> {
+    const now = performance.now();
+    const view: Record<string, { outbound: boolean; inbound: boolean; heardMsAgo: number | null }> = {};
+    for (const link of this.links.values()) {
+      view[link.id] = { outbound: link.outbound?.isOpen ?? false, inbound: link.inbound?.isOpen ?? false, heardMsAgo: link.present ? Math.round(now - link.heardAt) : null };
+    }
     return view;
+  }
+
+  /**
+   * Every heartbeat interval: a keepalive on each outbound connection that carried nothing for one,
+   * and a peer silent for an election timeout taken for dead: its connections closed, dialled at once.
+   */
+  private keepAndWatch(): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    const silentAfterMs = this.options.membership.config.electionTimeoutMinMs;
+    for (const link of this.links.values()) {
+      const outbound = link.outbound;
+      if (outbound !== null && outbound.isOpen && now - link.sentAt >= this.heartbeatMs && outbound.backlogBytes === 0) {
+        outbound.send({ t: 'ka' });
+        link.sentAt = now;
+      }
+      const silentMs = now - link.heardAt;
+      if (!link.present || silentMs < silentAfterMs) continue;
+      link.silentSince = link.heardAt;
+      this.options.log.warn({ peer: link.id, address: link.address, silentMs: Math.round(silentMs) }, 'peer silent: its connections are taken for dead');
+      const reason = `silent for ${Math.round(silentMs)} ms (no message or keepalive): taken for dead`;
+      link.inbound?.close(reason);
+      link.outbound?.close(reason);
+      this.dialNow(link);
+    }
+  }
+
+  /** Dials at once rather than when the backoff says (a peer back, or one taken for dead). */
+  private dialNow(link: PeerLink): void {
+    if ((link.outbound !== null && link.outbound.isOpen) || link.dialing || this.stopped) return;
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.timer = null;
+    link.attempt = 0;
+    void this.dial(link);
   }
 
   /** Sends one message of our state machine, through the fault rules in force. */
@@ -216,18 +294,14 @@ export class PeerTransport {
       outbound.close('the peer restarted (another instance)');
     }
     // It is back (a restart, a healed link): dial it now rather than when the backoff says.
-    if ((link.outbound === null || !link.outbound.isOpen) && !link.dialing) {
-      if (link.timer !== null) clearTimeout(link.timer);
-      link.timer = null;
-      link.attempt = 0;
-      void this.dial(link);
-    }
+    this.dialNow(link);
   }
 
   /** Says goodbye on every connection and closes them; no more dialing. Resolves once the goodbyes are delivered (or given up on). */
   stop(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.stopped = true;
+    if (this.watch !== null) clearInterval(this.watch);
     const released: Array<Promise<void>> = [];
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
@@ -259,6 +333,7 @@ export class PeerTransport {
       return;
     }
     connection.send({ t: 'msg', m: message });
+    link.sentAt = performance.now();
     this.options.onSent(sent);
   }
 
@@ -289,10 +364,12 @@ export class PeerTransport {
       connection.close('invalid frame');
       return;
     }
+    link.heardAt = performance.now();
     if (parsed.data.t === 'bye') {
       link.leaving = true;
       return;
     }
+    if (parsed.data.t === 'ka') return;
     const message = parsed.data.m as Message;
     if (!this.messageKinds.has(message.kind)) {
       log.warn({ peer: link.id, address: connection.remoteAddress, kind: message.kind.slice(0, 32) }, 'invalid frame: connection closed');
@@ -322,6 +399,13 @@ export class PeerTransport {
   private connected(link: PeerLink): void {
     link.lastFailure = null;
     link.leaving = false;
+    const now = performance.now();
+    if (link.silentSince !== null) {
+      this.options.log.info({ peer: link.id, address: link.address, silentMs: Math.round(now - link.silentSince) }, 'peer back after a silence');
+      link.silentSince = null;
+    }
+    // A new connection is a sign of life.
+    link.heardAt = now;
     if (!link.present) {
       link.present = true;
       this.options.onEvent({ type: 'peer-joined', t: this.options.clock.now(), peer: link.id });
@@ -359,7 +443,7 @@ export class PeerTransport {
 
   private schedule(link: PeerLink): void {
     if (this.stopped || link.timer !== null) return;
-    const delayMs = reconnectDelayMs(link.attempt, this.options.random);
+    const delayMs = reconnectDelayMs(link.attempt, this.options.random, Math.max(RECONNECT_MS_MIN, 2 * this.heartbeatMs));
     link.attempt += 1;
     link.timer = setTimeout(() => {
       link.timer = null;
@@ -378,6 +462,7 @@ export class PeerTransport {
         role: 'peer',
         id: self,
         expectId: link.id,
+        timeoutMs: Math.max(DIAL_MS_MIN, DIAL_HEARTBEATS * this.heartbeatMs),
         membership,
         fingerprint,
         ...(instance === undefined ? {} : { instance }),

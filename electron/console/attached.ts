@@ -7,9 +7,12 @@
  *
  * - Times: each agent's clock offset is estimated from ping round trips; its events are stamped
  *   in this console's time (their arrival time until there is an estimate, and never later than
- *   now) and, after a short reorder window, recorded in that order. An agent that leaves
- *   PING_TIMEOUTS_MAX pings in a row unanswered is taken for gone: its connection is closed and
- *   redialled.
+ *   now) and, after a short reorder window, recorded in that order.
+ * - Reachability: an agent is pinged every PING_INTERVAL_MS; one this console has not heard from
+ *   for NOT_RESPONDING_MS is *unreachable*, never down (only its supervisor knows that), and its
+ *   peers' reports say whether they still hear it (only this console lost it) or not (cut off from
+ *   everyone, frozen, or gone). One silent for GONE_AFTER_MS has its connection closed and
+ *   redialled; a member its peers or its supervisor say is back is redialled at once.
  * - Faults on the network are leased: every agent gets this console's rule table with a lease,
  *   renewed while the console lives, so a console that crashes or is closed never leaves the
  *   cluster broken. Kill and pause go to the node's supervisor, leased the same way. A table too
@@ -54,14 +57,16 @@ import type { RuntimeListener } from '../runtime/embedded.js';
 import { ClusterModel, type NodeControl } from '../runtime/model.js';
 import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
 import { dialWire, type TlsFiles } from '../wire/connection.js';
-import { RequestChannel, RequestRefused, RequestTimeout } from './channel.js';
+import { RequestChannel, RequestRefused } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
 
 export const RECONNECT_MS_MIN = 100;
 export const RECONNECT_MS_MAX = 2_000;
-export const PING_INTERVAL_MS = 2_000;
-/** An agent that leaves this many pings in a row unanswered is taken for gone (power loss): its connection is closed and redialled. */
-export const PING_TIMEOUTS_MAX = 3;
+export const PING_INTERVAL_MS = 500;
+/** An agent not heard from for this long (a ping unanswered) is shown not responding: unreachable from this console. */
+export const NOT_RESPONDING_MS = 1_000;
+/** An agent not heard from for this long is taken for gone from this connection (power loss, a pulled cable): it is closed and redialled. */
+export const GONE_AFTER_MS = 3 * PING_INTERVAL_MS;
 /** Telemetry waits this long so that events from different agents are recorded in time order. */
 export const REORDER_WINDOW_MS = 50;
 /** Opening waits at most this long for every reachable agent's first status. */
@@ -109,8 +114,10 @@ class MemberState {
   childRequests = 0;
   /** Why the last connection attempt failed, for the node's details. */
   lastError: string | null = null;
-  /** Pings in a row the agent left unanswered on the current connection. */
-  pingTimeouts = 0;
+  /** Since when (performance.now()) this console cannot reach the agent; null while it can. */
+  unreachableSince: number | null = null;
+  /** Redials the agent at once (the backoff's wait cut short); set while a redial is pending. */
+  redialNow: (() => void) | null = null;
 
   constructor(readonly member: Member) {}
 }
@@ -208,6 +215,7 @@ export class AttachedCluster implements ManagedTarget {
     this.intervals.push(setInterval(() => this.flush(false), REORDER_WINDOW_MS / 2));
     this.intervals.push(setInterval(() => this.renew(), Math.max(250, this.leaseMs / 3)));
     this.intervals.push(setInterval(() => this.pingAll(), PING_INTERVAL_MS));
+    this.intervals.push(setInterval(() => this.watchReachability(), PING_INTERVAL_MS / 2));
   }
 
   /** Detaches: faults this console set are lifted and kills and pauses it holds released (bounded), then every connection closes. */
@@ -392,16 +400,63 @@ export class AttachedCluster implements ManagedTarget {
     };
   }
 
-  /** What runs, as best this console knows: the supervisor's word, else whether the agent answers. */
+  /**
+   * What runs, as best this console knows: the supervisor's word; else up once the agent answered
+   * (an agent this console cannot reach is unreachable, not down: only its supervisor can say it
+   * stopped); down only for one it never reached.
+   */
   private runOf(state: MemberState): NodeRunState {
     if (state.child !== null) return state.child.state;
-    return state.agent?.isOpen ? 'up' : 'down';
+    return state.agent?.isOpen || state.status !== null ? 'up' : 'down';
+  }
+
+  private reachable(state: MemberState): boolean {
+    return state.agent?.isOpen === true && state.unreachableSince === null;
   }
 
   private decorate(node: NodeView): NodeView {
     const state = this.members.get(node.id)!;
-    const pid = state.child?.pid ?? (state.agent?.isOpen ? (state.status?.pid ?? null) : null);
-    return { ...node, host: state.member.address, pid: node.status === 'down' ? null : pid, voting: state.member.voting, reachable: state.agent?.isOpen ?? false };
+    const reachable = this.reachable(state);
+    const pid = state.child?.pid ?? (reachable ? (state.status?.pid ?? null) : null);
+    const view: NodeView = { ...node, host: state.member.address, pid: node.status === 'down' ? null : pid, voting: state.member.voting, reachable };
+    if (!reachable && node.status !== 'down' && state.status !== null) view.reachability = this.reachabilityOf(state);
+    return view;
+  }
+
+  /** Why this console cannot reach a member, and whether its peers still hear it, in words. */
+  private reachabilityOf(state: MemberState): string {
+    const id = state.member.id;
+    const forMs = state.unreachableSince === null ? null : performance.now() - state.unreachableSince;
+    const since = forMs === null ? 'not connected' : `not responding for ${(forMs / 1000).toFixed(1)} s`;
+    const hear: string[] = [];
+    const deaf: string[] = [];
+    for (const other of this.members.values()) {
+      if (other === state || !this.reachable(other)) continue;
+      const heardMsAgo = other.status?.peers[id]?.heardMsAgo;
+      if (typeof heardMsAgo === 'number' && heardMsAgo < NOT_RESPONDING_MS) hear.push(`${other.member.id} (${heardMsAgo} ms ago)`);
+      else deaf.push(other.member.id);
+    }
+    if (hear.length > 0) return `${since} to this console, but its peers hear it: ${hear.join(', ')}; only this console lost it`;
+    if (deaf.length > 0) return `${since}, and its peers (${deaf.join(', ')}) do not hear it either: cut off from everyone, frozen or gone`;
+    return `${since}; no peer is reachable to ask`;
+  }
+
+  /** Agents not heard from: unreachable after NOT_RESPONDING_MS, hung up on after GONE_AFTER_MS. */
+  private watchReachability(): void {
+    const now = performance.now();
+    for (const state of this.members.values()) {
+      const agent = state.agent;
+      if (agent === null || !agent.isOpen) continue;
+      const silentMs = now - agent.heardAt;
+      if (silentMs >= GONE_AFTER_MS) {
+        agent.close(`not heard from for ${Math.round(silentMs)} ms`);
+        continue;
+      }
+      const unreachable = silentMs >= NOT_RESPONDING_MS;
+      if (unreachable === (state.unreachableSince !== null)) continue;
+      state.unreachableSince = unreachable ? agent.heardAt : null;
+      this.model.changed();
+    }
   }
 
   /** Records a run state the agents or supervisors reported that differs from what was recorded. */
@@ -444,8 +499,10 @@ export class AttachedCluster implements ManagedTarget {
           connection,
           (frame) => this.onPush(state, frame),
           () => {
-            if (kind === 'agent') state.agent = null;
-            else state.supervisor = null;
+            if (kind === 'agent') {
+              state.agent = null;
+              state.unreachableSince ??= performance.now();
+            } else state.supervisor = null;
             this.reconcile(state);
             this.model.changed();
             retry();
@@ -454,7 +511,7 @@ export class AttachedCluster implements ManagedTarget {
         if (kind === 'agent') {
           state.agent = channel;
           state.lastError = null;
-          state.pingTimeouts = 0;
+          state.unreachableSince = null;
           state.clock.clear();
           // The status an agent pushes as it welcomes us can come in before this channel listens: ask for it too.
           channel.request({ op: 'status' }).then(
@@ -479,10 +536,20 @@ export class AttachedCluster implements ManagedTarget {
       if (this.stopped) return;
       const timer = setTimeout(() => {
         this.retries.delete(timer);
+        if (kind === 'agent') state.redialNow = null;
         void attempt();
       }, delayMs * (0.5 + Math.random()));
       this.retries.add(timer);
       delayMs = Math.min(RECONNECT_MS_MAX, delayMs * 2);
+      if (kind === 'agent') {
+        state.redialNow = () => {
+          clearTimeout(timer);
+          this.retries.delete(timer);
+          state.redialNow = null;
+          delayMs = RECONNECT_MS_MIN;
+          void attempt();
+        };
+      }
     };
     void attempt();
   }
@@ -518,6 +585,8 @@ export class AttachedCluster implements ManagedTarget {
       case 'child':
         // A push sent before our request was handled says nothing about its outcome.
         if (state.childRequests > 0) return;
+        // Its supervisor started it again: show it as soon as it answers, not when the backoff says.
+        if (frame.child.state === 'up' && frame.child.pid !== state.child?.pid) state.redialNow?.();
         state.child = frame.child;
         if (frame.child.state === 'down') state.observed = null;
         this.reconcile(state);
@@ -527,6 +596,8 @@ export class AttachedCluster implements ManagedTarget {
   }
 
   private onEvent(state: MemberState, event: AgentEvent): void {
+    // A peer connected again (it restarted, or its cable is back): redial it at once.
+    if (event.type === 'peer-joined') this.members.get(event.peer)?.redialNow?.();
     if (!this.started) return;
     switch (event.type) {
       case 'boot':
@@ -597,16 +668,12 @@ export class AttachedCluster implements ManagedTarget {
     const sentAt = this.origin + this.clock.now();
     agent.request({ op: 'ping', sentAt }).then(
       (value) => {
-        if (state.agent === agent) state.pingTimeouts = 0;
         // An answer that is not a ping's (or not to this ping) gives no estimate.
         const answer = pingResultSchema.safeParse(value);
         if (answer.success && answer.data.sentAt === sentAt) state.clock.add(sentAt, answer.data.agentNow, this.origin + this.clock.now());
       },
-      (error: unknown) => {
-        if (!(error instanceof RequestTimeout) || state.agent !== agent) return;
-        state.pingTimeouts += 1;
-        if (state.pingTimeouts >= PING_TIMEOUTS_MAX) agent.close(`no answer to ${PING_TIMEOUTS_MAX} pings in a row`);
-      },
+      // Silence is watched as such (watchReachability); an unanswered ping is one sign of it.
+      () => undefined,
     );
   }
 

@@ -32,6 +32,8 @@ export class RequestTimeout extends Error {
 }
 
 export class RequestChannel {
+  /** When the other end was last heard from (performance.now()): any frame. */
+  heardAt = performance.now();
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }>();
 
@@ -41,6 +43,7 @@ export class RequestChannel {
     onClose: (reason: string) => void,
   ) {
     connection.on('frame', (raw) => {
+      this.heardAt = performance.now();
       const parsed = pushFrame.safeParse(raw);
       if (!parsed.success) {
         connection.close(`${connection.remoteAddress} sent a frame that is not in the protocol: ${parsed.error.issues[0]?.message ?? 'invalid'}`);

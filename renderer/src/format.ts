@@ -3,7 +3,7 @@ import type { Role } from '../../shared/core/election.js';
 import type { Capabilities, CapabilityValue } from '../../shared/core/leadership.js';
 import { describeRule } from '../../shared/protocol/leadership.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import type { ClusterEvent, NodeRunState } from '../../shared/protocol/types.js';
+import type { ClusterEvent, NodeRunState, NodeView } from '../../shared/protocol/types.js';
 
 /** A stable colour per term, so "this node is behind" shows at a glance (golden-angle hues). */
 export function termColor(term: number): string {
@@ -26,6 +26,23 @@ export function stateText(state: Role | 'down' | 'paused'): string {
 export function stateLabel(status: NodeRunState, role: Role | null): string {
   if (status !== 'up') return stateText(status);
   return role === null ? 'unknown' : stateText(role);
+}
+
+/** How a node is drawn (its data-state): unreachable before all else (what it shows is what it last said), then why it does not run, then its role. */
+export function nodeStateKey(node: NodeView): string {
+  if (node.reachable === false && node.status !== 'down') return 'unreachable';
+  return node.status === 'up' ? (node.role ?? 'unknown') : node.status;
+}
+
+/** A node's state in words: "unreachable" (the console cannot reach it), else its role or why it does not run. */
+export function nodeStateLabel(node: NodeView): string {
+  return nodeStateKey(node) === 'unreachable' ? 'unreachable' : stateLabel(node.status, node.role);
+}
+
+/** For a node the console cannot reach: what it last said, and what its peers say, for a title or the details. */
+export function reachabilityText(node: NodeView): string | null {
+  if (nodeStateKey(node) !== 'unreachable') return null;
+  return `Last said: ${stateLabel(node.status, node.role)} in term ${node.term}. ${node.reachability ?? 'This console cannot reach it.'}`;
 }
 
 /** "850 ms", "12.4 s", "3 min 05 s". */

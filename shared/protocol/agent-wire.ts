@@ -137,6 +137,8 @@ export const peerFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('msg'), m: electionMessageSchema }).strict(),
   /** The sender is stopping on purpose (SIGTERM): not a crash. */
   z.object({ t: z.literal('bye') }).strict(),
+  /** A keepalive, on a connection that carried nothing for a heartbeat interval: the sender is there. */
+  z.object({ t: z.literal('ka') }).strict(),
 ]);
 
 // ---- Console to agent or supervisor ----
@@ -252,8 +254,8 @@ export const agentStatusSchema = z
     electionTimer: z.object({ startedAt: time, dueAt: time }).strict().nullable(),
     now: time,
     startedAt: time,
-    /** Which peers this agent has a connection to, both ways. */
-    peers: z.record(z.string(), z.object({ outbound: z.boolean(), inbound: z.boolean() }).strict()),
+    /** Which peers this agent has a connection to, both ways, and how long ago it last heard from each (null: not connected). */
+    peers: z.record(z.string(), z.object({ outbound: z.boolean(), inbound: z.boolean(), heardMsAgo: z.number().int().min(0).nullable().optional() }).strict()),
     faults: z.object({ table: networkTableSchema, version: z.string(), owner: z.string(), expiresInMs: z.number() }).strict().nullable(),
     supervised: z.boolean(),
     /** The leader lease (docs/lease.md): held, for how long still, or why not; null for an algorithm without one (Bully). */

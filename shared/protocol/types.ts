@@ -30,6 +30,8 @@ export interface NodeView {
   voting?: boolean;
   /** Real nodes: false while the console cannot reach the agent (what it shows is what it last said). */
   reachable?: boolean;
+  /** Real nodes the console cannot reach: for how long, and whether their peers still hear them, in words. */
+  reachability?: string;
   /** 0 (never leads) to 1000; absent where the runtime does not know priorities (etcd). */
   priority?: number;
   /** The facts the node advertises (agents: the cluster file's, plus loadavg, freememMb, uptimeS, version); absent where unknown. */

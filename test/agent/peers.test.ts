@@ -144,12 +144,17 @@ async function pair() {
   const addresses = { n1: toN1.address, n2: toN2.address };
   const n1 = await member('n1', addresses, port1);
   const n2 = await member('n2', addresses, port2);
-  const both = { outbound: true, inbound: true };
-  await expect.poll(() => [n1.peers.view().n2, n2.peers.view().n1]).toEqual([both, both]);
+  await expect.poll(() => [connections(n1.peers, 'n2'), connections(n2.peers, 'n1')]).toEqual([both, both]);
   return { n1, n2, toN1, toN2, port1, addresses };
 }
 
 const lost = (events: AgentEvent[]) => events.filter((event) => event.type === 'peer-lost');
+const both = { outbound: true, inbound: true };
+/** Which of its connections to `peer` a transport holds (its view also says how long ago it heard from it). */
+const connections = (peers: PeerTransport, peer: string) => {
+  const view = peers.view()[peer];
+  return view === undefined ? undefined : { outbound: view.outbound, inbound: view.inbound };
+};
 
 describe('connections between peers', () => {
   it('replaces our outbound connection when the peer comes back as a new process, though the old one went dark without closing', async () => {
@@ -161,10 +166,11 @@ describe('connections between peers', () => {
     await n1.server.close();
     const restarted = await member('n1', addresses, port1);
     // Its dial reaches n2 with a new instance; n2 dials it back at once instead of writing into the dead connection.
-    await expect.poll(() => restarted.peers.view().n2, { timeout: 1_000 }).toEqual({ outbound: true, inbound: true });
-    await expect.poll(() => n2.peers.view().n1).toEqual({ outbound: true, inbound: true });
-    // Replacing connections is not losing the peer: no crash hint.
-    expect(lost(n2.events)).toEqual([]);
+    await expect.poll(() => connections(restarted.peers, 'n2'), { timeout: 1_000 }).toEqual(both);
+    await expect.poll(() => connections(n2.peers, 'n1')).toEqual(both);
+    // The host was dark for longer than an election timeout (the old process's stop lingers): taken
+    // for dead on its silence, not on a closed connection; replacing connections adds no other hint.
+    expect(lost(n2.events).map((event) => event.type === 'peer-lost' && event.reason)).toEqual(lost(n2.events).length === 0 ? [] : [expect.stringMatching(/^silent for \d+ ms/)]);
   });
 
   it('closes an outbound connection that has not drained for an election timeout, and dials again', async () => {
@@ -186,7 +192,7 @@ describe('connections between peers', () => {
     // One direction breaks: the other still carries the peer's messages, and the broken one is dialed again.
     toN1.cut();
     await expect.poll(() => toN1.open).toBe(1);
-    await expect.poll(() => [n1.peers.view().n2, n2.peers.view().n1]).toEqual([{ outbound: true, inbound: true }, { outbound: true, inbound: true }]);
+    await expect.poll(() => [connections(n1.peers, 'n2'), connections(n2.peers, 'n1')]).toEqual([both, both]);
     expect([lost(n1.events), lost(n2.events)]).toEqual([[], []]);
     // Both break and stay broken.
     toN1.refuse(true);
@@ -206,5 +212,55 @@ describe('connections between peers', () => {
     await sleep(200);
     expect(lost(n2.events)).toEqual([]);
     expect(n2.events.filter((event) => event.type === 'peer-left')).toHaveLength(1);
+  });
+});
+
+describe('silence', () => {
+  it('keepalives keep idle peers heard; a peer silent for an election timeout is taken for dead, logged once, and dialled again until it is back', async () => {
+    const logged: string[] = [];
+    const log = createLogger({ id: 'n2' }, 'info', { write: (line: string) => logged.push(line) });
+    const [port1, port2] = (await freePorts(2)) as [number, number];
+    const toN1 = await TcpProxy.start(port1);
+    cleanups.push(() => toN1.close());
+    const addresses = { n1: toN1.address, n2: `127.0.0.1:${port2}` };
+    const n1 = await member('n1', addresses, port1);
+    const events: AgentEvent[] = [];
+    const n2 = new PeerTransport({
+      self: 'n2',
+      peers: [{ id: 'n1', address: toN1.address }],
+      token: TOKEN,
+      tls: null,
+      membership,
+      fingerprint,
+      instance: nonce(),
+      clock: new VirtualClock(),
+      rules: new LinkRules(),
+      random: createRandom(7),
+      log,
+      deliver: () => undefined,
+      onEvent: (event) => events.push(event),
+      onSent: () => undefined,
+      onChange: () => undefined,
+    });
+    cleanups.push(() => n2.stop());
+    const server = await listenWire({ host: '127.0.0.1', port: port2, id: 'n2', token: TOKEN, admit: (hello, remote) => n2.admit(hello, remote), welcome: () => ({ membership, fingerprint }), onConnection: (connection, hello) => n2.acceptInbound(connection, hello) });
+    cleanups.push(() => server.close());
+    n2.start();
+    await expect.poll(() => connections(n2, 'n1')).toEqual(both);
+    // Neither sends election messages: keepalives alone keep each heard.
+    await sleep(3 * membership.config.electionTimeoutMinMs);
+    expect(n2.view().n1!.heardMsAgo).toBeLessThan(membership.config.electionTimeoutMinMs);
+    expect(lost(events)).toEqual([]);
+    // n1's side goes dark: n2's connection to it (through the proxy) stays open and carries nothing, and new dials are refused.
+    toN1.freeze();
+    toN1.refuse(true);
+    n1.peers.stop();
+    await expect.poll(() => logged.filter((line) => line.includes('peer silent: its connections are taken for dead')).length, { timeout: 2_000 }).toBe(1);
+    await sleep(500);
+    expect(logged.filter((line) => line.includes('peer silent')).length).toBe(1);
+    // Back: a fresh dial gets through within a few heartbeat intervals (not after TCP's retransmission backoff).
+    const before = toN1.accepted;
+    toN1.refuse(false);
+    await expect.poll(() => toN1.accepted > before, { timeout: 1_000 }).toBe(true);
   });
 });

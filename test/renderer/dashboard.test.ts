@@ -170,6 +170,19 @@ describe('dashboard', () => {
     await vi.waitFor(() => expect(wrapper.findAll('[data-testid="leader-changes"] li')).toHaveLength(3));
   });
 
+  it('a real node the console cannot reach is shown unreachable, in words and as its own state, with what it last said and what its peers say', async () => {
+    const { wrapper, socket } = await mountDashboard();
+    const reachability = 'not responding for 1.2 s, and its peers (n1, n3) do not hear it either: cut off from everyone, frozen or gone';
+    socket.serverEmit('snapshot', snapshot([node('n1', { role: 'leader', leaderId: 'n1' }), node('n2', { reachable: false, reachability }), node('n3')]));
+    await flushPromises();
+    const row = wrapper.findAll('[data-testid="node-table"] tbody tr')[1]!;
+    expect(row.get('[data-testid="role"]').text()).toBe('unreachable');
+    expect(row.get('[data-testid="role"]').attributes('title')).toBe(`Last said: follower in term 3. ${reachability}`);
+    expect(row.get('.role-badge').attributes('data-state')).toBe('unreachable');
+    await showTab(wrapper, 'Cards');
+    expect(wrapper.get('[data-testid="node-n2"] [data-testid="reachability"]').text()).toBe(`Last said: follower in term 3. ${reachability}`);
+  });
+
   it('asks for a token when the hub requires one, and reconnects with it', async () => {
     const { wrapper, socket } = await mountDashboard();
     socket.active = false;

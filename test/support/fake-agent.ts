@@ -28,6 +28,8 @@ export interface FakeMember {
   pingDelayMs: number;
   /** When set, requests are received and recorded but never answered (a host that lost power, its socket left open). */
   silent: boolean;
+  /** How long ago this agent last heard from each peer, as its status reports it (none: it reports no peers). */
+  heard: Record<string, number>;
   /** When set, what `inspect`, `ping` or `status` answer instead of the protocol's answer (inspect's may be JSON text, for what JSON.stringify cannot write). */
   inspectAnswer?: unknown;
   pingAnswer?: unknown;
@@ -54,6 +56,7 @@ export class FakeCluster {
         faults: null,
         pingDelayMs: options.pingDelayMs?.(id) ?? 0,
         silent: false,
+        heard: {},
       };
       member.agent = await listenWire({
         host: '127.0.0.1',
@@ -106,7 +109,7 @@ export class FakeCluster {
       electionTimer: null,
       now: Date.now() + member.skewMs,
       startedAt: Date.now(),
-      peers: {},
+      peers: Object.fromEntries(Object.entries(member.heard).map(([peer, heardMsAgo]) => [peer, { outbound: true, inbound: true, heardMsAgo }])),
       faults: member.faults === null ? null : { table: member.faults.table as never, version: member.faults.version, owner: member.faults.owner, expiresInMs: member.faults.leaseMs },
       supervised: member.supervisor !== null,
     };
