@@ -218,17 +218,29 @@ export class RealClock implements Clock {
 }
 
 /**
- * A node's own clock on top of another: it runs `rate` times as fast (a clock that drifts), from
- * the moment it was made. The simulator gives each node one, within the lease's drift bound.
+ * A node's own clock on top of another, drifting as a disciplined (NTP-synced) clock does: its
+ * rate is 1 + drift for `slewPeriodMs` of base time, then 1 − drift for as long, and so on, so
+ * that it is never more than |drift| × slewPeriodMs off the base clock while its rate is always
+ * off by |drift|. With an infinite period it runs at 1 + drift for good. `phaseMs` says where in
+ * the cycle it starts. The simulator gives each node one, within the lease's drift bound.
  */
 export class DriftingClock implements Clock {
   private readonly origin: number;
+  /** Where the clock starts in its cycle (base ms), and the cycle's reading there. */
+  private readonly startU: number;
+  private readonly startF: number;
 
   constructor(
     private readonly base: Clock,
-    readonly rate: number,
+    readonly drift: number,
+    private readonly slewPeriodMs = Infinity,
+    phaseMs = 0,
   ) {
+    if (!(Math.abs(drift) < 1)) throw new RangeError(`a clock's drift must be under 1 (got ${drift})`);
+    if (!(slewPeriodMs > 0)) throw new RangeError(`a clock's slew period must be positive (got ${slewPeriodMs})`);
     this.origin = base.now();
+    this.startU = Number.isFinite(slewPeriodMs) ? ((phaseMs % (2 * slewPeriodMs)) + 2 * slewPeriodMs) % (2 * slewPeriodMs) : 0;
+    this.startF = this.cycle(this.startU);
   }
 
   get speed(): number {
@@ -236,7 +248,7 @@ export class DriftingClock implements Clock {
   }
 
   now(): number {
-    return this.origin + (this.base.now() - this.origin) * this.rate;
+    return this.readingAt(this.base.now());
   }
 
   wallNow(): number {
@@ -245,13 +257,38 @@ export class DriftingClock implements Clock {
 
   /** The base clock's time at which this one reads `t`. */
   baseTimeAt(t: number): number {
-    return this.origin + (t - this.origin) / this.rate;
+    return this.origin + this.uncycle(t - this.origin + this.startF) - this.startU;
+  }
+
+  /** This clock's advance over `u` base ms from the start of a cycle. */
+  private cycle(u: number): number {
+    const d = this.drift;
+    const period = this.slewPeriodMs;
+    if (!Number.isFinite(period)) return u * (1 + d);
+    const k = Math.floor(u / (2 * period));
+    const w = u - 2 * k * period;
+    return 2 * k * period + (w <= period ? w * (1 + d) : w * (1 - d) + 2 * d * period);
+  }
+
+  /** What this clock reads when the base clock reads `baseT`. */
+  private readingAt(baseT: number): number {
+    return this.origin + this.cycle(this.startU + (baseT - this.origin)) - this.startF;
+  }
+
+  /** The inverse of cycle. */
+  private uncycle(v: number): number {
+    const d = this.drift;
+    const period = this.slewPeriodMs;
+    if (!Number.isFinite(period)) return v / (1 + d);
+    const k = Math.floor(v / (2 * period));
+    const w = v - 2 * k * period;
+    return 2 * k * period + (w <= period * (1 + d) ? w / (1 + d) : (w - 2 * d * period) / (1 - d));
   }
 
   /** A timer due at `at` (this clock) fires when this clock reads `at` or later: rounding never wakes it a hair early, or it would be set again and again. */
   setTimer(at: number, callback: () => void): TimerHandle {
     let baseAt = this.baseTimeAt(at);
-    for (let step = 1e-9; this.origin + (baseAt - this.origin) * this.rate < at; step *= 2) baseAt += step;
+    for (let step = 1e-9; this.readingAt(baseAt) < at; step *= 2) baseAt += step;
     const inner = this.base.setTimer(baseAt, callback);
     return {
       at,

@@ -47,12 +47,21 @@ export interface SeededClusterOptions {
   leadership?: LeadershipConfig;
   /**
    * Each node's clock runs at its own seeded rate within 1 ± this (the bound the leader lease
-   * allows for, which the nodes are told); 0 keeps every clock exact. The lease's default when left out.
+   * allows for, which the nodes are told), fast and slow in turn (CLOCK_SLEW_PERIOD_MS); 0 keeps
+   * every clock exact. The lease's default when left out.
    */
   clockDriftMax?: number;
   /** Told whether each node holds the leader lease and until when, on the simulator's clock. */
   onLease?: (nodeId: string, untilT: number | null) => void;
 }
+
+/**
+ * Node clocks run fast then slow for this long each (simulated ms), as NTP keeps a machine's
+ * clock near true time: rates are off by up to the drift bound at every instant (what the lease
+ * allows for), while clocks stay within drift × this of each other (what a transfer's deadline,
+ * in the leader's time, needs).
+ */
+export const CLOCK_SLEW_PERIOD_MS = 1000;
 
 export function seededCluster(options: SeededClusterOptions): { clock: VirtualClock; cluster: Cluster; random: Random } {
   const clock = new VirtualClock();
@@ -78,7 +87,7 @@ export function seededCluster(options: SeededClusterOptions): { clock: VirtualCl
     ...(variant?.createMachine === undefined ? {} : { createMachine: variant.createMachine }),
     ...(variant?.createAgent === undefined ? {} : { createAgent: variant.createAgent }),
     clockDriftMax: driftMax,
-    ...(driftMax === 0 ? {} : { nodeClock: () => new DriftingClock(clock, 1 + driftMax * (2 * rates.next() - 1)) }),
+    ...(driftMax === 0 ? {} : { nodeClock: () => new DriftingClock(clock, driftMax * (2 * rates.next() - 1), CLOCK_SLEW_PERIOD_MS, rates.next() * 2 * CLOCK_SLEW_PERIOD_MS) }),
     ...(options.onLease === undefined ? {} : { onLease: options.onLease }),
   });
   return { clock, cluster, random };
