@@ -51,6 +51,8 @@ export interface FailoverSample {
   ms: number;
   /** More than one election (term) was needed. */
   extraElections: boolean;
+  /** The fault until another member held the leader lease (answered 200 on /leader), where the system reports leases. */
+  leaseMs?: number;
 }
 
 export interface FailoverRow {
@@ -63,6 +65,8 @@ export interface FailoverRow {
   failoverMs: Summary;
   /** Share of failovers that needed more than one election. */
   extraElectionShare: number;
+  /** The fault until another member held the leader lease, for systems that report it (Conclave's agents). */
+  leaseMs?: Summary;
 }
 
 /** A cluster under test, seen from outside. */
@@ -70,6 +74,8 @@ export interface System {
   readonly name: string;
   /** The leader a majority follows now, with its term. */
   leader(): Promise<{ id: string; term: number } | null>;
+  /** The member that holds the leader lease now (what /leader answers 200 on), for systems that report one. */
+  leaseHolder?(): Promise<string | null>;
   /** Starts or stops watching (only the system under test is watched). */
   watch(on: boolean): void;
   /** The operating-system processes of its nodes (none for the embedded cluster, which lives in serve). */
@@ -145,7 +151,7 @@ function exited(child: ChildProcess): Promise<boolean> {
   });
 }
 
-type View = { id: string; leaderId: string | null; term: number } | null;
+type View = { id: string; leaderId: string | null; term: number; leased?: boolean } | null;
 
 /**
  * Each member's latest answer, each member polled in its own loop (at most one request in flight
@@ -244,13 +250,17 @@ export async function agents(nodes: number, preVote: boolean, hints: boolean): P
   const poller = new Poller(
     members.map((member) => member.id),
     async (id) => {
-      const answer = (await getJson(`http://${members.find((member) => member.id === id)!.http}/status`, STATUS_TIMEOUT_MS)) as { status?: { leaderId: string | null; term: number } } | null;
-      return answer?.status === undefined ? null : { id, leaderId: answer.status.leaderId, term: answer.status.term };
+      const answer = (await getJson(`http://${members.find((member) => member.id === id)!.http}/status`, STATUS_TIMEOUT_MS)) as {
+        status?: { leaderId: string | null; term: number };
+        lease?: { held: boolean } | null;
+      } | null;
+      return answer?.status === undefined ? null : { id, leaderId: answer.status.leaderId, term: answer.status.term, leased: answer.lease?.held === true };
     },
   );
   return {
     name: `Conclave agents${hints ? ', crash hints' : ''}`,
     leader: async () => majorityLeader(poller.current(), nodes),
+    leaseHolder: async () => poller.current().find((view) => view?.leased === true)?.id ?? null,
     watch: (on) => poller.watch(on),
     pids: () => [...processes.values()].map((child) => child.pid!),
     fault: async (fault, id) => {
@@ -335,6 +345,14 @@ async function measure(system: System, fault: Fault): Promise<FailoverSample | n
     const now = await system.leader();
     return now !== null && now.id !== before.id ? { ...now, at: performance.now() } : null;
   }, POLL_MS, FAILOVER_LIMIT_MS);
+  // When another member holds the leader lease: /leader answers 200 there from then on.
+  const leasedAt =
+    after === null || system.leaseHolder === undefined
+      ? null
+      : await poll(async () => {
+          const holder = await system.leaseHolder!();
+          return holder !== null && holder !== before.id ? performance.now() : null;
+        }, POLL_MS, FAILOVER_LIMIT_MS);
   // The term the new leader settled in (for etcd, once its first entry is applied).
   await sleep(SETTLE_MS);
   const settledTerm = Math.max(after?.term ?? 0, (await system.leader())?.term ?? 0);
@@ -347,7 +365,7 @@ async function measure(system: System, fault: Fault): Promise<FailoverSample | n
   }
   // Let the old leader rejoin before the next round.
   await sleep(750);
-  return after === null ? null : { ms: after.at - faultAt, extraElections: settledTerm - before.term > 1 };
+  return after === null ? null : { ms: after.at - faultAt, extraElections: settledTerm - before.term > 1, ...(leasedAt === null ? {} : { leaseMs: leasedAt - faultAt }) };
 }
 
 /** What each part of the design does to failover, on the simulator at the bench's settings (loopback-like network, a 2 ms write). */
@@ -355,6 +373,8 @@ export interface AblationRow {
   variant: string;
   nodes: number;
   failoverMs: Summary;
+  /** Crash until the new leader holds the leader lease (answers 200 on /leader); absent in results from before leases. */
+  leaseMs?: Summary;
   /** Mean candidacies per failover (more than one: the vote split). */
   candidacies: number;
 }
@@ -378,7 +398,7 @@ export function simAblation(sizes: readonly number[], trials: number): AblationR
         trials,
         seed: 1,
       });
-      rows.push({ variant, nodes, failoverMs: report.failoverMs, candidacies: report.candidacies.mean });
+      rows.push({ variant, nodes, failoverMs: report.failoverMs, leaseMs: report.leaseMs, candidacies: report.candidacies.mean });
     }
   }
   return rows;
@@ -438,6 +458,7 @@ export async function benchFailover(options: FailoverOptions): Promise<FailoverR
               failed: results.length - done.length,
               failoverMs: summarize(done.map((sample) => sample.ms)),
               extraElectionShare: done.length === 0 ? NaN : done.filter((sample) => sample.extraElections).length / done.length,
+              ...(done.some((sample) => sample.leaseMs !== undefined) ? { leaseMs: summarize(done.flatMap((sample) => (sample.leaseMs === undefined ? [] : [sample.leaseMs]))) } : {}),
             });
           }
         }

@@ -10,6 +10,7 @@ import { parsePreferredLeaderRule } from '../../shared/protocol/leadership.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import { UsageError, integerFlag, readFlags, stringFlag } from '../cli/flags.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from '../runtime/cluster.js';
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { runFailover } from './failover.js';
 import { FIGURE16_MODELS, runFigure16, type Figure16Row } from './figure16.js';
 import { DEFAULT_FAULTS, FAULT_KINDS, LEADERSHIP_FAULTS, type FaultKind, type FaultProfile } from './faults.js';
@@ -279,7 +280,7 @@ function failoverCommand(flags: Flags, write: (line: string) => void): number {
     write(JSON.stringify(rest, null, 2));
     return report.failed === 0 ? 0 : 1;
   }
-  const { options, failoverMs: ms, messages, elections } = report;
+  const { options, failoverMs: ms, leaseMs: lease, messages, elections } = report;
   write(
     `failover: ${options.algorithm}, ${options.nodes} nodes, election timeout ${config.electionTimeoutMinMs}-${config.electionTimeoutMaxMs} ms, ` +
       `heartbeat ${config.heartbeatMs} ms, latency ${link.latencyMs}±${link.jitterMs} ms, ${options.trials} trials from seed ${options.seed}`,
@@ -288,10 +289,13 @@ function failoverCommand(flags: Flags, write: (line: string) => void): number {
     table([
       ['', 'min', 'p50', 'p90', 'p99', 'max', 'mean'],
       ['failover ms', ...[ms.min, ms.p50, ms.p90, ms.p99, ms.max, ms.mean].map((v) => format(v, 1))],
+      ...(lease.count === 0 ? [] : [['lease taken ms', ...[lease.min, lease.p50, lease.p90, lease.p99, lease.max, lease.mean].map((v) => format(v, 1))]]),
       ['messages', ...[messages.min, messages.p50, messages.p90, messages.p99, messages.max, messages.mean].map((v) => format(v, 1))],
       ['elections', ...[elections.min, elections.p50, elections.p90, elections.p99, elections.max, elections.mean].map((v) => format(v, 2))],
     ]),
   );
+  if (lease.count === 0) write(`${options.algorithm} takes no leader lease: ${String(ALGORITHM_INFO[options.algorithm].leaderLease)}`);
+  else write('lease taken: from the crash until the new leader holds the leader lease and answers 200 on /leader (it waits out the old lease)');
   if (report.failed > 0) write(`${report.failed} trials elected no new leader within 60 simulated seconds`);
   return report.failed === 0 ? 0 : 1;
 }

@@ -1,12 +1,14 @@
 /**
  * Failover latency on the simulator: elect a leader, crash it at a random moment within its
  * heartbeat interval, and measure simulated time until a new leader is followed by a majority,
- * with the messages and elections it took. Each trial is its own seeded cluster.
+ * with the messages and elections it took, and until another member holds the leader lease
+ * (what /leader shows). Each trial is its own seeded cluster.
  */
 import { quorum, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
 import { summarize, type Summary } from '../../shared/analysis/stats.js';
 import type { Cluster } from '../runtime/cluster.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
+import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { seededCluster } from './seeded.js';
 
 export interface FailoverOptions {
@@ -30,6 +32,8 @@ export interface FailoverTrial {
   seed: number;
   /** Crash of the leader to a new leader followed by a majority, in simulated ms. */
   failoverMs: number;
+  /** Crash of the leader to another member holding the leader lease (answering 200 on /leader); null for Bully, which takes none. */
+  leaseMs: number | null;
   messages: number;
   /** Leaders elected, and candidacies started (more than one: the vote split at least once). */
   elections: number;
@@ -42,6 +46,8 @@ export interface FailoverReport {
   /** Trials where no leader emerged in time (before or after the crash). */
   failed: number;
   failoverMs: Summary;
+  /** Over the trials where a lease was taken. */
+  leaseMs: Summary;
   messages: Summary;
   elections: Summary;
   candidacies: Summary;
@@ -67,13 +73,21 @@ function majorityLeader(cluster: Cluster, except: string | null): string | null 
 }
 
 export function runFailoverTrial(options: FailoverOptions, seed: number): FailoverTrial | null {
-  const { clock, cluster, random } = seededCluster({ ...options, seed });
+  let leasedAt: number | null = null;
+  let oldLeader: string | null = null;
+  let crashedAt = 0;
+  const { clock, cluster, random } = seededCluster({
+    ...options,
+    seed,
+    onLease: (nodeId, untilT) => {
+      if (oldLeader !== null && leasedAt === null && nodeId !== oldLeader && untilT !== null) leasedAt = clock.now();
+    },
+  });
+  const leases = ALGORITHM_INFO[options.algorithm].leaderLease === true;
   let messages = 0;
   let elections = 0;
   let candidacies = 0;
-  let recovered: FailoverTrial | null = null;
-  let oldLeader: string | null = null;
-  let crashedAt = 0;
+  let recovered: Omit<FailoverTrial, 'leaseMs'> | null = null;
   cluster.subscribe({
     onTransit: () => (messages += 1),
     onEvent: (event) => {
@@ -103,11 +117,13 @@ export function runFailoverTrial(options: FailoverOptions, seed: number): Failov
       oldLeader = leader;
       cluster.execute({ type: 'kill', nodeId: leader });
       const limitMs = options.limitMs ?? PHASE_LIMIT_MS;
-      for (let t = crashedAt + 10; t <= crashedAt + limitMs && recovered === null; t += 10) clock.runUntil(t);
+      for (let t = crashedAt + 10; t <= crashedAt + limitMs && (recovered === null || (leases && leasedAt === null)); t += 10) clock.runUntil(t);
     }
   }
   cluster.stop();
-  return recovered;
+  if (recovered === null) return null;
+  const done: Omit<FailoverTrial, 'leaseMs'> = recovered;
+  return { ...done, leaseMs: leasedAt === null ? null : (leasedAt as number) - crashedAt };
 }
 
 export function runFailover(options: FailoverOptions): FailoverReport {
@@ -123,6 +139,7 @@ export function runFailover(options: FailoverOptions): FailoverReport {
     trials,
     failed,
     failoverMs: summarize(trials.map((trial) => trial.failoverMs)),
+    leaseMs: summarize(trials.flatMap((trial) => (trial.leaseMs === null ? [] : [trial.leaseMs]))),
     messages: summarize(trials.map((trial) => trial.messages)),
     elections: summarize(trials.map((trial) => trial.elections)),
     candidacies: summarize(trials.map((trial) => trial.candidacies)),

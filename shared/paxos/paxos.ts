@@ -42,7 +42,7 @@ import {
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
-import { LeaderLease, LeasePromise, leaseRemainingMs, leaseTiming } from '../core/lease.js';
+import { LeaderLease, LeasePromise, isFreshInMsField, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 import { TakeoverWatch } from '../core/takeover.js';
 
 /** `term` is a ballot: the one proposed, promised, renewed or (in a NACK) the higher one promised. */
@@ -52,8 +52,8 @@ export type PaxosMessage =
   | (Envelope & { kind: 'Nack' })
   /** `round`: the leader's heartbeat round (lease.ts). */
   | (Envelope & { kind: 'Heartbeat'; round: number })
-  /** `round`, `fresh`: the round answered and whether the answer backs the leader's lease (lease.ts). `metric`: the value the preferred-leader rule reads, when one is set. */
-  | (Envelope & { kind: 'HeartbeatAck'; round: number; fresh: boolean; metric?: number })
+  /** `round`, `fresh`: the round answered and whether the answer backs the leader's lease (lease.ts); `freshInMs`, on one that is not fresh: when it will be. `metric`: the value the preferred-leader rule reads, when one is set. */
+  | (Envelope & { kind: 'HeartbeatAck'; round: number; fresh: boolean; freshInMs?: number; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export const PAXOS_MESSAGE_KINDS = ['Prepare', 'Promise', 'Nack', 'Heartbeat', 'HeartbeatAck', 'TimeoutNow'] as const;
@@ -63,7 +63,7 @@ export function isPaxosMessage(message: Message): message is PaxosMessage {
   if (message.kind === 'Prepare') return typeof fields.transfer === 'boolean';
   if (message.kind === 'TimeoutNow') return typeof fields.deadline === 'number' && !Number.isNaN(fields.deadline);
   if (message.kind === 'HeartbeatAck') {
-    return (fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric))) && Number.isSafeInteger(fields.round) && typeof fields.fresh === 'boolean';
+    return (fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric))) && Number.isSafeInteger(fields.round) && typeof fields.fresh === 'boolean' && isFreshInMsField(fields.freshInMs);
   }
   if (message.kind === 'Heartbeat') return Number.isSafeInteger(fields.round);
   return (PAXOS_MESSAGE_KINDS as readonly string[]).includes(message.kind);
@@ -156,7 +156,7 @@ export class PaxosNode implements ElectionNode {
     this.notices = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline())
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline(), this.leaderLease.roundDue())
         : this.mayPropose()
           ? this.election.deadline
           : Infinity;
@@ -210,6 +210,9 @@ export class PaxosNode implements ElectionNode {
     if (now >= this.heartbeatDeadline) {
       this.considerTakeover(now);
       this.broadcastHeartbeat(now);
+    } else if (now >= this.leaderLease.roundDue()) {
+      // Enough followers' promises to the old leader have ended: a round now wins the lease.
+      this.broadcastHeartbeat(now);
     }
   }
 
@@ -242,7 +245,7 @@ export class PaxosNode implements ElectionNode {
         return;
       case 'HeartbeatAck':
         if (this.role === 'leader' && message.term === this.promised) {
-          this.leaderLease.answer(message.from, message.round, message.fresh, now);
+          this.leaderLease.answer(message.from, message.round, message.fresh, now, message.freshInMs);
           this.lease.answer(message.from);
           this.takeover.answered(message.from, message.metric ?? null, now);
         }
@@ -321,7 +324,16 @@ export class PaxosNode implements ElectionNode {
     this.election.reset(now, message.from);
     const fresh = this.promise.accept(message.from, message.term, now);
     const metric = this.takeover.metric;
-    this.outbox.push({ kind: 'HeartbeatAck', from: this.id, to: message.from, term: message.term, round: message.round, fresh, ...(metric === null ? {} : { metric }) });
+    this.outbox.push({
+      kind: 'HeartbeatAck',
+      from: this.id,
+      to: message.from,
+      term: message.term,
+      round: message.round,
+      fresh,
+      ...(fresh ? {} : { freshInMs: this.promise.freshInMs(now) }),
+      ...(metric === null ? {} : { metric }),
+    });
   }
 
   /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
@@ -400,7 +412,7 @@ export class PaxosNode implements ElectionNode {
   private broadcastHeartbeat(now: number): void {
     const round = this.leaderLease.send(now);
     // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
-    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.promised, now), now);
+    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.promised, now), now, this.promise.freshInMs(now));
     for (const peer of this.membership.peers) this.outbox.push({ kind: 'Heartbeat', from: this.id, to: peer, term: this.promised, round });
     if (this.transfer !== null) this.sendTimeoutNow(this.transfer);
     this.heartbeatDeadline = now + this.config.heartbeatMs;

@@ -58,7 +58,7 @@ import {
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
 import { TakeoverWatch } from '../core/takeover.js';
-import { LeaderLease, LeasePromise, leaseRemainingMs, leaseTiming } from '../core/lease.js';
+import { LeaderLease, LeasePromise, isFreshInMsField, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 
 export type RaftMessage =
   | (Envelope & { kind: 'PreVote' })
@@ -69,10 +69,11 @@ export type RaftMessage =
   | (Envelope & { kind: 'Heartbeat'; round: number })
   /**
    * `round` and `fresh`: the round answered, and whether the answer backs the leader's lease (no
-   * promise to another leader stood); absent on an answer to a stale heartbeat. `metric`: the value
+   * promise to another leader stood); absent on an answer to a stale heartbeat. `freshInMs`, on
+   * an answer that is not fresh: when it will be (lease.ts). `metric`: the value
    * the preferred-leader rule reads, when one is set.
    */
-  | (Envelope & { kind: 'HeartbeatResp'; round?: number; fresh?: boolean; metric?: number })
+  | (Envelope & { kind: 'HeartbeatResp'; round?: number; fresh?: boolean; freshInMs?: number; metric?: number })
   | (Envelope & { kind: 'TimeoutNow'; deadline: number });
 
 export function isRaftMessage(message: Message): message is RaftMessage {
@@ -89,7 +90,8 @@ export function isRaftMessage(message: Message): message is RaftMessage {
       return (
         (fields.metric === undefined || (typeof fields.metric === 'number' && Number.isFinite(fields.metric))) &&
         (fields.round === undefined || Number.isSafeInteger(fields.round)) &&
-        (fields.fresh === undefined || typeof fields.fresh === 'boolean')
+        (fields.fresh === undefined || typeof fields.fresh === 'boolean') &&
+        isFreshInMsField(fields.freshInMs)
       );
     case 'Heartbeat':
       return Number.isSafeInteger(fields.round);
@@ -199,7 +201,7 @@ export class RaftNode implements ElectionNode {
     this.notices = [];
     const wakeAt =
       this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline())
+        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline(), this.leaderLease.roundDue())
         : this.mayCampaign()
           ? this.election.deadline
           : Infinity;
@@ -256,6 +258,9 @@ export class RaftNode implements ElectionNode {
     if (now >= this.heartbeatDeadline) {
       this.considerTakeover(now);
       this.broadcastHeartbeat(now);
+    } else if (now >= this.leaderLease.roundDue()) {
+      // Enough followers' promises to the old leader have ended: a round now wins the lease.
+      this.broadcastHeartbeat(now);
     }
   }
 
@@ -299,7 +304,7 @@ export class RaftNode implements ElectionNode {
         return;
       case 'HeartbeatResp':
         if (this.role === 'leader') {
-          if (message.round !== undefined) this.leaderLease.answer(message.from, message.round, message.fresh === true, now);
+          if (message.round !== undefined) this.leaderLease.answer(message.from, message.round, message.fresh === true, now, message.freshInMs);
           this.lease.answer(message.from);
           this.takeover.answered(message.from, message.metric ?? null, now);
         }
@@ -381,7 +386,16 @@ export class RaftNode implements ElectionNode {
     this.election.reset(now, message.from);
     const fresh = this.promise.accept(message.from, this.term, now);
     const metric = this.takeover.metric;
-    this.send({ kind: 'HeartbeatResp', from: this.id, to: message.from, term: this.term, round: message.round, fresh, ...(metric === null ? {} : { metric }) });
+    this.send({
+      kind: 'HeartbeatResp',
+      from: this.id,
+      to: message.from,
+      term: this.term,
+      round: message.round,
+      fresh,
+      ...(fresh ? {} : { freshInMs: this.promise.freshInMs(now) }),
+      ...(metric === null ? {} : { metric }),
+    });
   }
 
   /**
@@ -511,7 +525,7 @@ export class RaftNode implements ElectionNode {
   private broadcastHeartbeat(now: number): void {
     const round = this.leaderLease.send(now);
     // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
-    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.term, now), now);
+    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.term, now), now, this.promise.freshInMs(now));
     for (const peer of this.membership.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term, round });
     // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
     // case the first TimeoutNow was lost or reached the target before it followed this leader.
