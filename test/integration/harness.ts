@@ -88,6 +88,14 @@ export async function hubWithLeader(options: Parameters<typeof startTestHub>[0] 
   const hub = await startTestHub(hubOptions);
   const client = connectControl(hub.hub.url, clientToken === undefined ? {} : { token: clientToken });
   await connected(client.socket);
-  const leader = await waitFor('a leader', () => client.latest()?.leader);
+  // A leader that a majority follows: until then the run's analysis counts the cluster as still
+  // starting up, and a kill would not be a failover.
+  const leader = await waitFor('a leader a majority follows', () => {
+    const snapshot = client.latest();
+    const leader = snapshot?.leader;
+    if (leader === null || leader === undefined) return null;
+    const followers = snapshot!.nodes.filter((node) => node.status === 'up' && node.leaderId === leader.id && node.term === leader.term).length;
+    return followers > snapshot!.nodes.length / 2 ? leader : null;
+  });
   return { ...hub, client, leader };
 }
