@@ -5,7 +5,7 @@ import { ELECTION_TIMEOUT_MS, HEARTBEAT_MS, type FailoverResult, type FailoverRo
 import type { Figure16Result } from './figure16.js';
 import type { HubLatencyResult } from './hub.js';
 import { ROOT, RESULTS_DIR, markdownTable, ms, ratio, type RunContext } from './lib.js';
-import { MAX_EVENTS_KEPT } from '../electron/runtime/model.js';
+import { MAX_EVENTS_KEPT } from '../electron/targets/model/model.js';
 import type { IdleMemoryRow, ServeMemoryRow } from './memory.js';
 import type { SimSpeedRow } from './sim-speed.js';
 

@@ -4,11 +4,32 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { findAppRoot } from './app-root.js';
-import type { ServeOptions } from './cli/flags.js';
+import { findAppRoot } from './base/app-root.js';
+import type { AlgorithmName } from '../shared/core/election.js';
+import type { TargetSpec } from '../shared/protocol/types.js';
+import type { TlsFiles } from './wire/connection.js';
 import { hubAccessPolicy, startHub, type Hub } from './hub/hub.js';
-import { ConsoleRuntime } from './runtime/console.js';
-import { openTarget } from './runtime/targets.js';
+import { ConsoleRuntime } from './targets/switch.js';
+import { openTarget } from './targets/open.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  nodes: number;
+  token: string | null;
+  seed: number;
+  algorithm: AlgorithmName;
+  /** The cluster to serve first: embedded (--nodes), agent processes (--processes) or attached (--attach). */
+  cluster: TargetSpec;
+  /** --processes: where the agents' data dirs go (kept); a temporary folder otherwise. */
+  dataDir: string | null;
+  /** --attach: certificate files when the agents use TLS. */
+  tls: TlsFiles | null;
+  /** --no-crash-hints: a killed embedded node's peers learn of it by timeouts alone. */
+  crashHints: boolean;
+  /** --etcd-bin: the etcd binary of playgrounds (this one and any the dashboard opens); found on PATH when null. */
+  etcdBin: string | null;
+}
 
 export interface Served {
   hub: Hub;

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from './cli/cli.js';
 import { downloadElectron, electronPackageDir, installedElectron, missingDisplay } from './cli/electron-binary.js';
-import { SERVE_USAGE, UsageError, parseServeArgs } from './cli/flags.js';
+import { UsageError } from './base/flags.js';
+import { SERVE_USAGE, parseServeArgs } from './cli/flags.js';
 import { failureReason, keepTail } from './shell/failure-reason.js';
 import { CHROMIUM_SWITCHES_USAGE, splitLaunchArgs, type LaunchArgs } from './shell/launch-args.js';
 

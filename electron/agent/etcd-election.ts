@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { NodeStatus } from '../../shared/core/election.js';
 import type { EtcdBackendStatus } from '../../shared/protocol/agent-wire.js';
 import { MEMBER_ID_PATTERN } from '../../shared/protocol/cluster-file.js';
-import { hexId } from '../etcd/client.js';
+import { hexId } from '../clients/etcd.js';
 import type { Logger } from './log.js';
 
 /** Calls to etcd that are not watches fail after this long. */

@@ -9,7 +9,7 @@
  */
 import { isEmptyTable } from '../../shared/protocol/agent-wire.js';
 import type { TargetControl } from '../../shared/protocol/types.js';
-import { clusterClient, explainEtcdError } from '../etcd/client.js';
+import { clusterClient, explainEtcdError } from '../clients/etcd.js';
 import { ETCD_CALL_TIMEOUT_MS, EtcdElection } from './etcd-election.js';
 import type { AgentSettings, EtcdBackendSettings } from './flags.js';
 import type { Logger } from './log.js';

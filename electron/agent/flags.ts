@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { HOST_PORT_PATTERN, parseClusterFile, splitHostPort, type ClusterDefinition, type MemberEntry } from '../../shared/protocol/cluster-file.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
 import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
-import { UsageError, etcdWatchChoice, readFileCapped, readSmallFile, readToken, type ReadFile } from '../cli/flags.js';
+import { UsageError, etcdWatchChoice, readFileCapped, readSmallFile, readToken, type ReadFile } from '../base/flags.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { TOKEN_BITS_MIN, isConsoleToken } from '../../shared/protocol/tokens.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';

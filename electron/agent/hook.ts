@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../../shared/protocol/agent-wire.js';
-import { findAppRoot } from '../app-root.js';
+import { findAppRoot } from '../base/app-root.js';
 import type { Logger } from './log.js';
 import { describeSelf, ownerAlive } from './storage.js';
 

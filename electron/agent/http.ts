@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AgentStatus } from '../../shared/protocol/agent-wire.js';
-import { createAccessPolicy, type AccessPolicy } from '../hub/access.js';
+import { createAccessPolicy, type AccessPolicy } from '../base/access.js';
 import type { Endpoint } from './flags.js';
 
 /** Sockets the HTTP port holds at once; health checkers need few. */

@@ -2,7 +2,8 @@
  * `conclave <command>`: the plain-Node entry point (no Electron). Commands: serve, agent, sim, scenario, token.
  */
 import { constants } from 'node:os';
-import { SERVE_USAGE, UsageError, parseServeArgs } from './flags.js';
+import { UsageError } from '../base/flags.js';
+import { SERVE_USAGE, parseServeArgs } from './flags.js';
 
 // Commands load their code on demand: an agent never loads the hub, the dashboard or etcd's client
 // unless it uses them, which keeps its start-up short and its memory small.

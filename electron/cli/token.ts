@@ -4,7 +4,7 @@
  */
 import { isConsoleToken } from '../../shared/protocol/tokens.js';
 import { consoleTokenOf, newToken } from '../wire/tokens.js';
-import { UsageError, readFlags, readToken, stringFlag } from './flags.js';
+import { UsageError, readFlags, readToken, stringFlag } from '../base/flags.js';
 
 export const TOKEN_USAGE = `Usage: conclave token [--console [--token-file F]]
 

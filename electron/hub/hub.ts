@@ -26,13 +26,13 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import type { RuntimeListener } from '../runtime/embedded.js';
+import type { RuntimeListener } from '../targets/embedded/embedded.js';
 import { Admission, type AdmissionLimits, type PendingTransport } from './admission.js';
-import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from './access.js';
+import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from '../base/access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
-import { MAX_EVENTS_KEPT } from '../runtime/cluster.js';
+import { MAX_EVENTS_KEPT } from '../targets/embedded/cluster.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
 /** What the hub steers: the embedded cluster today, other targets (LAN agents, etcd) later. */

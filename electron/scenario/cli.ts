@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseScenario, type Scenario, type ScenarioReport } from '../../shared/scenario/format.js';
 import { SCENARIO_PRESETS } from '../../shared/scenario/presets.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import { UsageError, integerFlag, readFlags, stringFlag } from '../cli/flags.js';
+import { UsageError, integerFlag, readFlags, stringFlag } from '../base/flags.js';
 import { simulateScenario } from './simulate.js';
 
 export const SCENARIO_USAGE = `Usage: conclave scenario <file.json> [--seed N] [--json]

@@ -3,9 +3,9 @@ import { parseElectionConfig } from '../../shared/core/config.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import type { Scenario, ScenarioReport } from '../../shared/scenario/format.js';
-import { DEFAULT_NODE_COUNT } from '../runtime/cluster.js';
+import { DEFAULT_NODE_COUNT } from '../targets/embedded/cluster.js';
 import { seededCluster, timerBudgetPerSecond } from '../sim/seeded.js';
-import { ScenarioRunner } from './runner.js';
+import { ScenarioRunner } from '../targets/scenario-runner.js';
 
 export interface SimulatedScenario {
   report: ScenarioReport;

@@ -6,7 +6,7 @@
  * explicit allow-list, so a misspelt flag is still refused rather than handed to Chromium.
  */
 import { resolve } from 'node:path';
-import { UsageError } from '../cli/flags.js';
+import { UsageError } from '../base/flags.js';
 
 /** `value` switches take `--name=v` or `--name v`; `optional-value` ones only `--name=v`, as Chromium does. */
 type SwitchKind = 'flag' | 'value' | 'optional-value';

@@ -3,7 +3,7 @@
  * dev server (hot reload), told where the hub is. Either way the page gets this launch's
  * token, and the token goes to nothing but this machine.
  */
-import { isLoopbackHost } from '../hub/access.js';
+import { isLoopbackHost } from '../base/access.js';
 
 /** The dev server electron-vite started (`ELECTRON_RENDERER_URL`), or null outside `npm run dev`. */
 export function devRendererUrl(env: Record<string, string | undefined>): URL | null {

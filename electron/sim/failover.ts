@@ -6,7 +6,7 @@
  */
 import { quorum, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
 import { summarize, type Summary } from '../../shared/analysis/stats.js';
-import type { Cluster } from '../runtime/cluster.js';
+import type { Cluster } from '../targets/embedded/cluster.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { seededCluster } from './seeded.js';

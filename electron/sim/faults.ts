@@ -15,7 +15,7 @@
 import type { Random } from '../../shared/core/random.js';
 import type { ClusterCommand } from '../../shared/protocol/types.js';
 import type { VirtualClock } from '../runtime/clock.js';
-import type { Cluster } from '../runtime/cluster.js';
+import type { Cluster } from '../targets/embedded/cluster.js';
 import type { DiskListener } from './disk.js';
 
 export const FAULT_KINDS = ['crash', 'crash-in-write', 'pause', 'partition', 'cut', 'loss', 'delay', 'duplicate', 'false-hint', 'priority', 'capability'] as const;

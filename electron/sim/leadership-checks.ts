@@ -27,7 +27,7 @@ import type { ElectionConfig } from '../../shared/core/election.js';
 import { priorityIn, takeoverDelayMs } from '../../shared/core/leadership.js';
 import { linkKey } from '../../shared/protocol/faults.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import type { Cluster } from '../runtime/cluster.js';
+import type { Cluster } from '../targets/embedded/cluster.js';
 
 export type LeadershipSafetyKind = 'priority-zero-leader' | 'takeover-unreachable';
 export type LeadershipLivenessKind = 'handover-late' | 'takeover-late' | 'flapping';

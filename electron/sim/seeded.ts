@@ -5,7 +5,7 @@ import { createRandom, type Random } from '../../shared/core/random.js';
 import type { Agent, AgentOptions } from '../runtime/agent.js';
 import { DriftingClock, VirtualClock } from '../runtime/clock.js';
 import { DEFAULT_CLOCK_DRIFT_MAX } from '../../shared/core/lease.js';
-import { Cluster } from '../runtime/cluster.js';
+import { Cluster } from '../targets/embedded/cluster.js';
 import type { LinkSettings } from '../../shared/network/link-rules.js';
 import { SimulatedDisk, type DiskListener } from './disk.js';
 

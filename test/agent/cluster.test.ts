@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_BYTES_MAX, faultsResultSchema, inspectResultSchema, pingResultSchema } from '../../shared/protocol/agent-wire.js';
 import { linkKey } from '../../shared/protocol/faults.js';
 import { membershipOf } from '../../shared/protocol/cluster-file.js';
-import { AttachedCluster } from '../../electron/console/attached.js';
+import { AttachedCluster } from '../../electron/targets/agents/attached.js';
 import { dialWire } from '../../electron/wire/connection.js';
 import { encodeFrame } from '../../electron/wire/frames.js';
 import { loadClusterFile } from '../../electron/agent/flags.js';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentArgs, type AgentSettings } from '../../electron/agent/flags.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { startAgent, type RunningAgent } from '../../electron/agent/node.js';
-import { AttachedCluster } from '../../electron/console/attached.js';
+import { AttachedCluster } from '../../electron/targets/agents/attached.js';
 import { freePorts, sleep, TOKEN } from './support.js';
 
 const FAULT_LEASE_MS = 1_000;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { AGENT_USAGE, DEFAULT_ON_ELECTED_GRACE_MS, parseAgentArgs, type AgentSettings } from '../../electron/agent/flags.js';
-import { UsageError, parseServeArgs } from '../../electron/cli/flags.js';
+import { UsageError } from '../../electron/base/flags.js';
+import { parseServeArgs } from '../../electron/cli/flags.js';
 import { APP_ROOT, BUILT_CLI } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-flags-'));

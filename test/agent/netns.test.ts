@@ -12,7 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkKey } from '../../shared/protocol/faults.js';
-import { AttachedCluster } from '../../electron/console/attached.js';
+import { AttachedCluster } from '../../electron/targets/agents/attached.js';
 import { AgentProcess, TOKEN, TestConsole, agreedLeader, makeCluster, sleep, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3'];

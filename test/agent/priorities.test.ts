@@ -5,7 +5,7 @@
  * and what it measures itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachedCluster } from '../../electron/console/attached.js';
+import { AttachedCluster } from '../../electron/targets/agents/attached.js';
 import { AgentProcess, TOKEN, agreedLeader, makeCluster, startAgentProcess, statusOf, stopAll, waitFor, type TestCluster } from './support.js';
 
 const IDS = ['reporting', 'small', 'big'];

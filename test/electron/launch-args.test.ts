@@ -1,7 +1,7 @@
 /** Splitting `npm start -- ...` into Chromium's switches and Conclave's flags, and naming why a child failed. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../electron/cli/flags.js';
+import { UsageError } from '../../electron/base/flags.js';
 import { failureReason } from '../../electron/shell/failure-reason.js';
 import { CHROMIUM_SWITCHES_USAGE, conclaveArgs, splitLaunchArgs } from '../../electron/shell/launch-args.js';
 

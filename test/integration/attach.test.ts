@@ -3,7 +3,7 @@
  * shows the nodes, and how it sets, leases and lifts faults. (Real agents: test/agent/.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AttachedCluster, GONE_AFTER_MS, NOT_RESPONDING_MS, REORDER_WINDOW_MS } from '../../electron/console/attached.js';
+import { AttachedCluster, GONE_AFTER_MS, NOT_RESPONDING_MS, REORDER_WINDOW_MS } from '../../electron/targets/agents/attached.js';
 import { FRAME_BYTES_MAX } from '../../shared/protocol/agent-wire.js';
 import { FAKE_TOKEN, FakeCluster } from '../support/fake-agent.js';
 import { waitFor } from './harness.js';

@@ -1,8 +1,8 @@
 /** Switching the cluster a hub serves: `open` builds the new one first, then resets every client to it. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '../../electron/hub/hub.js';
-import { ConsoleRuntime } from '../../electron/runtime/console.js';
-import { openTarget } from '../../electron/runtime/targets.js';
+import { ConsoleRuntime } from '../../electron/targets/switch.js';
+import { openTarget } from '../../electron/targets/open.js';
 import { connectControl, connected, waitFor, type ControlClient } from './harness.js';
 
 let hub: Hub | null = null;

@@ -8,10 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EtcdCluster } from '../../electron/etcd/cluster.js';
-import { PeerProxy } from '../../electron/etcd/peer-proxy.js';
-import { startEtcdPlayground } from '../../electron/etcd/playground.js';
-import { openTarget } from '../../electron/runtime/targets.js';
+import type { EtcdCluster } from '../../electron/targets/etcd/cluster.js';
+import { PeerProxy } from '../../electron/targets/etcd/peer-proxy.js';
+import { startEtcdPlayground } from '../../electron/targets/etcd/playground.js';
+import { openTarget } from '../../electron/targets/open.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 import { ETCD_BIN, ETCD_SKIP_REASON, etcdctlStatus } from '../support/etcd.js';
 import { waitFor } from './harness.js';

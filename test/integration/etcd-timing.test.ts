@@ -2,7 +2,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { READ_TIMEOUT_MS, readTiming } from '../../electron/etcd/timing.js';
+import { READ_TIMEOUT_MS, readTiming } from '../../electron/targets/etcd/timing.js';
 
 let server: Server | null = null;
 const timers: Array<ReturnType<typeof setInterval>> = [];

@@ -9,7 +9,7 @@ import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { parseRun } from '../../shared/protocol/run-file.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { startHub, type ControlTarget, type Hub } from '../../electron/hub/hub.js';
-import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
+import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {

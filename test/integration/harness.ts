@@ -3,7 +3,7 @@ import { io, type Socket } from 'socket.io-client';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
 import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
-import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
+import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
 
 export type ControlClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 

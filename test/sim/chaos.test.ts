@@ -8,7 +8,7 @@ import { DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig } from
 import { createRandom } from '../../shared/core/random.js';
 import type { ClusterCommand } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
 
 const BOUND_MS = 10 * DEFAULT_ELECTION_CONFIG.electionTimeoutMaxMs;
 const SEEDS = 40;

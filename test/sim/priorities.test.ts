@@ -10,7 +10,7 @@ import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName } from '../../s
 import { DEFAULT_LEADERSHIP, TAKEOVER_AFTER_TIMEOUTS, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
 import { LEADERSHIP_FAULTS, Nemesis, type FaultProfile } from '../../electron/sim/faults.js';
 import { SIMULATED_RULE } from '../../electron/sim/mutations.js';
 import { describeFailure, runSimulation, violationOf } from '../../electron/sim/simulator.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ALGORITHMS, DEFAULT_ELECTION_CONFIG, type AlgorithmName, type ElectionConfig } from '../../shared/core/election.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
 import { runFailover } from '../../electron/sim/failover.js';
 import { MUTATIONS } from '../../electron/sim/mutations.js';
 import { runSimulation } from '../../electron/sim/simulator.js';

@@ -7,9 +7,9 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { freePorts } from '../../electron/console/processes.js';
-import { etcdArgs } from '../../electron/etcd/member-args.js';
-import { findEtcdBinary } from '../../electron/etcd/playground.js';
+import { freePorts } from '../../electron/targets/agents/processes.js';
+import { etcdArgs } from '../../electron/targets/etcd/member-args.js';
+import { findEtcdBinary } from '../../electron/targets/etcd/playground.js';
 
 const ETCDCTL_TIMEOUT_MS = 5_000;
 

@@ -4,7 +4,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { bearerToken, createAccessPolicy, parseAllowedOrigins } from '../../electron/hub/access.js';
+import { bearerToken, createAccessPolicy, parseAllowedOrigins } from '../../electron/base/access.js';
 
 /** A non-loopback address of this machine, as a Host header names it; null on a machine without one. */
 function externalAddress(): string | null {

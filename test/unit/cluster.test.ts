@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
 
 function cluster(nodeCount = 5, seed = 11) {
   const clock = new VirtualClock();

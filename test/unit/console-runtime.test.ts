@@ -3,7 +3,7 @@
  * stopped too, and never started.
  */
 import { describe, expect, it } from 'vitest';
-import { ConsoleRuntime, type ManagedTarget } from '../../electron/runtime/console.js';
+import { ConsoleRuntime, type ManagedTarget } from '../../electron/targets/switch.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 
 /** A target that records what was done to it. */

@@ -8,7 +8,7 @@ import { Agent, createServer, request, type IncomingMessage, type Server, type S
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRandom } from '../../shared/core/random.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
-import { PeerProxy, carriedLink, serverFrom } from '../../electron/etcd/peer-proxy.js';
+import { PeerProxy, carriedLink, serverFrom } from '../../electron/targets/etcd/peer-proxy.js';
 
 const IDS: Record<string, string> = { a1: 'n1', b2: 'n2', c3: 'n3' };
 

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdAuthenticationFailedError, GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseServeArgs } from '../../electron/cli/flags.js';
-import { explainEtcdError, hexId } from '../../electron/etcd/client.js';
-import { membersFrom } from '../../electron/etcd/cluster.js';
-import { etcdArgs, type EtcdMemberArgs } from '../../electron/etcd/member-args.js';
-import { ETCD_MISSING, etcdMemberId, findEtcdBinary } from '../../electron/etcd/playground.js';
-import { etcdDefaults, timingFromCommandLine } from '../../electron/etcd/timing.js';
+import { UsageError } from '../../electron/base/flags.js';
+import { parseServeArgs } from '../../electron/cli/flags.js';
+import { explainEtcdError, hexId } from '../../electron/clients/etcd.js';
+import { membersFrom } from '../../electron/targets/etcd/cluster.js';
+import { etcdArgs, type EtcdMemberArgs } from '../../electron/targets/etcd/member-args.js';
+import { ETCD_MISSING, etcdMemberId, findEtcdBinary } from '../../electron/targets/etcd/playground.js';
+import { etcdDefaults, timingFromCommandLine } from '../../electron/targets/etcd/timing.js';
 
 describe("an etcd member's command line", () => {
   const member: EtcdMemberArgs = {

@@ -4,7 +4,7 @@ import { DEFAULT_ELECTION_CONFIG, type Message } from '../../shared/core/electio
 import { createRandom } from '../../shared/core/random.js';
 import { HEALTHY_LINK } from '../../shared/protocol/faults.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
 import { Fabric, type Transit } from '../../electron/runtime/fabric.js';
 import { LinkRules } from '../../shared/network/link-rules.js';
 

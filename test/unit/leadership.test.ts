@@ -10,9 +10,9 @@ import { parseCommand } from '../../shared/protocol/commands.js';
 import { parseClusterEvent } from '../../shared/protocol/events.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
-import { Cluster } from '../../electron/runtime/cluster.js';
-import { ClusterModel } from '../../electron/runtime/model.js';
-import { EmbeddedRuntime } from '../../electron/runtime/embedded.js';
+import { Cluster } from '../../electron/targets/embedded/cluster.js';
+import { ClusterModel } from '../../electron/targets/model/model.js';
+import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
 import { formatEvent } from '../../electron/sim/trace.js';
 
 const RULE = { capability: 'loadavg', prefer: 'lowest', margin: 0.5, stableMs: 3_000 } as const;

@@ -8,15 +8,15 @@ import { hostname } from 'node:os';
 import { parseElectionConfig } from '../../shared/core/config.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { TargetSpec } from '../../shared/protocol/types.js';
-import { findBuiltCli } from '../app-root.js';
-import { AttachedCluster } from '../console/attached.js';
-import { startProcesses } from '../console/processes.js';
-import { EtcdCluster } from '../etcd/cluster.js';
-import { startEtcdPlayground } from '../etcd/playground.js';
+import { findBuiltCli } from '../base/app-root.js';
+import { AttachedCluster } from './agents/attached.js';
+import { startProcesses } from './agents/processes.js';
+import { EtcdCluster } from './etcd/cluster.js';
+import { startEtcdPlayground } from './etcd/playground.js';
 import type { TlsFiles } from '../wire/connection.js';
-import { DEFAULT_NODE_COUNT, MAX_NODES } from './cluster.js';
-import type { ManagedTarget } from './console.js';
-import { EmbeddedRuntime } from './embedded.js';
+import { DEFAULT_NODE_COUNT, MAX_NODES } from './embedded/cluster.js';
+import type { ManagedTarget } from './switch.js';
+import { EmbeddedRuntime } from './embedded/embedded.js';
 
 export interface TargetContext {
   /** The seed of the embedded cluster's random choices. */

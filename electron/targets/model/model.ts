@@ -9,12 +9,12 @@
  * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
-import { quorum, sameNodeStatus, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../shared/core/election.js';
-import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
-import type { Random } from '../../shared/core/random.js';
-import { TERM_REFUSED_WINDOW_MS } from '../../shared/core/term-guard.js';
-import { ThrottledReport } from '../../shared/core/throttled-report.js';
-import { LinkRules, linksBetween, type NetworkTable } from '../../shared/network/link-rules.js';
+import { quorum, sameNodeStatus, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../../shared/core/leadership.js';
+import type { Random } from '../../../shared/core/random.js';
+import { TERM_REFUSED_WINDOW_MS } from '../../../shared/core/term-guard.js';
+import { ThrottledReport } from '../../../shared/core/throttled-report.js';
+import { LinkRules, linksBetween, type NetworkTable } from '../../../shared/network/link-rules.js';
 import {
   HEALTHY_LINK,
   PARTITION_PRESET_LABELS,
@@ -23,7 +23,7 @@ import {
   linkKey,
   type LinkFault,
   type PartitionPreset,
-} from '../../shared/protocol/faults.js';
+} from '../../../shared/protocol/faults.js';
 import type {
   ActiveFault,
   ClusterCommand,
@@ -37,9 +37,9 @@ import type {
   NodeRunState,
   NodeView,
   TargetInfo,
-} from '../../shared/protocol/types.js';
-import type { Clock, TimerHandle } from './clock.js';
-import type { Transit } from './fabric.js';
+} from '../../../shared/protocol/types.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import type { Transit } from '../../runtime/fabric.js';
 
 /** Events kept in memory for late-joining dashboards and export. */
 export const MAX_EVENTS_KEPT = 50_000;

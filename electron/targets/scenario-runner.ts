@@ -28,7 +28,7 @@ import {
   type ScenarioStepResult,
 } from '../../shared/scenario/format.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
-import type { Cluster } from '../runtime/cluster.js';
+import type { Cluster } from './embedded/cluster.js';
 
 /** Step results kept in a report, at most (a long scenario's report stays small). */
 export const MAX_REPORTED_STEPS = 500;

@@ -3,8 +3,8 @@
  * ids, answered within a deadline, and the frames the other end pushes, each checked against its
  * schema before it reaches anyone (a frame that fails the check closes the connection).
  */
-import { pushFrame, type PushFrame, type RefusalCode, type RequestOp } from '../../shared/protocol/agent-wire.js';
-import type { WireConnection } from '../wire/connection.js';
+import { pushFrame, type PushFrame, type RefusalCode, type RequestOp } from '../../../shared/protocol/agent-wire.js';
+import type { WireConnection } from '../../wire/connection.js';
 
 export const REQUEST_TIMEOUT_MS = 4_000;
 /** Requests awaiting an answer on one connection, at most. */

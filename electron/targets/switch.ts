@@ -8,7 +8,7 @@
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
 import type { ControlTarget } from '../hub/hub.js';
-import type { RuntimeListener } from './embedded.js';
+import type { RuntimeListener } from './embedded/embedded.js';
 
 /** A cluster the console can serve: started once it is served, stopped when replaced. */
 export interface ManagedTarget extends ControlTarget {

@@ -6,8 +6,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ElectionConfig } from '../../shared/core/election.js';
-import type { EtcdAccess } from './client.js';
+import type { ElectionConfig } from '../../../shared/core/election.js';
+import type { EtcdAccess } from '../../clients/etcd.js';
 
 /** For the whole answer, not between its bytes: a member that trickles it must not hold up an open. */
 export const READ_TIMEOUT_MS = 1_000;

@@ -9,11 +9,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
-import { MAX_MEMBERS } from '../../shared/protocol/cluster-file.js';
-import { allOrNone } from '../runtime/all-or-none.js';
-import type { ManagedTarget } from '../runtime/console.js';
-import { consoleTokenOf, newToken } from '../wire/tokens.js';
+import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
+import { MAX_MEMBERS } from '../../../shared/protocol/cluster-file.js';
+import { allOrNone } from '../../runtime/all-or-none.js';
+import type { ManagedTarget } from '../switch.js';
+import { consoleTokenOf, newToken } from '../../wire/tokens.js';
 import { AttachedCluster } from './attached.js';
 
 /** How long the agents may take to start answering. */

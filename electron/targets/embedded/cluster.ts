@@ -3,22 +3,22 @@
  * that records what they do and carries out commands on them (kill, restart, pause, partition,
  * link faults, transfer, priorities...). It only sees a Clock, so the app and the simulator share it.
  */
-import type { AlgorithmName, ElectionConfig, ElectionNode, Message, NodeOptions, NodeStatus } from '../../shared/core/election.js';
-import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../../shared/core/leadership.js';
-import { createRandom, type Random } from '../../shared/core/random.js';
-import type { LinkFault } from '../../shared/protocol/faults.js';
-import type { LinkSettings } from '../../shared/network/link-rules.js';
-import { ALGORITHM_INFO } from '../../shared/algorithms.js';
-import { MAX_NODES } from '../../shared/core/config.js';
-import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail, TargetInfo } from '../../shared/protocol/types.js';
-import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from './agent.js';
-import { DriftingClock, type Clock } from './clock.js';
-import { Fabric } from './fabric.js';
-import { ClusterModel, type ClusterListener, type NodeControl } from './model.js';
+import type { AlgorithmName, ElectionConfig, ElectionNode, Message, NodeOptions, NodeStatus } from '../../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../../../shared/core/leadership.js';
+import { createRandom, type Random } from '../../../shared/core/random.js';
+import type { LinkFault } from '../../../shared/protocol/faults.js';
+import type { LinkSettings } from '../../../shared/network/link-rules.js';
+import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
+import { MAX_NODES } from '../../../shared/core/config.js';
+import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck, NodeDetail, TargetInfo } from '../../../shared/protocol/types.js';
+import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from '../../runtime/agent.js';
+import { DriftingClock, type Clock } from '../../runtime/clock.js';
+import { Fabric } from '../../runtime/fabric.js';
+import { ClusterModel, type ClusterListener, type NodeControl } from '../model/model.js';
 
-export { MAX_EVENTS_KEPT, TRAFFIC_INTERVAL_MS, type ClusterListener } from './model.js';
+export { MAX_EVENTS_KEPT, TRAFFIC_INTERVAL_MS, type ClusterListener } from '../model/model.js';
 
-export { MAX_NODES } from '../../shared/core/config.js';
+export { MAX_NODES } from '../../../shared/core/config.js';
 export const DEFAULT_NODE_COUNT = 5;
 /** Loopback-like defaults: a couple of milliseconds each way, with jitter to reorder. */
 export const DEFAULT_LINK: LinkSettings = { latencyMs: 2, jitterMs: 1 };

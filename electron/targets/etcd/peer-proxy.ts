@@ -18,8 +18,8 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import type { Random } from '../../shared/core/random.js';
-import { LinkRules, type NetworkTable } from '../../shared/network/link-rules.js';
+import type { Random } from '../../../shared/core/random.js';
+import { LinkRules, type NetworkTable } from '../../../shared/network/link-rules.js';
 
 const HOST = '127.0.0.1';
 /** Bytes a delayed direction may hold before it stops reading from its source. */

@@ -17,19 +17,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, mkdtempSync, openSync, readSync, rmSync, statSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { createRandom } from '../../shared/core/random.js';
-import type { ElectionConfig } from '../../shared/core/election.js';
-import type { NetworkTable } from '../../shared/network/link-rules.js';
+import { createRandom } from '../../../shared/core/random.js';
+import type { ElectionConfig } from '../../../shared/core/election.js';
+import type { NetworkTable } from '../../../shared/network/link-rules.js';
 import {
   ETCD_DEFAULT_ELECTION_TIMEOUT_MS,
   ETCD_DEFAULT_HEARTBEAT_MS,
   ETCD_DEFAULT_PRE_VOTE,
   type EtcdPlaygroundSpec,
-} from '../../shared/protocol/etcd.js';
-import type { NodeRunState } from '../../shared/protocol/types.js';
-import { freePorts } from '../console/processes.js';
-import { allOrNone } from '../runtime/all-or-none.js';
-import type { ManagedTarget } from '../runtime/console.js';
+} from '../../../shared/protocol/etcd.js';
+import type { NodeRunState } from '../../../shared/protocol/types.js';
+import { freePorts } from '../agents/processes.js';
+import { allOrNone } from '../../runtime/all-or-none.js';
+import type { ManagedTarget } from '../switch.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
 import { etcdArgs } from './member-args.js';
 import { PeerProxy } from './peer-proxy.js';

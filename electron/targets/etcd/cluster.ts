@@ -10,10 +10,10 @@
  * EtcdRunner.
  */
 import type { IMember, IStatusResponse, Etcd3 } from 'etcd3';
-import { sameNodeStatus, type ElectionConfig, type NodeStatus } from '../../shared/core/election.js';
-import { createRandom } from '../../shared/core/random.js';
-import type { NetworkTable } from '../../shared/network/link-rules.js';
-import type { EtcdWatchSpec } from '../../shared/protocol/etcd.js';
+import { sameNodeStatus, type ElectionConfig, type NodeStatus } from '../../../shared/core/election.js';
+import { createRandom } from '../../../shared/core/random.js';
+import type { NetworkTable } from '../../../shared/network/link-rules.js';
+import type { EtcdWatchSpec } from '../../../shared/protocol/etcd.js';
 import type {
   ClusterEvent,
   ClusterSnapshot,
@@ -24,13 +24,13 @@ import type {
   NodeView,
   TargetControl,
   TargetInfo,
-} from '../../shared/protocol/types.js';
-import { RealClock } from '../runtime/clock.js';
-import type { ManagedTarget } from '../runtime/console.js';
-import type { RuntimeListener } from '../runtime/embedded.js';
-import { ClusterModel, type NodeControl } from '../runtime/model.js';
-import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
-import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from './client.js';
+} from '../../../shared/protocol/types.js';
+import { RealClock } from '../../runtime/clock.js';
+import type { ManagedTarget } from '../switch.js';
+import type { RuntimeListener } from '../embedded/embedded.js';
+import { ClusterModel, type NodeControl } from '../model/model.js';
+import { TrackedRequests, waitUntil } from '../model/requests.js';
+import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from '../../clients/etcd.js';
 import { etcdDefaults, readTiming } from './timing.js';
 
 /** How often each member's status is asked for: a leader change shows within about this, plus a round trip. */

@@ -22,10 +22,10 @@
  *   once another console's table replaced it, this console drops its own, says so in the target's
  *   label and in a `heal` event, and stops renewing it, until it sets faults again.
  */
-import { ALGORITHM_INFO } from '../../shared/algorithms.js';
-import { createRandom } from '../../shared/core/random.js';
-import { sameNodeStatus, type NodeStatus } from '../../shared/core/election.js';
-import { DEFAULT_PRIORITY } from '../../shared/core/leadership.js';
+import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
+import { createRandom } from '../../../shared/core/random.js';
+import { sameNodeStatus, type NodeStatus } from '../../../shared/core/election.js';
+import { DEFAULT_PRIORITY } from '../../../shared/core/leadership.js';
 import {
   agentStatusSchema,
   FRAME_BYTES_MAX,
@@ -37,8 +37,8 @@ import {
   type ChildState,
   type PushFrame,
   type WireNetworkTable,
-} from '../../shared/protocol/agent-wire.js';
-import type { NetworkTable } from '../../shared/network/link-rules.js';
+} from '../../../shared/protocol/agent-wire.js';
+import type { NetworkTable } from '../../../shared/network/link-rules.js';
 import type {
   ClusterEvent,
   ClusterSnapshot,
@@ -49,14 +49,14 @@ import type {
   NodeView,
   TargetControl,
   TargetInfo,
-} from '../../shared/protocol/types.js';
-import { TARGET_CONTROLS } from '../../shared/protocol/types.js';
-import { RealClock } from '../runtime/clock.js';
-import type { ManagedTarget } from '../runtime/console.js';
-import type { RuntimeListener } from '../runtime/embedded.js';
-import { ClusterModel, type NodeControl } from '../runtime/model.js';
-import { TrackedRequests, waitUntil } from '../runtime/real-nodes.js';
-import { dialWire, type TlsFiles } from '../wire/connection.js';
+} from '../../../shared/protocol/types.js';
+import { TARGET_CONTROLS } from '../../../shared/protocol/types.js';
+import { RealClock } from '../../runtime/clock.js';
+import type { ManagedTarget } from '../switch.js';
+import type { RuntimeListener } from '../embedded/embedded.js';
+import { ClusterModel, type NodeControl } from '../model/model.js';
+import { TrackedRequests, waitUntil } from '../model/requests.js';
+import { dialWire, type TlsFiles } from '../../wire/connection.js';
 import { RequestChannel, RequestRefused } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
 

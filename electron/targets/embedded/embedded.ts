@@ -6,15 +6,15 @@
  * still has), except for a scenario that names its cluster: it starts from the defaults, as on
  * the simulator.
  */
-import { parseElectionConfig } from '../../shared/core/config.js';
-import type { AlgorithmName, ElectionConfig } from '../../shared/core/election.js';
-import type { Capabilities } from '../../shared/core/leadership.js';
-import { createRandom } from '../../shared/core/random.js';
-import type { Scenario } from '../../shared/scenario/format.js';
-import { ScenarioRunner } from '../scenario/runner.js';
-import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../shared/protocol/types.js';
-import { ValidationError } from '../../shared/protocol/validate.js';
-import { RealClock } from './clock.js';
+import { parseElectionConfig } from '../../../shared/core/config.js';
+import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
+import type { Capabilities } from '../../../shared/core/leadership.js';
+import { createRandom } from '../../../shared/core/random.js';
+import type { Scenario } from '../../../shared/scenario/format.js';
+import { ScenarioRunner } from '../scenario-runner.js';
+import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../../shared/protocol/types.js';
+import { ValidationError } from '../../../shared/protocol/validate.js';
+import { RealClock } from '../../runtime/clock.js';
 import { Cluster, MAX_NODES, memberIds, type ClusterListener } from './cluster.js';
 
 export interface RuntimeSettings {

@@ -2,8 +2,8 @@
  * What the consoles of real nodes share (agents: console/attached.ts; etcd: etcd/cluster.ts): a
  * command's ack that waits for the requests it sent, and waiting for the nodes' first word.
  */
-import type { NetworkTable } from '../../shared/network/link-rules.js';
-import type { ClusterCommand, CommandAck } from '../../shared/protocol/types.js';
+import type { NetworkTable } from '../../../shared/network/link-rules.js';
+import type { ClusterCommand, CommandAck } from '../../../shared/protocol/types.js';
 import type { ClusterModel } from './model.js';
 
 /** How often waitUntil asks again. */
