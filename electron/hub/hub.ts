@@ -18,15 +18,12 @@ import {
   CONTROL_NAMESPACE,
   type ClientToServerEvents,
   type ClusterEvent,
-  type ClusterSnapshot,
-  type Command,
   type CommandAck,
   type InspectAck,
-  type NodeDetail,
   type ServerToClientEvents,
 } from '../../shared/protocol/types.js';
 import { ValidationError } from '../../shared/protocol/validate.js';
-import type { RuntimeListener } from '../targets/embedded/embedded.js';
+import type { Target } from '../targets/target.js';
 import { Admission, type AdmissionLimits, type PendingTransport } from './admission.js';
 import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, parseAllowedOrigins, tokensEqual } from '../base/access.js';
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
@@ -35,20 +32,8 @@ import { sendText, serveDashboard } from './static.js';
 import { MAX_EVENTS_KEPT } from '../targets/embedded/cluster.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
-/** What the hub steers: the embedded cluster today, other targets (LAN agents, etcd) later. */
-export interface ControlTarget {
-  snapshot(): ClusterSnapshot;
-  history(limit?: number): ClusterEvent[];
-  /** A remote cluster answers once its nodes did (or could not do) it. */
-  execute(command: Command): CommandAck | Promise<CommandAck>;
-  inspect(nodeId: string): NodeDetail | null | Promise<NodeDetail | null>;
-  timers(): Array<{ id: string; startedAt: number; dueAt: number }>;
-  now(): number;
-  subscribe(listener: RuntimeListener): () => void;
-}
-
 export interface HubOptions {
-  target: ControlTarget;
+  target: Target;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -439,7 +424,7 @@ function ackOf<T>(args: unknown[]): ((result: T) => void) | null {
 }
 
 /** Answers a request that came with an acknowledgement (`args` ends with it); without one nobody would hear the answer. */
-function serveRequest(target: ControlTarget, event: string, args: unknown[]): CommandAck | InspectAck | Promise<CommandAck | InspectAck> {
+function serveRequest(target: Target, event: string, args: unknown[]): CommandAck | InspectAck | Promise<CommandAck | InspectAck> {
   switch (event) {
     case 'command':
       if (args.length !== 2) return { ok: false, error: 'command takes exactly one payload and an acknowledgement callback' };
@@ -456,7 +441,7 @@ function explain(error: unknown): { ok: false; error: string } {
   return { ok: false, error: `internal error: ${error instanceof Error ? error.message : String(error)}` };
 }
 
-export function runCommand(target: ControlTarget, payload: unknown): CommandAck | Promise<CommandAck> {
+export function runCommand(target: Target, payload: unknown): CommandAck | Promise<CommandAck> {
   try {
     return target.execute(parseCommand(payload));
   } catch (error) {
@@ -464,7 +449,7 @@ export function runCommand(target: ControlTarget, payload: unknown): CommandAck 
   }
 }
 
-async function runInspect(target: ControlTarget, payload: unknown): Promise<InspectAck> {
+async function runInspect(target: Target, payload: unknown): Promise<InspectAck> {
   try {
     const nodeId = parseNodeId(payload, 'inspect nodeId');
     const node = await target.inspect(nodeId);

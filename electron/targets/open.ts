@@ -15,7 +15,7 @@ import { EtcdCluster } from './etcd/cluster.js';
 import { startEtcdPlayground } from './etcd/playground.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from './embedded/cluster.js';
-import type { ManagedTarget } from './switch.js';
+import type { ManagedTarget } from './target.js';
 import { EmbeddedRuntime } from './embedded/embedded.js';
 
 export interface TargetContext {

@@ -7,23 +7,11 @@
  */
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
-import type { ControlTarget } from '../hub/hub.js';
-import type { RuntimeListener } from './embedded/embedded.js';
+import type { ManagedTarget, OpenTarget, Target, TargetListener } from './target.js';
 
-/** A cluster the console can serve: started once it is served, stopped when replaced. */
-export interface ManagedTarget extends ControlTarget {
-  /** Begins the run: nodes start (or their telemetry flows), events follow. */
-  start(): void;
-  /** Stops what this console started; an attached cluster's agents go on without it. */
-  stop(): void | Promise<void>;
-}
-
-/** Builds (and reaches) the target a spec names, or throws with the reason. */
-export type OpenTarget = (spec: TargetSpec) => Promise<ManagedTarget>;
-
-export class ConsoleRuntime implements ControlTarget {
+export class ConsoleRuntime implements Target {
   private current: ManagedTarget;
-  private readonly listeners = new Map<RuntimeListener, () => void>();
+  private readonly listeners = new Map<TargetListener, () => void>();
   /** The open under way, if any. */
   private opening: Promise<CommandAck> | null = null;
   private stopped = false;
@@ -68,7 +56,7 @@ export class ConsoleRuntime implements ControlTarget {
     return this.current.now();
   }
 
-  subscribe(listener: RuntimeListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     this.listeners.set(listener, this.current.subscribe(listener));
     return () => {
       this.listeners.get(listener)?.();

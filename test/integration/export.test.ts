@@ -8,7 +8,8 @@ import { RunAnalysis } from '../../shared/analysis/run.js';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { parseRun } from '../../shared/protocol/run-file.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
-import { startHub, type ControlTarget, type Hub } from '../../electron/hub/hub.js';
+import { startHub, type Hub } from '../../electron/hub/hub.js';
+import type { Target } from '../../electron/targets/target.js';
 import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
 
 const stops: Array<() => Promise<void>> = [];
@@ -19,7 +20,7 @@ afterEach(async () => {
 /** The embedded runtime, keeping only its `kept` latest events as a long run would. */
 async function hubKeeping(kept: number): Promise<{ hub: Hub; runtime: EmbeddedRuntime }> {
   const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: 5, config: DEFAULT_ELECTION_CONFIG, seed: 11 });
-  const target: ControlTarget = {
+  const target: Target = {
     snapshot: () => runtime.snapshot(),
     history: (limit) => runtime.history(limit).slice(-kept),
     execute: (command) => runtime.execute(command),

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_COMMAND_JSON_CHARS } from '../../shared/protocol/commands.js';
 import type { ClusterEvent, ClusterSnapshot } from '../../shared/protocol/types.js';
-import { startHub, type ControlTarget } from '../../electron/hub/hub.js';
+import { startHub } from '../../electron/hub/hub.js';
+import type { Target } from '../../electron/targets/target.js';
 import { REQUEST_BURST_MAX, REQUESTS_PER_SECOND_MAX } from '../../electron/hub/session.js';
 import { connectControl, connected, refused, startTestHub, waitFor, type ControlClient, type TestHub } from './harness.js';
 
@@ -297,7 +298,7 @@ describe('/control: connections', () => {
     const base = await hub();
     const label = 'x'.repeat(1_000_000);
     const events: ClusterEvent[] = Array.from({ length: 32 }, (_, i) => ({ type: 'heal', faultId: null, label, seq: i + 1, t: i, at: i }));
-    const target: ControlTarget = {
+    const target: Target = {
       snapshot: () => base.runtime.snapshot(),
       history: (limit) => (limit === undefined ? events : events.slice(-limit)),
       execute: () => ({ ok: true }),
@@ -326,7 +327,7 @@ describe('/control: connections', () => {
     const base = await hub();
     let deep: unknown = [];
     for (let level = 0; level < 30_000; level++) deep = [deep];
-    const target: ControlTarget = {
+    const target: Target = {
       snapshot: () => base.runtime.snapshot(),
       history: () => [],
       execute: () => ({ ok: true }),
@@ -365,7 +366,7 @@ describe('/control: connections', () => {
     // 32 events of 1 MB: more than the sockets buffer, so an export to a client that does not read stays under way.
     const label = 'x'.repeat(1_000_000);
     const events: ClusterEvent[] = Array.from({ length: 32 }, (_, i) => ({ type: 'heal', faultId: null, label, seq: i + 1, t: i, at: i }));
-    const target: ControlTarget = {
+    const target: Target = {
       snapshot: () => base.runtime.snapshot(),
       history: (limit) => (limit === undefined ? events : events.slice(-limit)),
       execute: () => ({ ok: true }),

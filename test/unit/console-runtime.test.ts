@@ -3,7 +3,8 @@
  * stopped too, and never started.
  */
 import { describe, expect, it } from 'vitest';
-import { ConsoleRuntime, type ManagedTarget } from '../../electron/targets/switch.js';
+import { ConsoleRuntime } from '../../electron/targets/switch.js';
+import type { ManagedTarget } from '../../electron/targets/target.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 
 /** A target that records what was done to it. */

@@ -52,9 +52,9 @@ import type {
 } from '../../../shared/protocol/types.js';
 import { TARGET_CONTROLS } from '../../../shared/protocol/types.js';
 import { RealClock } from '../../runtime/clock.js';
-import type { ManagedTarget } from '../switch.js';
-import type { RuntimeListener } from '../embedded/embedded.js';
-import { ClusterModel, type NodeControl } from '../model/model.js';
+import type { ManagedTarget, TargetListener } from '../target.js';
+import { ClusterModel } from '../model/model.js';
+import type { NodeControl } from '../target.js';
 import { TrackedRequests, waitUntil } from '../model/requests.js';
 import { dialWire, type TlsFiles } from '../../wire/connection.js';
 import { RequestChannel, RequestRefused } from './channel.js';
@@ -277,7 +277,7 @@ export class AttachedCluster implements ManagedTarget {
     return this.model.history(limit);
   }
 
-  subscribe(listener: RuntimeListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     return this.model.subscribe(listener);
   }
 

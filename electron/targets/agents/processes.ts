@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
 import { MAX_MEMBERS } from '../../../shared/protocol/cluster-file.js';
 import { allOrNone } from '../../runtime/all-or-none.js';
-import type { ManagedTarget } from '../switch.js';
+import type { ManagedTarget } from '../target.js';
 import { consoleTokenOf, newToken } from '../../wire/tokens.js';
 import { AttachedCluster } from './attached.js';
 

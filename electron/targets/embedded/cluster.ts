@@ -14,9 +14,10 @@ import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, C
 import { Agent, MemoryStorage, type AgentOptions, type AgentState, type DurableStorage } from '../../runtime/agent.js';
 import { DriftingClock, type Clock } from '../../runtime/clock.js';
 import { Fabric } from '../../runtime/fabric.js';
-import { ClusterModel, type ClusterListener, type NodeControl } from '../model/model.js';
+import { ClusterModel } from '../model/model.js';
+import type { NodeControl, TargetListener } from '../target.js';
 
-export { MAX_EVENTS_KEPT, TRAFFIC_INTERVAL_MS, type ClusterListener } from '../model/model.js';
+export { MAX_EVENTS_KEPT, TRAFFIC_INTERVAL_MS } from '../model/model.js';
 
 export { MAX_NODES } from '../../../shared/core/config.js';
 export const DEFAULT_NODE_COUNT = 5;
@@ -215,7 +216,7 @@ export class Cluster {
     return timers;
   }
 
-  subscribe(listener: ClusterListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     return this.model.subscribe(listener);
   }
 

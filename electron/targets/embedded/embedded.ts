@@ -15,7 +15,8 @@ import { ScenarioRunner } from '../scenario-runner.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../../shared/protocol/types.js';
 import { ValidationError } from '../../../shared/protocol/validate.js';
 import { RealClock } from '../../runtime/clock.js';
-import { Cluster, MAX_NODES, memberIds, type ClusterListener } from './cluster.js';
+import { Cluster, MAX_NODES, memberIds } from './cluster.js';
+import type { TargetListener } from '../target.js';
 
 export interface RuntimeSettings {
   algorithm: AlgorithmName;
@@ -26,17 +27,12 @@ export interface RuntimeSettings {
   crashHints?: boolean;
 }
 
-export interface RuntimeListener extends ClusterListener {
-  /** The cluster was replaced and its run is about to start: what came before is history of another run. */
-  onReset?: () => void;
-}
-
 export class EmbeddedRuntime {
   private clock: RealClock;
   private current: Cluster;
   private settings: RuntimeSettings;
   private generation = 0;
-  private readonly listeners = new Map<RuntimeListener, () => void>();
+  private readonly listeners = new Map<TargetListener, () => void>();
   private scenario: ScenarioRunner | null = null;
 
   constructor(settings: RuntimeSettings) {
@@ -84,7 +80,7 @@ export class EmbeddedRuntime {
     return this.current.now();
   }
 
-  subscribe(listener: RuntimeListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     this.listeners.set(listener, this.current.subscribe(listener));
     return () => {
       this.listeners.get(listener)?.();

@@ -26,9 +26,9 @@ import type {
   TargetInfo,
 } from '../../../shared/protocol/types.js';
 import { RealClock } from '../../runtime/clock.js';
-import type { ManagedTarget } from '../switch.js';
-import type { RuntimeListener } from '../embedded/embedded.js';
-import { ClusterModel, type NodeControl } from '../model/model.js';
+import type { ManagedTarget, TargetListener } from '../target.js';
+import { ClusterModel } from '../model/model.js';
+import type { NodeControl } from '../target.js';
 import { TrackedRequests, waitUntil } from '../model/requests.js';
 import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from '../../clients/etcd.js';
 import { etcdDefaults, readTiming } from './timing.js';
@@ -172,7 +172,7 @@ export class EtcdCluster implements ManagedTarget {
   private readonly clock = new RealClock();
   private model: ClusterModel;
   private members = new Map<string, MemberState>();
-  private readonly listeners = new Map<RuntimeListener, () => void>();
+  private readonly listeners = new Map<TargetListener, () => void>();
   private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
   private readonly runner: EtcdRunner | null;
   private started = false;
@@ -287,7 +287,7 @@ export class EtcdCluster implements ManagedTarget {
     return this.model.history(limit);
   }
 
-  subscribe(listener: RuntimeListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     this.listeners.set(listener, this.model.subscribe(listener));
     return () => {
       this.listeners.get(listener)?.();

@@ -29,7 +29,7 @@ import {
 import type { NodeRunState } from '../../../shared/protocol/types.js';
 import { freePorts } from '../agents/processes.js';
 import { allOrNone } from '../../runtime/all-or-none.js';
-import type { ManagedTarget } from '../switch.js';
+import type { ManagedTarget } from '../target.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
 import { etcdArgs } from './member-args.js';
 import { PeerProxy } from './peer-proxy.js';

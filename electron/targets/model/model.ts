@@ -9,12 +9,12 @@
  * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
-import { quorum, sameNodeStatus, type ActionResult, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../../shared/core/election.js';
+import { quorum, sameNodeStatus, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../../shared/core/leadership.js';
 import type { Random } from '../../../shared/core/random.js';
 import { TERM_REFUSED_WINDOW_MS } from '../../../shared/core/term-guard.js';
 import { ThrottledReport } from '../../../shared/core/throttled-report.js';
-import { LinkRules, linksBetween, type NetworkTable } from '../../../shared/network/link-rules.js';
+import { LinkRules, linksBetween } from '../../../shared/network/link-rules.js';
 import {
   HEALTHY_LINK,
   PARTITION_PRESET_LABELS,
@@ -40,54 +40,13 @@ import type {
 } from '../../../shared/protocol/types.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import type { Transit } from '../../runtime/fabric.js';
+import type { NodeControl, TargetListener } from '../target.js';
 
 /** Events kept in memory for late-joining dashboards and export. */
 export const MAX_EVENTS_KEPT = 50_000;
 /** Messages sent per kind are recorded as a `traffic` event this often (cluster time). */
 export const TRAFFIC_INTERVAL_MS = 1_000;
 const EVENT_TRIM_CHUNK = 1_000;
-
-export interface ClusterListener {
-  onEvent?: (event: ClusterEvent) => void;
-  /** Something in the snapshot changed. */
-  onChange?: () => void;
-  onTransit?: (transit: Transit) => void;
-  /** A message reached a running (or frozen) node's process. */
-  onDeliver?: (message: Message) => void;
-  /** A node booted (started or restarted) with this status, read from its durable state. */
-  onBoot?: (nodeId: string, status: NodeStatus) => void;
-  /** A node's durable state was confirmed written; `status` is what it means. */
-  onPersisted?: (nodeId: string, state: DurableState, status: NodeStatus) => void;
-}
-
-/** How the model acts on nodes: the runtime that runs them carries it out. */
-export interface NodeControl {
-  run(id: string): NodeRunState;
-  /** The live status, or null while down. */
-  status(id: string): NodeStatus | null;
-  kill(id: string): void;
-  /** Boots a node that is down (the model reboots a running node by killing it first). */
-  start(id: string): void;
-  pause(id: string): void;
-  resume(id: string): void;
-  /** Asks the leader to hand leadership to `target`. */
-  transfer(leaderId: string, target: string): ActionResult;
-  /**
-   * Why the nodes could not be given this network rule table (real agents: too large to send);
-   * null when they can. `groups`: the partition's groups, when it is a split into groups.
-   */
-  networkRefusal?: (table: NetworkTable, groups: string[][] | null) => string | null;
-  /** Changes the speed of cluster time; absent where the nodes keep their own time. */
-  setClockSpeed?: (speed: number) => void;
-  /** Why the clock cannot be changed, where setClockSpeed is absent. */
-  readonly clockRefusal?: string;
-  /** Gives every node a new table of priorities and leadership rules; absent where they come from elsewhere (a cluster file). */
-  setLeadership?: (leadership: LeadershipConfig) => void;
-  /** Sets the facts a node advertises; absent where the nodes measure their own. */
-  setCapabilities?: (id: string, capabilities: Capabilities) => void;
-  /** Why priorities, capabilities and the rules cannot be changed, where setLeadership is absent. */
-  readonly leadershipRefusal?: string;
-}
 
 export interface ModelOptions {
   algorithm: AlgorithmName;
@@ -137,7 +96,7 @@ export class ClusterModel {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly rank: Map<string, number>;
-  private readonly listeners = new Set<ClusterListener>();
+  private readonly listeners = new Set<TargetListener>();
   /** Last status of each node while it ran; what a down node shows (its term and vote are persisted). */
   private readonly lastStatus = new Map<string, NodeStatus>();
   private readonly leaderSince = new Map<string, { t: number; at: number }>();
@@ -244,7 +203,7 @@ export class ClusterModel {
     return this.stopped;
   }
 
-  subscribe(listener: ClusterListener): () => void {
+  subscribe(listener: TargetListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -835,7 +794,7 @@ export class ClusterModel {
     this.notify((listener) => listener.onChange?.());
   }
 
-  private notify(call: (listener: ClusterListener) => void): void {
+  private notify(call: (listener: TargetListener) => void): void {
     for (const listener of this.listeners) call(listener);
   }
 
