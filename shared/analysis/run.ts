@@ -5,8 +5,8 @@
  * alarms, and the figures an operator watches (etcd-like names in docs/protocol.md).
  */
 import type { Role } from '../core/election.js';
-import { describeLinkFault, type LinkFault } from '../protocol/faults.js';
 import type { ActiveFault, ClusterEvent, ClusterEventBody, LeaderLossCause, NetworkView, NodeView } from '../protocol/types.js';
+import { FaultBook } from './fault-book.js';
 import { SafetyMonitor, type SafetyViolation } from './safety.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -108,12 +108,12 @@ export class RunAnalysis {
   private readonly safety: SafetyMonitor;
   private readonly running = new Map<string, 'up' | 'paused' | 'down'>();
   private readonly role = new Map<string, { role: Role; term: number; votedFor: string | null; leaderId: string | null }>();
-  private partition: { label: string; groups: string[][] | null; blocked: string[] } | null = null;
-  private readonly linkFaults = new Map<string, { from: string | null; to: string | null; fault: LinkFault }>();
+  /** The faults in force, kept as the live model keeps them; each one's window is in `faults`. */
+  private readonly book: FaultBook;
   clockSpeed = 1;
   private readonly openSegment = new Map<string, NodeSegment>();
   private readonly openLeadership = new Map<string, LeadershipPeriod>();
-  private readonly openFaults = new Map<string, FaultWindow>();
+  private readonly openWindows = new Map<string, FaultWindow>();
   private openGap: LeaderlessGap | null = null;
   private openConcurrent: Alarm | null = null;
   private majorityLeaderId: string | null = null;
@@ -140,6 +140,10 @@ export class RunAnalysis {
 
   constructor(private readonly info: RunInfo) {
     this.safety = new SafetyMonitor({ singleLeaderPerTerm: info.singleLeaderPerTerm });
+    this.book = new FaultBook(info.members, {
+      started: (fault) => this.openWindow(fault),
+      ended: (id, t) => this.closeWindow(id, t),
+    });
   }
 
   observe(event: ClusterEvent): void {
@@ -155,6 +159,7 @@ export class RunAnalysis {
       this.alarms.push({ kind: violation.kind, severity: 'violation', message: violation.message, nodes: violation.nodes, start: event.t, end: event.t });
     }
     const t = event.t;
+    this.book.observe(event);
     switch (event.type) {
       case 'status':
         this.role.set(event.nodeId, { role: event.role, term: event.term, votedFor: event.votedFor, leaderId: event.leaderId });
@@ -174,49 +179,18 @@ export class RunAnalysis {
         this.running.set(event.nodeId, 'down');
         this.closeLeadership(event.nodeId, t, 'killed');
         this.updateNode(event.nodeId, t);
-        this.openFault(`down:${event.nodeId}`, 'down', `${event.nodeId} down`, [event.nodeId], t);
         break;
       case 'restart':
         this.closeLeadership(event.nodeId, t, 'restarted');
         this.running.set(event.nodeId, 'up');
-        this.closeFault(`down:${event.nodeId}`, t);
-        this.closeFault(`paused:${event.nodeId}`, t);
         break;
       case 'pause':
         this.running.set(event.nodeId, 'paused');
         this.updateNode(event.nodeId, t);
-        this.openFault(`paused:${event.nodeId}`, 'paused', `${event.nodeId} paused`, [event.nodeId], t);
         break;
       case 'resume':
         this.running.set(event.nodeId, 'up');
         this.updateNode(event.nodeId, t);
-        this.closeFault(`paused:${event.nodeId}`, t);
-        break;
-      case 'partition': {
-        this.partition = { label: event.label, groups: event.groups, blocked: event.blocked };
-        const nodes = [...new Set(event.blocked.flatMap((key) => key.split('->')))];
-        this.openFault('partition', 'partition', event.label, nodes, t);
-        break;
-      }
-      case 'link': {
-        const id = `link:${event.from ?? '*'}->${event.to ?? '*'}`;
-        if (event.fault === null) {
-          this.linkFaults.delete(id);
-          this.closeFault(id, t);
-        } else {
-          this.linkFaults.set(id, { from: event.from, to: event.to, fault: event.fault });
-          const where = event.from === null && event.to === null ? 'all links' : `${event.from ?? 'all'} → ${event.to ?? 'all'}`;
-          const nodes = [event.from, event.to].filter((id): id is string => id !== null);
-          this.openFault(id, 'link', `${where}: ${describeLinkFault(event.fault)}`, nodes, t);
-        }
-        break;
-      }
-      case 'heal':
-        if (event.faultId === null || event.faultId === 'partition') this.partition = null;
-        if (event.faultId === null) this.linkFaults.clear();
-        else this.linkFaults.delete(event.faultId);
-        if (event.faultId === null) for (const id of [...this.openFaults.keys()]) this.closeFault(id, t);
-        else this.closeFault(event.faultId, t);
         break;
       case 'clock':
         this.clockSpeed = event.speed;
@@ -378,8 +352,9 @@ export class RunAnalysis {
       if (node.status === 'paused') bodies.push({ type: 'pause', nodeId: node.id });
       if (node.status === 'up' && node.role === 'leader') bodies.push({ type: 'leader', nodeId: node.id, term: node.term });
     }
-    if (this.partition !== null) bodies.push({ type: 'partition', label: this.partition.label, groups: this.partition.groups, blocked: this.partition.blocked });
-    for (const link of this.linkFaults.values()) bodies.push({ type: 'link', from: link.from, to: link.to, fault: link.fault });
+    const partition = this.book.partition;
+    if (partition !== null) bodies.push({ type: 'partition', ...partition });
+    for (const link of this.book.links()) bodies.push({ type: 'link', ...link });
     if (this.clockSpeed !== 1) bodies.push({ type: 'clock', speed: this.clockSpeed });
     if (this.majorityLeaderId !== null) {
       const term = views.find((node) => node.id === this.majorityLeaderId)?.term ?? 0;
@@ -389,22 +364,16 @@ export class RunAnalysis {
   }
 
   network(): NetworkView {
+    const partition = this.book.partition;
     return {
-      partition: this.partition === null ? null : { label: this.partition.label, groups: this.partition.groups },
-      blocked: this.partition?.blocked ?? [],
-      links: [...this.linkFaults.values()].map((link) => ({ ...link })),
+      partition: partition === null ? null : { label: partition.label, groups: partition.groups },
+      blocked: partition?.blocked ?? [],
+      links: this.book.links().map((link) => ({ ...link })),
     };
   }
 
   activeFaults(): ActiveFault[] {
-    return [...this.openFaults.values()].map((window) => ({
-      id: window.id,
-      kind: window.kind,
-      label: window.label,
-      nodes: window.nodes,
-      sinceT: window.start,
-      sinceAt: window.startAt,
-    }));
+    return this.book.active();
   }
 
   private openGapAt(t: number, cause: LeaderlessGap['cause'], lostLeader: string | null): void {
@@ -444,18 +413,17 @@ export class RunAnalysis {
     this.openLeadership.delete(nodeId);
   }
 
-  private openFault(id: string, kind: FaultWindow['kind'], label: string, nodes: string[], t: number): void {
-    this.closeFault(id, t);
-    const window: FaultWindow = { id, kind, label, nodes, start: t, startAt: this.lastAt, end: null };
+  private openWindow(fault: ActiveFault): void {
+    const window: FaultWindow = { id: fault.id, kind: fault.kind, label: fault.label, nodes: fault.nodes, start: fault.sinceT, startAt: fault.sinceAt, end: null };
     this.faults.push(window);
-    this.openFaults.set(id, window);
+    this.openWindows.set(fault.id, window);
   }
 
-  private closeFault(id: string, t: number): void {
-    const window = this.openFaults.get(id);
+  private closeWindow(id: string, t: number): void {
+    const window = this.openWindows.get(id);
     if (window === undefined) return;
     window.end = t;
-    this.openFaults.delete(id);
+    this.openWindows.delete(id);
   }
 
   /** Two or more nodes (running or frozen) that each believe they lead. */
@@ -472,7 +440,7 @@ export class RunAnalysis {
     }
     if (leaders.length < 2 || this.openConcurrent !== null) return;
     const described = leaders.map((leader) => `${leader.id} (term ${leader.term})`).join(' and ');
-    const partitioned = [...this.openFaults.values()].some((fault) => fault.kind === 'partition' || fault.kind === 'link');
+    const partitioned = this.book.networkFaults().length > 0;
     const alarm: Alarm = this.info.singleLeaderPerTerm
       ? {
           kind: 'stale-leader',

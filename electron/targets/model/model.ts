@@ -9,21 +9,14 @@
  * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
+import { FaultBook, linksNamed, nodeFault } from '../../../shared/analysis/fault-book.js';
 import { quorum, sameNodeStatus, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../../shared/core/leadership.js';
 import type { Random } from '../../../shared/core/random.js';
 import { TERM_REFUSED_WINDOW_MS } from '../../../shared/core/term-guard.js';
 import { ThrottledReport } from '../../../shared/core/throttled-report.js';
 import { LinkRules, linksBetween } from '../../../shared/network/link-rules.js';
-import {
-  HEALTHY_LINK,
-  PARTITION_PRESET_LABELS,
-  describeLinkFault,
-  isHealthy,
-  linkKey,
-  type LinkFault,
-  type PartitionPreset,
-} from '../../../shared/protocol/faults.js';
+import { HEALTHY_LINK, PARTITION_PRESET_LABELS, isHealthy, linkKey, type LinkFault, type PartitionPreset } from '../../../shared/protocol/faults.js';
 import type {
   ActiveFault,
   ClusterCommand,
@@ -68,6 +61,7 @@ export interface ModelOptions {
   capabilities?: Readonly<Record<string, Capabilities>>;
 }
 
+/** A partition to apply: its label, its groups when it is a split into groups, the links it blocks. */
 interface Partition {
   label: string;
   groups: string[][] | null;
@@ -78,10 +72,6 @@ type Refusal = { ok: false; error: string };
 
 function refuse(error: string): Refusal {
   return { ok: false, error };
-}
-
-function linkFaultId(from: string | null, to: string | null): string {
-  return from === null || to === null ? 'link:*' : `link:${linkKey(from, to)}`;
 }
 
 export class ClusterModel {
@@ -100,8 +90,8 @@ export class ClusterModel {
   /** Last status of each node while it ran; what a down node shows (its term and vote are persisted). */
   private readonly lastStatus = new Map<string, NodeStatus>();
   private readonly leaderSince = new Map<string, { t: number; at: number }>();
-  private readonly faultSince = new Map<string, { t: number; at: number }>();
-  private partition: Partition | null = null;
+  /** The faults in force as the recorded events say, kept as the run's analysis keeps them. */
+  private readonly faultBook: FaultBook;
   private readonly events: ClusterEvent[] = [];
   private nextSeq = 1;
   private stopped = false;
@@ -138,6 +128,7 @@ export class ClusterModel {
     this.random = options.random;
     this.rank = new Map(options.members.map((id, index) => [id, index]));
     this.leadershipConfig = options.leadership ?? null;
+    this.faultBook = new FaultBook(options.members);
     for (const [id, capabilities] of Object.entries(options.capabilities ?? {})) if (this.rank.has(id)) this.capabilityTable.set(id, capabilities);
     this.refusedTerms = new ThrottledReport(
       TERM_REFUSED_WINDOW_MS,
@@ -229,6 +220,7 @@ export class ClusterModel {
 
   snapshot(): ClusterSnapshot {
     const nodes = this.members.map((id) => this.nodeView(id));
+    const partition = this.faultBook.partition;
     return {
       runId: this.runId,
       target: this.target,
@@ -237,7 +229,7 @@ export class ClusterModel {
       nodes,
       faults: this.activeFaults(nodes),
       network: {
-        partition: this.partition === null ? null : { label: this.partition.label, groups: this.partition.groups },
+        partition: partition === null ? null : { label: partition.label, groups: partition.groups },
         blocked: this.rules.blockedLinks(),
         links: this.rules.linkFaults().map(([from, to, fault]) => ({ from, to, fault })),
       },
@@ -459,23 +451,18 @@ export class ClusterModel {
   private nodeWentDown(id: string): void {
     this.leaderSince.delete(id);
     this.record({ type: 'kill', nodeId: id });
-    this.faultStarted(`down:${id}`);
   }
 
   private nodeRestarted(id: string): void {
     this.record({ type: 'restart', nodeId: id });
-    this.faultEnded(`down:${id}`);
-    this.faultEnded(`paused:${id}`);
   }
 
   private nodePaused(id: string): void {
     this.record({ type: 'pause', nodeId: id });
-    this.faultStarted(`paused:${id}`);
   }
 
   private nodeResumed(id: string): void {
     this.record({ type: 'resume', nodeId: id });
-    this.faultEnded(`paused:${id}`);
   }
 
   private crash(id: string): void {
@@ -567,11 +554,8 @@ export class ClusterModel {
   private applyPartition(partition: Partition): CommandAck {
     const refusal = this.control.networkRefusal?.({ ...this.rules.toTable(), blocked: [...partition.blocked] }, partition.groups) ?? null;
     if (refusal !== null) return refuse(refusal);
-    if (this.partition !== null) this.faultEnded('partition');
-    this.partition = partition;
     this.rules.setBlocked(partition.blocked);
     this.record({ type: 'partition', label: partition.label, groups: partition.groups, blocked: [...partition.blocked] });
-    this.faultStarted('partition');
     return { ok: true };
   }
 
@@ -586,40 +570,28 @@ export class ClusterModel {
       duplicateProbability: command.duplicateProbability ?? HEALTHY_LINK.duplicateProbability,
     };
     const healthy = isHealthy(fault);
-    const pairs: Array<[string | null, string | null]> = [];
-    if (command.from === undefined && command.to === undefined) pairs.push([null, null]);
-    else {
-      for (const from of command.from === undefined ? this.members : [command.from]) {
-        for (const to of command.to === undefined ? this.members : [command.to]) if (from !== to) pairs.push([from, to]);
-      }
-    }
+    const links = linksNamed(command.from ?? null, command.to ?? null, this.members);
     if (!healthy && this.control.networkRefusal !== undefined) {
       const trial = new LinkRules();
       trial.load(this.rules.toTable());
-      for (const [from, to] of pairs) trial.setLinkFault(from, to, fault);
-      const refusal = this.control.networkRefusal(trial.toTable(), this.partition?.groups ?? null);
+      for (const [from, to] of links) trial.setLinkFault(from, to, fault);
+      const refusal = this.control.networkRefusal(trial.toTable(), this.splitGroups());
       if (refusal !== null) return refuse(refusal);
     }
-    for (const [from, to] of pairs) {
-      this.rules.setLinkFault(from, to, healthy ? null : fault);
-      const id = linkFaultId(from, to);
-      if (healthy) this.faultEnded(id);
-      else this.faultStarted(id);
-    }
+    for (const [from, to] of links) this.rules.setLinkFault(from, to, healthy ? null : fault);
     this.record({ type: 'link', from: command.from ?? null, to: command.to ?? null, fault: healthy ? null : fault });
     return { ok: true };
   }
 
   /** The partition's groups, when the partition in force is a split into groups (its blocked links are exactly those between them). */
   splitGroups(): string[][] | null {
-    return this.partition?.groups ?? null;
+    return this.faultBook.partition?.groups ?? null;
   }
 
   /** Forgets the partition and link faults without touching any node (the agents no longer enforce them), saying why. */
   dropNetworkFaults(label: string): void {
-    const network = this.activeFaults(this.members.map((id) => this.nodeView(id))).filter((fault) => fault.kind === 'partition' || fault.kind === 'link');
-    if (network.length === 0) return;
-    for (const fault of network) this.healOne(fault.id, false);
+    if (this.faultBook.networkFaults().length === 0) return;
+    this.rules.load({ blocked: [], links: [] });
     this.record({ type: 'heal', faultId: null, label });
     this.updateMajorityLeader();
     this.changed();
@@ -628,66 +600,38 @@ export class ClusterModel {
   private healAll(): CommandAck {
     const faults = this.activeFaults(this.members.map((id) => this.nodeView(id)));
     if (faults.length === 0) return { ok: true };
-    for (const fault of faults) this.healOne(fault.id, false);
+    for (const fault of faults) if (fault.kind === 'down' || fault.kind === 'paused') this.healNode(fault);
+    this.rules.load({ blocked: [], links: [] });
     this.record({ type: 'heal', faultId: null, label: 'every fault' });
     return { ok: true };
   }
 
-  private healOne(faultId: string, announce = true): CommandAck {
+  private healOne(faultId: string): CommandAck {
     const fault = this.activeFaults(this.members.map((id) => this.nodeView(id))).find((f) => f.id === faultId);
     if (fault === undefined) return refuse(`no active fault "${faultId.slice(0, 80)}"`);
-    switch (fault.kind) {
-      case 'down':
-        this.applyToNode('restart', fault.nodes[0]!);
-        break;
-      case 'paused':
-        this.applyToNode('resume', fault.nodes[0]!);
-        break;
-      case 'partition':
-        this.partition = null;
-        this.rules.setBlocked([]);
-        this.faultEnded('partition');
-        break;
-      case 'link': {
-        const [from, to] = fault.nodes.length === 2 ? [fault.nodes[0]!, fault.nodes[1]!] : [null, null];
-        this.rules.setLinkFault(from, to, null);
-        this.faultEnded(fault.id);
-        break;
-      }
-    }
-    if (announce) this.record({ type: 'heal', faultId, label: fault.label });
+    if (fault.kind === 'partition') this.rules.setBlocked([]);
+    else if (fault.kind === 'link') {
+      const { from, to } = this.faultBook.link(faultId)!;
+      this.rules.setLinkFault(from, to, null);
+    } else this.healNode(fault);
+    this.record({ type: 'heal', faultId, label: fault.label });
     return { ok: true };
   }
 
+  /** A down node restarts, a paused one resumes. */
+  private healNode(fault: ActiveFault): void {
+    this.applyToNode(fault.kind === 'down' ? 'restart' : 'resume', fault.nodes[0]!);
+  }
+
+  /** The nodes' faults as their run state says (a node that never came up is down too), then the network's. */
   private activeFaults(nodes: NodeView[]): ActiveFault[] {
     const faults: ActiveFault[] = [];
-    const since = (id: string): { sinceT: number; sinceAt: number } => {
-      const at = this.faultSince.get(id);
-      return { sinceT: at?.t ?? 0, sinceAt: at?.at ?? this.clock.wallNow() };
-    };
     for (const node of nodes) {
       if (node.status === 'up') continue;
-      const id = `${node.status}:${node.id}`;
-      faults.push({ id, kind: node.status, label: `${node.id} ${node.status}`, nodes: [node.id], ...since(id) });
+      const since = this.faultBook.get(`${node.status}:${node.id}`);
+      faults.push(nodeFault(node.status, node.id, since?.sinceT ?? 0, since?.sinceAt ?? this.clock.wallNow()));
     }
-    if (this.partition !== null) {
-      const nodesCut = new Set([...this.partition.blocked].flatMap((key) => key.split('->')));
-      faults.push({ id: 'partition', kind: 'partition', label: this.partition.label, nodes: this.byRank([...nodesCut]), ...since('partition') });
-    }
-    for (const [from, to, fault] of this.rules.linkFaults()) {
-      const id = linkFaultId(from, to);
-      const where = from === null ? 'all links' : `${from} → ${to}`;
-      faults.push({ id, kind: 'link', label: `${where}: ${describeLinkFault(fault)}`, nodes: from === null ? [] : [from, to!], ...since(id) });
-    }
-    return faults;
-  }
-
-  private faultStarted(id: string): void {
-    this.faultSince.set(id, { t: this.now(), at: this.wallAt(this.now()) });
-  }
-
-  private faultEnded(id: string): void {
-    this.faultSince.delete(id);
+    return [...faults, ...this.faultBook.networkFaults()];
   }
 
   private byRank(ids: string[]): string[] {
@@ -783,6 +727,7 @@ export class ClusterModel {
     const t = this.now();
     this.lastT = t;
     const event = { ...body, seq: this.nextSeq++, t, at: this.wallAt(t) } as ClusterEvent;
+    this.faultBook.observe(event);
     this.events.push(event);
     // Trim in chunks so that recording stays O(1) amortized once the cap is reached.
     if (this.events.length >= MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) this.events.splice(0, this.events.length - MAX_EVENTS_KEPT);
