@@ -11,6 +11,7 @@ import { createServer, type Server as HttpServer, type ServerResponse } from 'no
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { Server } from 'socket.io';
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import { EventLog } from '../../shared/analysis/event-log.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
 import { parseCommand, parseNodeId } from '../../shared/protocol/commands.js';
 import { RUN_FORMAT, RUN_FORMAT_VERSION, serializeRunLines } from '../../shared/protocol/run-file.js';
@@ -29,7 +30,6 @@ import { createAccessPolicy, httpAuthorized, type AccessPolicy, isLoopbackHost, 
 import { createMetricsRegistry, type ControlStats } from './metrics.js';
 import { ControlSession, type ControlSocket } from './session.js';
 import { sendText, serveDashboard } from './static.js';
-import { MAX_EVENTS_KEPT } from '../targets/embedded/cluster.js';
 import { BATCH_INTERVAL_MS, MessageStream } from './stream.js';
 
 export interface HubOptions {
@@ -105,17 +105,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   let analysis = newAnalysis();
   const stream = new MessageStream();
   /**
-   * The state before the oldest event the target still keeps, for the export's `initial`: events
-   * wait in `recent` (the target's own objects, at most as many as it keeps) and are folded into
-   * `before` as they fall out of the target's history.
+   * The target's events (its own objects) and, for the export's `initial`, the state before the
+   * oldest it still keeps: this log holds more than the target keeps, and folds the rest into its
+   * base as they fall out of the target's history.
    */
-  let before = freshAnalysis();
-  let recent: ClusterEvent[] = target.history();
-  const keepState = (): void => {
-    if (recent.length <= MAX_EVENTS_KEPT + 5_000) return;
-    const folded = recent.splice(0, recent.length - MAX_EVENTS_KEPT);
-    for (const event of folded) before.observe(event);
-  };
+  const kept = new EventLog({ trimChunk: 5_000, newBase: freshAnalysis });
+  kept.replace(target.history());
   const sessions = new Set<ControlSession>();
   const sessionCounts: Omit<ControlStats, 'clients'> = { refusedRequests: 0, drops: { flood: 0, slow: 0 } };
   const metrics = createMetricsRegistry({
@@ -148,10 +143,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const coverage = stream.history();
     const events = target.history();
     const first = events[0]?.seq ?? Infinity;
-    let dropped = 0;
-    while (dropped < recent.length && recent[dropped]!.seq < first) before.observe(recent[dropped++]!);
-    if (dropped > 0) recent.splice(0, dropped);
-    const initial = first > 1 && before.startT !== null ? before.stateEvents() : null;
+    kept.dropBefore(first);
+    const initial = first > 1 && kept.base !== null ? kept.base.stateEvents() : null;
     const lines = serializeRunLines({
       header: {
         format: RUN_FORMAT,
@@ -294,8 +287,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     onEvent: (event) => {
       analysis.observe(event);
       if (LEADERSHIP_EVENTS.has(event.type)) leadershipChanged = true;
-      recent.push(event);
-      keepState();
+      kept.append(event);
       for (const session of sessions) session.sendEvent(event);
     },
     onChange: scheduleSnapshot,
@@ -304,8 +296,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     // snapshot; the snapshot of the started run follows at once rather than after the interval.
     onReset: () => {
       analysis = newAnalysis();
-      before = freshAnalysis();
-      recent = [];
+      kept.replace([]);
       stream.clear();
       if (snapshotTimer !== null) clearTimeout(snapshotTimer);
       snapshotTimer = null;

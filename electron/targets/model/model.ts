@@ -9,6 +9,7 @@
  * and records their changes and the transfers a leader started on its own, with why.
  */
 import { randomUUID } from 'node:crypto';
+import { EventLog } from '../../../shared/analysis/event-log.js';
 import { FaultBook, linksNamed, nodeFault } from '../../../shared/analysis/fault-book.js';
 import { quorum, sameNodeStatus, type AlgorithmName, type DurableState, type ElectionConfig, type Message, type NodeStatus, type Notice } from '../../../shared/core/election.js';
 import { DEFAULT_LEADERSHIP, priorityIn, takeoverDelayMs, type Capabilities, type LeadershipConfig } from '../../../shared/core/leadership.js';
@@ -35,11 +36,9 @@ import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import type { Transit } from '../../runtime/fabric.js';
 import type { NodeControl, TargetListener } from '../target.js';
 
-/** Events kept in memory for late-joining dashboards and export. */
-export const MAX_EVENTS_KEPT = 50_000;
+export { MAX_EVENTS_KEPT } from '../../../shared/analysis/event-log.js';
 /** Messages sent per kind are recorded as a `traffic` event this often (cluster time). */
 export const TRAFFIC_INTERVAL_MS = 1_000;
-const EVENT_TRIM_CHUNK = 1_000;
 
 export interface ModelOptions {
   algorithm: AlgorithmName;
@@ -92,7 +91,7 @@ export class ClusterModel {
   private readonly leaderSince = new Map<string, { t: number; at: number }>();
   /** The faults in force as the recorded events say, kept as the run's analysis keeps them. */
   private readonly faultBook: FaultBook;
-  private readonly events: ClusterEvent[] = [];
+  private readonly log = new EventLog({ trimChunk: 1_000 });
   private nextSeq = 1;
   private stopped = false;
   /** The running leader followed by a majority of running voters, as last recorded. */
@@ -205,8 +204,8 @@ export class ClusterModel {
   }
 
   /** The most recent events, oldest first. */
-  history(limit = MAX_EVENTS_KEPT): ClusterEvent[] {
-    return this.events.slice(-Math.min(limit, MAX_EVENTS_KEPT));
+  history(limit?: number): ClusterEvent[] {
+    return this.log.history(limit);
   }
 
   isMember(id: string): boolean {
@@ -728,9 +727,7 @@ export class ClusterModel {
     this.lastT = t;
     const event = { ...body, seq: this.nextSeq++, t, at: this.wallAt(t) } as ClusterEvent;
     this.faultBook.observe(event);
-    this.events.push(event);
-    // Trim in chunks so that recording stays O(1) amortized once the cap is reached.
-    if (this.events.length >= MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) this.events.splice(0, this.events.length - MAX_EVENTS_KEPT);
+    this.log.append(event);
     this.notify((listener) => listener.onEvent?.(event));
   }
 

@@ -7,6 +7,7 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, triggerRef } from 'vue';
 import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
+import { EventLog } from '../../../shared/analysis/event-log.js';
 import type { RunAnalysis } from '../../../shared/analysis/run.js';
 import type { MessageBatch, MessageRecord } from '../../../shared/protocol/messages.js';
 import { RUN_FORMAT, RUN_FORMAT_VERSION, type RunRecord } from '../../../shared/protocol/run-file.js';
@@ -23,9 +24,6 @@ export interface ConnectionState {
   error: string | null;
 }
 
-/** Events kept in the browser for the timeline and rewinding; older ones are folded into a base state. */
-export const MAX_EVENTS_KEPT = 50_000;
-const EVENT_TRIM_CHUNK = 5_000;
 /** Messages kept for the animation: those sent within this much cluster time. */
 export const FLIGHT_WINDOW_MS = 5_000;
 const MAX_FLIGHTS = 5_000;
@@ -46,15 +44,25 @@ export interface RunChange {
 export const useClusterStore = defineStore('cluster', () => {
   const replay = useReplayStore();
   const liveSnapshot = shallowRef<ClusterSnapshot | null>(null);
-  const events = shallowRef<ClusterEvent[]>([]);
+  /**
+   * Events kept for the timeline and rewinding. Bounded memory in long sessions: the oldest are
+   * folded into a base state that rewinding starts from; the live analysis has seen them and
+   * prunes itself.
+   */
+  const log = new EventLog({
+    trimChunk: 5_000,
+    newBase: () => {
+      const current = liveSnapshot.value;
+      return current === null ? null : markRaw(newAnalysis(current.nodes.map((node) => node.id), current.algorithm));
+    },
+    dropped: (count) => rewindCursor?.shifted(count),
+  });
+  const events = shallowRef<ClusterEvent[]>(log.events);
   const connection = ref<ConnectionState>({ status: 'connecting', error: null });
   /** Wall-clock ms when the last snapshot arrived: what "last known at" refers to while offline. */
   const lastSnapshotAt = ref<number | null>(null);
   /** The live run's analysis; mutated in place, so `version` says when it changed. */
   const liveAnalysis = shallowRef<RunAnalysis | null>(null);
-  /** The state the events dropped from the front of `events` had reached. */
-  let baseline: RunAnalysis | null = null;
-  let baselineT = 0;
   let analysisKey = '';
   const version = ref(0);
   /** Cluster time at a moment of performance.now(), to extrapolate between updates. */
@@ -148,7 +156,7 @@ export const useClusterStore = defineStore('cluster', () => {
     const rebuilt = newAnalysis(members, current.algorithm);
     for (const event of events.value) rebuilt.observe(event);
     liveAnalysis.value = markRaw(rebuilt);
-    baseline = null;
+    log.forgetBase();
     analysisKey = key;
     version.value += 1;
     if (rewindT.value !== null) backToLive();
@@ -158,7 +166,8 @@ export const useClusterStore = defineStore('cluster', () => {
     flushEvents();
     const shown = liveSnapshot.value;
     if (shown !== null && events.value.length > 0) previousRun = { snapshot: shown, events: events.value, messages: flights.slice() };
-    events.value = history.slice(-MAX_EVENTS_KEPT);
+    log.replace(history);
+    events.value = log.events;
     flights.length = 0;
     timers.clear();
     liveAnalysis.value = null;
@@ -179,24 +188,7 @@ export const useClusterStore = defineStore('cluster', () => {
     if (pendingEvents.length === 0) return;
     const batch = pendingEvents;
     pendingEvents = [];
-    const list = events.value;
-    for (const event of batch) {
-      if (list.length > 0 && event.seq <= list[list.length - 1]!.seq) continue;
-      list.push(event);
-      liveAnalysis.value?.observe(event);
-    }
-    if (list.length > MAX_EVENTS_KEPT + EVENT_TRIM_CHUNK) {
-      // Bounded memory in long sessions: the oldest events are folded into a base state that
-      // rewinding starts from; the live analysis has seen them and prunes itself.
-      const dropped = list.splice(0, list.length - MAX_EVENTS_KEPT);
-      const current = liveSnapshot.value;
-      if (current !== null) {
-        baseline ??= markRaw(newAnalysis(current.nodes.map((node) => node.id), current.algorithm));
-        for (const event of dropped) baseline.observe(event);
-        baselineT = dropped.at(-1)!.t;
-      }
-      rewindCursor?.shifted(dropped.length);
-    }
+    for (const event of batch) if (log.append(event)) liveAnalysis.value?.observe(event);
     version.value += 1;
     triggerRef(events);
   }
@@ -288,8 +280,8 @@ export const useClusterStore = defineStore('cluster', () => {
       return;
     }
     if (rewindCursor === null) {
-      const seed = baseline;
-      const seedT = baselineT;
+      const seed = log.base;
+      const seedT = log.baseT;
       rewindCursor = new RunCursor(
         live.nodes.map((node) => node.id),
         live.algorithm,
@@ -313,7 +305,7 @@ export const useClusterStore = defineStore('cluster', () => {
     const list = events.value;
     const first = list[0];
     if (first === undefined) return null;
-    if (first.seq === 1 || baseline !== null) return first.t;
+    if (first.seq === 1 || log.base !== null) return first.t;
     const unseen = new Set(running);
     for (const event of list) {
       if ('nodeId' in event) unseen.delete(event.nodeId);
