@@ -14,6 +14,7 @@
  * LAN agents write it to a file; the simulator's disk takes time and loses writes in flight.
  */
 import { createElectionNode } from '../../shared/algorithms.js';
+import { Backoff } from '../../shared/core/backoff.js';
 import type {
   ActionResult,
   AlgorithmName,
@@ -52,7 +53,7 @@ export class MemoryStorage implements DurableStorage {
   }
 }
 
-/** A failed write is retried after this long, doubling up to the cap. */
+/** A failed write is retried after this long, doubling up to the cap, with equal jitter (backoff.ts): nobody else contends for this node's disk. */
 export const WRITE_RETRY_MS_MIN = 10;
 export const WRITE_RETRY_MS_MAX = 1_000;
 
@@ -122,7 +123,7 @@ export class Agent {
    * newest state handed out since with every message after the first such state.
    */
   private waiting: Batch[] = [];
-  private writeAttempts = 0;
+  private readonly writeBackoff: Backoff;
   private retryTimer: TimerHandle | null = null;
   private writeDoneWhilePaused: (() => void) | null = null;
   /** The latest priorities and capabilities: what the machine boots with, and what it is told while running. */
@@ -137,6 +138,8 @@ export class Agent {
     this.leadership = options.leadership ?? DEFAULT_LEADERSHIP;
     this.capabilities = options.capabilities ?? {};
     this.guard = new TermGuard(options.id, options.voters ?? options.members, options.algorithm, options.members.length);
+    // A stream of its own: the machine's draws, and so a simulated seed's run, stay as they were.
+    this.writeBackoff = new Backoff({ delayMsMin: WRITE_RETRY_MS_MIN, delayMsMax: WRITE_RETRY_MS_MAX, jitter: 'equal' }, options.random.fork('backoff'));
   }
 
   get state(): AgentState {
@@ -199,7 +202,7 @@ export class Agent {
     this.paused = false;
     this.inbox = [];
     this.waiting = [];
-    this.writeAttempts = 0;
+    this.writeBackoff.reset();
     this.writeDoneWhilePaused = null;
     this.retellOnResume = false;
     if (this.retryTimer !== null) this.options.clock.clearTimer(this.retryTimer);
@@ -361,10 +364,8 @@ export class Agent {
     this.options.storage.save(state, (error) => {
       if (boot !== this.boots || this.machine === null || this.waiting[0] !== batch) return; // crashed meanwhile
       if (error !== null) {
-        this.writeAttempts += 1;
         this.options.onWriteError?.(this, error);
-        const delayMs = Math.min(WRITE_RETRY_MS_MAX, WRITE_RETRY_MS_MIN * 2 ** (this.writeAttempts - 1));
-        this.retryTimer = this.options.clock.setTimer(this.options.clock.now() + delayMs, () => {
+        this.retryTimer = this.options.clock.setTimer(this.options.clock.now() + this.writeBackoff.next(), () => {
           this.retryTimer = null;
           if (boot !== this.boots) return;
           // Nothing of the failed write is durable: retry with the newest state, which covers it.
@@ -373,7 +374,7 @@ export class Agent {
         });
         return;
       }
-      this.writeAttempts = 0;
+      this.writeBackoff.reset();
       const complete = (): void => {
         this.machine?.persisted(state);
         this.options.onPersisted?.(this, state, status);
