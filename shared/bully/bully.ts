@@ -39,7 +39,9 @@ import {
   type Role,
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type LeadershipConfig } from '../core/leadership.js';
-import { Membership, contactAges, randomTimeoutMs } from '../core/parts.js';
+import { contactAges } from '../core/contact-ages.js';
+import { randomTimeoutMs } from '../core/election-timer.js';
+import { Membership } from '../core/membership.js';
 import type { Random } from '../core/random.js';
 
 export type BullyMessage = Message & { kind: 'Election' | 'Answer' | 'Coordinator' | 'Heartbeat' };

@@ -27,13 +27,17 @@ export function isTerm(term: unknown): term is number {
   return typeof term === 'number' && Number.isInteger(term) && term >= 0 && term <= TERM_MAX;
 }
 
-/** Every wire message carries these; `kind` is the algorithm's own message type. */
-export interface Message {
-  kind: string;
+/** Sender, receiver and term: what every algorithm's messages carry besides their kind. */
+export interface Envelope {
   from: string;
   to: string;
   /** The sender's term (election number for Bully, ballot for Paxos). */
   term: number;
+}
+
+/** Every wire message carries these; `kind` is the algorithm's own message type. */
+export interface Message extends Envelope {
+  kind: string;
 }
 
 /** What the node must keep across a crash. Opaque to the runtime; JSON-serializable. */

@@ -22,7 +22,7 @@
  *   round, never safety, since only fresh answers back a lease.
  */
 import type { ElectionConfig } from './election.js';
-import type { Membership } from './parts.js';
+import type { Membership } from './membership.js';
 
 /** A follower's promise lasts this many heartbeat intervals: the leader renews it every one, with room for a late round trip. */
 export const PROMISE_HEARTBEATS = 2;

@@ -28,7 +28,7 @@ import {
   type LeadershipConfig,
   type PreferredLeaderRule,
 } from './leadership.js';
-import type { Membership } from './parts.js';
+import type { Membership } from './membership.js';
 
 /** Leadership should go to `target`; `reason` says why in words, for the event log. */
 export interface TakeoverDecision {

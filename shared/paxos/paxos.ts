@@ -30,6 +30,7 @@ import {
   type DurableState,
   type ElectionConfig,
   type ElectionNode,
+  type Envelope,
   type Message,
   type NodeInspection,
   type NodeOptions,
@@ -41,7 +42,11 @@ import {
   type VoteGrant,
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
-import { ElectionTimer, Membership, QuorumLease, contactAges, startTransfer, transferRefusal, type Envelope, type Transfer } from '../core/parts.js';
+import { contactAges } from '../core/contact-ages.js';
+import { ElectionTimer } from '../core/election-timer.js';
+import { Membership } from '../core/membership.js';
+import { QuorumLease } from '../core/quorum-lease.js';
+import { startTransfer, transferRefusal, type Transfer } from '../core/transfer.js';
 import { LeaderLease, LeasePromise, isFreshInMsField, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 import { TakeoverWatch } from '../core/takeover.js';
 

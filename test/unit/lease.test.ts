@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import { FRESH_IN_MS_MAX, FRESH_ROUND_MARGIN_MS, LeaderLease, LeasePromise, isFreshInMsField, leaseTiming } from '../../shared/core/lease.js';
-import { Membership } from '../../shared/core/parts.js';
+import { Membership } from '../../shared/core/membership.js';
 import { RaftNode } from '../../shared/raft/raft.js';
 import { createRandom } from '../../shared/core/random.js';
 import { DriftingClock, VirtualClock } from '../../electron/runtime/clock.js';
