@@ -9,7 +9,7 @@ import type { AlgorithmName } from '../shared/core/election.js';
 import type { TargetSpec } from '../shared/protocol/types.js';
 import type { TlsFiles } from './wire/connection.js';
 import { hubAccessPolicy, startHub, type Hub } from './hub/hub.js';
-import { ConsoleRuntime } from './targets/switch.js';
+import { TargetSwitch } from './targets/switch.js';
 import { openTarget } from './targets/open.js';
 
 export interface ServeOptions {
@@ -33,7 +33,7 @@ export interface ServeOptions {
 
 export interface Served {
   hub: Hub;
-  runtime: ConsoleRuntime;
+  runtime: TargetSwitch;
   /** The dashboard URL (never with the token: the dashboard asks for it). */
   dashboardUrl: string;
   stop(): Promise<void>;
@@ -56,7 +56,7 @@ export async function startServe(options: StartServeOptions): Promise<Served> {
   hubAccessPolicy(options);
   const context = { seed: options.seed, dataDir: options.dataDir, tls: options.tls, etcdBin: options.etcdBin, crashHints: options.crashHints };
   const initial = await openTarget(options.cluster, context);
-  const runtime = new ConsoleRuntime(initial, (spec) => openTarget(spec, context));
+  const runtime = new TargetSwitch(initial, (spec) => openTarget(spec, context));
   let hub: Hub;
   try {
     hub = await startHub({

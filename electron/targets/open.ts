@@ -16,7 +16,7 @@ import { startEtcdPlayground } from './etcd/playground.js';
 import type { TlsFiles } from '../wire/connection.js';
 import { DEFAULT_NODE_COUNT, MAX_NODES } from './embedded/cluster.js';
 import type { ManagedTarget } from './target.js';
-import { EmbeddedRuntime } from './embedded/embedded.js';
+import { EmbeddedTarget } from './embedded/embedded.js';
 
 export interface TargetContext {
   /** The seed of the embedded cluster's random choices. */
@@ -40,7 +40,7 @@ export async function openTarget(spec: TargetSpec, context: TargetContext): Prom
       const nodes = spec.nodes ?? DEFAULT_NODE_COUNT;
       if (nodes > MAX_NODES) throw new Error(`an embedded cluster has 1 to ${MAX_NODES} nodes (got ${nodes})`);
       const config = parseElectionConfig({ ...DEFAULT_ELECTION_CONFIG, ...spec.config }, 'target.config');
-      return new EmbeddedRuntime({ algorithm: spec.algorithm ?? 'raft', nodes, config, seed: context.seed, ...(context.crashHints === undefined ? {} : { crashHints: context.crashHints }) });
+      return new EmbeddedTarget({ algorithm: spec.algorithm ?? 'raft', nodes, config, seed: context.seed, ...(context.crashHints === undefined ? {} : { crashHints: context.crashHints }) });
     }
     case 'processes': {
       const cli = findBuiltCli();

@@ -11,9 +11,10 @@
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
 import { RunAnalysis } from '../../shared/analysis/run.js';
-import { priorityIn, type LeadershipConfig } from '../../shared/core/leadership.js';
+import type { AlgorithmName } from '../../shared/core/election.js';
+import { DEFAULT_LEADERSHIP, priorityIn, type LeadershipConfig } from '../../shared/core/leadership.js';
 import type { Random } from '../../shared/core/random.js';
-import type { ClusterCommand, ClusterEvent } from '../../shared/protocol/types.js';
+import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck } from '../../shared/protocol/types.js';
 import {
   describeAssertion,
   describeLeadershipAction,
@@ -28,7 +29,7 @@ import {
   type ScenarioStepResult,
 } from '../../shared/scenario/format.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
-import type { Cluster } from './embedded/cluster.js';
+import { controlsOf, type ControlledCommand, type Refusals, type TargetListener } from './target.js';
 
 /** Step results kept in a report, at most (a long scenario's report stays small). */
 export const MAX_REPORTED_STEPS = 500;
@@ -36,6 +37,47 @@ export const MAX_REPORTED_STEPS = 500;
 const FAULT_STEPS = new Set<ClusterCommand['type']>(['kill', 'pause', 'partition', 'link']);
 /** Steps that neither break nor heal. */
 const SETTING_STEPS = new Set<ClusterCommand['type']>(['restart', 'resume', 'transfer', 'priority', 'capabilities', 'leadership']);
+
+/**
+ * What a scenario needs of a cluster: any target's run (model-target.ts) and the simulator's
+ * Cluster. A remote cluster answers a step once its nodes did it; what the step changed in the
+ * run's record (the faults it set) is there as soon as `execute` returns.
+ */
+export interface ScenarioCluster {
+  readonly members: readonly string[];
+  readonly algorithm: AlgorithmName;
+  history(): ClusterEvent[];
+  subscribe(listener: TargetListener): () => void;
+  annotate(body: Extract<ClusterEventBody, { type: 'scenario' }>): void;
+  snapshot(): ClusterSnapshot;
+  execute(command: ClusterCommand): CommandAck | Promise<CommandAck>;
+  /** Priorities and the rules that move leadership, where the cluster has them (null: etcd). */
+  leadership(): LeadershipConfig | null;
+  linkOpen(from: string, to: string): boolean;
+  /** Whether any link has loss, extra delay or duplication in force. */
+  linksDegraded(): boolean;
+}
+
+/**
+ * Why a cluster with these refusals cannot run `scenario`, naming the first step it cannot carry
+ * out (or whose undo it cannot), or null when it can run every step.
+ */
+export function scenarioRefusal(scenario: Scenario, refusals: Refusals): string | null {
+  for (const [index, step] of scenario.steps.entries()) {
+    const commands: ControlledCommand[] = [step.do];
+    const undo = step.undoAfter === undefined ? null : undoType(step.do.type);
+    if (undo !== null) commands.push({ type: undo });
+    for (const command of commands) {
+      for (const control of controlsOf(command)) {
+        const reason = refusals[control];
+        if (reason === undefined) continue;
+        const what = command === step.do ? '' : ` (its undo, ${undo})`;
+        return `step ${index + 1} of "${scenario.name}", ${step.label ?? describeAction(step.do)}${what}, cannot run on this cluster: ${reason}`;
+      }
+    }
+  }
+  return null;
+}
 
 /** A recovery after which the highest-priority running node must lead (see the header). */
 interface PriorityRecovery {
@@ -69,7 +111,7 @@ export class ScenarioRunner {
 
   constructor(
     readonly scenario: Scenario,
-    private readonly cluster: Cluster,
+    private readonly cluster: ScenarioCluster,
     private readonly clock: Clock,
     private readonly options: ScenarioRunnerOptions,
   ) {
@@ -111,7 +153,7 @@ export class ScenarioRunner {
   }
 
   /** After a step or an undo went through: a fault supersedes the pending recoveries; a recovery on a clean network starts a check. */
-  private afterStep(command: ClusterCommand, label: string): void {
+  private afterStep(command: ClusterCommand, label: string, t: number): void {
     const isFault = FAULT_STEPS.has(command.type) && !(command.type === 'link' && isRestore(command));
     if (isFault) {
       for (const recovery of this.recoveries) if (recovery.tookMs === null) recovery.superseded = true;
@@ -119,11 +161,12 @@ export class ScenarioRunner {
     }
     if (command.type === 'capabilities' || command.type === 'leadership' || !this.networkClean()) return;
     const leadership = this.cluster.leadership();
-    const running = this.cluster.states().filter((node) => node.state === 'up').map((node) => node.id);
+    if (leadership === null) return;
+    const running = this.runningNodes();
     const top = Math.max(0, ...running.map((id) => priorityIn(leadership, id)));
     if (top === 0) return;
-    this.recoveries.push({ t: this.clock.now(), label, expected: new Set(running.filter((id) => priorityIn(leadership, id) === top)), tookMs: null, superseded: false });
-    if (this.majorityLeader !== null) this.recovered(this.majorityLeader, this.clock.now());
+    this.recoveries.push({ t, label, expected: new Set(running.filter((id) => priorityIn(leadership, id) === top)), tookMs: null, superseded: false });
+    if (this.majorityLeader !== null) this.recovered(this.majorityLeader, Math.max(t, this.clock.now()));
   }
 
   private networkClean(): boolean {
@@ -143,36 +186,59 @@ export class ScenarioRunner {
       return;
     }
     const before = new Set(this.cluster.snapshot().faults.map((fault) => `${fault.id}@${fault.sinceT}`));
-    const undo = undoOf(resolved, this.cluster.leadership());
-    const result = this.cluster.execute(resolved);
-    if (result.ok) {
-      for (const fault of this.cluster.snapshot().faults) if (!before.has(`${fault.id}@${fault.sinceT}`)) this.introduced.set(fault.id, fault.sinceT);
-    }
-    this.note({ t: offset, label, ok: result.ok, ...(result.ok ? {} : { note: result.error }) });
-    if (!result.ok) return;
+    const undo = undoOf(resolved, this.cluster.leadership() ?? DEFAULT_LEADERSHIP);
     const now = this.clock.now();
-    if (resolved.type === 'heal') this.healTimes.push(now);
-    else if (!SETTING_STEPS.has(resolved.type)) this.faultTimes.push(now);
-    this.afterStep(resolved, label);
-    if (step.undoAfter !== undefined && offset + step.undoAfter <= this.scenario.durationMs && undo !== null) {
+    const pending = this.cluster.execute(resolved);
+    // What the step set is in the run's record once execute returns, whatever real nodes answer later.
+    for (const fault of this.cluster.snapshot().faults) if (!before.has(`${fault.id}@${fault.sinceT}`)) this.introduced.set(fault.id, fault.sinceT);
+    this.settle(pending, (result) => {
+      this.note({ t: offset, label, ok: result.ok, ...(result.ok ? {} : { note: result.error }) });
+      if (!result.ok) return;
+      if (resolved.type === 'heal') this.healTimes.push(now);
+      else if (!SETTING_STEPS.has(resolved.type)) this.faultTimes.push(now);
+      this.afterStep(resolved, label, now);
+      if (step.undoAfter === undefined || offset + step.undoAfter > this.scenario.durationMs || undo === null) return;
       this.at(offset + step.undoAfter, () => {
-        const undone = this.cluster.execute(undo);
-        this.note({ t: offset + step.undoAfter!, label: `undo: ${label}`, ok: undone.ok, ...(undone.ok ? {} : { note: undone.error }) });
-        if (!undone.ok) return;
-        if (resolved.type !== 'priority') this.healTimes.push(this.clock.now());
-        this.afterStep(undo, `undo: ${label}`);
+        const undoneAt = this.clock.now();
+        this.settle(this.cluster.execute(undo), (undone) => {
+          this.note({ t: offset + step.undoAfter!, label: `undo: ${label}`, ok: undone.ok, ...(undone.ok ? {} : { note: undone.error }) });
+          if (!undone.ok) return;
+          if (resolved.type !== 'priority') this.healTimes.push(undoneAt);
+          this.afterStep(undo, `undo: ${label}`, undoneAt);
+        });
       });
+    });
+  }
+
+  /**
+   * Goes on with a step's ack: at once when the cluster answered at once (the simulator stays
+   * synchronous, so a seed replays exactly), else when its nodes did; an ack after the end is
+   * not the scenario's any more.
+   */
+  private settle(ack: CommandAck | Promise<CommandAck>, then: (ack: CommandAck) => void): void {
+    if (!(ack instanceof Promise)) {
+      then(ack);
+      return;
     }
+    ack.then(
+      (result) => this.report === null && then(result),
+      (error: unknown) => this.report === null && then({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  /** The members that run now, as the snapshot says. */
+  private runningNodes(): string[] {
+    return this.cluster.snapshot().nodes.filter((node) => node.status === 'up').map((node) => node.id);
   }
 
   /** Turns node roles into ids; a string explains why the step cannot run now. */
   private resolve(action: ScenarioAction): ClusterCommand | string {
     const ids = this.cluster.members;
-    const states = this.cluster.states();
-    const leader = this.cluster.snapshot().leader?.id ?? null;
+    const snapshot = this.cluster.snapshot();
+    const leader = snapshot.leader?.id ?? null;
     const pick = (ref: NodeRef): string | null => {
       if (ref === 'leader') return leader;
-      const running = states.filter((node) => node.state === 'up' && (ref === 'random' || node.id !== leader)).map((node) => node.id);
+      const running = snapshot.nodes.filter((node) => node.status === 'up' && (ref === 'random' || node.id !== leader)).map((node) => node.id);
       if (ref === 'follower' || ref === 'random') return running.length === 0 ? null : running[this.options.random.int(0, running.length - 1)]!;
       return ids.includes(ref) ? ref : null;
     };
@@ -259,7 +325,8 @@ export class ScenarioRunner {
         continue;
       }
       const result = this.cluster.execute({ type: 'heal', faultId: fault.id });
-      if (result.ok) undone.push(fault.label);
+      // A remote cluster's heal is in the record at once; real nodes drop a leased fault anyway if they never hear of it.
+      if (result instanceof Promise || result.ok) undone.push(fault.label);
       else this.note({ t: this.clock.now() - this.startedT, label: `undo at the end: ${fault.label}`, ok: false, note: result.error });
     }
     return { undone, kept };
@@ -328,6 +395,23 @@ function isRestore(command: Extract<ClusterCommand, { type: 'link' }>): boolean 
 }
 
 class Unresolved extends Error {}
+
+/** The type of the command that undoes a step of this type, or null. */
+function undoType(type: ClusterCommand['type']): ClusterCommand['type'] | null {
+  switch (type) {
+    case 'kill':
+      return 'restart';
+    case 'pause':
+      return 'resume';
+    case 'partition':
+      return 'heal';
+    case 'priority':
+    case 'link':
+      return type;
+    default:
+      return null;
+  }
+}
 
 /** What undoes a step (with the priorities in force before it, for a priority step), or null. */
 function undoOf(command: ClusterCommand, leadership: LeadershipConfig): ClusterCommand | null {

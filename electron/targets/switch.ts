@@ -7,11 +7,12 @@
  */
 import type { TargetSpec } from '../../shared/protocol/types.js';
 import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail } from '../../shared/protocol/types.js';
+import { ListenerRelay } from './relay.js';
 import type { ManagedTarget, OpenTarget, Target, TargetListener } from './target.js';
 
-export class ConsoleRuntime implements Target {
+export class TargetSwitch implements Target {
   private current: ManagedTarget;
-  private readonly listeners = new Map<TargetListener, () => void>();
+  private readonly relay: ListenerRelay;
   /** The open under way, if any. */
   private opening: Promise<CommandAck> | null = null;
   private stopped = false;
@@ -21,6 +22,7 @@ export class ConsoleRuntime implements Target {
     private readonly openTarget: OpenTarget,
   ) {
     this.current = initial;
+    this.relay = new ListenerRelay(initial);
   }
 
   start(): void {
@@ -31,8 +33,7 @@ export class ConsoleRuntime implements Target {
     this.stopped = true;
     // Its caller hears how it went; what it built is stopped either way.
     await this.opening?.catch(() => undefined);
-    for (const unsubscribe of this.listeners.values()) unsubscribe();
-    this.listeners.clear();
+    this.relay.clear();
     await this.current.stop();
   }
 
@@ -57,11 +58,7 @@ export class ConsoleRuntime implements Target {
   }
 
   subscribe(listener: TargetListener): () => void {
-    this.listeners.set(listener, this.current.subscribe(listener));
-    return () => {
-      this.listeners.get(listener)?.();
-      this.listeners.delete(listener);
-    };
+    return this.relay.subscribe(listener);
   }
 
   execute(command: Command): CommandAck | Promise<CommandAck> {
@@ -91,14 +88,11 @@ export class ConsoleRuntime implements Target {
       return { ok: false, error: 'the console stopped while the cluster was being opened' };
     }
     const previous = this.current;
-    for (const [listener, unsubscribe] of this.listeners) {
-      unsubscribe();
-      this.listeners.set(listener, next.subscribe(listener));
-    }
+    this.relay.moveTo(next);
     this.current = next;
     await previous.stop();
     // Listeners restart from the new run's empty history before its first event.
-    for (const listener of this.listeners.keys()) listener.onReset?.();
+    this.relay.reset();
     next.start();
     return { ok: true };
   }

@@ -99,8 +99,11 @@ export interface NodeControl {
 /** The controls a target cannot carry out, each with the reason the dashboard shows; any control not listed works. */
 export type Refusals = Partial<Record<TargetControl, string>>;
 
+/** What decides the controls a command needs: its type, and a link fault's loss and duplication (a scenario's step has the same). */
+export type ControlledCommand = { type: Command['type']; dropProbability?: number; duplicateProbability?: number };
+
 /** The controls a command needs: a link fault with loss or duplication needs those too, a resume is a pause's undo. */
-export function controlsOf(command: Command): TargetControl[] {
+export function controlsOf(command: ControlledCommand): TargetControl[] {
   switch (command.type) {
     case 'open':
     case 'heal':
@@ -119,7 +122,7 @@ export function controlsOf(command: Command): TargetControl[] {
 }
 
 /** Why a target with these refusals cannot carry out `command`, or null when it can. */
-export function refusalOf(command: Command, refusals: Refusals): string | null {
+export function refusalOf(command: ControlledCommand, refusals: Refusals): string | null {
   for (const control of controlsOf(command)) {
     const reason = refusals[control];
     if (reason !== undefined) return reason;

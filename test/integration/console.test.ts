@@ -1,12 +1,12 @@
 /** Switching the cluster a hub serves: `open` builds the new one first, then resets every client to it. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '../../electron/hub/hub.js';
-import { ConsoleRuntime } from '../../electron/targets/switch.js';
+import { TargetSwitch } from '../../electron/targets/switch.js';
 import { openTarget } from '../../electron/targets/open.js';
 import { connectControl, connected, waitFor, type ControlClient } from './harness.js';
 
 let hub: Hub | null = null;
-let runtime: ConsoleRuntime | null = null;
+let runtime: TargetSwitch | null = null;
 let client: ControlClient | null = null;
 
 afterEach(async () => {
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function serve() {
   const context = { seed: 3 };
-  runtime = new ConsoleRuntime(await openTarget({ kind: 'embedded', nodes: 5 }, context), (spec) => openTarget(spec, context));
+  runtime = new TargetSwitch(await openTarget({ kind: 'embedded', nodes: 5 }, context), (spec) => openTarget(spec, context));
   hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, target: runtime });
   runtime.start();
   const control = connectControl(hub.url);

@@ -81,7 +81,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('an etcd playground', () => {
     const now = await waitFor('a settled leader', settled, FAILOVER_BOUND_MS);
     const snapshot = playground.snapshot();
     expect(snapshot.target).toMatchObject({ kind: 'etcd-playground', label: 'etcd 3.4.23 playground: 3 members on 127.0.0.1' });
-    expect(Object.keys(snapshot.target.unavailable).sort()).toEqual(['capabilities', 'clock', 'configure', 'duplicate', 'leadership', 'loss', 'priority', 'scenario']);
+    expect(Object.keys(snapshot.target.unavailable).sort()).toEqual(['capabilities', 'clock', 'configure', 'duplicate', 'leadership', 'loss', 'priority']);
     expect(snapshot.config).toEqual({ heartbeatMs: HEARTBEAT_MS, electionTimeoutMinMs: ELECTION_TIMEOUT_MS, electionTimeoutMaxMs: 2 * ELECTION_TIMEOUT_MS, preVote: true, checkQuorum: true, rankedTimeouts: false });
     for (const node of snapshot.nodes) {
       expect(node.host).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../electron/targets/agents/processes.js';
 import { EtcdCluster } from '../../electron/targets/etcd/cluster.js';
 import { startHub } from '../../electron/hub/hub.js';
-import { ConsoleRuntime } from '../../electron/targets/switch.js';
+import { TargetSwitch } from '../../electron/targets/switch.js';
 import { openTarget } from '../../electron/targets/open.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 import { ETCD_SKIP_REASON, OPENSSL_SKIP_REASON, etcdctl, etcdctlStatus, makeTestPki, startRawCluster, type RawCluster } from '../support/etcd.js';
@@ -81,7 +81,14 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
     expect(await watch.execute({ type: 'priority', nodeId: someone, priority: 2 })).toEqual({ ok: false, error: expect.stringMatching(/has no member priorities/) });
     expect(watch.snapshot().nodes.every((node) => node.priority === undefined && node.capabilities === undefined)).toBe(true);
     expect(watch.snapshot().leadership).toBeUndefined();
-    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['capabilities', 'clock', 'configure', 'duplicate', 'kill', 'leadership', 'link', 'loss', 'partition', 'pause', 'priority', 'restart', 'scenario']);
+    expect(Object.keys(watch.snapshot().target.unavailable).sort()).toEqual(['capabilities', 'clock', 'configure', 'duplicate', 'kill', 'leadership', 'link', 'loss', 'partition', 'pause', 'priority', 'restart']);
+    // A scenario one of whose steps cannot run here is refused before it starts, naming the step and why.
+    const scenario = { name: 'kill one', durationMs: 2_000, steps: [{ at: 100, do: { type: 'transfer', node: 'follower' } }, { at: 500, do: { type: 'kill', node: 'leader' }, undoAfter: 500 }], assertions: [] } as const;
+    expect(await watch.execute({ type: 'scenario', action: 'run', scenario: { ...scenario, steps: [...scenario.steps], assertions: [] } })).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^step 2 of "kill one", kill leader, cannot run on this cluster: Conclave watches this etcd cluster and does not run its members/),
+    });
+    expect(watch.history().some((event) => event.type === 'scenario')).toBe(false);
   });
 
   it('moves the leader with move-leader', async () => {
@@ -113,7 +120,7 @@ describe.skipIf(ETCD_SKIP_REASON !== null)('watching a real etcd cluster', () =>
 
   it('is opened from the dashboard over /control; /metrics shows its leader, and /export.jsonl records it', async () => {
     const context = { seed: 3 };
-    const runtime = new ConsoleRuntime(await openTarget({ kind: 'embedded', nodes: 3 }, context), (spec) => openTarget(spec, context));
+    const runtime = new TargetSwitch(await openTarget({ kind: 'embedded', nodes: 3 }, context), (spec) => openTarget(spec, context));
     const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, target: runtime });
     runtime.start();
     const control = connectControl(hub.url);

@@ -10,7 +10,7 @@ import { parseRun } from '../../shared/protocol/run-file.js';
 import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { startHub, type Hub } from '../../electron/hub/hub.js';
 import type { Target } from '../../electron/targets/target.js';
-import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
+import { EmbeddedTarget } from '../../electron/targets/embedded/embedded.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -18,8 +18,8 @@ afterEach(async () => {
 });
 
 /** The embedded runtime, keeping only its `kept` latest events as a long run would. */
-async function hubKeeping(kept: number): Promise<{ hub: Hub; runtime: EmbeddedRuntime }> {
-  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: 5, config: DEFAULT_ELECTION_CONFIG, seed: 11 });
+async function hubKeeping(kept: number): Promise<{ hub: Hub; runtime: EmbeddedTarget }> {
+  const runtime = new EmbeddedTarget({ algorithm: 'raft', nodes: 5, config: DEFAULT_ELECTION_CONFIG, seed: 11 });
   const target: Target = {
     snapshot: () => runtime.snapshot(),
     history: (limit) => runtime.history(limit).slice(-kept),

@@ -3,19 +3,19 @@ import { io, type Socket } from 'socket.io-client';
 import { DEFAULT_ELECTION_CONFIG } from '../../shared/core/election.js';
 import type { ClientToServerEvents, ClusterEvent, ClusterSnapshot, ServerToClientEvents } from '../../shared/protocol/types.js';
 import { startHub, type Hub, type HubOptions } from '../../electron/hub/hub.js';
-import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
+import { EmbeddedTarget } from '../../electron/targets/embedded/embedded.js';
 
 export type ControlClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface TestHub {
   hub: Hub;
-  runtime: EmbeddedRuntime;
+  runtime: EmbeddedTarget;
   stop(): Promise<void>;
 }
 
 export async function startTestHub(options: Partial<Omit<HubOptions, 'target'>> & { nodes?: number } = {}): Promise<TestHub> {
   const { nodes = 5, ...hubOptions } = options;
-  const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
+  const runtime = new EmbeddedTarget({ algorithm: 'raft', nodes, config: DEFAULT_ELECTION_CONFIG, seed: 5 });
   const hub = await startHub({ host: '127.0.0.1', port: 0, token: null, dashboardDir: null, ...hubOptions, target: runtime });
   runtime.start();
   return {

@@ -12,7 +12,7 @@ import type { ClusterEvent } from '../../shared/protocol/types.js';
 import { VirtualClock } from '../../electron/runtime/clock.js';
 import { Cluster } from '../../electron/targets/embedded/cluster.js';
 import { ClusterModel } from '../../electron/targets/model/model.js';
-import { EmbeddedRuntime } from '../../electron/targets/embedded/embedded.js';
+import { EmbeddedTarget } from '../../electron/targets/embedded/embedded.js';
 import { formatEvent } from '../../electron/sim/trace.js';
 
 const RULE = { capability: 'loadavg', prefer: 'lowest', margin: 0.5, stableMs: 3_000 } as const;
@@ -195,7 +195,7 @@ describe('the embedded cluster', () => {
   });
 
   it('configure keeps priorities and capabilities of the nodes that remain; a scenario naming its cluster starts from the defaults', () => {
-    const runtime = new EmbeddedRuntime({ algorithm: 'raft', nodes: 5, config: DEFAULT_ELECTION_CONFIG, seed: 1 });
+    const runtime = new EmbeddedTarget({ algorithm: 'raft', nodes: 5, config: DEFAULT_ELECTION_CONFIG, seed: 1 });
     try {
       runtime.start();
       runtime.execute({ type: 'priority', nodeId: 'n2', priority: 5 });

@@ -24,7 +24,7 @@
  */
 import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
 import { createRandom } from '../../../shared/core/random.js';
-import { sameNodeStatus, type NodeStatus } from '../../../shared/core/election.js';
+import { sameNodeStatus } from '../../../shared/core/election.js';
 import { DEFAULT_PRIORITY } from '../../../shared/core/leadership.js';
 import {
   agentStatusSchema,
@@ -39,23 +39,13 @@ import {
   type WireNetworkTable,
 } from '../../../shared/protocol/agent-wire.js';
 import type { NetworkTable } from '../../../shared/network/link-rules.js';
-import type {
-  ClusterEvent,
-  ClusterSnapshot,
-  Command,
-  CommandAck,
-  NodeDetail,
-  NodeRunState,
-  NodeView,
-  TargetControl,
-  TargetInfo,
-} from '../../../shared/protocol/types.js';
+import type { ClusterCommand, NodeDetail, NodeRunState, NodeView, TargetInfo } from '../../../shared/protocol/types.js';
 import { TARGET_CONTROLS } from '../../../shared/protocol/types.js';
 import { RealClock } from '../../runtime/clock.js';
-import type { ManagedTarget, TargetListener } from '../target.js';
 import { ClusterModel } from '../model/model.js';
-import type { NodeControl } from '../target.js';
-import { TrackedRequests, waitUntil } from '../model/requests.js';
+import { waitUntil } from '../model/requests.js';
+import { ModelTarget } from '../model-target.js';
+import type { NodeControl, Refusals } from '../target.js';
 import { dialWire, type TlsFiles } from '../../wire/connection.js';
 import { RequestChannel, RequestRefused } from './channel.js';
 import { ClockOffset, type OffsetEstimate } from './clock-offset.js';
@@ -93,7 +83,6 @@ const IN_THE_CLUSTER_FILE = "A real cluster's priorities and leadership rules ar
 const UNAVAILABLE_ON_REAL_NODES = {
   configure: "A real cluster's settings are in its cluster file: change it on every machine and restart the agents",
   clock: 'Real nodes keep their own time: there is no clock control on a real cluster',
-  scenario: 'Scenarios run on the embedded cluster',
   priority: IN_THE_CLUSTER_FILE,
   capabilities: 'Agents advertise the facts their cluster file lists and what they measure themselves (loadavg, freememMb, uptimeS, version)',
   leadership: IN_THE_CLUSTER_FILE,
@@ -104,8 +93,6 @@ class MemberState {
   supervisor: RequestChannel | null = null;
   /** The agent's last status push. */
   status: AgentStatus | null = null;
-  /** The status this console last fed to the model. */
-  observed: NodeStatus | null = null;
   child: ChildState | null = null;
   readonly clock = new ClockOffset();
   /** A kill or pause this console holds (and renews) through the supervisor. */
@@ -122,19 +109,16 @@ class MemberState {
   constructor(readonly member: Member) {}
 }
 
-export class AttachedCluster implements ManagedTarget {
-  private readonly clock = new RealClock();
+export class AttachedCluster extends ModelTarget {
   /** This console's cluster time 0, in epoch ms: agents speak epoch-based time. */
-  private readonly origin = Date.now() - this.clock.now();
-  private readonly model: ClusterModel;
+  private readonly origin: number;
   private readonly members = new Map<string, MemberState>();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
   private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
   /** Telemetry waiting for the reorder window, in time order once flushed. */
   private pending: Array<{ t: number; report: () => void }> = [];
-  private started = false;
-  private stopped = false;
-  private readonly requests = new TrackedRequests();
+  /** Set once detaching began: no more dials, renewals or redials. */
+  private detached = false;
   /** The network rules this console set, and the version agents know them by. */
   private faults: { table: WireNetworkTable; version: string } | null = null;
   /** Set when another console's fault table replaced this console's: what the dashboard is told. */
@@ -172,6 +156,7 @@ export class AttachedCluster implements ManagedTarget {
     private readonly options: AttachOptions,
     first: AgentStatus,
   ) {
+    super();
     for (const member of first.members) this.members.set(member.id, new MemberState(member));
     this.leaseMs = first.faultLeaseMs;
     this.messageKinds = new Set(ALGORITHM_INFO[first.algorithm].messageKinds);
@@ -184,13 +169,15 @@ export class AttachedCluster implements ManagedTarget {
       unavailable: UNAVAILABLE_ON_REAL_NODES,
       faultLeaseMs: this.leaseMs,
     };
-    this.model = new ClusterModel(
+    const clock = new RealClock();
+    this.origin = Date.now() - clock.now();
+    const model = new ClusterModel(
       {
         algorithm: first.algorithm,
         config: first.config,
         members: first.members.map((member) => member.id),
         voters: first.members.filter((member) => member.voting).map((member) => member.id),
-        clock: this.clock,
+        clock,
         random: createRandom(Date.now() >>> 0),
         target: this.target,
         leadership: {
@@ -201,17 +188,16 @@ export class AttachedCluster implements ManagedTarget {
       },
       this.control(),
     );
+    this.firstRun({ model, clock });
   }
 
-  // ---- ControlTarget ----
+  // ---- What the base asks of an adapter ----
 
-  start(): void {
-    if (this.started) return;
-    this.started = true;
+  protected begin(): void {
     this.model.start();
     // What the agents said before the run started becomes its first observations.
     for (const state of this.members.values()) this.reconcile(state);
-    for (const state of this.members.values()) if (state.status !== null) this.feed(state, state.status.status);
+    for (const state of this.members.values()) if (state.status !== null) this.feed(state.member.id, state.status.status);
     this.intervals.push(setInterval(() => this.flush(false), REORDER_WINDOW_MS / 2));
     this.intervals.push(setInterval(() => this.renew(), Math.max(250, this.leaseMs / 3)));
     this.intervals.push(setInterval(() => this.pingAll(), PING_INTERVAL_MS));
@@ -219,8 +205,7 @@ export class AttachedCluster implements ManagedTarget {
   }
 
   /** Detaches: faults this console set are lifted and kills and pauses it holds released (bounded), then every connection closes. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  protected async close(): Promise<void> {
     const releases: Array<Promise<unknown>> = [];
     if (this.faults !== null && !isEmptyTable(this.faults.table)) {
       this.faults = { table: { blocked: [], links: [] }, version: this.nextVersion() };
@@ -232,39 +217,30 @@ export class AttachedCluster implements ManagedTarget {
       }
     }
     await Promise.race([Promise.allSettled(releases), new Promise((resolve) => setTimeout(resolve, 2_000))]);
-    this.stopped = true;
+    this.detached = true;
     for (const timer of this.retries) clearTimeout(timer);
     for (const interval of this.intervals) clearInterval(interval);
     for (const state of this.members.values()) {
       state.agent?.close('the console detached');
       state.supervisor?.close('the console detached');
     }
-    this.model.stop();
-    this.clock.stop();
   }
 
-  snapshot(): ClusterSnapshot {
-    const snapshot = this.model.snapshot();
+  /** What a real cluster refuses, kill, restart and pause without a reachable supervisor, and what every agent says it cannot do. */
+  protected refusals(): Refusals {
     const supervised = [...this.members.values()].some((state) => state.supervisor?.isOpen);
-    const unavailable = supervised
-      ? UNAVAILABLE_ON_REAL_NODES
-      : {
-          ...UNAVAILABLE_ON_REAL_NODES,
-          ...Object.fromEntries(
-            (['kill', 'restart', 'pause'] as const).map((control) => [
-              control,
-              'No supervisor is reachable: start the agents with --supervise to kill, restart or pause them from the console',
-            ]),
-          ),
-        };
-    const label = this.faultsTakenOver === null ? this.target.label : `${this.target.label}; ${this.faultsTakenOver}`;
-    return { ...snapshot, target: { ...this.target, label, unavailable: { ...unavailable, ...this.refusedByAgents() } }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+    const unsupervised = 'No supervisor is reachable: start the agents with --supervise to kill, restart or pause them from the console';
+    return { ...UNAVAILABLE_ON_REAL_NODES, ...(supervised ? {} : { kill: unsupervised, restart: unsupervised, pause: unsupervised }), ...this.refusedByAgents() };
+  }
+
+  protected override label(): string {
+    return this.faultsTakenOver === null ? this.target.label : `${this.target.label}; ${this.faultsTakenOver}`;
   }
 
   /** Controls that every agent that reported its status says it cannot carry out (etcd-backed agents: partitions, link faults, transfer), with the first one's reason. */
-  private refusedByAgents(): Partial<Record<TargetControl, string>> {
+  private refusedByAgents(): Refusals {
     const lists = [...this.members.values()].flatMap((state) => (state.status === null ? [] : [state.status.unavailable ?? {}]));
-    const refused: Partial<Record<TargetControl, string>> = {};
+    const refused: Refusals = {};
     if (lists.length === 0) return refused;
     for (const control of TARGET_CONTROLS) {
       const reason = lists[0]![control];
@@ -273,19 +249,7 @@ export class AttachedCluster implements ManagedTarget {
     return refused;
   }
 
-  history(limit?: number): ClusterEvent[] {
-    return this.model.history(limit);
-  }
-
-  subscribe(listener: TargetListener): () => void {
-    return this.model.subscribe(listener);
-  }
-
-  now(): number {
-    return this.clock.now();
-  }
-
-  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+  override timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
     const timers = [];
     for (const [id, state] of this.members) {
       const timer = state.status?.electionTimer;
@@ -324,44 +288,26 @@ export class AttachedCluster implements ManagedTarget {
     };
   }
 
-  async execute(command: Command): Promise<CommandAck> {
-    switch (command.type) {
-      case 'configure':
-      case 'clock':
-      case 'scenario':
-        return { ok: false, error: UNAVAILABLE_ON_REAL_NODES[command.type] };
-      case 'open':
-        return { ok: false, error: 'opening another cluster is the console runtime’s job' };
-      case 'partition':
-      case 'link':
-      case 'transfer': {
-        const refusal = this.refusedByAgents()[command.type];
-        if (refusal !== undefined) return { ok: false, error: refusal };
-        break;
+  /** A member without a reachable supervisor cannot be killed, restarted, paused or resumed from here, whatever the others can. */
+  protected override refusalFor(command: ClusterCommand): string | null {
+    if (command.type === 'kill' || command.type === 'restart' || command.type === 'pause' || command.type === 'resume') {
+      const state = this.members.get(command.nodeId);
+      if (state !== undefined && !state.supervisor?.isOpen) {
+        return `${command.nodeId} has no supervisor this console can reach (${state.member.supervisor}): start it with --supervise to ${command.type} it from here`;
       }
-      case 'kill':
-      case 'restart':
-      case 'pause':
-      case 'resume': {
-        const state = this.members.get(command.nodeId);
-        if (state !== undefined && !state.supervisor?.isOpen) {
-          return { ok: false, error: `${command.nodeId} has no supervisor this console can reach (${state.member.supervisor}): start it with --supervise to ${command.type} it from here` };
-        }
-        break;
-      }
-      default:
-        break;
     }
-    return this.requests.execute(
-      this.model,
-      command,
-      (table) => {
-        this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
-        this.faultsTakenOver = null;
-        for (const state of this.members.values()) if (state.agent?.isOpen) this.requests.track(this.pushFaults(state));
-      },
-      (reasons) => `not every node could be reached: ${reasons}`,
-    );
+    return super.refusalFor(command);
+  }
+
+  /** The agents get this console's new rule table (a partition into groups goes as its groups), leased. */
+  protected override networkChanged(table: NetworkTable): void {
+    this.faults = { table: wireTable(table, this.model.splitGroups()), version: this.nextVersion() };
+    this.faultsTakenOver = null;
+    for (const state of this.members.values()) if (state.agent?.isOpen) this.requests.track(this.pushFaults(state));
+  }
+
+  protected override requestsFailed(reasons: string): string {
+    return `not every node could be reached: ${reasons}`;
   }
 
   // ---- Nodes, as the model sees them ----
@@ -383,7 +329,7 @@ export class AttachedCluster implements ManagedTarget {
     };
     return {
       run: (id) => this.runOf(state(id)),
-      status: (id) => (this.runOf(state(id)) === 'down' ? null : state(id).observed),
+      status: (id) => (this.runOf(state(id)) === 'down' ? null : this.fedStatus(id)),
       kill: (id) => child(id, 'kill', 'down'),
       start: (id) => child(id, 'start', 'up'),
       pause: (id) => child(id, 'pause', 'paused'),
@@ -414,7 +360,7 @@ export class AttachedCluster implements ManagedTarget {
     return state.agent?.isOpen === true && state.unreachableSince === null;
   }
 
-  private decorate(node: NodeView): NodeView {
+  protected override decorate(node: NodeView): NodeView {
     const state = this.members.get(node.id)!;
     const reachable = this.reachable(state);
     const pid = state.child?.pid ?? (reachable ? (state.status?.pid ?? null) : null);
@@ -461,7 +407,7 @@ export class AttachedCluster implements ManagedTarget {
 
   /** Records a run state the agents or supervisors reported that differs from what was recorded. */
   private reconcile(state: MemberState): void {
-    if (this.started) this.model.reconcile(state.member.id, this.runOf(state));
+    if (this.isStarted) this.model.reconcile(state.member.id, this.runOf(state));
   }
 
   // ---- Connections ----
@@ -479,7 +425,7 @@ export class AttachedCluster implements ManagedTarget {
     const address = kind === 'agent' ? state.member.address : state.member.supervisor;
     let delayMs = RECONNECT_MS_MIN;
     const attempt = async (): Promise<void> => {
-      if (this.stopped) return;
+      if (this.detached) return;
       try {
         const { connection } = await dialWire({
           address,
@@ -490,7 +436,7 @@ export class AttachedCluster implements ManagedTarget {
           timeoutMs: DIAL_TIMEOUT_MS,
           ...tlsOf(this.options),
         });
-        if (this.stopped) {
+        if (this.detached) {
           connection.close('the console detached');
           return;
         }
@@ -533,7 +479,7 @@ export class AttachedCluster implements ManagedTarget {
       }
     };
     const retry = (): void => {
-      if (this.stopped) return;
+      if (this.detached) return;
       const timer = setTimeout(() => {
         this.retries.delete(timer);
         if (kind === 'agent') state.redialNow = null;
@@ -558,9 +504,9 @@ export class AttachedCluster implements ManagedTarget {
     switch (frame.t) {
       case 'status':
         // Another process (restarted, or seen for the first time): what the old one said is over.
-        if (state.status !== null && state.status.pid !== frame.status.pid) state.observed = null;
+        if (state.status !== null && state.status.pid !== frame.status.pid) this.forget(state.member.id);
         state.status = frame.status;
-        if (this.started && !sameNodeStatus(state.observed, frame.status.status)) this.later(state, frame.status.now, () => this.feed(state, frame.status.status));
+        if (this.isStarted && !sameNodeStatus(this.fedStatus(state.member.id), frame.status.status)) this.later(state, frame.status.now, () => this.feed(state.member.id, frame.status.status));
         if (frame.status.capabilities !== undefined) this.model.observeCapabilities(state.member.id, frame.status.capabilities);
         this.model.changed();
         return;
@@ -588,7 +534,7 @@ export class AttachedCluster implements ManagedTarget {
         // Its supervisor started it again: show it as soon as it answers, not when the backoff says.
         if (frame.child.state === 'up' && frame.child.pid !== state.child?.pid) state.redialNow?.();
         state.child = frame.child;
-        if (frame.child.state === 'down') state.observed = null;
+        if (frame.child.state === 'down') this.forget(state.member.id);
         this.reconcile(state);
         this.model.changed();
         return;
@@ -598,16 +544,16 @@ export class AttachedCluster implements ManagedTarget {
   private onEvent(state: MemberState, event: AgentEvent): void {
     // A peer connected again (it restarted, or its cable is back): redial it at once.
     if (event.type === 'peer-joined') this.members.get(event.peer)?.redialNow?.();
-    if (!this.started) return;
+    if (!this.isStarted) return;
     switch (event.type) {
       case 'boot':
         this.later(state, event.t, () => {
-          state.observed = null;
-          this.feed(state, event.status);
+          this.forget(state.member.id);
+          this.feed(state.member.id, event.status);
         });
         return;
       case 'status':
-        this.later(state, event.t, () => this.feed(state, event.status));
+        this.later(state, event.t, () => this.feed(state.member.id, event.status));
         return;
       case 'persisted':
         this.later(state, event.t, () => this.model.persisted(state.member.id, {}, event.status));
@@ -621,14 +567,6 @@ export class AttachedCluster implements ManagedTarget {
       default:
         return;
     }
-  }
-
-  /** Feeds a node's status to the model, against the one fed before (null: it booted). */
-  private feed(state: MemberState, status: NodeStatus): void {
-    if (sameNodeStatus(state.observed, status)) return;
-    const previous = state.observed;
-    state.observed = status;
-    this.model.observe(state.member.id, status, previous);
   }
 
   /**

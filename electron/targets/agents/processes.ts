@@ -146,21 +146,8 @@ export async function startProcesses(options: ProcessesOptions): Promise<Managed
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    const cluster = attached;
-    return {
-      start: () => cluster.start(),
-      stop: async () => {
-        await cluster.stop();
-        await stopAll();
-      },
-      snapshot: () => cluster.snapshot(),
-      history: (limit) => cluster.history(limit),
-      execute: (command) => cluster.execute(command),
-      inspect: (nodeId) => cluster.inspect(nodeId),
-      timers: () => cluster.timers(),
-      now: () => cluster.now(),
-      subscribe: (listener) => cluster.subscribe(listener),
-    };
+    // The console detaches first (releasing what it holds), then the processes stop.
+    return attached.whenStopped(stopAll);
   } catch (error) {
     await stopAll();
     throw error;

@@ -71,7 +71,8 @@ export class Cluster {
   private readonly clock: Clock;
   private readonly agents = new Map<string, Agent>();
   private readonly fabric: Fabric;
-  private readonly model: ClusterModel;
+  /** What the dashboard is told about this cluster: a target serves it, the simulator checks it. */
+  readonly model: ClusterModel;
   private readonly crashHintsOn: boolean;
   private readonly bootSpreadMs: number;
   private readonly bootRandom: Random;

@@ -1,24 +1,22 @@
 /**
  * The embedded cluster as the app runs it: a Cluster on a RealClock, which `configure` replaces
- * with a fresh one of other settings (algorithm, size, timings). Listeners follow across the
- * replacement and are told with onReset, before the new run starts, so dashboards start its history.
- * Priorities, capabilities and the leadership rules carry over to the new cluster (for the nodes it
- * still has), except for a scenario that names its cluster: it starts from the defaults, as on
- * the simulator.
+ * with a fresh one of other settings (algorithm, size, timings) as a new run. Priorities,
+ * capabilities and the leadership rules carry over to the new cluster (for the nodes it still
+ * has), except for a scenario that names its cluster: it starts from the defaults, as on the
+ * simulator. Every control applies here; the base (model-target.ts) does the rest.
  */
 import { parseElectionConfig } from '../../../shared/core/config.js';
 import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
 import type { Capabilities } from '../../../shared/core/leadership.js';
-import { createRandom } from '../../../shared/core/random.js';
-import type { Scenario } from '../../../shared/scenario/format.js';
-import { ScenarioRunner } from '../scenario-runner.js';
-import type { ClusterEvent, ClusterSnapshot, Command, CommandAck, NodeDetail, RuntimeCommand } from '../../../shared/protocol/types.js';
+import type { ClusterCommand, CommandAck, NodeDetail, RuntimeCommand } from '../../../shared/protocol/types.js';
 import { ValidationError } from '../../../shared/protocol/validate.js';
+import type { Scenario } from '../../../shared/scenario/format.js';
 import { RealClock } from '../../runtime/clock.js';
+import { ModelTarget } from '../model-target.js';
+import type { Refusals } from '../target.js';
 import { Cluster, MAX_NODES, memberIds } from './cluster.js';
-import type { TargetListener } from '../target.js';
 
-export interface RuntimeSettings {
+export interface EmbeddedSettings {
   algorithm: AlgorithmName;
   nodes: number;
   config: ElectionConfig;
@@ -27,96 +25,61 @@ export interface RuntimeSettings {
   crashHints?: boolean;
 }
 
-export class EmbeddedRuntime {
-  private clock: RealClock;
-  private current: Cluster;
-  private settings: RuntimeSettings;
+export class EmbeddedTarget extends ModelTarget {
+  private live: Cluster;
+  private settings: EmbeddedSettings;
   private generation = 0;
-  private readonly listeners = new Map<TargetListener, () => void>();
-  private scenario: ScenarioRunner | null = null;
 
-  constructor(settings: RuntimeSettings) {
+  constructor(settings: EmbeddedSettings) {
+    const clock = new RealClock();
+    const cluster = createCluster(settings, 0, clock);
+    super(settings.seed);
+    this.firstRun({ model: cluster.model, clock });
     this.settings = settings;
-    this.clock = new RealClock();
-    this.current = this.createCluster();
+    this.live = cluster;
   }
 
   get cluster(): Cluster {
-    return this.current;
+    return this.live;
   }
 
-  start(): void {
-    this.current.start();
+  protected refusals(): Refusals {
+    return {};
   }
 
-  stop(): void {
-    this.scenario?.stop();
-    this.current.stop();
-    this.clock.stop();
-    this.listeners.clear();
+  protected begin(): void {
+    this.live.start();
   }
 
-  snapshot(): ClusterSnapshot {
-    const running = this.scenario !== null && this.scenario.finished === null ? this.scenario : null;
-    return {
-      ...this.current.snapshot(),
-      scenario: running === null ? null : { name: running.scenario.name, startedT: running.startedT, durationMs: running.scenario.durationMs },
-    };
+  protected close(): void {
+    this.live.stop();
   }
 
-  history(limit?: number): ClusterEvent[] {
-    return this.current.history(limit);
+  protected override carryOut(command: ClusterCommand): CommandAck {
+    return this.live.execute(command);
   }
 
   inspect(nodeId: string): NodeDetail | null {
-    return this.current.inspect(nodeId);
+    return this.live.inspect(nodeId);
   }
 
-  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
-    return this.current.timers();
+  override timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
+    return this.live.timers();
   }
 
-  now(): number {
-    return this.current.now();
+  protected override otherCommand(command: Extract<RuntimeCommand, { type: 'configure' }>): CommandAck {
+    return this.configure(command);
   }
 
-  subscribe(listener: TargetListener): () => void {
-    this.listeners.set(listener, this.current.subscribe(listener));
-    return () => {
-      this.listeners.get(listener)?.();
-      this.listeners.delete(listener);
-    };
-  }
-
-  execute(command: Command): CommandAck {
-    if (command.type === 'configure') return this.configure(command);
-    if (command.type === 'scenario') return command.action === 'run' ? this.runScenario(command.scenario) : this.stopScenario(command.keepFaults === true);
-    if (command.type === 'open') return { ok: false, error: 'this hub serves one embedded cluster and cannot open another' };
-    return this.current.execute(command);
-  }
-
-  /** Starts a scenario; if it names cluster settings, the cluster is first restarted with them. */
-  private runScenario(scenario: Scenario): CommandAck {
-    if (this.scenario !== null && this.scenario.finished === null) {
-      return { ok: false, error: `the scenario "${this.scenario.scenario.name}" is still running; stop it first` };
-    }
-    if (scenario.cluster !== undefined) {
-      const configured = this.configure({ type: 'configure', ...scenario.cluster }, false);
-      if (!configured.ok) return { ok: false, error: `the scenario's cluster: ${configured.error}` };
-    }
-    this.scenario = new ScenarioRunner(scenario, this.current, this.clock, {
-      random: createRandom(scenario.seed ?? this.settings.seed).fork('scenario'),
-      onFinish: () => {
-        for (const listener of this.listeners.keys()) listener.onChange?.();
-      },
-    });
-    return { ok: true };
-  }
-
-  private stopScenario(keepFaults: boolean): CommandAck {
-    if (this.scenario === null || this.scenario.finished !== null) return { ok: false, error: 'no scenario is running' };
-    this.scenario.stop(keepFaults);
-    return { ok: true };
+  /** A scenario that names cluster settings first restarts the cluster with them (and the default priorities). */
+  protected override runScenario(scenario: Scenario): CommandAck {
+    const { cluster, ...rest } = scenario;
+    if (cluster === undefined) return super.runScenario(scenario);
+    const running = this.snapshot().scenario;
+    if (running !== null) return { ok: false, error: `the scenario "${running.name}" is still running; stop it first` };
+    const configured = this.configure({ type: 'configure', ...cluster }, false);
+    if (!configured.ok) return { ok: false, error: `the scenario's cluster: ${configured.error}` };
+    return super.runScenario(rest);
   }
 
   /** Replaces the cluster with a fresh one; the clock speed carries over, and the priorities and capabilities unless `keepLeadership` is false. */
@@ -130,33 +93,29 @@ export class EmbeddedRuntime {
       if (error instanceof ValidationError) return { ok: false, error: error.message };
       throw error;
     }
-    const speed = this.clock.speed;
-    const previous = this.current;
-    this.scenario?.stop();
-    this.scenario = null;
-    this.current.stop();
-    this.clock.stop();
+    const previous = this.live;
+    const clock = new RealClock();
+    clock.setSpeed(this.clock.speed);
     this.settings = { ...this.settings, algorithm: command.algorithm ?? this.settings.algorithm, nodes, config };
     this.generation += 1;
-    this.clock = new RealClock();
-    this.clock.setSpeed(speed);
-    this.current = keepLeadership ? this.createCluster(previous) : this.createCluster();
-    for (const listener of this.listeners.keys()) this.listeners.set(listener, this.current.subscribe(listener));
-    // Listeners restart from the new run's empty history before its first event, so nobody sees seq go back.
-    for (const listener of this.listeners.keys()) listener.onReset?.();
-    this.current.start();
+    this.live = createCluster(this.settings, this.generation, clock, keepLeadership ? previous : null);
+    const previousClock = this.clock as RealClock;
+    this.replaceRun({ model: this.live.model, clock }, () => {
+      previous.stop();
+      previousClock.stop();
+    });
     return { ok: true };
   }
+}
 
-  /** A cluster of the current settings, with the priorities and capabilities of `previous` for the nodes both have. */
-  private createCluster(previous: Cluster | null = null): Cluster {
-    const { algorithm, nodes, config, seed, crashHints } = this.settings;
-    const cluster = { algorithm, nodeCount: nodes, config, seed: (seed + this.generation) >>> 0, clock: this.clock, ...(crashHints === undefined ? {} : { crashHints }) };
-    if (previous === null) return new Cluster(cluster);
-    const members = new Set(memberIds(nodes));
-    const kept = <T>(table: Readonly<Record<string, T>>): Record<string, T> => Object.fromEntries(Object.entries(table).filter(([id]) => members.has(id)));
-    const leadership = previous.leadership();
-    const capabilities: Record<string, Capabilities> = kept(Object.fromEntries(previous.members.map((id) => [id, previous.capabilities(id)])));
-    return new Cluster({ ...cluster, leadership: { ...leadership, priorities: kept(leadership.priorities) }, capabilities });
-  }
+/** A cluster of these settings, with the priorities and capabilities of `previous` for the nodes both have. */
+function createCluster(settings: EmbeddedSettings, generation: number, clock: RealClock, previous: Cluster | null = null): Cluster {
+  const { algorithm, nodes, config, seed, crashHints } = settings;
+  const options = { algorithm, nodeCount: nodes, config, seed: (seed + generation) >>> 0, clock, ...(crashHints === undefined ? {} : { crashHints }) };
+  if (previous === null) return new Cluster(options);
+  const members = new Set(memberIds(nodes));
+  const kept = <T>(table: Readonly<Record<string, T>>): Record<string, T> => Object.fromEntries(Object.entries(table).filter(([id]) => members.has(id)));
+  const leadership = previous.leadership();
+  const capabilities: Record<string, Capabilities> = kept(Object.fromEntries(previous.members.map((id) => [id, previous.capabilities(id)])));
+  return new Cluster({ ...options, leadership: { ...leadership, priorities: kept(leadership.priorities) }, capabilities });
 }

@@ -10,26 +10,16 @@
  * EtcdRunner.
  */
 import type { IMember, IStatusResponse, Etcd3 } from 'etcd3';
-import { sameNodeStatus, type ElectionConfig, type NodeStatus } from '../../../shared/core/election.js';
+import type { ElectionConfig, NodeStatus } from '../../../shared/core/election.js';
 import { createRandom } from '../../../shared/core/random.js';
 import type { NetworkTable } from '../../../shared/network/link-rules.js';
 import type { EtcdWatchSpec } from '../../../shared/protocol/etcd.js';
-import type {
-  ClusterEvent,
-  ClusterSnapshot,
-  Command,
-  CommandAck,
-  NodeDetail,
-  NodeRunState,
-  NodeView,
-  TargetControl,
-  TargetInfo,
-} from '../../../shared/protocol/types.js';
-import { RealClock } from '../../runtime/clock.js';
-import type { ManagedTarget, TargetListener } from '../target.js';
+import type { ClusterCommand, NodeDetail, NodeRunState, NodeView, TargetControl, TargetInfo } from '../../../shared/protocol/types.js';
+import { RealClock, type Clock } from '../../runtime/clock.js';
 import { ClusterModel } from '../model/model.js';
-import type { NodeControl } from '../target.js';
-import { TrackedRequests, waitUntil } from '../model/requests.js';
+import { waitUntil } from '../model/requests.js';
+import { ModelTarget } from '../model-target.js';
+import type { NodeControl, Refusals } from '../target.js';
 import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from '../../clients/etcd.js';
 import { etcdDefaults, readTiming } from './timing.js';
 
@@ -66,7 +56,6 @@ const ETCD_HAS_NO_PRIORITIES = 'etcd elects by its own rules and has no member p
 const UNAVAILABLE_ON_ETCD = {
   configure: "An etcd cluster's timing is in its members' flags: open a new playground with other settings, or restart the members",
   clock: 'etcd members keep real time: there is no clock control on etcd',
-  scenario: 'Scenarios run on the embedded cluster',
   loss: TCP_LINK_REFUSAL,
   duplicate: TCP_LINK_REFUSAL,
   priority: ETCD_HAS_NO_PRIORITIES,
@@ -138,8 +127,6 @@ class MemberState {
   /** When the last status came (epoch ms), and how long it took. */
   statusAt: number | null = null;
   roundTripMs: number | null = null;
-  /** The status this console last fed to the model. */
-  observed: NodeStatus | null = null;
   reachable = false;
   failures = 0;
   lastError: string | null = null;
@@ -168,16 +155,12 @@ class MemberState {
   }
 }
 
-export class EtcdCluster implements ManagedTarget {
-  private readonly clock = new RealClock();
-  private model: ClusterModel;
+export class EtcdCluster extends ModelTarget {
   private members = new Map<string, MemberState>();
-  private readonly listeners = new Map<TargetListener, () => void>();
   private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
   private readonly runner: EtcdRunner | null;
-  private started = false;
-  private stopped = false;
-  private readonly requests = new TrackedRequests();
+  /** Set once the target began to stop: no more polls or membership refreshes. */
+  private closed = false;
   private refreshing = false;
   private lastRefreshMs = 0;
   /** Who led each recent term, as the members said (see feed). */
@@ -187,7 +170,7 @@ export class EtcdCluster implements ManagedTarget {
   private config: ElectionConfig;
   private configSource: string;
   /** The controls this cluster refuses, with the reason. */
-  private readonly unavailable: Partial<Record<TargetControl, string>>;
+  private readonly unavailable: Refusals;
 
   /**
    * Watches the etcd cluster behind `spec.endpoints`: learns the members from any endpoint that
@@ -229,18 +212,19 @@ export class EtcdCluster implements ManagedTarget {
   }
 
   constructor(private readonly options: EtcdClusterOptions) {
+    super();
     this.runner = options.runner ?? null;
     this.unavailable = this.runner === null ? UNAVAILABLE_ON_WATCHED_ETCD : { ...UNAVAILABLE_ON_ETCD, ...this.runner.unavailable };
     this.config = options.config;
     this.configSource = options.configSource;
     this.provisional = options.provisional ?? false;
-    this.model = this.createModel(options.members);
+    const clock = new RealClock();
+    this.firstRun({ model: this.createModel(options.members, clock), clock });
     this.track(options.members);
     this.runner?.onExit((name) => {
-      const state = this.members.get(name);
-      if (state === undefined) return;
-      state.observed = null;
-      if (this.started) this.model.reconcile(name, 'down');
+      if (!this.members.has(name)) return;
+      this.forget(name);
+      if (this.isStarted) this.model.reconcile(name, 'down');
     });
   }
 
@@ -255,53 +239,36 @@ export class EtcdCluster implements ManagedTarget {
     return null;
   }
 
-  // ---- ControlTarget ----
+  // ---- What the base asks of an adapter ----
 
-  start(): void {
-    if (this.started) return;
-    this.started = true;
+  protected begin(): void {
     this.model.start();
     this.observeAll();
+    if (this.intervals.length > 0) return;
     if (this.options.kind === 'etcd') this.intervals.push(setInterval(() => void this.refreshMembership(), MEMBERSHIP_REFRESH_MS));
     this.intervals.push(setInterval(() => void this.readAlarms(), ALARM_POLL_MS));
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  protected async close(): Promise<void> {
+    this.closed = true;
     for (const interval of this.intervals) clearInterval(interval);
     for (const state of this.members.values()) state.retire();
-    for (const unsubscribe of this.listeners.values()) unsubscribe();
-    this.listeners.clear();
-    this.model.stop();
-    this.clock.stop();
     await this.runner?.stop();
   }
 
-  snapshot(): ClusterSnapshot {
-    const snapshot = this.model.snapshot();
-    return { ...snapshot, target: { ...snapshot.target, label: this.label() }, nodes: snapshot.nodes.map((node) => this.decorate(node)) };
+  protected refusals(): Refusals {
+    return this.unavailable;
   }
 
-  history(limit?: number): ClusterEvent[] {
-    return this.model.history(limit);
+  /** A watched cluster has no faults of Conclave's to heal. */
+  protected override refusalFor(command: ClusterCommand): string | null {
+    if (command.type === 'heal' && this.runner === null) return 'Conclave set no faults on this etcd cluster: there is nothing for it to heal';
+    return super.refusalFor(command);
   }
 
-  subscribe(listener: TargetListener): () => void {
-    this.listeners.set(listener, this.model.subscribe(listener));
-    return () => {
-      this.listeners.get(listener)?.();
-      this.listeners.delete(listener);
-    };
-  }
-
-  now(): number {
-    return this.clock.now();
-  }
-
-  /** etcd does not say when its members' election timers run. */
-  timers(): Array<{ id: string; startedAt: number; dueAt: number }> {
-    return [];
+  /** A playground's proxies enforce the console's link rules. */
+  protected override networkChanged(table: NetworkTable): void {
+    this.runner?.applyRules(table);
   }
 
   inspect(nodeId: string): NodeDetail | null {
@@ -336,23 +303,9 @@ export class EtcdCluster implements ManagedTarget {
     };
   }
 
-  async execute(command: Command): Promise<CommandAck> {
-    if (command.type === 'open') return { ok: false, error: 'opening another cluster is the console runtime’s job' };
-    if (command.type === 'configure' || command.type === 'scenario') return { ok: false, error: UNAVAILABLE_ON_ETCD[command.type] };
-    if (command.type === 'heal' && this.runner === null) return { ok: false, error: 'Conclave set no faults on this etcd cluster: there is nothing for it to heal' };
-    const refusals = command.type === 'heal' ? [] : [this.unavailable[command.type === 'resume' ? 'pause' : command.type]];
-    if (command.type === 'link') {
-      if ((command.dropProbability ?? 0) > 0) refusals.push(this.unavailable.loss);
-      if ((command.duplicateProbability ?? 0) > 0) refusals.push(this.unavailable.duplicate);
-    }
-    const refusal = refusals.find((reason) => reason !== undefined);
-    if (refusal !== undefined) return { ok: false, error: refusal };
-    return this.requests.execute(this.model, command, (table) => this.runner?.applyRules(table), (reasons) => reasons);
-  }
-
   // ---- The model ----
 
-  private createModel(members: EtcdMemberInfo[]): ClusterModel {
+  private createModel(members: EtcdMemberInfo[], clock: Clock): ClusterModel {
     const target: TargetInfo = {
       kind: this.options.kind,
       label: '',
@@ -365,7 +318,7 @@ export class EtcdCluster implements ManagedTarget {
         config: this.config,
         members: members.map((member) => member.name),
         voters: members.filter((member) => member.voting).map((member) => member.name),
-        clock: this.clock,
+        clock,
         random: createRandom(Date.now() >>> 0),
         target,
       },
@@ -383,10 +336,10 @@ export class EtcdCluster implements ManagedTarget {
     };
     return {
       run,
-      status: (id) => (run(id) === 'down' ? null : state(id).observed),
+      status: (id) => (run(id) === 'down' ? null : this.fedStatus(id)),
       kill: (id) => {
         runner().kill(id);
-        state(id).observed = null;
+        this.forget(id);
       },
       start: (id) => {
         runner().start(id);
@@ -418,13 +371,13 @@ export class EtcdCluster implements ManagedTarget {
   private observeAll(): void {
     for (const state of this.members.values()) {
       if (this.runner === null) this.model.reconcile(state.name, state.reachable ? 'up' : 'down');
-      state.observed = null;
-      if (state.status !== null && state.reachable) this.feed(state, state.status);
+      this.forget(state.name);
+      if (state.status !== null && state.reachable) this.report(state, state.status);
     }
   }
 
   /**
-   * Feeds a member's status to the model, against the one fed before (null: it booted, or came back).
+   * Feeds what a member says to the model, as a status (the base keeps the one fed before).
    *
    * etcd's status gives as raftTerm the term of the last entry the member applied, not its raft
    * term: a new leader, and the members that follow it, name it alongside the previous term until
@@ -432,7 +385,7 @@ export class EtcdCluster implements ManagedTarget {
    * other than the one already seen leading that term, waits for its term instead of showing two
    * leaders in one term.
    */
-  private feed(state: MemberState, status: IStatusResponse): void {
+  private report(state: MemberState, status: IStatusResponse): void {
     const memberId = status.header.member_id;
     const next: NodeStatus = {
       role: status.leader === memberId ? 'leader' : 'follower',
@@ -445,10 +398,7 @@ export class EtcdCluster implements ManagedTarget {
       if (known !== undefined && known !== next.leaderId) return;
       if (known === undefined) this.rememberLeader(next.term, next.leaderId);
     }
-    const previous = state.observed;
-    if (sameNodeStatus(previous, next)) return;
-    state.observed = next;
-    this.model.observe(state.name, next, previous);
+    this.feed(state.name, next);
   }
 
   private rememberLeader(term: number, leader: string): void {
@@ -472,7 +422,7 @@ export class EtcdCluster implements ManagedTarget {
   }
 
   private schedule(state: MemberState, delayMs: number): void {
-    if (this.stopped || state.retired) return;
+    if (this.closed || state.retired) return;
     state.timer = setTimeout(() => {
       state.timer = null;
       void this.poll(state);
@@ -527,12 +477,12 @@ export class EtcdCluster implements ManagedTarget {
     state.reachable = true;
     // A watch that began before any member answered learns the members now.
     if (learned && this.provisional) void this.refreshMembership();
-    if (!this.started) return;
+    if (!this.isStarted) return;
     if (cameBack && this.runner === null) {
-      state.observed = null;
+      this.forget(state.name);
       this.model.reconcile(state.name, 'up');
     }
-    this.feed(state, status);
+    this.report(state, status);
     if (cameBack) this.model.changed();
   }
 
@@ -544,8 +494,8 @@ export class EtcdCluster implements ManagedTarget {
     if (!lost || !state.reachable) return;
     state.reachable = false;
     if (this.runner === null) {
-      state.observed = null;
-      if (this.started) this.model.reconcile(state.name, 'down');
+      this.forget(state.name);
+      if (this.isStarted) this.model.reconcile(state.name, 'down');
     }
     this.model.changed();
   }
@@ -563,12 +513,12 @@ export class EtcdCluster implements ManagedTarget {
   /** Asks who the members are; a different membership starts a new run. */
   private async refreshMembership(): Promise<void> {
     const asked = this.reachableMember();
-    if (this.refreshing || this.stopped || asked === null || performance.now() - this.lastRefreshMs < MEMBERSHIP_REFRESH_MS_MIN) return;
+    if (this.refreshing || this.closed || asked === null || performance.now() - this.lastRefreshMs < MEMBERSHIP_REFRESH_MS_MIN) return;
     this.refreshing = true;
     this.lastRefreshMs = performance.now();
     try {
       const answer = await asked.client!.cluster.memberList({}, within(STATUS_TIMEOUT_MS));
-      if (this.stopped) return;
+      if (this.closed) return;
       const members = membersFrom(answer.members, this.options.endpoints, this.options.access.username);
       const known = [...this.members.values()].map((state) => state.info);
       if (sameMembership(members, known)) return;
@@ -581,7 +531,7 @@ export class EtcdCluster implements ManagedTarget {
           this.configSource = timing.source;
         }
       }
-      if (!this.stopped) this.restartRun(members);
+      if (!this.closed) this.restartRun(members);
     } catch {
       // The next refresh asks again.
     } finally {
@@ -593,17 +543,11 @@ export class EtcdCluster implements ManagedTarget {
   private restartRun(members: EtcdMemberInfo[]): void {
     for (const state of this.members.values()) state.retire();
     const previous = this.model;
-    this.model = this.createModel(members);
-    for (const [listener, unsubscribe] of this.listeners) {
-      unsubscribe();
-      this.listeners.set(listener, this.model.subscribe(listener));
-    }
-    previous.stop();
-    this.leaderOfTerm.clear();
-    this.track(members);
-    if (!this.started) return;
-    for (const listener of this.listeners.keys()) listener.onReset?.();
-    this.model.start();
+    this.replaceRun({ model: this.createModel(members, this.clock), clock: this.clock }, () => {
+      previous.stop();
+      this.leaderOfTerm.clear();
+      this.track(members);
+    });
   }
 
   private async readAlarms(): Promise<void> {
@@ -625,7 +569,7 @@ export class EtcdCluster implements ManagedTarget {
 
   // ---- What the dashboard sees ----
 
-  private label(): string {
+  protected override label(): string {
     const count = this.members.size;
     const reached = [...this.members.values()].some((state) => state.reachable);
     const base =
@@ -636,7 +580,7 @@ export class EtcdCluster implements ManagedTarget {
     return `${base}, unreachable${reason === undefined ? '' : `: ${reason}`}`;
   }
 
-  private decorate(node: NodeView): NodeView {
+  protected override decorate(node: NodeView): NodeView {
     const state = this.members.get(node.id);
     if (state === undefined) return node;
     const view: NodeView = { ...node, voting: state.info.voting, reachable: state.reachable };

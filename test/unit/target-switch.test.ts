@@ -3,7 +3,7 @@
  * stopped too, and never started.
  */
 import { describe, expect, it } from 'vitest';
-import { ConsoleRuntime } from '../../electron/targets/switch.js';
+import { TargetSwitch } from '../../electron/targets/switch.js';
 import type { ManagedTarget } from '../../electron/targets/target.js';
 import type { ClusterSnapshot } from '../../shared/protocol/types.js';
 
@@ -22,11 +22,11 @@ function fakeTarget(name: string, log: string[]): ManagedTarget {
   };
 }
 
-describe('ConsoleRuntime', () => {
+describe('TargetSwitch', () => {
   it('stops the cluster an open under way builds when the console stops meanwhile, and does not start it', async () => {
     const log: string[] = [];
     let opened!: (target: ManagedTarget) => void;
-    const runtime = new ConsoleRuntime(fakeTarget('first', log), () => new Promise((resolve) => (opened = resolve)));
+    const runtime = new TargetSwitch(fakeTarget('first', log), () => new Promise((resolve) => (opened = resolve)));
     runtime.start();
     const answer = runtime.execute({ type: 'open', target: { kind: 'embedded' } });
     const stopped = runtime.stop();
@@ -41,7 +41,7 @@ describe('ConsoleRuntime', () => {
     const log: string[] = [];
     let previousStopped!: () => void;
     const first = { ...fakeTarget('first', log), stop: () => new Promise<void>((resolve) => (previousStopped = () => (log.push('first stop'), resolve()))) };
-    const runtime = new ConsoleRuntime(first, async () => fakeTarget('second', log));
+    const runtime = new TargetSwitch(first, async () => fakeTarget('second', log));
     const answer = runtime.execute({ type: 'open', target: { kind: 'embedded' } });
     await new Promise((resolve) => setTimeout(resolve, 0));
     const stopped = runtime.stop();
