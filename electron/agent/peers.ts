@@ -14,6 +14,7 @@
  * a few heartbeat intervals of its cable rather than after TCP's retransmission backoff.
  */
 import { ALGORITHM_INFO } from '../../shared/algorithms.js';
+import { Backoff } from '../../shared/core/backoff.js';
 import type { Message } from '../../shared/core/election.js';
 import type { Random } from '../../shared/core/random.js';
 import { MIN_LATENCY_MS, type LinkRules } from '../../shared/network/link-rules.js';
@@ -26,9 +27,12 @@ import type { Logger } from './log.js';
 
 export type SentMessage = z.infer<typeof sentMessageSchema>;
 
-/** Reconnection backoff: from the minimum, doubling to the cap (two heartbeat intervals), each delay jittered by ±50%. */
+/**
+ * Redial backoff: from the minimum, doubling to the cap (two heartbeat intervals, at least the
+ * minimum), with equal jitter (backoff.ts): no other caller contends for our connection to a peer.
+ */
 export const RECONNECT_MS_MIN = 50;
-export const RECONNECT_MS_MAX = 2_000;
+const RECONNECT_HEARTBEATS_MAX = 2;
 /** A dial to a peer gives up after this many heartbeat intervals (at least DIAL_MS_MIN): a fresh attempt gets through as soon as the path is back. */
 const DIAL_HEARTBEATS = 4;
 const DIAL_MS_MIN = 250;
@@ -43,9 +47,9 @@ const RETIRED_INSTANCES_MAX = 16;
 /** How often a connection's dropped messages are logged (once per interval, with a count). */
 const DROP_LOG_INTERVAL_MS = 5_000;
 
-export function reconnectDelayMs(attempt: number, random: Random, capMs = RECONNECT_MS_MAX): number {
-  const base = Math.min(capMs, RECONNECT_MS_MIN * 2 ** Math.min(attempt, 16));
-  return base * (0.5 + random.next());
+/** One peer's redial waits, its cap following the heartbeat so that a peer is back within a few intervals of its cable. */
+export function redialBackoff(heartbeatMs: number, random: Random): Backoff {
+  return new Backoff({ delayMsMin: RECONNECT_MS_MIN, delayMsMax: Math.max(RECONNECT_MS_MIN, RECONNECT_HEARTBEATS_MAX * heartbeatMs), jitter: 'equal' }, random);
 }
 
 /** Messages per second, as a token bucket refilled continuously. */
@@ -108,7 +112,8 @@ interface PeerLink {
   present: boolean;
   /** It said goodbye on a connection since it last connected: it is stopping on purpose. */
   leaving: boolean;
-  attempt: number;
+  /** The waits between failed dials, reset once one connects. */
+  redial: Backoff;
   timer: ReturnType<typeof setTimeout> | null;
   dialing: boolean;
   /** The last dial failure logged, so that a peer that stays down is logged once. */
@@ -150,7 +155,7 @@ export class PeerTransport {
         retired: [],
         present: false,
         leaving: false,
-        attempt: 0,
+        redial: redialBackoff(options.membership.config.heartbeatMs, options.random.fork(`redial-${peer.id}`)),
         timer: null,
         dialing: false,
         lastFailure: null,
@@ -210,7 +215,7 @@ export class PeerTransport {
     if ((link.outbound !== null && link.outbound.isOpen) || link.dialing || this.stopped) return;
     if (link.timer !== null) clearTimeout(link.timer);
     link.timer = null;
-    link.attempt = 0;
+    link.redial.reset();
     void this.dial(link);
   }
 
@@ -443,12 +448,10 @@ export class PeerTransport {
 
   private schedule(link: PeerLink): void {
     if (this.stopped || link.timer !== null) return;
-    const delayMs = reconnectDelayMs(link.attempt, this.options.random, Math.max(RECONNECT_MS_MIN, 2 * this.heartbeatMs));
-    link.attempt += 1;
     link.timer = setTimeout(() => {
       link.timer = null;
       void this.dial(link);
-    }, delayMs);
+    }, link.redial.next());
   }
 
   private async dial(link: PeerLink): Promise<void> {
@@ -477,7 +480,7 @@ export class PeerTransport {
         connection.close(reason);
         throw new DialError(reason, true);
       }
-      link.attempt = 0;
+      link.redial.reset();
       link.outbound = connection;
       link.outboundInstance = serverInstance;
       link.backlogSince = null;

@@ -24,7 +24,7 @@ import { Lease } from '../../electron/agent/lease.js';
 import { HOOK_PID_FILE, LeaderHook } from '../../electron/agent/hook.js';
 import { createLogger } from '../../electron/agent/log.js';
 import { describeMismatch, membershipFingerprint } from '../../electron/agent/membership.js';
-import { RECONNECT_MS_MAX, RECONNECT_MS_MIN, RateLimit, reconnectDelayMs, type SentMessage } from '../../electron/agent/peers.js';
+import { RECONNECT_MS_MIN, RateLimit, redialBackoff, type SentMessage } from '../../electron/agent/peers.js';
 import { clusterFileJsonSchema } from '../../electron/agent/schema.js';
 import { DataDirError, FileStorage, LOCK_FILE, STATE_FILE, STATE_TEMP_FILE, describeSelf, encodeState, lockDataDir, lockWithFile } from '../../electron/agent/storage.js';
 import type { WireConnection } from '../../electron/wire/connection.js';
@@ -471,14 +471,16 @@ describe('a lease', () => {
 });
 
 describe('reconnection and rates', () => {
-  it('backs off from 50 ms doubling to 2 s, each delay within ±50%', () => {
-    const random = createRandom(3);
+  it('redials from 50 ms doubling to two heartbeat intervals, each wait from half its ceiling to it', () => {
+    const backoff = redialBackoff(500, createRandom(3));
     for (let attempt = 0; attempt < 12; attempt++) {
-      const base = Math.min(RECONNECT_MS_MAX, RECONNECT_MS_MIN * 2 ** attempt);
-      const delayMs = reconnectDelayMs(attempt, random);
-      expect(delayMs).toBeGreaterThanOrEqual(base * 0.5);
-      expect(delayMs).toBeLessThanOrEqual(base * 1.5);
+      const ceilingMs = Math.min(1_000, RECONNECT_MS_MIN * 2 ** attempt);
+      const delayMs = backoff.next();
+      expect(delayMs).toBeGreaterThanOrEqual(Math.max(RECONNECT_MS_MIN, ceilingMs / 2));
+      expect(delayMs).toBeLessThanOrEqual(ceilingMs);
     }
+    // Two heartbeats shorter than the minimum: the minimum.
+    expect(redialBackoff(10, createRandom(3)).next()).toBe(RECONNECT_MS_MIN);
   });
 
   it('takes at most the rate per second, refilled with time', () => {
