@@ -15,9 +15,12 @@
  *
  * Everything read from etcd is checked before it is used; every failure is retried with backoff.
  */
+import { randomInt } from 'node:crypto';
 import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { z } from 'zod';
+import { Backoff } from '../../shared/core/backoff.js';
 import type { NodeStatus } from '../../shared/core/election.js';
+import { createRandom, type Random } from '../../shared/core/random.js';
 import type { EtcdBackendStatus } from '../../shared/protocol/agent-wire.js';
 import { MEMBER_ID_PATTERN } from '../../shared/protocol/cluster-file.js';
 import { hexId } from '../clients/etcd.js';
@@ -27,7 +30,11 @@ import type { Logger } from './log.js';
 export const ETCD_CALL_TIMEOUT_MS = 2_000;
 /** A keep-alive that failed is sent again after this long, while the lease may still be alive. */
 export const KEEPALIVE_RETRY_MS = 250;
-/** Failed calls to etcd are retried after this long, doubling to the maximum (each ±50%). */
+/**
+ * Failed calls to etcd are retried after this long, doubling to the maximum, with full jitter
+ * (backoff.ts): every agent calls the same etcd, so their retries are spread the most, and once it
+ * is back they wait the least on average.
+ */
 export const ETCD_RETRY_MS_MIN = 250;
 export const ETCD_RETRY_MS_MAX = 5_000;
 /** A leader stops leading this share of the TTL before etcd could expire its lease (clock rates, scheduling). */
@@ -64,6 +71,8 @@ export interface EtcdElectionOptions {
   log: Logger;
   /** Something the status depends on may have changed. */
   onChange: () => void;
+  /** Draws the retries' jitter; one seeded from the OS when left out. */
+  random?: Random;
 }
 
 interface LeaderKey {
@@ -84,20 +93,6 @@ interface Session {
   /** performance.now() before which etcd cannot have expired the lease. */
   validUntil: number;
   end: (error: Error) => void;
-}
-
-class Backoff {
-  private delayMs = ETCD_RETRY_MS_MIN;
-
-  next(): number {
-    const delay = this.delayMs * (0.5 + Math.random());
-    this.delayMs = Math.min(ETCD_RETRY_MS_MAX, this.delayMs * 2);
-    return delay;
-  }
-
-  reset(): void {
-    this.delayMs = ETCD_RETRY_MS_MIN;
-  }
 }
 
 class Stopped extends Error {}
@@ -133,9 +128,11 @@ export class EtcdElection {
   private wasLeading = false;
   private stopped = false;
   private readonly loops: Array<Promise<void>> = [];
+  private readonly random: Random;
 
   constructor(private readonly options: EtcdElectionOptions) {
     this.prefix = `${options.election}/`;
+    this.random = options.random ?? createRandom(randomInt(2 ** 32 - 1));
   }
 
   start(): void {
@@ -206,7 +203,7 @@ export class EtcdElection {
 
   /** Runs `task` again and again until stopped, with backoff after failures (reset once a run got going). */
   private async keep(what: 'campaign' | 'observe', task: (established: () => void) => Promise<void>): Promise<void> {
-    const backoff = new Backoff();
+    const backoff = new Backoff({ delayMsMin: ETCD_RETRY_MS_MIN, delayMsMax: ETCD_RETRY_MS_MAX, jitter: 'full' }, this.random.fork(what));
     while (!this.stopped) {
       let problem = 'ended';
       try {
