@@ -7,6 +7,9 @@
  * started by another process exits when that process's IPC channel closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { Backoff } from '../../shared/core/backoff.js';
+import { createRandom } from '../../shared/core/random.js';
 import type { ChildState, RequestOp } from '../../shared/protocol/agent-wire.js';
 import { RealClock, type TimerHandle } from '../runtime/clock.js';
 import { listenWire } from '../wire/connection.js';
@@ -19,7 +22,11 @@ import { RefusalLog } from './refusal-log.js';
 
 /** Set in the child's environment: the agent reports `supervised: true`. */
 export const SUPERVISED_ENV = 'CONCLAVE_SUPERVISED';
-/** Restart backoff after crashes: from the minimum, doubling to the cap; reset once a run lasted STABLE_RUN_MS. */
+/**
+ * Restart backoff after crashes: from the minimum, doubling to the cap, with equal jitter (backoff.ts):
+ * members that crashed from one cause do not restart in step, yet each waits about what the doubling
+ * says; reset once a run lasted STABLE_RUN_MS.
+ */
 export const RESTART_MS_MIN = 250;
 export const RESTART_MS_MAX = 10_000;
 export const STABLE_RUN_MS = 30_000;
@@ -49,7 +56,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
   let expecting: string | null = null;
   /** An error the agent reported before exiting, which a restart would not fix. */
   let fatal: string | null = null;
-  let attempt = 0;
+  const restartBackoff = new Backoff({ delayMsMin: RESTART_MS_MIN, delayMsMax: RESTART_MS_MAX, jitter: 'equal' }, createRandom(randomInt(2 ** 32 - 1)));
   let runStartedAt = 0;
   let restartTimer: TimerHandle | null = null;
   let stopping = false;
@@ -106,9 +113,8 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
     } else if (fatal !== null || code === 2) {
       log.error({ code, why: lastExit }, 'agent cannot run: not restarting it');
     } else {
-      if (clock.now() - runStartedAt >= STABLE_RUN_MS) attempt = 0;
-      const delayMs = Math.min(RESTART_MS_MAX, RESTART_MS_MIN * 2 ** Math.min(attempt, 16));
-      attempt += 1;
+      if (clock.now() - runStartedAt >= STABLE_RUN_MS) restartBackoff.reset();
+      const delayMs = Math.round(restartBackoff.next());
       restarts += 1;
       log.warn({ code, signal, delayMs }, 'agent crashed: restarting');
       restartTimer = clock.setTimer(clock.now() + delayMs, () => {
@@ -160,7 +166,7 @@ export async function runSupervisor(settings: AgentSettings, argv: readonly stri
         release();
         if (restartTimer !== null) clock.clearTimer(restartTimer);
         restartTimer = null;
-        attempt = 0;
+        restartBackoff.reset();
         if (child !== null && state === 'paused') {
           child.kill('SIGCONT');
           state = 'up';
