@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/unit/**/*.test.ts', 'test/sim/**/*.test.ts', 'test/electron/**/*.test.ts', 'test/agent/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/sim/**/*.test.ts', 'test/electron/**/*.test.ts', 'test/agent/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/golden/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
