@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { summarize, type Summary } from '../shared/analysis/stats.js';
 import { quorum, type ElectionConfig } from '../shared/core/election.js';
 import { createRandom } from '../shared/core/random.js';
-import { freePorts } from '../electron/targets/agents/processes.js';
+import { freePorts } from '../electron/base/free-ports.js';
 import { runFailover } from '../electron/sim/failover.js';
 import { memberClient, within } from '../electron/clients/etcd.js';
 import { newToken } from '../electron/wire/tokens.js';

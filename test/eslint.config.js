@@ -1,11 +1,13 @@
 /**
- * Lint, and the layering rule of docs/architecture.md: imports only point downwards
- * (renderer -> shared, electron -> shared; shared -> nothing; nobody -> renderer), and only
- * the Electron shell imports electron.
+ * Lint, and the layering rules of docs/architecture.md: imports only point downwards
+ * (renderer -> shared, electron -> shared; shared -> nothing; nobody -> renderer), only
+ * the Electron shell imports electron, and inside electron/ each folder imports only the layers
+ * below its own (test/layers.js).
  */
 import js from '@eslint/js';
 import vue from 'eslint-plugin-vue';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './layers.js';
 
 const restrict = (patterns, paths = []) => ['error', { patterns, paths }];
 const NODE_BUILTINS = { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'http', 'net', 'crypto', 'url', 'module'], message: 'shared/ is pure: no Node APIs.' };
@@ -50,6 +52,11 @@ export default tseslint.config(
     files: ['electron/**/*.ts'],
     ignores: ['electron/main.ts', 'electron/preload.ts'],
     rules: { 'no-restricted-imports': restrict([RENDERER], [ELECTRON]) },
+  },
+  {
+    files: ['electron/**/*.ts'],
+    plugins: { layers: layersPlugin },
+    rules: { 'layers/no-upward-import': 'error' },
   },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.vue'],

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../electron/targets/agents/processes.js';
+import { freePorts } from '../../electron/base/free-ports.js';
 import { EtcdCluster } from '../../electron/targets/etcd/cluster.js';
 import { startHub } from '../../electron/hub/hub.js';
 import { TargetSwitch } from '../../electron/targets/switch.js';

@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { freePorts } from '../../electron/targets/agents/processes.js';
+import { freePorts } from '../../electron/base/free-ports.js';
 import { etcdArgs } from '../../electron/targets/etcd/member-args.js';
 import { findEtcdBinary } from '../../electron/targets/etcd/playground.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allOrNone } from '../../electron/runtime/all-or-none.js';
+import { allOrNone } from '../../electron/base/all-or-none.js';
 
 describe('allOrNone', () => {
   it('gives every resource when all arrive', async () => {

@@ -6,12 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AlgorithmName, ElectionConfig } from '../../../shared/core/election.js';
 import { MAX_MEMBERS } from '../../../shared/protocol/cluster-file.js';
-import { allOrNone } from '../../runtime/all-or-none.js';
+import { freePorts } from '../../base/free-ports.js';
 import type { ManagedTarget } from '../target.js';
 import { consoleTokenOf, newToken } from '../../wire/tokens.js';
 import { AttachedCluster } from './attached.js';
@@ -31,26 +30,6 @@ export interface ProcessesOptions {
   /** Where the data dirs go; a temporary folder, removed at stop, when null. */
   dataDir: string | null;
   consoleId: string;
-}
-
-/** Free TCP ports on 127.0.0.1, held open together so that none is handed out twice. */
-export async function freePorts(count: number): Promise<number[]> {
-  const close = (server: Server): Promise<unknown> => new Promise((resolve) => server.close(resolve));
-  const servers = await allOrNone(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-    close,
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map(close));
-  return ports;
 }
 
 class Supervised {

@@ -27,8 +27,8 @@ import {
   type EtcdPlaygroundSpec,
 } from '../../../shared/protocol/etcd.js';
 import type { NodeRunState } from '../../../shared/protocol/types.js';
-import { freePorts } from '../agents/processes.js';
-import { allOrNone } from '../../runtime/all-or-none.js';
+import { freePorts } from '../../base/free-ports.js';
+import { allOrNone } from '../../base/all-or-none.js';
 import type { ManagedTarget } from '../target.js';
 import { EtcdCluster, type EtcdRunner } from './cluster.js';
 import { etcdArgs } from './member-args.js';
