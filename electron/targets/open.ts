@@ -1,8 +1,8 @@
 /**
  * Building the cluster a spec names: the one place that knows every kind of target. The embedded
  * cluster runs in this process; agent processes and attached clusters are reached through their
- * agents (electron/console/); etcd clusters, watched or started as a playground, through etcd's
- * own API (electron/etcd/).
+ * agents (targets/agents/); etcd clusters, watched or started as a playground, through etcd's
+ * own API (targets/etcd/).
  */
 import { hostname } from 'node:os';
 import { parseElectionConfig } from '../../shared/core/config.js';

@@ -146,7 +146,7 @@ describe('the supervisor', () => {
   for (const end of ['exits', 'is killed'] as const) {
     it(`a paused agent does not outlive the console that started its supervisor when the console ${end}`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'conclave-processes-test-'));
-      const processes = fileURLToPath(new URL('../../electron/console/processes.ts', import.meta.url));
+      const processes = fileURLToPath(new URL('../../electron/targets/agents/processes.ts', import.meta.url));
       const script = `
         const { startProcesses } = await import(${JSON.stringify(processes)});
         const { readdirSync, readFileSync } = await import('node:fs');

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../electron/base/flags.js';
 import { parseServeArgs } from '../../electron/cli/flags.js';
 import { explainEtcdError, hexId } from '../../electron/clients/etcd.js';
-import { membersFrom } from '../../electron/targets/etcd/cluster.js';
+import { membersFrom } from '../../electron/targets/etcd/members.js';
 import { etcdArgs, type EtcdMemberArgs } from '../../electron/targets/etcd/member-args.js';
 import { ETCD_MISSING, etcdMemberId, findEtcdBinary } from '../../electron/targets/etcd/playground.js';
 import { etcdDefaults, timingFromCommandLine } from '../../electron/targets/etcd/timing.js';

@@ -22,6 +22,8 @@
  *   once another console's table replaced it, this console drops its own, says so in the target's
  *   label and in a `heal` event, and stops renewing it, until it sets faults again.
  */
+import { randomInt } from 'node:crypto';
+import { Backoff } from '../../../shared/core/backoff.js';
 import { ALGORITHM_INFO } from '../../../shared/algorithms.js';
 import { createRandom } from '../../../shared/core/random.js';
 import { sameNodeStatus } from '../../../shared/core/election.js';
@@ -110,6 +112,8 @@ class MemberState {
 }
 
 export class AttachedCluster extends ModelTarget {
+  /** The jitter of each connection's redials. */
+  private readonly random = createRandom(randomInt(2 ** 31));
   /** This console's cluster time 0, in epoch ms: agents speak epoch-based time. */
   private readonly origin: number;
   private readonly members = new Map<string, MemberState>();
@@ -423,7 +427,7 @@ export class AttachedCluster extends ModelTarget {
 
   private keepConnected(state: MemberState, kind: 'agent' | 'supervisor'): void {
     const address = kind === 'agent' ? state.member.address : state.member.supervisor;
-    let delayMs = RECONNECT_MS_MIN;
+    const backoff = new Backoff({ delayMsMin: RECONNECT_MS_MIN, delayMsMax: RECONNECT_MS_MAX, jitter: 'equal' }, this.random.fork(`${kind}-${state.member.id}`));
     const attempt = async (): Promise<void> => {
       if (this.detached) return;
       try {
@@ -440,7 +444,7 @@ export class AttachedCluster extends ModelTarget {
           connection.close('the console detached');
           return;
         }
-        delayMs = RECONNECT_MS_MIN;
+        backoff.reset();
         const channel = new RequestChannel(
           connection,
           (frame) => this.onPush(state, frame),
@@ -484,15 +488,14 @@ export class AttachedCluster extends ModelTarget {
         this.retries.delete(timer);
         if (kind === 'agent') state.redialNow = null;
         void attempt();
-      }, delayMs * (0.5 + Math.random()));
+      }, backoff.next());
       this.retries.add(timer);
-      delayMs = Math.min(RECONNECT_MS_MAX, delayMs * 2);
       if (kind === 'agent') {
         state.redialNow = () => {
           clearTimeout(timer);
           this.retries.delete(timer);
           state.redialNow = null;
-          delayMs = RECONNECT_MS_MIN;
+          backoff.reset();
           void attempt();
         };
       }

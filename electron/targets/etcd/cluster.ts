@@ -9,7 +9,8 @@
  * runs the members itself and adds kill, restart, pause and the network's faults through an
  * EtcdRunner.
  */
-import type { IMember, IStatusResponse, Etcd3 } from 'etcd3';
+import { randomInt } from 'node:crypto';
+import type { IStatusResponse } from 'etcd3';
 import type { ElectionConfig, NodeStatus } from '../../../shared/core/election.js';
 import { createRandom } from '../../../shared/core/random.js';
 import type { NetworkTable } from '../../../shared/network/link-rules.js';
@@ -20,26 +21,18 @@ import { ClusterModel } from '../model/model.js';
 import { waitUntil } from '../model/requests.js';
 import { ModelTarget } from '../model-target.js';
 import type { NodeControl, Refusals } from '../target.js';
-import { explainEtcdError, hexId, memberClient, within, type EtcdAccess, type EtcdProblem } from '../../clients/etcd.js';
+import { explainEtcdError, hexId, within, type EtcdAccess } from '../../clients/etcd.js';
+import { STATUS_TIMEOUT_MS, PolledMember } from './member.js';
+import { listMembers, membersFrom, sameMembership, type EtcdMemberInfo, type MemberList } from './members.js';
 import { etcdDefaults, readTiming } from './timing.js';
 
-/** How often each member's status is asked for: a leader change shows within about this, plus a round trip. */
-export const STATUS_POLL_INTERVAL_MS = 20;
-/** A status request without an answer by then has failed. */
-export const STATUS_TIMEOUT_MS = 400;
-/** A member is shown unreachable after this many failed requests in a row (at once when its port refuses). */
-export const UNREACHABLE_AFTER_FAILURES = 2;
-/** Retries of a member that does not answer back off from this to that. */
-export const RETRY_MS_MIN = 50;
-export const RETRY_MS_MAX = 1_000;
 /** How often a watch asks who the members are (members added or removed start a new run). */
 export const MEMBERSHIP_REFRESH_MS = 5_000;
 /** ... and at most this often when it has a reason to ask sooner (a leader it does not know). */
 const MEMBERSHIP_REFRESH_MS_MIN = 500;
 /** How often the cluster's alarms (NOSPACE, CORRUPT) are read. */
 export const ALARM_POLL_MS = 1_000;
-/** Opening waits this long for the membership, then for every member's first status. */
-export const OPEN_TIMEOUT_MS = 3_000;
+/** Opening waits this long for every member's first status (the membership: OPEN_TIMEOUT_MS, members.ts). */
 export const FIRST_STATUS_WAIT_MS = 3_000;
 /** Terms whose leader is remembered, below the latest (see feed). */
 const LEADER_TERMS_KEPT = 64;
@@ -71,19 +64,6 @@ const UNAVAILABLE_ON_WATCHED_ETCD = {
   partition: "Conclave is not on this etcd cluster's network: it cannot partition it (an etcd playground can)",
   link: "Conclave is not on this etcd cluster's network: it cannot set link faults (an etcd playground can)",
 } as const satisfies Partial<Record<TargetControl, string>>;
-
-/** One member, as etcd lists it. */
-export interface EtcdMemberInfo {
-  /** The node's id: etcd's member name (its id in hex when it has none). */
-  name: string;
-  /** etcd's member id, decimal; null until known. */
-  memberId: string | null;
-  /** Where this console asks for its status; null when it advertises none. */
-  endpoint: string | null;
-  voting: boolean;
-  /** Why this console does not ask it at all: its only URL would carry the password in clear to a URL the user did not name. */
-  withheld?: string;
-}
 
 /** What a playground adds to watching: it runs the members and their network. */
 export interface EtcdRunner {
@@ -121,42 +101,10 @@ export interface EtcdClusterOptions {
   provisional?: boolean;
 }
 
-class MemberState {
-  client: Etcd3 | null;
-  status: IStatusResponse | null = null;
-  /** When the last status came (epoch ms), and how long it took. */
-  statusAt: number | null = null;
-  roundTripMs: number | null = null;
-  reachable = false;
-  failures = 0;
-  lastError: string | null = null;
-  alarms: string[] = [];
-  timer: ReturnType<typeof setTimeout> | null = null;
-  polling = false;
-  retired = false;
-
-  constructor(
-    readonly info: EtcdMemberInfo,
-    access: EtcdAccess,
-  ) {
-    this.client = info.endpoint === null || info.withheld !== undefined ? null : memberClient(info.endpoint, access);
-  }
-
-  get name(): string {
-    return this.info.name;
-  }
-
-  retire(): void {
-    this.retired = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.client?.close();
-    this.client = null;
-  }
-}
-
 export class EtcdCluster extends ModelTarget {
-  private members = new Map<string, MemberState>();
+  /** The jitter of each member's retries. */
+  private readonly random = createRandom(randomInt(2 ** 31));
+  private members = new Map<string, PolledMember>();
   private readonly intervals: Array<ReturnType<typeof setInterval>> = [];
   private readonly runner: EtcdRunner | null;
   /** Set once the target began to stop: no more polls or membership refreshes. */
@@ -327,7 +275,7 @@ export class EtcdCluster extends ModelTarget {
   }
 
   private control(): NodeControl {
-    const state = (id: string): MemberState => this.members.get(id)!;
+    const state = (id: string): PolledMember => this.members.get(id)!;
     const run = (id: string): NodeRunState => (this.runner !== null ? this.runner.run(id) : state(id).reachable ? 'up' : 'down');
     const runner = (): EtcdRunner => {
       // The commands that need a runner are refused on a watched cluster before the model sees them.
@@ -343,19 +291,19 @@ export class EtcdCluster extends ModelTarget {
       },
       start: (id) => {
         runner().start(id);
-        this.wake(state(id));
+        state(id).wake();
       },
       pause: (id) => runner().pause(id),
       resume: (id) => {
         runner().resume(id);
-        this.wake(state(id));
+        state(id).wake();
       },
       transfer: (leaderId, target) => this.moveLeader(state(leaderId), state(target)),
       clockRefusal: UNAVAILABLE_ON_ETCD.clock,
     };
   }
 
-  private moveLeader(leader: MemberState, target: MemberState): { ok: true } | { ok: false; error: string } {
+  private moveLeader(leader: PolledMember, target: PolledMember): { ok: true } | { ok: false; error: string } {
     const client = leader.client;
     if (client === null || leader.info.endpoint === null) return { ok: false, error: leader.info.withheld ?? `${leader.name} has no client URL this console can reach` };
     if (target.info.memberId === null) return { ok: false, error: `${target.name}'s etcd member id is not known yet` };
@@ -385,7 +333,7 @@ export class EtcdCluster extends ModelTarget {
    * other than the one already seen leading that term, waits for its term instead of showing two
    * leaders in one term.
    */
-  private report(state: MemberState, status: IStatusResponse): void {
+  private report(state: PolledMember, status: IStatusResponse): void {
     const memberId = status.header.member_id;
     const next: NodeStatus = {
       role: status.leader === memberId ? 'leader' : 'follower',
@@ -417,82 +365,26 @@ export class EtcdCluster extends ModelTarget {
   // ---- Polling ----
 
   private track(members: EtcdMemberInfo[]): void {
-    this.members = new Map(members.map((info) => [info.name, new MemberState(info, this.options.access)]));
-    for (const state of this.members.values()) void this.poll(state);
+    const events = { answered: this.answered.bind(this), lost: this.lost.bind(this) };
+    this.members = new Map(members.map((info) => [info.name, new PolledMember(info, this.options.access, this.random.fork(info.name), events)]));
+    for (const state of this.members.values()) void state.poll();
   }
 
-  private schedule(state: MemberState, delayMs: number): void {
-    if (this.closed || state.retired) return;
-    state.timer = setTimeout(() => {
-      state.timer = null;
-      void this.poll(state);
-    }, delayMs);
-  }
-
-  /** Asks again at once (a member that was just started or resumed). */
-  private wake(state: MemberState): void {
-    state.failures = 0;
-    if (state.timer === null) return;
-    clearTimeout(state.timer);
-    state.timer = null;
-    void this.poll(state);
-  }
-
-  private async poll(state: MemberState): Promise<void> {
-    const client = state.client;
-    if (client === null || state.polling || state.retired) {
-      if (client === null) state.lastError = state.info.withheld ?? `${state.name} advertises no client URL (has it started?)`;
-      return;
-    }
-    state.polling = true;
-    const sentMs = performance.now();
-    try {
-      const status = await client.maintenance.status(within(STATUS_TIMEOUT_MS));
-      state.polling = false;
-      if (state.retired) return;
-      state.roundTripMs = performance.now() - sentMs;
-      this.received(state, status);
-      this.schedule(state, Math.max(0, STATUS_POLL_INTERVAL_MS - state.roundTripMs));
-    } catch (error) {
-      state.polling = false;
-      if (state.retired) return;
-      this.failed(state, error);
-      this.schedule(state, Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** (state.failures - 1)));
-    }
-  }
-
-  private received(state: MemberState, status: IStatusResponse): void {
-    const memberId = status.header.member_id;
-    if (state.info.memberId !== null && state.info.memberId !== memberId) {
-      this.failed(state, new Error(`${state.info.endpoint} answers as another member (${hexId(memberId)}): is it a load balancer? Give each member's own URL`));
-      return;
-    }
-    const learned = state.info.memberId === null;
-    state.info.memberId = memberId;
-    state.status = status;
-    state.statusAt = Date.now();
-    state.failures = 0;
-    state.lastError = null;
-    const cameBack = !state.reachable;
-    state.reachable = true;
+  /** What a member's answer means for the run: it came back, it leads or follows. */
+  private answered(state: PolledMember, status: IStatusResponse, change: { cameBack: boolean; learned: boolean }): void {
     // A watch that began before any member answered learns the members now.
-    if (learned && this.provisional) void this.refreshMembership();
+    if (change.learned && this.provisional) void this.refreshMembership();
     if (!this.isStarted) return;
-    if (cameBack && this.runner === null) {
+    if (change.cameBack && this.runner === null) {
       this.forget(state.name);
       this.model.reconcile(state.name, 'up');
     }
     this.report(state, status);
-    if (cameBack) this.model.changed();
+    if (change.cameBack) this.model.changed();
   }
 
-  private failed(state: MemberState, error: unknown): void {
-    const problem = explainEtcdError(error, state.info.endpoint ?? state.name, this.options.access);
-    state.failures += 1;
-    state.lastError = problem.message;
-    const lost = state.failures >= UNREACHABLE_AFTER_FAILURES || problem.kind === 'unreachable';
-    if (!lost || !state.reachable) return;
-    state.reachable = false;
+  /** A watched member that stops answering is shown down; a playground's runner knows better. */
+  private lost(state: PolledMember): void {
     if (this.runner === null) {
       this.forget(state.name);
       if (this.isStarted) this.model.reconcile(state.name, 'down');
@@ -506,7 +398,7 @@ export class EtcdCluster extends ModelTarget {
 
   // ---- Membership and alarms ----
 
-  private reachableMember(): MemberState | null {
+  private reachableMember(): PolledMember | null {
     return [...this.members.values()].find((state) => state.reachable && state.client !== null) ?? null;
   }
 
@@ -590,63 +482,3 @@ export class EtcdCluster extends ModelTarget {
   }
 }
 
-/**
- * The members etcd lists (it lists them by id), named and in the order of their names, each with
- * the endpoint to ask: one the user gave if it is the member's, else the first URL it advertises
- * (an https one first when a password goes along). A password goes over plain HTTP only to URLs
- * the user named: a member that advertises nothing else is not asked (`withheld` says why), as
- * its URL could be anyone's on the way.
- */
-export function membersFrom(members: IMember[], endpoints: string[], username?: string): EtcdMemberInfo[] {
-  const given = new Map(endpoints.map((endpoint) => [new URL(endpoint).origin, endpoint]));
-  const names = new Set<string>();
-  const named = members.map((member): EtcdMemberInfo => {
-    let name = member.name !== '' && member.name.length <= 64 ? member.name : hexId(member.ID);
-    if (names.has(name)) name = hexId(member.ID);
-    names.add(name);
-    const chosen = member.clientURLs.map((url) => given.get(safeOrigin(url))).find((url) => url !== undefined);
-    const advertised = (username === undefined ? undefined : member.clientURLs.find((url) => url.startsWith('https:'))) ?? member.clientURLs[0];
-    const endpoint = chosen ?? advertised ?? null;
-    const info = { name, memberId: member.ID, endpoint, voting: !member.isLearner };
-    if (chosen !== undefined || endpoint === null || username === undefined || endpoint.startsWith('https:')) return info;
-    return {
-      ...info,
-      withheld: `${name} advertises only plain-HTTP URLs (${endpoint}) that were not given with --etcd: the password of "${username}" goes in clear only to URLs you name; add ${endpoint} to --etcd to watch it, or serve etcd over https`,
-    };
-  });
-  return named.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-}
-
-function safeOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
-}
-
-function sameMembership(a: EtcdMemberInfo[], b: EtcdMemberInfo[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every(
-      (member, index) =>
-        member.name === b[index]!.name && member.memberId === b[index]!.memberId && member.voting === b[index]!.voting && member.endpoint === b[index]!.endpoint && member.withheld === b[index]!.withheld,
-    )
-  );
-}
-
-interface MemberList {
-  endpoint: string;
-  members: IMember[];
-}
-
-async function listMembers(endpoint: string, access: EtcdAccess): Promise<MemberList | { endpoint: string; problem: EtcdProblem }> {
-  const client = memberClient(endpoint, access);
-  try {
-    return { endpoint, members: (await client.cluster.memberList({}, within(OPEN_TIMEOUT_MS))).members };
-  } catch (error) {
-    return { endpoint, problem: explainEtcdError(error, endpoint, access) };
-  } finally {
-    client.close();
-  }
-}
