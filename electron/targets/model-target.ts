@@ -232,7 +232,7 @@ export abstract class ModelTarget implements ManagedTarget {
     if (scenario.cluster !== undefined) {
       return { ok: false, error: `the scenario's cluster settings: ${this.refusals().configure ?? 'this cluster cannot be configured from here'}` };
     }
-    const refusal = scenarioRefusal(scenario, this.refusals());
+    const refusal = scenarioRefusal(scenario, this.refusals(), this.model.members);
     if (refusal !== null) return { ok: false, error: refusal };
     this.scenario = new ScenarioRunner(scenario, this.scenarioCluster(), this.clock, {
       random: createRandom(scenario.seed ?? this.seed).fork('scenario'),

@@ -16,6 +16,7 @@ import { DEFAULT_LEADERSHIP, priorityIn, type LeadershipConfig } from '../../sha
 import type { Random } from '../../shared/core/random.js';
 import type { ClusterCommand, ClusterEvent, ClusterEventBody, ClusterSnapshot, CommandAck } from '../../shared/protocol/types.js';
 import {
+  NODE_ROLES,
   describeAssertion,
   describeLeadershipAction,
   stepTimes,
@@ -62,8 +63,13 @@ export interface ScenarioCluster {
  * Why a cluster with these refusals cannot run `scenario`, naming the first step it cannot carry
  * out (or whose undo it cannot), or null when it can run every step.
  */
-export function scenarioRefusal(scenario: Scenario, refusals: Refusals): string | null {
+export function scenarioRefusal(scenario: Scenario, refusals: Refusals, members: readonly string[]): string | null {
   for (const [index, step] of scenario.steps.entries()) {
+    const stranger = nodesNamed(step.do).find((id) => !members.includes(id));
+    if (stranger !== undefined) {
+      const known = members.length > 4 ? `${members[0]} to ${members.at(-1)}` : members.join(', ');
+      return `step ${index + 1} of "${scenario.name}", ${step.label ?? describeAction(step.do)}, names "${stranger}", which is not a member of this cluster (${known})`;
+    }
     const commands: ControlledCommand[] = [step.do];
     const undo = step.undoAfter === undefined ? null : undoType(step.do.type);
     if (undo !== null) commands.push({ type: undo });
@@ -395,6 +401,15 @@ function isRestore(command: Extract<ClusterCommand, { type: 'link' }>): boolean 
 }
 
 class Unresolved extends Error {}
+
+/** The members a step names by id (roles are resolved when it runs). */
+function nodesNamed(action: ScenarioAction): string[] {
+  const refs: NodeRef[] = [];
+  if ('node' in action) refs.push(action.node);
+  if (action.type === 'partition' && 'groups' in action) refs.push(...action.groups.flat());
+  if (action.type === 'link') refs.push(...[action.from, action.to].filter((ref): ref is NodeRef => ref !== undefined));
+  return refs.filter((ref) => !(NODE_ROLES as readonly string[]).includes(ref));
+}
 
 /** The type of the command that undoes a step of this type, or null. */
 function undoType(type: ClusterCommand['type']): ClusterCommand['type'] | null {

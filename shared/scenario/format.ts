@@ -7,6 +7,7 @@ import type { Capabilities } from '../core/leadership.js';
 import { describeCapabilities, describeRule, parseCapabilities, parseLeadershipChange, parsePriority, type LeadershipChange } from '../protocol/leadership.js';
 
 import { MAX_NODES, TIMING_LIMIT_MS, parsePartialConfig } from '../core/config.js';
+import { MEMBER_ID_PATTERN } from '../protocol/cluster-file.js';
 import { PARTITION_PRESETS, type PartitionPreset } from '../protocol/faults.js';
 import {
   ValidationError,
@@ -79,8 +80,9 @@ const UNDOABLE = new Set(['kill', 'pause', 'partition', 'link', 'priority']);
 
 function nodeRef(value: unknown, path: string): NodeRef {
   const ref = expectString(value, path, 64);
-  if (!(NODE_ROLES as readonly string[]).includes(ref) && !/^n\d{1,3}$/.test(ref)) {
-    throw new ValidationError(`${path} must be a node id like "n3" or one of ${NODE_ROLES.join(', ')} (got ${JSON.stringify(ref)})`);
+  // Any member's id (real clusters name theirs: "db1", "infra2"); whether it is one is known where the scenario runs.
+  if (!(NODE_ROLES as readonly string[]).includes(ref) && !MEMBER_ID_PATTERN.test(ref)) {
+    throw new ValidationError(`${path} must be a node id like "n3" (a member's id: 1 to 64 letters, digits, dots, dashes or underscores) or one of ${NODE_ROLES.join(', ')} (got ${JSON.stringify(ref)})`);
   }
   return ref;
 }

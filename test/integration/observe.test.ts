@@ -163,10 +163,16 @@ describe('scenarios on the live cluster', () => {
   it('stops on request, and refuses a malformed scenario with the field at fault', async () => {
     const { socket, received } = await setup();
     expect(await socket.emitWithAck('command', { type: 'scenario', action: 'stop' })).toEqual({ ok: false, error: 'no scenario is running' });
-    const bad = { ...SHORT, steps: [{ at: 100, do: { type: 'kill', node: 'everyone' } }] };
+    const bad = { ...SHORT, steps: [{ at: 100, do: { type: 'kill', node: 'every one' } }] };
     expect(await socket.emitWithAck('command', { type: 'scenario', action: 'run', scenario: bad as unknown as Scenario })).toEqual({
       ok: false,
-      error: expect.stringContaining('scenario.steps[0].do.node must be a node id like "n3" or one of leader, follower, random'),
+      error: expect.stringContaining('scenario.steps[0].do.node must be a node id like "n3" (a member\'s id: 1 to 64 letters, digits, dots, dashes or underscores) or one of leader, follower, random'),
+    });
+    // A well-formed id that is no member of this cluster is refused before the scenario starts.
+    const stranger = { ...SHORT, steps: [...SHORT.steps, { at: 100, do: { type: 'pause', node: 'db1' } }] } as Scenario;
+    expect(await socket.emitWithAck('command', { type: 'scenario', action: 'run', scenario: stranger })).toEqual({
+      ok: false,
+      error: 'step 2 of "kill the leader twice", pause db1, names "db1", which is not a member of this cluster (n1 to n5)',
     });
     await socket.emitWithAck('command', { type: 'scenario', action: 'run', scenario: { ...SHORT, durationMs: 60_000 } });
     expect(await socket.emitWithAck('command', { type: 'scenario', action: 'stop' })).toEqual({ ok: true });

@@ -24,7 +24,7 @@ describe('scenario format', () => {
     [{ ...BASE, steps: [{ do: { type: 'kill', node: 'leader' } }] }, 'scenario.steps[0] needs either "at" (once) or "every" (repeated)'],
     [{ ...BASE, steps: [{ at: 1, every: 200, do: { type: 'heal' } }] }, 'needs either "at" (once) or "every"'],
     [{ ...BASE, steps: [{ at: 30_000, do: { type: 'heal' } }] }, 'scenario.steps[0].at must be between 0 and 20000'],
-    [{ ...BASE, steps: [{ at: 1, do: { type: 'kill', node: 'n1000' } }] }, 'must be a node id like "n3"'],
+    [{ ...BASE, steps: [{ at: 1, do: { type: 'kill', node: 'n 1' } }] }, 'must be a node id like "n3"'],
     [{ ...BASE, steps: [{ at: 1, do: { type: 'transfer', node: 'n2' }, undoAfter: 10 }] }, 'undoAfter does not apply to transfer'],
     [{ ...BASE, steps: [{ at: 1, do: { type: 'link', dropProbability: 3 } }] }, 'scenario.steps[0].do.dropProbability must be between 0 and 1'],
     [{ ...BASE, steps: [{ every: 100, do: { type: 'heal' } }], durationMs: 3_600_000 }, 'its steps would run 36000 times; at most 10000'],
