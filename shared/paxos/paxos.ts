@@ -19,7 +19,7 @@
  *
  * Ranked timeouts, crash hints and priorities (a priority-0 node never proposes; priority
  * takeover and the preferred-leader rule hand leadership over with the transfer) work as in Raft
- * (see raft.ts).
+ * (see raft.ts), by the same code once a node leads (shared/core/leader-duties.ts).
  *
  * The "term" shown is the ballot a node has promised; "voted for" is that ballot's owner.
  */
@@ -37,16 +37,14 @@ import {
   type NodeStatus,
   type Ready,
   type Hint,
-  type Notice,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { contactAges } from '../core/contact-ages.js';
 import { ElectionTimer } from '../core/election-timer.js';
+import { LeaderDuties } from '../core/leader-duties.js';
 import { Membership } from '../core/membership.js';
-import { QuorumLease } from '../core/quorum-lease.js';
-import { startTransfer, transferRefusal, type Transfer } from '../core/transfer.js';
 import { LeaderLease, LeasePromise, isFreshInMsField, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 import { TakeoverWatch } from '../core/takeover.js';
 
@@ -109,18 +107,10 @@ export class PaxosNode implements ElectionNode {
   private promises = new Set<string>();
   private nacks = new Set<string>();
   private readonly election: ElectionTimer;
-  private heartbeatDeadline = Infinity;
-  /** The leader lease (check-quorum). */
-  private readonly lease: QuorumLease;
-  /** The leader lease applications see (lease.ts): this node's promise as a follower, its lease as a leader. */
-  private readonly promise: LeasePromise;
-  private readonly leaderLease: LeaderLease;
-  private transfer: Transfer | null = null;
-  /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
-  private readonly takeover: TakeoverWatch;
+  /** Heartbeats, check-quorum, the leader lease, transfers, takeovers and crash hints (leader-duties.ts, shared with Raft). */
+  private readonly duties: LeaderDuties<'HeartbeatAck'>;
   private readonly lastContact = new Map<string, number>();
   private outbox: PaxosMessage[] = [];
-  private notices: Notice[] = [];
 
   constructor(options: NodeOptions) {
     this.id = options.id;
@@ -134,11 +124,27 @@ export class PaxosNode implements ElectionNode {
     this.confirmedPromise = this.promised;
     this.highestSeen = this.promised;
     this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
-    this.lease = new QuorumLease(options.config, this.membership);
     const timing = leaseTiming(options.config, options.clockDriftMax);
-    this.promise = new LeasePromise(timing, options.now);
-    this.leaderLease = new LeaderLease(timing, this.membership);
-    this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
+    this.duties = new LeaderDuties(
+      {
+        id: this.id,
+        replyKind: 'HeartbeatAck',
+        role: () => this.role,
+        leaderId: () => this.leaderId,
+        term: () => this.promised,
+        mayCampaign: () => this.mayPropose(),
+        stepDown: (now) => this.becomeFollower(null, now),
+        send: (message) => this.outbox.push(message),
+      },
+      {
+        config: options.config,
+        membership: this.membership,
+        election: this.election,
+        promise: new LeasePromise(timing, options.now),
+        leaderLease: new LeaderLease(timing, this.membership),
+        takeover: this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {}),
+      },
+    );
   }
 
   status(): NodeStatus {
@@ -146,7 +152,7 @@ export class PaxosNode implements ElectionNode {
   }
 
   leaseExpiresAt(now: number): number | null {
-    return this.role === 'leader' ? this.leaderLease.expiresAt(now) : null;
+    return this.duties.leaseExpiresAt(now);
   }
 
   ready(): Ready {
@@ -157,15 +163,7 @@ export class PaxosNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
-    const notices = this.notices;
-    this.notices = [];
-    const wakeAt =
-      this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline(), this.leaderLease.roundDue())
-        : this.mayPropose()
-          ? this.election.deadline
-          : Infinity;
-    return { persist, messages, wakeAt, notices };
+    return { persist, messages, wakeAt: this.duties.wakeAt(), notices: this.duties.takeNotices() };
   }
 
   persisted(state: DurableState): void {
@@ -173,29 +171,15 @@ export class PaxosNode implements ElectionNode {
   }
 
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
-    // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
-    // Its lease promise stands: a new leader still waits for it to end before its lease begins.
-    this.promise.hinted(hint.peer, now);
-    this.lease.leaderLost();
-    if (this.mayPropose()) this.election.hurry(now, hint.peer);
+    this.duties.hint(hint, now);
   }
 
   setLeadership(leadership: LeadershipConfig, now: number): void {
-    const could = this.mayPropose();
-    this.membership.setPriorities(leadership.priorities);
-    this.takeover.setLeadership(leadership, now);
-    if (this.role === 'leader') {
-      this.considerTakeover(now); // a leader whose priority became 0 hands over at once
-    } else if (!this.mayPropose() && this.role === 'candidate') {
-      this.becomeFollower(null, now); // abandons its ballot
-    } else if (this.mayPropose() && !could) {
-      this.election.reset(now, this.leaderId); // its timer starts now
-    }
+    this.duties.setLeadership(leadership, now);
   }
 
   setCapabilities(capabilities: Capabilities, now: number): void {
-    this.takeover.setCapabilities(capabilities, now);
+    this.duties.takeover.setCapabilities(capabilities, now);
   }
 
   tick(now: number): void {
@@ -203,22 +187,7 @@ export class PaxosNode implements ElectionNode {
       if (this.mayPropose() && now >= this.election.deadline) this.prepare(now, false);
       return;
     }
-    this.leaderLease.tick(now);
-    if (this.transfer !== null && now >= this.transfer.deadline) {
-      this.takeover.failed(this.transfer.target, now);
-      this.transfer = null;
-    }
-    if (now >= this.lease.deadline && !this.lease.renew(now)) {
-      this.becomeFollower(null, now);
-      return;
-    }
-    if (now >= this.heartbeatDeadline) {
-      this.considerTakeover(now);
-      this.broadcastHeartbeat(now);
-    } else if (now >= this.leaderLease.roundDue()) {
-      // Enough followers' promises to the old leader have ended: a round now wins the lease.
-      this.broadcastHeartbeat(now);
-    }
+    this.duties.tick(now);
   }
 
   step(input: Message, now: number): void {
@@ -249,11 +218,7 @@ export class PaxosNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatAck':
-        if (this.role === 'leader' && message.term === this.promised) {
-          this.leaderLease.answer(message.from, message.round, message.fresh, now, message.freshInMs);
-          this.lease.answer(message.from);
-          this.takeover.answered(message.from, message.metric ?? null, now);
-        }
+        if (this.role === 'leader' && message.term === this.promised) this.duties.answered(message, now);
         return;
       case 'TimeoutNow':
         if (message.term === this.promised && this.leaderId === message.from && this.role === 'follower' && now <= message.deadline && this.mayPropose()) {
@@ -268,11 +233,7 @@ export class PaxosNode implements ElectionNode {
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    const refusal = transferRefusal({ id: this.id, role: this.role, membership: this.membership }, target);
-    if (refusal !== null) return refusal;
-    this.transfer = startTransfer(this.config, target, now);
-    this.sendTimeoutNow(this.transfer);
-    return { ok: true };
+    return this.duties.transferLeadership(target, now);
   }
 
   inspect(now: number): NodeInspection {
@@ -286,24 +247,24 @@ export class PaxosNode implements ElectionNode {
       highestBallotSeen: this.highestSeen,
       nextBallot: this.nextBallot(),
       lease: this.config.checkQuorum,
-      leaseActive: this.inLease(now),
-      leaderLeaseEndsInMs: leading ? leaseRemainingMs(this.leaderLease.expiresAt(now), now) : null,
-      promise: this.promise.inspect(now),
+      leaseActive: this.duties.inLease(now),
+      leaderLeaseEndsInMs: leaseRemainingMs(this.duties.leaseExpiresAt(now), now),
+      promise: this.duties.promise.inspect(now),
       electionTimeoutMs: this.election.timeoutMs,
       electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
-      heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
+      heartbeatDueInMs: this.duties.heartbeatDueInMs(now),
       promisesFrom: [...this.promises],
       nacksFrom: [...this.nacks],
-      transferTo: this.transfer?.target ?? null,
-      metric: this.takeover.metric,
-      takeover: leading ? this.takeover.inspect(now) : null,
+      transferTo: this.duties.transferTarget,
+      metric: this.duties.takeover.metric,
+      takeover: leading ? this.duties.takeover.inspect(now) : null,
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { promised: this.confirmedPromise },
     };
   }
 
   private handlePrepare(message: Extract<PaxosMessage, { kind: 'Prepare' }>, now: number): void {
-    const leaseHolds = this.inLease(now) && !message.transfer && message.from !== this.leaderId;
+    const leaseHolds = this.duties.inLease(now) && !message.transfer && message.from !== this.leaderId;
     const owned = ballotOwner(message.term, this.members) === message.from;
     if (message.term > this.promised && owned && !leaseHolds) {
       this.promised = message.term;
@@ -325,20 +286,7 @@ export class PaxosNode implements ElectionNode {
     }
     this.promised = message.term;
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(message.from, now);
-    this.lease.heardFromLeader(now);
-    this.election.reset(now, message.from);
-    const fresh = this.promise.accept(message.from, message.term, now);
-    const metric = this.takeover.metric;
-    this.outbox.push({
-      kind: 'HeartbeatAck',
-      from: this.id,
-      to: message.from,
-      term: message.term,
-      round: message.round,
-      fresh,
-      ...(fresh ? {} : { freshInMs: this.promise.freshInMs(now) }),
-      ...(metric === null ? {} : { metric }),
-    });
+    this.duties.acceptHeartbeat(message, now);
   }
 
   /** Phase 1: promise a fresh ballot to itself, then ask everyone else. */
@@ -378,12 +326,6 @@ export class PaxosNode implements ElectionNode {
     return new TakeoverWatch(...args);
   }
 
-  /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
-  private considerTakeover(now: number): void {
-    const notice = this.takeover.consider(now, this.role === 'leader' && this.transfer === null, (target) => this.transferLeadership(target, now));
-    if (notice !== null) this.notices.push(notice);
-  }
-
   private nextBallot(): number {
     const size = this.members.length;
     return (Math.floor(Math.max(this.promised, this.highestSeen) / size) + 1) * size + this.index;
@@ -392,39 +334,13 @@ export class PaxosNode implements ElectionNode {
   private becomeLeader(now: number): void {
     this.role = 'leader';
     this.leaderId = this.id;
-    this.transfer = null;
-    this.lease.lead(now);
-    this.leaderLease.lead();
-    this.takeover.lead();
-    this.broadcastHeartbeat(now);
+    this.duties.lead(now);
   }
 
   private becomeFollower(leaderId: string | null, now: number): void {
     this.role = 'follower';
     this.leaderId = leaderId;
-    if (leaderId !== null) this.lease.heardFromLeader(now);
-    this.heartbeatDeadline = Infinity;
-    this.lease.stop();
-    this.leaderLease.stop();
-    this.transfer = null;
-    this.election.reset(now, leaderId);
-  }
-
-  private inLease(now: number): boolean {
-    return this.lease.holds(now, this.leaderId !== null);
-  }
-
-  private broadcastHeartbeat(now: number): void {
-    const round = this.leaderLease.send(now);
-    // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
-    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.promised, now), now, this.promise.freshInMs(now));
-    for (const peer of this.membership.peers) this.outbox.push({ kind: 'Heartbeat', from: this.id, to: peer, term: this.promised, round });
-    if (this.transfer !== null) this.sendTimeoutNow(this.transfer);
-    this.heartbeatDeadline = now + this.config.heartbeatMs;
-  }
-
-  private sendTimeoutNow(transfer: Transfer): void {
-    this.outbox.push({ kind: 'TimeoutNow', from: this.id, to: transfer.target, term: this.promised, deadline: transfer.deadline });
+    this.duties.follow(leaderId, now);
   }
 
   private send(kind: Exclude<PaxosMessage['kind'], 'Prepare' | 'TimeoutNow' | 'Heartbeat' | 'HeartbeatAck'>, to: string, term: number): void {

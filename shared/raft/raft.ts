@@ -52,16 +52,14 @@ import {
   type NodeStatus,
   type Ready,
   type Hint,
-  type Notice,
   type Role,
   type VoteGrant,
 } from '../core/election.js';
 import { DEFAULT_LEADERSHIP, type Capabilities, type LeadershipConfig } from '../core/leadership.js';
 import { contactAges } from '../core/contact-ages.js';
 import { ElectionTimer } from '../core/election-timer.js';
+import { LeaderDuties } from '../core/leader-duties.js';
 import { Membership } from '../core/membership.js';
-import { QuorumLease } from '../core/quorum-lease.js';
-import { startTransfer, transferRefusal, type Transfer } from '../core/transfer.js';
 import { TakeoverWatch } from '../core/takeover.js';
 import { LeaderLease, LeasePromise, isFreshInMsField, leaseRemainingMs, leaseTiming } from '../core/lease.js';
 
@@ -148,22 +146,12 @@ export class RaftNode implements ElectionNode {
 
   /** Followers and (pre-)candidates: when to start an election. */
   private readonly election: ElectionTimer;
-  /** Leaders: when the next heartbeat is due. */
-  private heartbeatDeadline = Infinity;
-  /** Check-quorum, and the stickiness it brings. */
-  private readonly lease: QuorumLease;
-  /** The leader lease applications see (lease.ts): this node's promise as a follower, its lease as a leader. */
-  private readonly promise: LeasePromise;
-  private readonly leaderLease: LeaderLease;
-  /** Leaders: an ongoing leadership transfer. */
-  private transfer: Transfer | null = null;
-  /** Leaders: whether leadership should move on its own (priority takeover, the preferred-leader rule). */
-  private readonly takeover: TakeoverWatch;
+  /** Heartbeats, check-quorum, the leader lease, transfers, takeovers and crash hints (leader-duties.ts, shared with Paxos). */
+  private readonly duties: LeaderDuties<'HeartbeatResp'>;
   /** Last time each peer was heard from (any message); for the detail view. */
   private readonly lastContact = new Map<string, number>();
 
   private outbox: RaftMessage[] = [];
-  private notices: Notice[] = [];
   /** The durable state last handed to the runtime, and the last one it confirmed. */
   private handedOut: RaftDurableState;
   private confirmed: RaftDurableState;
@@ -179,11 +167,27 @@ export class RaftNode implements ElectionNode {
     this.handedOut = durable;
     this.confirmed = durable;
     this.election = new ElectionTimer(options.config, options.random, this.membership, options.now);
-    this.lease = new QuorumLease(options.config, this.membership);
     const timing = leaseTiming(options.config, options.clockDriftMax);
-    this.promise = this.promiseToLeaders(timing, options.now);
-    this.leaderLease = this.leaseOfLeader(timing, this.membership);
-    this.takeover = this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {});
+    this.duties = new LeaderDuties(
+      {
+        id: this.id,
+        replyKind: 'HeartbeatResp',
+        role: () => this.role,
+        leaderId: () => this.leaderId,
+        term: () => this.term,
+        mayCampaign: () => this.mayCampaign(),
+        stepDown: (now) => this.becomeFollower(this.term, null, now),
+        send: (message) => this.send(message),
+      },
+      {
+        config: options.config,
+        membership: this.membership,
+        election: this.election,
+        promise: this.promiseToLeaders(timing, options.now),
+        leaderLease: this.leaseOfLeader(timing, this.membership),
+        takeover: this.watchFollowers(options.config, this.membership, leadership, options.capabilities ?? {}),
+      },
+    );
   }
 
   status(): NodeStatus {
@@ -191,7 +195,7 @@ export class RaftNode implements ElectionNode {
   }
 
   leaseExpiresAt(now: number): number | null {
-    return this.role === 'leader' ? this.leaderLease.expiresAt(now) : null;
+    return this.duties.leaseExpiresAt(now);
   }
 
   ready(): Ready {
@@ -202,15 +206,7 @@ export class RaftNode implements ElectionNode {
     }
     const messages = this.outbox;
     this.outbox = [];
-    const notices = this.notices;
-    this.notices = [];
-    const wakeAt =
-      this.role === 'leader'
-        ? Math.min(this.heartbeatDeadline, this.lease.deadline, this.transfer?.deadline ?? Infinity, this.leaderLease.deadline(), this.leaderLease.roundDue())
-        : this.mayCampaign()
-          ? this.election.deadline
-          : Infinity;
-    return { persist, messages, wakeAt, notices };
+    return { persist, messages, wakeAt: this.duties.wakeAt(), notices: this.duties.takeNotices() };
   }
 
   persisted(state: DurableState): void {
@@ -218,29 +214,15 @@ export class RaftNode implements ElectionNode {
   }
 
   hint(hint: Hint, now: number): void {
-    if (hint.kind !== 'peer-down' || this.role !== 'follower' || hint.peer !== this.leaderId || !this.membership.votes) return;
-    // A voter stops trusting it (so that it grants the successors' requests); one that may lead hurries.
-    // Its lease promise stands: a new leader still waits for it to end before its lease begins.
-    this.promise.hinted(hint.peer, now);
-    this.lease.leaderLost();
-    if (this.mayCampaign()) this.election.hurry(now, hint.peer);
+    this.duties.hint(hint, now);
   }
 
   setLeadership(leadership: LeadershipConfig, now: number): void {
-    const could = this.mayCampaign();
-    this.membership.setPriorities(leadership.priorities);
-    this.takeover.setLeadership(leadership, now);
-    if (this.role === 'leader') {
-      this.considerTakeover(now); // a leader whose priority became 0 hands over at once
-    } else if (!this.mayCampaign() && this.role !== 'follower') {
-      this.becomeFollower(this.term, null, now); // abandons its campaign
-    } else if (this.mayCampaign() && !could) {
-      this.election.reset(now, this.leaderId); // its timer starts now
-    }
+    this.duties.setLeadership(leadership, now);
   }
 
   setCapabilities(capabilities: Capabilities, now: number): void {
-    this.takeover.setCapabilities(capabilities, now);
+    this.duties.takeover.setCapabilities(capabilities, now);
   }
 
   tick(now: number): void {
@@ -251,22 +233,7 @@ export class RaftNode implements ElectionNode {
       }
       return;
     }
-    this.leaderLease.tick(now);
-    if (this.transfer !== null && now >= this.transfer.deadline) {
-      this.takeover.failed(this.transfer.target, now);
-      this.transfer = null;
-    }
-    if (now >= this.lease.deadline && !this.lease.renew(now)) {
-      this.becomeFollower(this.term, null, now);
-      return;
-    }
-    if (now >= this.heartbeatDeadline) {
-      this.considerTakeover(now);
-      this.broadcastHeartbeat(now);
-    } else if (now >= this.leaderLease.roundDue()) {
-      // Enough followers' promises to the old leader have ended: a round now wins the lease.
-      this.broadcastHeartbeat(now);
-    }
+    this.duties.tick(now);
   }
 
   step(input: Message, now: number): void {
@@ -281,7 +248,7 @@ export class RaftNode implements ElectionNode {
         this.send({ kind: 'PreVoteResp', from: this.id, to: message.from, term: this.term, granted: false });
         return;
       }
-      if (message.kind === 'RequestVote' && !message.transfer && this.inLease(now)) {
+      if (message.kind === 'RequestVote' && !message.transfer && this.duties.inLease(now)) {
         // Stickiness: a live leader exists, so this candidate is disruptive (etcd: "lease is not expired").
         return;
       }
@@ -308,11 +275,7 @@ export class RaftNode implements ElectionNode {
         this.handleHeartbeat(message, now);
         return;
       case 'HeartbeatResp':
-        if (this.role === 'leader') {
-          if (message.round !== undefined) this.leaderLease.answer(message.from, message.round, message.fresh === true, now, message.freshInMs);
-          this.lease.answer(message.from);
-          this.takeover.answered(message.from, message.metric ?? null, now);
-        }
+        if (this.role === 'leader') this.duties.answered(message, now);
         return;
       case 'PreVoteResp':
         if (this.role === 'precandidate' && message.term === this.term + 1) this.countVote(message.from, message.granted, now);
@@ -334,11 +297,7 @@ export class RaftNode implements ElectionNode {
   }
 
   transferLeadership(target: string, now: number): ActionResult {
-    const refusal = transferRefusal({ id: this.id, role: this.role, membership: this.membership }, target);
-    if (refusal !== null) return refusal;
-    this.transfer = startTransfer(this.config, target, now);
-    this.send({ kind: 'TimeoutNow', from: this.id, to: target, term: this.term, deadline: this.transfer.deadline });
-    return { ok: true };
+    return this.duties.transferLeadership(target, now);
   }
 
   inspect(now: number): NodeInspection {
@@ -351,16 +310,16 @@ export class RaftNode implements ElectionNode {
       checkQuorum: this.config.checkQuorum,
       electionTimeoutMs: this.election.timeoutMs,
       electionDueInMs: leading ? null : Math.max(0, this.election.deadline - now),
-      heartbeatDueInMs: leading ? Math.max(0, this.heartbeatDeadline - now) : null,
-      quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.lease.deadline - now) : null,
-      leaseActive: this.inLease(now),
-      leaderLeaseEndsInMs: leading ? leaseRemainingMs(this.leaderLease.expiresAt(now), now) : null,
-      promise: this.promise.inspect(now),
+      heartbeatDueInMs: this.duties.heartbeatDueInMs(now),
+      quorumCheckDueInMs: leading && this.config.checkQuorum ? Math.max(0, this.duties.checkQuorum.deadline - now) : null,
+      leaseActive: this.duties.inLease(now),
+      leaderLeaseEndsInMs: leaseRemainingMs(this.duties.leaseExpiresAt(now), now),
+      promise: this.duties.promise.inspect(now),
       votesGranted: [...this.votesGranted],
       votesRejected: [...this.votesRejected],
-      transferTo: this.transfer?.target ?? null,
-      metric: this.takeover.metric,
-      takeover: leading ? this.takeover.inspect(now) : null,
+      transferTo: this.duties.transferTarget,
+      metric: this.duties.takeover.metric,
+      takeover: leading ? this.duties.takeover.inspect(now) : null,
       lastContactMsAgo: contactAges(this.lastContact, now),
       persisted: { ...this.confirmed },
     };
@@ -387,20 +346,7 @@ export class RaftNode implements ElectionNode {
 
   private handleHeartbeat(message: Extract<RaftMessage, { kind: 'Heartbeat' }>, now: number): void {
     if (this.role !== 'follower' || this.leaderId !== message.from) this.becomeFollower(this.term, message.from, now);
-    this.lease.heardFromLeader(now);
-    this.election.reset(now, message.from);
-    const fresh = this.promise.accept(message.from, this.term, now);
-    const metric = this.takeover.metric;
-    this.send({
-      kind: 'HeartbeatResp',
-      from: this.id,
-      to: message.from,
-      term: this.term,
-      round: message.round,
-      fresh,
-      ...(fresh ? {} : { freshInMs: this.promise.freshInMs(now) }),
-      ...(metric === null ? {} : { metric }),
-    });
+    this.duties.acceptHeartbeat(message, now);
   }
 
   /**
@@ -434,12 +380,6 @@ export class RaftNode implements ElectionNode {
 
   protected promiseToLeaders(...args: ConstructorParameters<typeof LeasePromise>): LeasePromise {
     return new LeasePromise(...args);
-  }
-
-  /** Hands leadership over on its own when a follower should lead instead (takeover.ts), saying why. */
-  private considerTakeover(now: number): void {
-    const notice = this.takeover.consider(now, this.role === 'leader' && this.transfer === null, (target) => this.transferLeadership(target, now));
-    if (notice !== null) this.notices.push(notice);
   }
 
   /** A message of a later term: follow that term (the sender leads it if it sent a heartbeat). */
@@ -495,11 +435,7 @@ export class RaftNode implements ElectionNode {
   private becomeLeader(now: number): void {
     this.role = 'leader';
     this.leaderId = this.id;
-    this.transfer = null;
-    this.lease.lead(now);
-    this.leaderLease.lead();
-    this.takeover.lead();
-    this.broadcastHeartbeat(now);
+    this.duties.lead(now);
   }
 
   private becomeFollower(term: number, leaderId: string | null, now: number): void {
@@ -509,35 +445,12 @@ export class RaftNode implements ElectionNode {
     }
     this.role = 'follower';
     this.leaderId = leaderId;
-    if (leaderId !== null) this.lease.heardFromLeader(now);
-    this.heartbeatDeadline = Infinity;
-    this.lease.stop();
-    this.leaderLease.stop();
-    this.transfer = null;
-    this.election.reset(now, leaderId);
-  }
-
-  /** Stickiness (only with check-quorum, as in etcd): a live leader was heard from recently. */
-  private inLease(now: number): boolean {
-    return this.lease.holds(now, this.leaderId !== null);
+    this.duties.follow(leaderId, now);
   }
 
   /** This node leads, or heard from its leader within the minimum election timeout. */
   private leaderAlive(now: number): boolean {
-    return this.role === 'leader' || this.lease.leaderHeardRecently(now, this.leaderId !== null);
-  }
-
-  private broadcastHeartbeat(now: number): void {
-    const round = this.leaderLease.send(now);
-    // The leader answers its own round as a follower would: freshly once no promise to another leader stands.
-    this.leaderLease.answer(this.id, round, this.promise.accept(this.id, this.term, now), now, this.promise.freshInMs(now));
-    for (const peer of this.membership.peers) this.send({ kind: 'Heartbeat', from: this.id, to: peer, term: this.term, round });
-    // Until the transfer completes or times out, repeat the hand-over with every heartbeat in
-    // case the first TimeoutNow was lost or reached the target before it followed this leader.
-    if (this.transfer !== null) {
-      this.send({ kind: 'TimeoutNow', from: this.id, to: this.transfer.target, term: this.term, deadline: this.transfer.deadline });
-    }
-    this.heartbeatDeadline = now + this.config.heartbeatMs;
+    return this.role === 'leader' || this.duties.checkQuorum.leaderHeardRecently(now, this.leaderId !== null);
   }
 
   private send(message: RaftMessage): void {
