@@ -40,6 +40,7 @@ export abstract class ModelTarget implements ManagedTarget {
   private readonly closers: Array<() => void | Promise<void>> = [];
   private started = false;
   private stopped = false;
+  private stopping: Promise<void> | null = null;
   /** Requests to real nodes sent on the model's behalf: a command's ack waits for those it sent. */
   protected readonly requests = new TrackedRequests();
 
@@ -164,8 +165,13 @@ export abstract class ModelTarget implements ManagedTarget {
     this.begin();
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Stops once: a second call while the first is under way waits for the same stop. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopScenario(false);
     try {
       await this.close();
